@@ -1,0 +1,26 @@
+"""Router: st.navigation over the pages, the shared sidebar, session defaults."""
+
+import streamlit as st
+
+import ui
+
+st.set_page_config(page_title="funnel", page_icon=":material/filter_alt:", layout="wide")
+
+PAGES = [
+    st.Page(
+        "pages/stages.py", title="Stages & probabilities", icon=":material/view_week:", default=True
+    ),
+    st.Page("pages/mql.py", title="MQL threshold", icon=":material/scatter_plot:"),
+    st.Page("pages/forecast.py", title="Funnel & forecast", icon=":material/trending_up:"),
+    st.Page("pages/data.py", title="Data", icon=":material/database:"),
+]
+
+# Drawn by hand (with the legacy list switched off in .streamlit/config.toml) so a user only
+# ever sees these titles, never the pages/ file names while the app first loads.
+page = st.navigation(PAGES, position="hidden")
+with st.sidebar:
+    for p in PAGES:
+        st.page_link(p)
+    st.divider()
+ui.sidebar()
+page.run()

@@ -1,0 +1,1 @@
+"""funnel: pipeline stages, the MQL threshold and the funnel forecast, on a local SQLite store."""

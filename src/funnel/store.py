@@ -1,0 +1,862 @@
+"""The only module that speaks SQL: open and migrate the store, read frames, write in transactions.
+
+Every write goes through `write()`: one `BEGIN IMMEDIATE` transaction that either lands whole or
+not at all, bumps the store's revision (the key every UI cache is built on, so each session
+sees each saved change on its next interaction) and appends to the audit trail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import adbc_driver_sqlite.dbapi as adbc
+import polars as pl
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from funnel.models import DEAL_FIELDS, LEAD_FIELDS, Field, Rule, Stage
+
+DEFAULT_DB = Path("data/funnel.db")
+APP_ID = "funnel"
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 10_000
+
+_SQL_TYPES = {"str": "TEXT", "int": "INTEGER", "float": "REAL", "date": "TEXT", "bool": "INTEGER"}
+_POLARS_TYPES: dict[str, pl.DataType] = {
+    "str": pl.String(),
+    "int": pl.Int64(),
+    "float": pl.Float64(),
+    "date": pl.Date(),
+    "bool": pl.Boolean(),
+}
+
+
+class StoreError(Exception):
+    """A problem with the store that the user can act on; the message says what and where."""
+
+
+class NotAFunnelStoreError(StoreError):
+    """The file exists but is not a funnel store; it is never written to."""
+
+
+class StaleVersionError(StoreError):
+    """A save was based on a version that another session has since replaced."""
+
+
+def default_path() -> Path:
+    """The store to open: `FUNNEL_DB` if set, else `data/funnel.db`."""
+    return Path(os.environ.get("FUNNEL_DB") or DEFAULT_DB)
+
+
+migrations = Migrations(APP_ID)
+
+
+def _columns(fields: Sequence[Field]) -> str:
+    return ",\n".join(f"  {f.name} {_SQL_TYPES[f.dtype]}" for f in fields if f.name != "stage")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    lead_columns = _columns([f for f in LEAD_FIELDS if f.name != "external_id"])
+    deal_columns = _columns(
+        [f for f in DEAL_FIELDS if f.name not in ("external_id", "stage", "probability")]
+    )
+    db.executescript(
+        f"""
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE pipelines (
+          id INTEGER PRIMARY KEY,
+          name TEXT NOT NULL UNIQUE,
+          version INTEGER NOT NULL DEFAULT 1,
+          created_at TEXT NOT NULL
+        );
+        CREATE TABLE stages (
+          id INTEGER PRIMARY KEY,
+          pipeline_id INTEGER NOT NULL REFERENCES pipelines(id) ON DELETE CASCADE,
+          position INTEGER NOT NULL,
+          name TEXT NOT NULL CHECK (length(trim(name)) > 0),
+          probability REAL NOT NULL CHECK (probability BETWEEN 0 AND 100),
+          kind TEXT NOT NULL CHECK (kind IN ('open', 'won', 'lost')),
+          rot_days INTEGER CHECK (rot_days IS NULL OR rot_days > 0),
+          active INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE UNIQUE INDEX stages_active_name ON stages(pipeline_id, name) WHERE active = 1;
+        CREATE TABLE deals (
+          id INTEGER PRIMARY KEY,
+          external_id TEXT UNIQUE,
+          pipeline_id INTEGER NOT NULL REFERENCES pipelines(id),
+          stage_id INTEGER NOT NULL REFERENCES stages(id),
+          probability REAL CHECK (probability IS NULL OR probability BETWEEN 0 AND 100),
+{deal_columns}
+        );
+        CREATE INDEX deals_pipeline ON deals(pipeline_id);
+        CREATE INDEX deals_stage ON deals(stage_id);
+        CREATE TABLE stage_history (
+          id INTEGER PRIMARY KEY,
+          deal_id INTEGER NOT NULL REFERENCES deals(id) ON DELETE CASCADE,
+          from_stage_id INTEGER REFERENCES stages(id),
+          to_stage_id INTEGER NOT NULL REFERENCES stages(id),
+          at TEXT NOT NULL
+        );
+        CREATE INDEX stage_history_deal ON stage_history(deal_id);
+        CREATE TABLE leads (
+          id INTEGER PRIMARY KEY,
+          external_id TEXT UNIQUE,
+{lead_columns}
+        );
+        CREATE INDEX leads_created ON leads(created);
+        CREATE TABLE scoring_models (
+          version INTEGER PRIMARY KEY,
+          half_life_days REAL NOT NULL DEFAULT 0 CHECK (half_life_days >= 0),
+          created_at TEXT NOT NULL,
+          created_by TEXT NOT NULL DEFAULT '',
+          note TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE scoring_rules (
+          id INTEGER PRIMARY KEY,
+          model_version INTEGER NOT NULL REFERENCES scoring_models(version),
+          position INTEGER NOT NULL,
+          axis TEXT NOT NULL CHECK (axis IN ('fit', 'interest')),
+          field TEXT NOT NULL,
+          condition TEXT NOT NULL CHECK (condition IN ('in', 'between', 'at_least')),
+          value TEXT NOT NULL,
+          points REAL NOT NULL,
+          label TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE decisions (
+          id INTEGER PRIMARY KEY,
+          fit_cutoff REAL NOT NULL CHECK (fit_cutoff BETWEEN 0 AND 100),
+          interest_cutoff REAL NOT NULL CHECK (interest_cutoff BETWEEN 0 AND 100),
+          model_version INTEGER NOT NULL REFERENCES scoring_models(version),
+          decided_on TEXT NOT NULL,
+          agreed_by TEXT NOT NULL,
+          note TEXT NOT NULL DEFAULT '',
+          created_at TEXT NOT NULL
+        );
+        CREATE TABLE scenarios (
+          id INTEGER PRIMARY KEY,
+          name TEXT NOT NULL,
+          params TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          created_by TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE audit (
+          id INTEGER PRIMARY KEY,
+          at TEXT NOT NULL,
+          who TEXT NOT NULL,
+          entity TEXT NOT NULL,
+          entity_id INTEGER,
+          action TEXT NOT NULL,
+          before TEXT,
+          after TEXT
+        );
+        INSERT INTO meta VALUES ('app', '{APP_ID}'), ('revision', '0');
+        """
+    )
+
+
+# --- opening -------------------------------------------------------------------------------
+
+
+def _check_is_funnel_store(path: Path) -> None:
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open("rb") as f:
+        header = f.read(len(SQLITE_HEADER))
+    if header != SQLITE_HEADER:
+        raise NotAFunnelStoreError(
+            f"{path} is not a SQLite file, so not a funnel store; left untouched."
+        )
+    probe = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        tables = {r[0] for r in probe.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        app = None
+        if "meta" in tables:
+            row = probe.execute("SELECT value FROM meta WHERE key = 'app'").fetchone()
+            app = row[0] if row else None
+    except sqlite3.DatabaseError as e:
+        raise NotAFunnelStoreError(f"{path} cannot be read as SQLite ({e}); left untouched.") from e
+    finally:
+        probe.close()
+    if tables and app != APP_ID:
+        raise NotAFunnelStoreError(
+            f"{path} is a SQLite database of another application (tables: "
+            f"{', '.join(sorted(tables)[:5])}); funnel leaves it untouched."
+        )
+
+
+def connect(path: Path | str) -> Database:
+    """Open (creating and migrating if needed) the store at `path`.
+
+    Refuses, without writing, a file that is not a funnel store. Connections are per call site
+    and never cached across Streamlit reruns, which may run on other threads.
+    """
+    path = Path(path)
+    _check_is_funnel_store(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    db = Database(conn)
+    if migrations.pending(db):
+        migrations.apply(db)
+    return db
+
+
+@contextmanager
+def opened(path: Path | str) -> Iterator[Database]:
+    """`connect` for a `with` block: the connection closes at its end."""
+    db = connect(path)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def db_file(db: Database) -> Path:
+    """The file behind a connection (the Arrow reader opens its own connection to it)."""
+    row = db.execute("PRAGMA database_list").fetchone()
+    return Path(row[2])
+
+
+def schema_version(db: Database) -> int:
+    """How many migrations this store has applied."""
+    return len(migrations.applied(db))
+
+
+def revision(db: Database) -> int:
+    """A counter bumped by every write: the cache key that makes sessions see each other's saves."""
+    return int(db.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
+
+
+def revision_at(path: Path | str) -> int:
+    """`revision` for a path, the cheap read each rerun makes before it trusts its caches."""
+    with opened(path) as db:
+        return revision(db)
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+@contextmanager
+def write(db: Database) -> Iterator[Database]:
+    """One write transaction: all of it lands, or none of it does.
+
+    `BEGIN IMMEDIATE` takes the write lock up front, so two sessions saving at once wait for
+    each other (busy timeout) instead of failing half-way.
+    """
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+        db.conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
+        db.conn.execute("COMMIT")
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+
+
+def audit(
+    db: Database,
+    who: str,
+    entity: str,
+    entity_id: int | None,
+    action: str,
+    before: Any = None,
+    after: Any = None,
+) -> None:
+    """Append one line to the audit trail; call it inside `write()`."""
+    db.conn.execute(
+        "INSERT INTO audit (at, who, entity, entity_id, action, before, after)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            now(),
+            who or "anonymous",
+            entity,
+            entity_id,
+            action,
+            None if before is None else json.dumps(before, default=str),
+            None if after is None else json.dumps(after, default=str),
+        ),
+    )
+
+
+def insert_frame(db: Database, table: str, frame: pl.DataFrame) -> None:
+    """Bulk-insert a frame whose columns are the table's; call it inside `write()`."""
+    if frame.is_empty():
+        return
+    cols = frame.columns
+    placeholders = ", ".join("?" for _ in cols)
+    db.conn.executemany(
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({placeholders})",
+        _sqlite_rows(frame),
+    )
+
+
+def upsert_frame(db: Database, table: str, frame: pl.DataFrame, key: str = "external_id") -> None:
+    """Insert rows, updating the ones whose `key` already exists; call it inside `write()`."""
+    if frame.is_empty():
+        return
+    cols = frame.columns
+    updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != key)
+    db.conn.executemany(
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
+        f" ON CONFLICT({key}) DO UPDATE SET {updates}",
+        _sqlite_rows(frame),
+    )
+
+
+def _sqlite_rows(frame: pl.DataFrame) -> Iterator[tuple[Any, ...]]:
+    """Rows in SQLite's own types: dates as ISO text, booleans as 0/1."""
+    casts = []
+    for name, dtype in frame.schema.items():
+        if dtype in (pl.Date, pl.Datetime):
+            casts.append(pl.col(name).dt.to_string("%Y-%m-%d"))
+        elif dtype == pl.Boolean:
+            casts.append(pl.col(name).cast(pl.Int8))
+    if casts:
+        frame = frame.with_columns(casts)
+    return frame.iter_rows()
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def read_frame(db: Database, sql: str, params: Sequence[Any] = ()) -> pl.DataFrame:
+    """Run a query and return a Polars frame through the Arrow path (ADBC's SQLite driver).
+
+    ADBC hands Polars Arrow columns without building a Python object per cell, which is what
+    makes a million-lead load take a fraction of a second; see the README's Performance table.
+    Uncommitted writes on `db` are not visible to it: read after `write()` has returned.
+    """
+    with adbc.connect(str(db_file(db))) as conn, conn.cursor() as cur:
+        cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": "65536"})
+        cur.execute(sql, list(params) if params else None)
+        table = cur.fetch_arrow_table()
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def _typed(frame: pl.DataFrame, fields: Sequence[Field]) -> pl.DataFrame:
+    """Cast columns to the types of the field list (SQLite stores dates as text, bools as ints)."""
+    casts = []
+    for f in fields:
+        if f.name not in frame.columns:
+            continue
+        if f.dtype == "date":
+            casts.append(pl.col(f.name).cast(pl.String).str.to_date("%Y-%m-%d", strict=False))
+        elif f.dtype == "bool":
+            casts.append(pl.col(f.name).cast(pl.Int64).cast(pl.Boolean))
+        else:
+            casts.append(pl.col(f.name).cast(_POLARS_TYPES[f.dtype]))
+    return frame.with_columns(casts)
+
+
+def leads(db: Database) -> pl.DataFrame:
+    """Every lead, typed per `LEAD_FIELDS`, with its store id."""
+    names = ", ".join(f.name for f in LEAD_FIELDS)
+    frame = read_frame(db, f"SELECT id, {names} FROM leads ORDER BY id")
+    return _typed(frame.with_columns(pl.col("id").cast(pl.Int64)), LEAD_FIELDS)
+
+
+def lead_count(db: Database) -> int:
+    return int(db.execute("SELECT count(*) FROM leads").fetchone()[0])
+
+
+def pipelines(db: Database) -> pl.DataFrame:
+    """Pipelines with their edit version and how many deals each holds."""
+    return read_frame(
+        db,
+        "SELECT p.id, p.name, p.version, count(d.id) AS deals FROM pipelines p"
+        " LEFT JOIN deals d ON d.pipeline_id = p.id GROUP BY p.id ORDER BY p.id",
+    )
+
+
+def stages(db: Database, pipeline_id: int | None = None) -> pl.DataFrame:
+    """Active stages in pipeline order."""
+    where = "WHERE active = 1" + (" AND pipeline_id = ?" if pipeline_id is not None else "")
+    frame = read_frame(
+        db,
+        "SELECT id, pipeline_id, position, name, probability, kind, rot_days FROM stages "
+        f"{where} ORDER BY pipeline_id, position",
+        [pipeline_id] if pipeline_id is not None else [],
+    )
+    return frame.with_columns(
+        pl.col("id", "pipeline_id", "position", "rot_days").cast(pl.Int64),
+        pl.col("probability").cast(pl.Float64),
+    )
+
+
+def deals(db: Database, pipeline_id: int | None = None) -> pl.DataFrame:
+    """Deals with their stage's name, kind and probability joined in."""
+    where = "WHERE d.pipeline_id = ?" if pipeline_id is not None else ""
+    names = ", ".join(f"d.{f.name}" for f in DEAL_FIELDS if f.name not in ("stage", "probability"))
+    frame = read_frame(
+        db,
+        f"SELECT d.id, d.pipeline_id, d.stage_id, {names}, d.probability,"
+        " s.name AS stage, s.kind AS stage_kind, s.probability AS stage_probability,"
+        " s.position AS stage_position"
+        f" FROM deals d JOIN stages s ON s.id = d.stage_id {where} ORDER BY d.id",
+        [pipeline_id] if pipeline_id is not None else [],
+    )
+    return _typed(
+        frame.with_columns(
+            pl.col("id", "pipeline_id", "stage_id", "stage_position").cast(pl.Int64),
+            pl.col("stage_probability").cast(pl.Float64),
+        ),
+        DEAL_FIELDS,
+    )
+
+
+def stage_history(db: Database, pipeline_id: int | None = None) -> pl.DataFrame:
+    """Every recorded stage move (deal, from, to, at), oldest first."""
+    where = "WHERE d.pipeline_id = ?" if pipeline_id is not None else ""
+    frame = read_frame(
+        db,
+        "SELECT h.deal_id, h.from_stage_id, h.to_stage_id, h.at FROM stage_history h"
+        f" JOIN deals d ON d.id = h.deal_id {where} ORDER BY h.deal_id, h.at, h.id",
+        [pipeline_id] if pipeline_id is not None else [],
+    )
+    return frame.with_columns(
+        pl.col("deal_id", "from_stage_id", "to_stage_id").cast(pl.Int64),
+        pl.col("at").cast(pl.String).str.to_datetime(strict=False, time_zone=None),
+    )
+
+
+def counts(db: Database) -> dict[str, int]:
+    """How many pipelines, deals and leads the store holds (shown in the sidebar)."""
+    return {
+        table: int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+        for table in ("pipelines", "deals", "leads")
+    }
+
+
+# --- pipelines and stages --------------------------------------------------------------------
+
+
+def _check_version(db: Database, pipeline_id: int, expected_version: int | None) -> int:
+    row = db.execute("SELECT version, name FROM pipelines WHERE id = ?", [pipeline_id]).fetchone()
+    if row is None:
+        raise StoreError(f"Pipeline {pipeline_id} no longer exists; another session deleted it.")
+    version, name = row
+    if expected_version is not None and version != expected_version:
+        raise StaleVersionError(
+            f"Pipeline '{name}' was changed by someone else since you opened it (your version "
+            f"{expected_version}, saved version {version}). Reload to see their change, then "
+            "reapply yours."
+        )
+    return int(version)
+
+
+def create_pipeline(db: Database, name: str, stages: Sequence[Stage], who: str = "") -> int:
+    """Create a pipeline with its stages in one transaction and return its id."""
+    name = name.strip()
+    if not name:
+        raise StoreError("A pipeline needs a name.")
+    if db.execute("SELECT 1 FROM pipelines WHERE name = ?", [name]).fetchone():
+        raise StoreError(f"A pipeline named '{name}' already exists; choose another name.")
+    with write(db):
+        cur = db.conn.execute("INSERT INTO pipelines (name, created_at) VALUES (?, ?)", [name, now()])
+        pipeline_id = int(cur.lastrowid or 0)
+        _insert_stages(db, pipeline_id, stages)
+        audit(
+            db,
+            who,
+            "pipeline",
+            pipeline_id,
+            "create",
+            None,
+            {"name": name, "stages": [asdict(s) for s in stages]},
+        )
+    return pipeline_id
+
+
+def _insert_stages(db: Database, pipeline_id: int, stages: Sequence[Stage]) -> None:
+    db.conn.executemany(
+        "INSERT INTO stages (pipeline_id, position, name, probability, kind, rot_days)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (pipeline_id, i, s.name.strip(), float(s.probability), s.kind, s.rot_days)
+            for i, s in enumerate(stages, start=1)
+        ],
+    )
+
+
+def rename_pipeline(
+    db: Database, pipeline_id: int, name: str, expected_version: int | None, who: str = ""
+) -> None:
+    name = name.strip()
+    if not name:
+        raise StoreError("A pipeline needs a name.")
+    clash = db.execute(
+        "SELECT 1 FROM pipelines WHERE name = ? AND id != ?", [name, pipeline_id]
+    ).fetchone()
+    if clash:
+        raise StoreError(f"A pipeline named '{name}' already exists; choose another name.")
+    with write(db):
+        version = _check_version(db, pipeline_id, expected_version)
+        old = db.execute("SELECT name FROM pipelines WHERE id = ?", [pipeline_id]).fetchone()[0]
+        db.conn.execute(
+            "UPDATE pipelines SET name = ?, version = ? WHERE id = ?",
+            [name, version + 1, pipeline_id],
+        )
+        audit(db, who, "pipeline", pipeline_id, "rename", {"name": old}, {"name": name})
+
+
+def delete_pipeline(db: Database, pipeline_id: int, who: str = "") -> None:
+    """Delete an empty pipeline; one that still holds deals is refused (move them first)."""
+    with write(db):
+        row = db.execute("SELECT name FROM pipelines WHERE id = ?", [pipeline_id]).fetchone()
+        if row is None:
+            raise StoreError(f"Pipeline {pipeline_id} no longer exists.")
+        n = db.execute("SELECT count(*) FROM deals WHERE pipeline_id = ?", [pipeline_id]).fetchone()
+        if n[0]:
+            raise StoreError(
+                f"Pipeline '{row[0]}' still holds {n[0]} deals; move them to another pipeline "
+                "or delete them before deleting the pipeline."
+            )
+        db.conn.execute("DELETE FROM stages WHERE pipeline_id = ?", [pipeline_id])
+        db.conn.execute("DELETE FROM pipelines WHERE id = ?", [pipeline_id])
+        audit(db, who, "pipeline", pipeline_id, "delete", {"name": row[0]}, None)
+
+
+def save_stages(
+    db: Database,
+    pipeline_id: int,
+    new_stages: Sequence[Stage],
+    expected_version: int | None,
+    reassign: dict[int, str] | None = None,
+    who: str = "",
+) -> None:
+    """Replace a pipeline's stage list (validated by `stages.validate_stages` beforehand).
+
+    Stages keep their id when they keep it in `new_stages` (so history stays attached); a
+    removed stage is retired, not erased, and its deals move to the stage named in
+    `reassign[removed_id]` with the move recorded. A removed stage that holds deals and has no
+    receiving stage is refused: no deal is ever lost.
+    """
+    reassign = reassign or {}
+    with write(db):
+        version = _check_version(db, pipeline_id, expected_version)
+        before = _stage_rows(db, pipeline_id)
+        kept_ids = {s.id for s in new_stages if s.id is not None}
+        removed = [r for r in before if r["id"] not in kept_ids]
+        # Park active names so renames and swaps never trip the unique index midway.
+        db.conn.execute(
+            "UPDATE stages SET name = '~' || id || '~' || name WHERE pipeline_id = ? AND active = 1",
+            [pipeline_id],
+        )
+        for position, s in enumerate(new_stages, start=1):
+            if s.id is None:
+                continue
+            db.conn.execute(
+                "UPDATE stages SET position = ?, name = ?, probability = ?, kind = ?,"
+                " rot_days = ? WHERE id = ? AND pipeline_id = ?",
+                [
+                    position,
+                    s.name.strip(),
+                    float(s.probability),
+                    s.kind,
+                    s.rot_days,
+                    s.id,
+                    pipeline_id,
+                ],
+            )
+        for position, s in enumerate(new_stages, start=1):
+            if s.id is None:
+                db.conn.execute(
+                    "INSERT INTO stages (pipeline_id, position, name, probability, kind, rot_days)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        pipeline_id,
+                        position,
+                        s.name.strip(),
+                        float(s.probability),
+                        s.kind,
+                        s.rot_days,
+                    ],
+                )
+        for r in removed:
+            held = db.execute("SELECT id FROM deals WHERE stage_id = ?", [r["id"]]).fetchall()
+            if held:
+                target_name = reassign.get(r["id"])
+                target = db.execute(
+                    "SELECT id FROM stages WHERE pipeline_id = ? AND name = ? AND active = 1",
+                    [pipeline_id, target_name],
+                ).fetchone()
+                if target is None:
+                    raise StoreError(
+                        f"Stage '{r['name']}' holds {len(held)} deals: choose the stage that "
+                        "receives them before deleting it."
+                    )
+                at = now()
+                db.conn.executemany(
+                    "INSERT INTO stage_history (deal_id, from_stage_id, to_stage_id, at)"
+                    " VALUES (?, ?, ?, ?)",
+                    [(d[0], r["id"], target[0], at) for d in held],
+                )
+                db.conn.execute("UPDATE deals SET stage_id = ? WHERE stage_id = ?", [target[0], r["id"]])
+            db.conn.execute("UPDATE stages SET active = 0, name = ? WHERE id = ?", [r["name"], r["id"]])
+        db.conn.execute("UPDATE pipelines SET version = ? WHERE id = ?", [version + 1, pipeline_id])
+        audit(db, who, "stages", pipeline_id, "save", before, _stage_rows(db, pipeline_id))
+
+
+def _stage_rows(db: Database, pipeline_id: int) -> list[dict[str, Any]]:
+    cur = db.execute(
+        "SELECT id, position, name, probability, kind, rot_days FROM stages"
+        " WHERE pipeline_id = ? AND active = 1 ORDER BY position",
+        [pipeline_id],
+    )
+    names = [c[0] for c in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def stage_list(db: Database, pipeline_id: int) -> list[Stage]:
+    """The pipeline's active stages as records, in order (what the editor starts from)."""
+    return [
+        Stage(r["name"], r["probability"], r["kind"], r["rot_days"], r["id"])
+        for r in _stage_rows(db, pipeline_id)
+    ]
+
+
+def pipeline_version(db: Database, pipeline_id: int) -> int:
+    return _check_version(db, pipeline_id, None)
+
+
+# --- deals -----------------------------------------------------------------------------------
+
+
+def move_deal(
+    db: Database, deal_id: int, to_stage_id: int, who: str = "", at: str | None = None
+) -> None:
+    """Move a deal to another stage of its pipeline and record the move in the history.
+
+    Reaching a won or lost stage closes the deal (closed_at = the move's date); moving back to
+    an open stage reopens it.
+    """
+    at = at or now()
+    with write(db):
+        deal = db.execute(
+            "SELECT d.stage_id, d.pipeline_id, d.name FROM deals d WHERE d.id = ?", [deal_id]
+        ).fetchone()
+        if deal is None:
+            raise StoreError(f"Deal {deal_id} no longer exists.")
+        target = db.execute(
+            "SELECT pipeline_id, kind, name FROM stages WHERE id = ? AND active = 1", [to_stage_id]
+        ).fetchone()
+        if target is None or target[0] != deal[1]:
+            raise StoreError(f"Stage {to_stage_id} is not a stage of deal '{deal[2]}''s pipeline.")
+        if deal[0] == to_stage_id:
+            return
+        closed_at = at[:10] if target[1] in ("won", "lost") else None
+        db.conn.execute(
+            "UPDATE deals SET stage_id = ?, closed_at = ? WHERE id = ?",
+            [to_stage_id, closed_at, deal_id],
+        )
+        db.conn.execute(
+            "INSERT INTO stage_history (deal_id, from_stage_id, to_stage_id, at) VALUES (?, ?, ?, ?)",
+            [deal_id, deal[0], to_stage_id, at],
+        )
+        audit(db, who, "deal", deal_id, "move", {"stage_id": deal[0]}, {"stage_id": to_stage_id})
+
+
+# --- scoring models ----------------------------------------------------------------------------
+
+
+def latest_model_version(db: Database) -> int | None:
+    row = db.execute("SELECT max(version) FROM scoring_models").fetchone()
+    return None if row[0] is None else int(row[0])
+
+
+def model_versions(db: Database) -> pl.DataFrame:
+    """Every scoring model version, newest first."""
+    return read_frame(
+        db,
+        "SELECT m.version, m.half_life_days, m.created_at, m.created_by, m.note,"
+        " count(r.id) AS rules FROM scoring_models m"
+        " LEFT JOIN scoring_rules r ON r.model_version = m.version"
+        " GROUP BY m.version ORDER BY m.version DESC",
+    )
+
+
+def rules(db: Database, version: int) -> list[Rule]:
+    """The rules of one model version, in order."""
+    rows = db.execute(
+        "SELECT axis, field, condition, value, points, label FROM scoring_rules"
+        " WHERE model_version = ? ORDER BY position",
+        [version],
+    ).fetchall()
+    out = []
+    for axis, fld, condition, value, points, label in rows:
+        v = json.loads(value)
+        out.append(Rule(axis, fld, condition, tuple(v) if isinstance(v, list) else v, points, label))
+    return out
+
+
+def half_life(db: Database, version: int) -> float:
+    row = db.execute("SELECT half_life_days FROM scoring_models WHERE version = ?", [version]).fetchone()
+    if row is None:
+        raise StoreError(f"Scoring model version {version} does not exist.")
+    return float(row[0])
+
+
+def save_model(
+    db: Database,
+    new_rules: Sequence[Rule],
+    half_life_days: float,
+    based_on: int | None,
+    who: str = "",
+    note: str = "",
+) -> int:
+    """Save the rules as a new model version and return it; old versions stay as they were.
+
+    `based_on` is the version the editor started from: if someone saved a newer version
+    meanwhile, the save is refused rather than silently dropping their edit.
+    """
+    with write(db):
+        latest = latest_model_version(db)
+        if based_on is not None and latest is not None and based_on != latest:
+            raise StaleVersionError(
+                f"The scoring model was saved by someone else (version {latest}) since you "
+                f"opened version {based_on}. Reload version {latest}, then reapply your edit."
+            )
+        version = (latest or 0) + 1
+        db.conn.execute(
+            "INSERT INTO scoring_models (version, half_life_days, created_at, created_by, note)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [version, float(half_life_days), now(), who, note],
+        )
+        db.conn.executemany(
+            "INSERT INTO scoring_rules (model_version, position, axis, field, condition, value,"
+            " points, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    version,
+                    i,
+                    r.axis,
+                    r.field,
+                    r.condition,
+                    json.dumps(r.value),
+                    float(r.points),
+                    r.label,
+                )
+                for i, r in enumerate(new_rules, start=1)
+            ],
+        )
+        audit(
+            db,
+            who,
+            "scoring_model",
+            version,
+            "save",
+            None
+            if latest is None
+            else {"version": latest, "rules": [asdict(r) for r in rules(db, latest)]},
+            {
+                "version": version,
+                "half_life_days": half_life_days,
+                "rules": [asdict(r) for r in new_rules],
+            },
+        )
+    return version
+
+
+# --- decisions and scenarios (append-only) -----------------------------------------------------
+
+
+def record_decision(
+    db: Database,
+    fit_cutoff: float,
+    interest_cutoff: float,
+    model_version: int,
+    decided_on: str,
+    agreed_by: str,
+    note: str = "",
+    who: str = "",
+) -> int:
+    """Append an agreed MQL cutoff; earlier decisions are never overwritten."""
+    if not agreed_by.strip():
+        raise StoreError("Say who agreed the cutoff (e.g. 'Anna (marketing), Ben (sales)').")
+    with write(db):
+        cur = db.conn.execute(
+            "INSERT INTO decisions (fit_cutoff, interest_cutoff, model_version, decided_on,"
+            " agreed_by, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                fit_cutoff,
+                interest_cutoff,
+                model_version,
+                decided_on,
+                agreed_by.strip(),
+                note,
+                now(),
+            ],
+        )
+        decision_id = int(cur.lastrowid or 0)
+        audit(
+            db,
+            who,
+            "decision",
+            decision_id,
+            "record",
+            None,
+            {
+                "fit_cutoff": fit_cutoff,
+                "interest_cutoff": interest_cutoff,
+                "model_version": model_version,
+                "agreed_by": agreed_by,
+                "note": note,
+            },
+        )
+    return decision_id
+
+
+def decisions(db: Database) -> pl.DataFrame:
+    """Recorded decisions, newest first."""
+    return read_frame(
+        db,
+        "SELECT id, fit_cutoff, interest_cutoff, model_version, decided_on, agreed_by, note,"
+        " created_at FROM decisions ORDER BY id DESC",
+    )
+
+
+def save_scenario(db: Database, name: str, params: dict[str, float], who: str = "") -> int:
+    """Append a named scenario; saving a name again adds a newer entry, the old one stays."""
+    if not name.strip():
+        raise StoreError("A scenario needs a name.")
+    with write(db):
+        cur = db.conn.execute(
+            "INSERT INTO scenarios (name, params, created_at, created_by) VALUES (?, ?, ?, ?)",
+            [name.strip(), json.dumps(params), now(), who],
+        )
+        scenario_id = int(cur.lastrowid or 0)
+        audit(db, who, "scenario", scenario_id, "save", None, {"name": name, "params": params})
+    return scenario_id
+
+
+def scenarios(db: Database) -> pl.DataFrame:
+    """Saved scenarios, newest first, params as JSON text."""
+    return read_frame(
+        db, "SELECT id, name, params, created_at, created_by FROM scenarios ORDER BY id DESC"
+    )
+
+
+def audit_log(db: Database) -> pl.DataFrame:
+    """The audit trail, newest first."""
+    return read_frame(
+        db,
+        "SELECT id, at, who, entity, entity_id, action, before, after FROM audit ORDER BY id DESC",
+    )

@@ -1,0 +1,65 @@
+"""Fixtures shared by every test: stores on a tmp path, migrations applied.
+
+`fresh_db` is an empty store; `demo_path` a small seeded demo store (same data every run);
+`app_server` and `page` (in tests/e2e) serve the app and drive it in headless Chromium.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+
+from funnel import demo, store
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_TODAY = date(2026, 11, 23)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "funnel.db"
+
+
+@pytest.fixture
+def fresh_db(db_path: Path) -> Iterator[Database]:
+    db = store.connect(db_path)
+    yield db
+    db.close()
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small demo store built once per run; tests copy it rather than write to it."""
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    with store.opened(path) as db:
+        demo.seed_store(db, leads=3_000, deals=600, today=DEMO_TODAY)
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+@pytest.fixture
+def demo_path(demo_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo store that a test may change freely."""
+    path = tmp_path / "demo.db"
+    path.write_bytes(demo_template.read_bytes())
+    return path
+
+
+@pytest.fixture
+def app_env(demo_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the app (AppTest runs in this process) at a private demo store."""
+    monkeypatch.setenv("FUNNEL_DB", str(demo_path))
+    monkeypatch.chdir(ROOT)
+    return demo_path
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+APP = str(ROOT / "app.py")

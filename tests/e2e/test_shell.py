@@ -1,0 +1,24 @@
+"""The app shell as a user sees it: the real navigation, never the pages/ file names."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.e2e.conftest import AppServer, assert_no_exception, screenshot, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+
+def test_sidebar_shows_page_titles_and_never_file_names(app_server: AppServer, page: Page) -> None:
+    page.goto(app_server.url)
+    # Sample the sidebar while the first load is still under way, then once it settled.
+    page.wait_for_selector("[data-testid='stSidebar']", timeout=30_000)
+    early = page.locator("[data-testid='stSidebar']").inner_text()
+    wait_for_app(page)
+    sidebar = page.locator("[data-testid='stSidebar']").inner_text()
+    screenshot(page, "shell")
+    assert "MQL threshold" in sidebar and "Funnel & forecast" in sidebar
+    for legacy in ("\napp\n", "\nmql\n", "\nstages\n"):
+        assert legacy not in f"\n{early}\n" and legacy not in f"\n{sidebar}\n"
+    assert_no_exception(page)

@@ -1,0 +1,113 @@
+"""What every page shares: which store is open, cached frames, the sidebar, the user's name.
+
+Frames are cached with `st.cache_resource` keyed on (store path, store revision): a write
+anywhere bumps the revision, so every session sees every saved change on its next rerun, and a
+million-lead frame is shared, never pickled per hit. Callers must not mutate what they get.
+Connections are opened per use and never cached: a rerun may run on another thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+from sqlite_utils import Database
+
+from funnel import demo, store
+
+
+def db_path() -> Path:
+    """`--db PATH` after `streamlit run app.py --`, else `FUNNEL_DB`, else data/funnel.db."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--db")
+    args, _ = parser.parse_known_args(sys.argv[1:])
+    return Path(args.db) if args.db else store.default_path()
+
+
+@contextmanager
+def connection() -> Iterator[Database]:
+    with store.opened(db_path()) as db:
+        yield db
+
+
+def revision() -> int:
+    return store.revision_at(db_path())
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading leads…")
+def _leads(path: str, rev: int) -> pl.DataFrame:
+    with store.opened(path) as db:
+        return store.leads(db)
+
+
+@st.cache_resource(max_entries=8)
+def _table(path: str, rev: int, name: str, pipeline_id: int | None) -> pl.DataFrame:
+    with store.opened(path) as db:
+        reader = {"deals": store.deals, "stages": store.stages, "history": store.stage_history}
+        return reader[name](db, pipeline_id)
+
+
+def leads() -> pl.DataFrame:
+    """All leads, shared between sessions until the store changes (read-only)."""
+    return _leads(str(db_path()), revision())
+
+
+def deals(pipeline_id: int | None = None) -> pl.DataFrame:
+    return _table(str(db_path()), revision(), "deals", pipeline_id)
+
+
+def stages(pipeline_id: int | None = None) -> pl.DataFrame:
+    return _table(str(db_path()), revision(), "stages", pipeline_id)
+
+
+def stage_history(pipeline_id: int | None = None) -> pl.DataFrame:
+    return _table(str(db_path()), revision(), "history", pipeline_id)
+
+
+def who() -> str:
+    """The name this session signs its changes with (typed once in the sidebar)."""
+    return str(st.session_state.get("who", "")).strip() or "anonymous"
+
+
+def show_error(error: Exception) -> None:
+    st.error(str(error), icon=":material/error:")
+
+
+@st.dialog("Reset demo data?")
+def _confirm_reset() -> None:
+    st.write(
+        "This replaces **everything** in the store (pipelines, deals, leads, rules, "
+        "decisions, scenarios) with fresh demo data. It cannot be undone."
+    )
+    left, right = st.columns(2)
+    if left.button("Reset", type="primary", key="sidebar_reset_confirm"):
+        with connection() as db:
+            demo.seed_store(db)
+        st.session_state.clear()
+        st.rerun()
+    if right.button("Cancel", key="sidebar_reset_cancel"):
+        st.rerun()
+
+
+def sidebar() -> None:
+    st.session_state.setdefault("who", "")
+    with st.sidebar:
+        st.text_input(
+            "Your name",
+            key="who",
+            placeholder="signs your changes",
+            help="Recorded with every change you save (audit trail).",
+        )
+        with connection() as db:
+            counts = store.counts(db)
+        st.caption(f"Store: `{db_path()}`")
+        st.caption(
+            f"{counts['pipelines']:,} pipelines · {counts['deals']:,} deals · {counts['leads']:,} leads"
+        )
+        if st.button("Reset demo data…", key="sidebar_reset"):
+            _confirm_reset()
