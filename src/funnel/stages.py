@@ -1,0 +1,435 @@
+"""Pipeline math: closed vs pipeline vs weighted, probabilities from history, time in stage.
+
+The source text insists on keeping three figures apart: what is **closed** (won deals' value),
+what is in the **pipeline** (open deals' value) and the **weighted pipeline** (each open deal's
+value times its win probability). Everything here takes the frames the store returns
+(`store.deals`, `store.stages`, `store.stage_history`) and returns frames or numbers, so the
+page only lays them out and the tests check them by hand.
+
+>>> import polars as pl
+>>> deals = pl.DataFrame({
+...     "value": [100_000.0] * 3, "probability": [None, None, None],
+...     "stage_kind": ["open", "open", "won"], "stage_probability": [60.0, 60.0, 100.0],
+... })
+>>> weighted_pipeline(deals)
+120000.0
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from funnel.models import STAGE_KINDS, Stage, StageKind
+
+ALL_PERIODS = "All"
+DEFAULT_PSEUDO_DEALS = 10.0
+_QUARTER = re.compile(r"^(\d{4}) Q([1-4])$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+# --- periods -----------------------------------------------------------------------------------
+
+
+def _period_date() -> pl.Expr:
+    """The date a deal counts in: its expected close while open, the day it closed otherwise."""
+    return (
+        pl.when(pl.col("stage_kind") == "open")
+        .then(pl.col("expected_close"))
+        .otherwise(pl.col("closed_at"))
+    )
+
+
+def period_options(deals: pl.DataFrame) -> list[str]:
+    """'All', then every quarter and every month that holds a deal, newest first.
+
+    >>> import polars as pl
+    >>> from datetime import date
+    >>> deals = pl.DataFrame({"stage_kind": ["open"], "expected_close": [date(2026, 8, 3)],
+    ...                       "closed_at": [None]})
+    >>> period_options(deals)
+    ['All', '2026 Q3', '2026-08']
+    """
+    days = deals.select(day=_period_date()).drop_nulls().unique()
+    quarters = days.select(
+        pl.col("day").dt.year().cast(pl.String) + " Q" + pl.col("day").dt.quarter().cast(pl.String)
+    )
+    months = days.select(pl.col("day").dt.strftime("%Y-%m"))
+    return [
+        ALL_PERIODS,
+        *sorted(quarters.to_series().unique().to_list(), reverse=True),
+        *sorted(months.to_series().unique().to_list(), reverse=True),
+    ]
+
+
+def in_period(deals: pl.DataFrame, period: str) -> pl.DataFrame:
+    """The deals that count in `period`: 'All', a quarter ('2026 Q3') or a month ('2026-08').
+
+    Open deals count by their expected close date, won and lost deals by the day they closed,
+    so a quarter's closed figure is what was really won in it.
+    """
+    if period == ALL_PERIODS:
+        return deals
+    day = _period_date()
+    if match := _QUARTER.match(period):
+        year, quarter = int(match[1]), int(match[2])
+        return deals.filter((day.dt.year() == year) & (day.dt.quarter() == quarter))
+    if match := _MONTH.match(period):
+        year, month = int(match[1]), int(match[2])
+        return deals.filter((day.dt.year() == year) & (day.dt.month() == month))
+    raise ValueError(
+        f"Unknown period '{period}': use 'All', a quarter like '2026 Q3' or a month like '2026-08'."
+    )
+
+
+# --- closed, pipeline, weighted ----------------------------------------------------------------
+
+
+def _effective_probability() -> pl.Expr:
+    """A deal's own probability when it has one, else its stage's."""
+    return pl.coalesce(pl.col("probability"), pl.col("stage_probability"))
+
+
+def _expected_value() -> pl.Expr:
+    """What a deal is expected to bring: all of it when won, nothing when lost, else weighted."""
+    value = pl.col("value").fill_null(0.0)
+    return (
+        pl.when(pl.col("stage_kind") == "won")
+        .then(value)
+        .when(pl.col("stage_kind") == "lost")
+        .then(0.0)
+        .otherwise(value * _effective_probability() / 100)
+    )
+
+
+def closed_won(deals: pl.DataFrame) -> float:
+    """Sum of the won deals' values."""
+    return float(deals.filter(pl.col("stage_kind") == "won")["value"].fill_null(0.0).sum())
+
+
+def open_pipeline(deals: pl.DataFrame) -> float:
+    """Sum of the open deals' values (open deals without a value count as 0)."""
+    return float(deals.filter(pl.col("stage_kind") == "open")["value"].fill_null(0.0).sum())
+
+
+def weighted_pipeline(deals: pl.DataFrame) -> float:
+    """Sum over open deals of value x probability / 100; a deal's own probability wins."""
+    open_deals = deals.filter(pl.col("stage_kind") == "open")
+    return float(open_deals.select(_expected_value().sum()).item() or 0.0)
+
+
+@dataclass(frozen=True)
+class PipelineFigures:
+    """The three headline figures and the per-stage table behind them."""
+
+    closed_won: float
+    open_pipeline: float
+    weighted_pipeline: float
+    by_stage: pl.DataFrame
+
+
+def pipeline_figures(deals: pl.DataFrame, stages: pl.DataFrame) -> PipelineFigures:
+    """Closed won, open pipeline, weighted pipeline, and per stage: deals, value, weighted value.
+
+    Every stage of `stages` gets a row, empty ones with zeros, in pipeline order. A stage's
+    weighted value is what its deals are expected to bring (won: all, lost: nothing).
+    """
+    per_stage = deals.group_by("stage_id").agg(
+        deals=pl.len().cast(pl.Int64),
+        value=pl.col("value").fill_null(0.0).sum(),
+        weighted_value=_expected_value().sum(),
+    )
+    by_stage = (
+        stages.select(
+            stage_id="id", position="position", stage="name", kind="kind", probability="probability"
+        )
+        .join(per_stage, on="stage_id", how="left")
+        .with_columns(pl.col("deals").fill_null(0), pl.col("value", "weighted_value").fill_null(0.0))
+        .sort("position")
+    )
+    return PipelineFigures(
+        closed_won=closed_won(deals),
+        open_pipeline=open_pipeline(deals),
+        weighted_pipeline=weighted_pipeline(deals),
+        by_stage=by_stage,
+    )
+
+
+# --- probabilities from history ----------------------------------------------------------------
+
+
+def history_probability(
+    deals: pl.DataFrame,
+    stages: pl.DataFrame,
+    history: pl.DataFrame,
+    pseudo_deals: float = DEFAULT_PSEUDO_DEALS,
+) -> pl.DataFrame:
+    """Per stage: won deals that reached it / closed deals that reached it, and a smoothed value.
+
+    A closed deal (now in a won or lost stage) *reached* a stage when its history shows it
+    entering that stage, or entering a later stage other than a lost one: a deal that skipped
+    "Demo" on its way to "Proposal" got past "Demo" all the same. `n` is the number of closed
+    deals that reached the stage, `empirical` is won / n in percent (null when n is 0).
+
+    Small samples must not swing the figure wildly, so `smoothed` pulls the empirical rate
+    toward the manual probability as if `pseudo_deals` extra deals had closed exactly at the
+    manual rate: (won + k x manual / 100) / (n + k) x 100. With n = 0 it is the manual value;
+    as n grows it tends to the empirical one.
+    """
+    if pseudo_deals < 0:
+        raise ValueError("The number of pseudo-deals for smoothing cannot be negative.")
+    stage_cols = stages.select(
+        stage_id="id", position="position", stage="name", kind="kind", manual="probability"
+    )
+    closed = deals.filter(pl.col("stage_kind").is_in(["won", "lost"])).select(
+        deal_id="id", is_won=pl.col("stage_kind") == "won"
+    )
+    entered = (
+        pl.concat(
+            [
+                history.select("deal_id", stage_id="to_stage_id"),
+                deals.select(deal_id="id", stage_id="stage_id"),
+            ]
+        )
+        .unique()
+        .join(stage_cols.select("stage_id", "position", "kind"), on="stage_id")
+    )
+    furthest = (
+        entered.filter(pl.col("kind") != "lost")
+        .group_by("deal_id")
+        .agg(furthest=pl.col("position").max())
+    )
+    reached = (
+        closed.join(stage_cols.select("stage_id", "position", "kind"), how="cross")
+        .join(furthest, on="deal_id", how="left")
+        .join(
+            entered.select("deal_id", "stage_id", was_in=pl.lit(True)),
+            on=["deal_id", "stage_id"],
+            how="left",
+        )
+        .filter(
+            pl.col("was_in").fill_null(False)
+            | ((pl.col("kind") != "lost") & (pl.col("position") <= pl.col("furthest")).fill_null(False))
+        )
+        .group_by("stage_id")
+        .agg(n=pl.len().cast(pl.Int64), won=pl.col("is_won").sum().cast(pl.Int64))
+    )
+    k = float(pseudo_deals)
+    return (
+        stage_cols.join(reached, on="stage_id", how="left")
+        .with_columns(pl.col("n", "won").fill_null(0))
+        .with_columns(
+            empirical=pl.when(pl.col("n") > 0).then(pl.col("won") / pl.col("n") * 100),
+            smoothed=pl.when(pl.col("n") + k > 0)
+            .then((pl.col("won") + k * pl.col("manual") / 100) / (pl.col("n") + k) * 100)
+            .otherwise(pl.col("manual")),
+        )
+        .sort("position")
+        .select("stage_id", "stage", "kind", "manual", "n", "won", "empirical", "smoothed")
+    )
+
+
+def adopt_probabilities(
+    current: Sequence[Stage], history: pl.DataFrame, stage_ids: Sequence[int] | None = None
+) -> list[Stage]:
+    """The stage list with the smoothed history probability adopted (rounded to a whole percent).
+
+    Only the stages in `stage_ids` change (all of them when None); a stage without history
+    keeps its manual value, since its smoothed value is the manual one.
+    """
+    smoothed = dict(zip(history["stage_id"].to_list(), history["smoothed"].to_list(), strict=True))
+    chosen = set(smoothed) if stage_ids is None else set(stage_ids)
+    return [
+        Stage(s.name, float(round(smoothed[s.id])), s.kind, s.rot_days, s.id)
+        if s.id in chosen and s.id in smoothed
+        else s
+        for s in current
+    ]
+
+
+# --- time in stage -----------------------------------------------------------------------------
+
+
+def _stays(history: pl.DataFrame) -> pl.DataFrame:
+    """Each recorded stay: deal, stage, entered at, left at (null while the deal is still there)."""
+    return (
+        history.sort("deal_id", "at")
+        .with_columns(left=pl.col("at").shift(-1).over("deal_id"))
+        .select("deal_id", stage_id="to_stage_id", entered="at", left="left")
+    )
+
+
+def time_in_stage(stages: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
+    """Median days deals spent in each open stage, over the stays that ended, with their count.
+
+    Won and lost stages are where deals end, so time spent there says nothing about speed;
+    stays still under way are left out because they have not ended yet (see `stalled_deals`).
+    """
+    finished = (
+        _stays(history)
+        .drop_nulls("left")
+        .with_columns(days=(pl.col("left") - pl.col("entered")).dt.total_seconds() / 86_400)
+        .group_by("stage_id")
+        .agg(stays=pl.len().cast(pl.Int64), median_days=pl.col("days").median())
+    )
+    return (
+        stages.filter(pl.col("kind") == "open")
+        .select(stage_id="id", position="position", stage="name", rot_days="rot_days")
+        .join(finished, on="stage_id", how="left")
+        .with_columns(pl.col("stays").fill_null(0))
+        .sort("position")
+        .select("stage_id", "stage", "stays", "median_days", "rot_days")
+    )
+
+
+def stalled_deals(
+    deals: pl.DataFrame, stages: pl.DataFrame, history: pl.DataFrame, today: date
+) -> pl.DataFrame:
+    """Open deals that have sat in their stage longer than the stage's rotting limit.
+
+    Time in stage runs from the deal's last move into its current stage (its creation date
+    when no move is recorded) to `today`. Longest overdue first.
+    """
+    entered = (
+        _stays(history).group_by("deal_id", "stage_id").agg(entered=pl.col("entered").max().dt.date())
+    )
+    return (
+        deals.filter(pl.col("stage_kind") == "open")
+        .join(stages.select(stage_id="id", rot_days="rot_days"), on="stage_id")
+        .join(entered, left_on=["id", "stage_id"], right_on=["deal_id", "stage_id"], how="left")
+        .with_columns(days_in_stage=(pl.lit(today) - pl.coalesce("entered", "created")).dt.total_days())
+        .filter(pl.col("days_in_stage") > pl.col("rot_days"))
+        .with_columns(days_over=pl.col("days_in_stage") - pl.col("rot_days"))
+        .sort("days_over", "id", descending=[True, False])
+        .select("id", "name", "owner", "stage", "value", "days_in_stage", "rot_days", "days_over")
+    )
+
+
+# --- editing the stage list --------------------------------------------------------------------
+
+
+def _blank(value: Any) -> bool:
+    return (
+        value is None
+        or (isinstance(value, float) and math.isnan(value))
+        or (isinstance(value, str) and not value.strip())
+    )
+
+
+def _number(value: Any) -> float | None:
+    """The value as a float, or None when it is not a number (text, booleans, NaN)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, str):
+        try:
+            number = float(value.replace(",", ".").strip())
+        except ValueError:
+            return None
+        return None if math.isnan(number) else number
+    return None
+
+
+def _rows(rows: pl.DataFrame | Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    if isinstance(rows, pl.DataFrame):
+        return list(rows.to_dicts())
+    return list(rows)
+
+
+def validate_stages(rows: pl.DataFrame | Sequence[Mapping[str, Any]]) -> list[str]:
+    """Every problem in an edited stage table, as sentences that say which row and what.
+
+    Rows are numbered from 1 as shown in the editor. An empty list means the table can be saved.
+
+    >>> validate_stages([{"name": "Demo", "probability": 150, "kind": "open"},
+    ...                  {"name": "Won", "probability": 100, "kind": "won"}])
+    ['Row 1 (Demo): probability 150 is outside 0 to 100.']
+    """
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    has_won = False
+    for number, row in enumerate(_rows(rows), start=1):
+        name = "" if _blank(row.get("name")) else str(row["name"]).strip()
+        where = f"Row {number} ({name})" if name else f"Row {number}"
+        if not name:
+            problems.append(f"{where}: the name is empty; every stage needs one.")
+        elif name.casefold() in seen:
+            problems.append(f"{where}: the name is already used by row {seen[name.casefold()]}.")
+        else:
+            seen[name.casefold()] = number
+        raw = row.get("probability")
+        probability = _number(raw)
+        if _blank(raw):
+            problems.append(f"{where}: the probability is empty; enter a number from 0 to 100.")
+        elif probability is None:
+            problems.append(f"{where}: probability '{raw}' is not a number; enter 0 to 100.")
+        elif not 0 <= probability <= 100:
+            problems.append(f"{where}: probability {probability:g} is outside 0 to 100.")
+        kind = row.get("kind")
+        if kind not in STAGE_KINDS:
+            shown = "empty" if _blank(kind) else f"'{kind}'"
+            problems.append(f"{where}: the kind is {shown}; choose open, won or lost.")
+        has_won = has_won or kind == "won"
+        rot = row.get("rot_days")
+        rot_days = _number(rot)
+        if not _blank(rot) and (rot_days is None or rot_days <= 0 or rot_days != int(rot_days)):
+            problems.append(
+                f"{where}: rotting limit '{rot}' must be a whole number of days above 0, or empty."
+            )
+        if not _blank(row.get("position")) and _number(row.get("position")) is None:
+            problems.append(f"{where}: position '{row['position']}' is not a number.")
+    if not has_won:
+        problems.append("No stage is of kind 'won': add one, so won deals have a stage to go to.")
+    return problems
+
+
+def edited_stages(rows: pl.DataFrame | Sequence[Mapping[str, Any]]) -> list[Stage]:
+    """The edited table as stage records in pipeline order (call after `validate_stages`).
+
+    Rows are ordered by their position column; rows without a position (just added) go last,
+    and ties keep the table's order.
+    """
+    records = _rows(rows)
+    order = sorted(
+        range(len(records)),
+        key=lambda i: (
+            _blank(records[i].get("position")),
+            _number(records[i].get("position")) or 0.0,
+            i,
+        ),
+    )
+    out = []
+    for i in order:
+        row = records[i]
+        kind: StageKind = row["kind"]
+        out.append(
+            Stage(
+                name=str(row["name"]).strip(),
+                probability=float(_number(row["probability"]) or 0.0),
+                kind=kind,
+                rot_days=None if _blank(row.get("rot_days")) else int(_number(row["rot_days"]) or 0),
+                id=None if _blank(row.get("id")) else int(_number(row["id"]) or 0),
+            )
+        )
+    return out
+
+
+def removed_stages_with_deals(
+    stages: pl.DataFrame, edited: Sequence[Stage], deals: pl.DataFrame
+) -> pl.DataFrame:
+    """Stages the edit removes that still hold deals: each needs a stage to receive them."""
+    kept = [s.id for s in edited if s.id is not None]
+    held = deals.group_by("stage_id").agg(deals=pl.len().cast(pl.Int64))
+    return (
+        stages.filter(~pl.col("id").is_in(kept))
+        .join(held, left_on="id", right_on="stage_id")
+        .sort("position")
+        .select("id", "name", "deals")
+    )
