@@ -12,13 +12,15 @@ import argparse
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 import streamlit as st
 from sqlite_utils import Database
 
-from funnel import demo, store
+from funnel import demo, scoring, store
+from funnel.models import Rule
 
 
 def db_path() -> Path:
@@ -67,6 +69,30 @@ def stages(pipeline_id: int | None = None) -> pl.DataFrame:
 
 def stage_history(pipeline_id: int | None = None) -> pl.DataFrame:
     return _table(str(db_path()), revision(), "history", pipeline_id)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Scoring leads…")
+def _scored(
+    path: str, rev: int, rules: tuple[Rule, ...], half_life_days: float, today: date
+) -> pl.DataFrame:
+    return scoring.score_leads(_leads(path, rev), rules, half_life_days, today)
+
+
+def scored_leads(version: int | None = None) -> pl.DataFrame:
+    """All leads scored with model `version` (the latest when None), scored once per version.
+
+    Keyed on the rules themselves, so a slider move never rescores and a saved model does.
+    """
+    with connection() as db:
+        version = store.latest_model_version(db) if version is None else version
+        rules = () if version is None else tuple(store.rules(db, version))
+        half_life = 0.0 if version is None else store.half_life(db, version)
+    return scored_with(rules, half_life)
+
+
+def scored_with(rules: tuple[Rule, ...], half_life_days: float) -> pl.DataFrame:
+    """All leads scored with rules not saved yet (the MQL page's draft, to show crossings)."""
+    return _scored(str(db_path()), revision(), rules, half_life_days, date.today())
 
 
 def who() -> str:
