@@ -541,13 +541,16 @@ def save_stages(
     expected_version: int | None,
     reassign: dict[int, str] | None = None,
     who: str = "",
+    action: str = "save",
 ) -> None:
     """Replace a pipeline's stage list (validated by `stages.validate_stages` beforehand).
 
     Stages keep their id when they keep it in `new_stages` (so history stays attached); a
     removed stage is retired, not erased, and its deals move to the stage named in
     `reassign[removed_id]` with the move recorded. A removed stage that holds deals and has no
-    receiving stage is refused: no deal is ever lost.
+    receiving stage is refused: no deal is ever lost. A retired stage listed again by its id
+    comes back with its history (what `undo_last` relies on); `action` names the change in the
+    audit trail.
     """
     reassign = reassign or {}
     with write(db):
@@ -565,7 +568,7 @@ def save_stages(
                 continue
             db.conn.execute(
                 "UPDATE stages SET position = ?, name = ?, probability = ?, kind = ?,"
-                " rot_days = ? WHERE id = ? AND pipeline_id = ?",
+                " rot_days = ?, active = 1 WHERE id = ? AND pipeline_id = ?",
                 [
                     position,
                     s.name.strip(),
@@ -612,7 +615,7 @@ def save_stages(
                 db.conn.execute("UPDATE deals SET stage_id = ? WHERE stage_id = ?", [target[0], r["id"]])
             db.conn.execute("UPDATE stages SET active = 0, name = ? WHERE id = ?", [r["name"], r["id"]])
         db.conn.execute("UPDATE pipelines SET version = ? WHERE id = ?", [version + 1, pipeline_id])
-        audit(db, who, "stages", pipeline_id, "save", before, _stage_rows(db, pipeline_id))
+        audit(db, who, "stages", pipeline_id, action, before, _stage_rows(db, pipeline_id))
 
 
 def _stage_rows(db: Database, pipeline_id: int) -> list[dict[str, Any]]:
@@ -721,11 +724,13 @@ def save_model(
     based_on: int | None,
     who: str = "",
     note: str = "",
+    action: str = "save",
 ) -> int:
     """Save the rules as a new model version and return it; old versions stay as they were.
 
     `based_on` is the version the editor started from: if someone saved a newer version
-    meanwhile, the save is refused rather than silently dropping their edit.
+    meanwhile, the save is refused rather than silently dropping their edit. `action` names
+    the change in the audit trail.
     """
     with write(db):
         latest = latest_model_version(db)
@@ -762,7 +767,7 @@ def save_model(
             who,
             "scoring_model",
             version,
-            "save",
+            action,
             None
             if latest is None
             else {"version": latest, "rules": [asdict(r) for r in rules(db, latest)]},
@@ -859,4 +864,126 @@ def audit_log(db: Database) -> pl.DataFrame:
     return read_frame(
         db,
         "SELECT id, at, who, entity, entity_id, action, before, after FROM audit ORDER BY id DESC",
+    )
+
+
+# --- undo ---------------------------------------------------------------------------------------
+# Undo reverts the last change of a pipeline (its name or its stage list) or of the scoring
+# model, as a new change made through the ordinary save functions: it is version-checked and
+# logged like any other, and undoing an undo puts the change back.
+
+
+@migrations()
+def m002_audit_entity_index(db: Database) -> None:
+    """Find an object's last change without scanning the whole trail (undo, History filters)."""
+    db.execute("CREATE INDEX audit_entity ON audit(entity, entity_id, id)")
+
+
+UNDOABLE = ("pipeline", "scoring_model")
+"""What `undo_last` can revert; decisions and scenarios are append-only and never undone."""
+
+_AUDIT_ENTITIES = {"pipeline": ("pipeline", "stages"), "scoring_model": ("scoring_model",)}
+
+
+def last_change(db: Database, entity: str, entity_id: int | None = None) -> dict[str, Any] | None:
+    """The newest audit entry of a pipeline (`entity_id` = its id) or of the scoring model.
+
+    A pipeline's changes are its creation, renames and stage saves; the scoring model is one
+    versioned object, so `entity_id` is ignored for it. None when it has no change yet.
+    """
+    if entity not in _AUDIT_ENTITIES:
+        raise StoreError(f"Only a pipeline or the scoring model can be undone, not '{entity}'.")
+    names = _AUDIT_ENTITIES[entity]
+    where = f"entity IN ({', '.join('?' for _ in names)})"
+    params: list[Any] = list(names)
+    if entity == "pipeline":
+        where += " AND entity_id = ?"
+        params.append(entity_id)
+    cur = db.execute(
+        "SELECT id, at, who, entity, entity_id, action, before, after FROM audit"
+        f" WHERE {where} ORDER BY id DESC LIMIT 1",
+        params,
+    )
+    row = cur.fetchone()
+    if row is None:
+        return None
+    return dict(zip([c[0] for c in cur.description], row, strict=True))
+
+
+def undo_last(
+    db: Database,
+    entity: str,
+    entity_id: int | None,
+    who: str,
+    expected_audit_id: int | None = None,
+) -> int:
+    """Revert the last change of a pipeline or of the scoring model; return the new audit id.
+
+    `expected_audit_id` is the change the user saw when they chose to undo: if someone changed
+    the object since, the undo is refused rather than reverting a change nobody looked at.
+    Deals moved by a stage deletion stay where they went (their moves are history); the stage
+    itself comes back.
+
+    >>> undo_last(db, "pipeline", 1, "Anna")  # doctest: +SKIP
+    """
+    pipeline_version_seen = (
+        pipeline_version(db, entity_id) if entity == "pipeline" and entity_id else None
+    )
+    entry = last_change(db, entity, entity_id)
+    subject = "the scoring model" if entity == "scoring_model" else f"pipeline {entity_id}"
+    if entry is None:
+        raise StoreError(f"Nothing to undo: {subject} has no recorded change.")
+    if expected_audit_id is not None and entry["id"] != expected_audit_id:
+        raise StaleVersionError(
+            f"{subject.capitalize()} was changed again (change #{entry['id']} by {entry['who']}) "
+            f"since you chose to undo change #{expected_audit_id}. Look at the History again, "
+            "then decide."
+        )
+    before: Any = None if entry["before"] is None else json.loads(entry["before"])
+    kind = (entry["entity"], entry["action"])
+    if kind in (("stages", "save"), ("stages", "undo")):
+        save_stages(
+            db,
+            int(entry["entity_id"]),
+            [Stage(r["name"], r["probability"], r["kind"], r["rot_days"], r["id"]) for r in before],
+            expected_version=pipeline_version_seen,
+            who=who,
+            action="undo",
+        )
+    elif kind == ("pipeline", "rename"):
+        rename_pipeline(db, int(entry["entity_id"]), before["name"], pipeline_version_seen, who)
+    elif kind == ("pipeline", "create"):
+        delete_pipeline(db, int(entry["entity_id"]), who)
+    elif entry["entity"] == "scoring_model" and before is not None:
+        previous = int(before["version"])
+        save_model(
+            db,
+            [_rule(r) for r in before["rules"]],
+            half_life(db, previous),
+            based_on=int(entry["entity_id"]),
+            who=who,
+            note=f"Undo of version {entry['entity_id']}: the rules of version {previous} again.",
+            action="undo",
+        )
+    elif entry["entity"] == "scoring_model":
+        raise StoreError("The first scoring model has no earlier version to go back to.")
+    else:
+        raise StoreError(
+            f"The last change of {subject} ({entry['action']} #{entry['id']}) cannot be undone."
+        )
+    undone = last_change(db, entity, entity_id)
+    assert undone is not None
+    return int(undone["id"])
+
+
+def _rule(saved: dict[str, Any]) -> Rule:
+    """A rule back from its audit JSON (lists become the tuples `Rule` holds)."""
+    value = saved["value"]
+    return Rule(
+        saved["axis"],
+        saved["field"],
+        saved["condition"],
+        tuple(value) if isinstance(value, list) else value,
+        saved["points"],
+        saved.get("label", ""),
     )
