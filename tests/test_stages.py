@@ -10,7 +10,7 @@ import pytest
 from polars.testing import assert_frame_equal
 from sqlite_utils import Database
 
-from funnel import stages, store
+from funnel import charts, stages, store
 from funnel.models import Stage
 
 # A five-stage pipeline: three open stages, won, lost.
@@ -406,3 +406,18 @@ def test_removed_stages_that_hold_deals_need_a_receiving_stage() -> None:
 def test_time_in_stage_handles_an_empty_history() -> None:
     empty = history_frame([]).with_columns(pl.col("at").cast(pl.Datetime("us")))
     assert stages.time_in_stage(PIPELINE, empty)["stays"].to_list() == [0, 0, 0]
+
+
+# --- chart ---------------------------------------------------------------------------------------
+
+
+def test_stage_value_chart_puts_value_beside_weighted_value_in_pipeline_order() -> None:
+    figures = stages.pipeline_figures(deals_frame([deal(1, 2, value=10_000)]), PIPELINE)
+    spec = charts.stage_value_chart(figures.by_stage.reverse()).to_dict()
+    assert spec["encoding"]["x"]["sort"] == ["Qualify", "Demo", "Proposal", "Won", "Lost"]
+    assert spec["encoding"]["xOffset"]["field"] == "measure"
+    assert spec["encoding"]["y"]["type"] == "quantitative"
+    rows = next(iter(spec["datasets"].values()))
+    demo = {r["measure"]: r["amount"] for r in rows if r["stage"] == "Demo"}
+    assert demo == {"Value": 10_000.0, "Weighted value": 5_000.0}
+    assert len(rows) == 10
