@@ -109,3 +109,211 @@ def test_with_quadrants_puts_leads_on_the_cutoff_in_the_mql() -> None:
         pl.Series("mql", [True, False, False, False]),
     )
     assert_frame_equal(result, expected)
+
+
+def hand_table() -> pl.DataFrame:
+    """Ten leads; at F=60, I=40 four of the nine with a known outcome are MQLs."""
+    return pl.DataFrame(
+        {
+            "fit": [80.0, 60.0, 90.0, 70.0, 59.9, 30.0, 20.0, 75.0, 65.0, 10.0],
+            "interest": [70.0, 40.0, 50.0, 45.0, 80.0, 20.0, 10.0, 90.0, 39.0, 90.0],
+            "outcome": [
+                "converted", "converted", "lost", "lost", "converted",
+                "lost", "lost", None, "lost", "lost",
+            ],
+            "sal_status": [
+                "accepted", "accepted", "rejected", None, None,
+                None, None, None, None, None,
+            ],
+            "created": [
+                date(2026, 11, 2), date(2026, 11, 3), date(2026, 11, 8), date(2026, 11, 17),
+                date(2026, 11, 2), date(2026, 11, 10), date(2026, 11, 10), date(2026, 11, 4),
+                date(2026, 11, 18), date(2026, 11, 19),
+            ],
+        }
+    )  # fmt: skip
+
+
+def test_backtest_on_a_hand_table() -> None:
+    grid = scoring.cutoff_grid(hand_table())
+    bt = scoring.mql_backtest(grid, 60, 40)
+    # Known: 9 (lead 8 has no outcome); conversions: leads 1, 2, 5; MQLs: leads 1-4.
+    assert (bt.known, bt.conversions, bt.mqls, bt.mql_conversions) == (9, 3, 4, 2)
+    assert bt.mql_share == pytest.approx(4 / 9)
+    assert bt.base_rate == pytest.approx(1 / 3)
+    assert bt.conversion_in == pytest.approx(0.5)
+    assert bt.conversion_out == pytest.approx(1 / 5)
+    assert bt.recall == pytest.approx(2 / 3)
+    assert bt.lift == pytest.approx(1.5)
+    assert bt.conversions_lost == 1  # lead 5, fit 59.9 just below the line
+
+
+def test_backtest_of_an_empty_selection_has_no_rates() -> None:
+    bt = scoring.mql_backtest(scoring.cutoff_grid(hand_table().head(0)), 60, 40)
+    assert (bt.known, bt.mqls, bt.conversion_in, bt.recall, bt.lift) == (0, 0, None, None, None)
+
+
+def test_quadrant_counts_cover_every_lead_once() -> None:
+    counts = scoring.quadrant_counts(scoring.cutoff_grid(hand_table()), 60, 40)
+    expected = pl.DataFrame(
+        {"quadrant": list(scoring.QUADRANTS), "leads": [5, 1, 2, 2]},
+    )
+    assert_frame_equal(counts, expected)
+
+
+def test_grid_counts_match_the_lead_by_lead_quadrants_for_every_cutoff() -> None:
+    leads = hand_table()
+    grid = scoring.cutoff_grid(leads)
+    for f, i in [(0, 0), (59, 40), (60, 40), (60, 41), (100, 100), (30, 20)]:
+        direct = scoring.with_quadrants(leads, f, i)["mql"].sum()
+        from_grid = scoring.quadrant_counts(grid, f, i)["leads"][0]
+        assert from_grid == direct, (f, i)
+
+
+def test_backtest_curve_agrees_with_the_backtest_at_the_sliders() -> None:
+    grid = scoring.cutoff_grid(hand_table())
+    curve = scoring.backtest_curve(grid, 60, 40)
+    assert curve.height == 2 * 101 * 3
+    here = curve.filter(pl.col("current")).sort("axis", "metric")
+    expected = pl.DataFrame(
+        {
+            "axis": ["fit"] * 3 + ["interest"] * 3,
+            "cutoff": [60] * 3 + [40] * 3,
+            "metric": sorted(scoring.CURVE_METRICS) * 2,
+            "value": [0.5, 2 / 3, 4 / 9] * 2,
+            "current": [True] * 6,
+        }
+    )
+    assert_frame_equal(here.select(expected.columns), expected)
+    fit0 = curve.filter((pl.col("axis") == "fit") & (pl.col("cutoff") == 0)).sort("metric")
+    # Only interest >= 40 holds: six known leads, three conversions, all kept.
+    assert fit0["value"].to_list() == [0.5, 1.0, pytest.approx(6 / 9)]
+    top = curve.filter((pl.col("axis") == "fit") & (pl.col("cutoff") == 100)).sort("metric")
+    assert top["value"].to_list() == [None, 0.0, 0.0]
+
+
+def test_sal_summary_counts_sales_decisions_among_the_mqls() -> None:
+    sal = scoring.sal_summary(scoring.cutoff_grid(hand_table()), 60, 40)
+    assert (sal.mqls, sal.accepted, sal.rejected) == (5, 2, 1)
+    assert sal.sal_rate == pytest.approx(0.4)
+    assert sal.acceptance_rate == pytest.approx(2 / 3)
+
+
+def test_mql_per_week_flags_the_weeks_over_capacity() -> None:
+    weekly = scoring.mql_per_week(hand_table(), 60, 40, reps=1, leads_per_rep=2)
+    # MQLs: leads 1, 2, 8 created the week of 2 Nov, lead 3 on Sunday 8 Nov (same week),
+    # lead 4 the week of 16 Nov; nothing the week of 9 Nov.
+    expected = pl.DataFrame(
+        {
+            "week": [date(2026, 11, 2), date(2026, 11, 9), date(2026, 11, 16)],
+            "mqls": [4, 0, 1],
+            "capacity": [2, 2, 2],
+            "over": [True, False, False],
+        }
+    )
+    assert_frame_equal(weekly, expected)
+    summary = scoring.capacity_summary(weekly)
+    assert (summary.weeks, summary.weeks_over, summary.peak, summary.capacity) == (3, 1, 4, 2)
+    assert summary.average == pytest.approx(5 / 3)
+
+
+def test_crossings_count_leads_entering_and_leaving_the_mql() -> None:
+    old = hand_table()
+    # Lead 5 gains fit (enters), leads 1 and 2 lose fit (leave).
+    new = old.with_columns(
+        pl.Series("fit", [50.0, 10.0, 90.0, 70.0, 61.0, 30.0, 20.0, 75.0, 65.0, 10.0])
+    )
+    assert scoring.crossings(old, new, 60, 40) == scoring.Crossings(entered=1, left=2)
+    assert scoring.crossings(old, old, 60, 40) == scoring.Crossings(entered=0, left=0)
+
+
+def test_explain_lists_the_rules_that_fired_with_decayed_interest() -> None:
+    lead = pl.DataFrame(
+        {
+            "email": ["ann@gmail.com"],
+            "job_title": ["CEO"],
+            "company_size": [120],
+            "pricing_page_visits": [2],
+            "downloads": [0],
+            "bounced": [False],
+            "created": [date(2026, 9, 1)],
+            "last_activity": [date(2026, 11, 9)],
+            "fit": [None],
+            "interest": [None],
+        },
+        schema_overrides={"fit": pl.Float64, "interest": pl.Float64},
+    )
+    result = scoring.explain(lead, TOY_RULES, 14, TODAY)
+    expected = pl.DataFrame(
+        {
+            "axis": ["fit", "fit", "fit", "interest"],
+            "rule": ["Decision maker", "Mid-size", "Personal e-mail", "Visited pricing"],
+            "points": [40.0, 20.0, -20.0, 10.0],
+        }
+    )
+    assert_frame_equal(result, expected)
+    ready = scoring.explain(lead.with_columns(pl.lit(55.0).alias("fit")), TOY_RULES, 14, TODAY)
+    assert ready["rule"].to_list() == [
+        "Ready-made score from the import (used untouched)",
+        "Visited pricing",
+    ]
+
+
+def test_rules_round_trip_through_the_editor_table() -> None:
+    rules, errors = scoring.parse_rules(scoring.rules_frame(DEFAULT_RULES))
+    assert errors == []
+    assert rules == list(DEFAULT_RULES)
+    assert scoring.rules_frame(TOY_RULES)["value"].to_list()[:3] == [
+        "CEO, VP Sales",
+        "Student",
+        "50..199",
+    ]
+
+
+def test_parse_rules_says_which_row_is_wrong_and_why() -> None:
+    table = pl.DataFrame(
+        {
+            "axis": ["fit", "fitness", "fit", "interest", "fit", None],
+            "field": ["company_size", "job_title", "outcome", "page_views", "job_title", None],
+            "condition": ["between", "in", "in", "at_least", "at_least", None],
+            "value": ["200..50", "CEO", "converted", "many", "5", None],
+            "points": [10.0, 10.0, 10.0, 10.0, 10.0, None],
+            "label": ["", "", "", "", "", None],
+        }
+    )
+    rules, errors = scoring.parse_rules(table)
+    assert rules == []
+    assert errors == [
+        "Rule row 1: in '200..50' the low end comes first, e.g. 50..199.",
+        "Rule row 2: axis must be 'fit' or 'interest', not 'fitness'.",
+        "Rule row 3: 'outcome' is not a lead field that can be scored.",
+        "Rule row 4: value 'many' does not fit 'at_least' (e.g. 5).",
+        "Rule row 5: 'job_title' is text; use the condition 'in' with a list of values.",
+    ]
+
+
+def test_filter_leads_by_source_owner_and_period() -> None:
+    leads = pl.DataFrame(
+        {
+            "source": ["Webinar", "Webinar", "Paid search"],
+            "owner": ["Ann", "Ben", "Ann"],
+            "created": [date(2026, 1, 5), date(2026, 6, 1), date(2026, 6, 2)],
+        }
+    )
+    assert scoring.filter_leads(leads).height == 3
+    result = scoring.filter_leads(leads, sources=["Webinar"], created_from=date(2026, 2, 1))
+    assert result["owner"].to_list() == ["Ben"]
+    assert scoring.filter_leads(leads, owners=["Ann"], created_to=date(2026, 6, 1)).height == 1
+
+
+def test_scatter_sample_never_sends_more_than_the_limit() -> None:
+    leads = hand_table()
+    sample = scoring.scatter_sample(leads, limit=4)
+    assert sample.height == 4
+    assert sample.columns == ["fit", "interest", "outcome"]
+    full = scoring.scatter_sample(leads)
+    assert full["outcome"].value_counts().sort("outcome").rows() == [
+        ("converted", 3),
+        ("lost", 6),
+        ("unknown", 1),
+    ]

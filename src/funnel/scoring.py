@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
 
-from funnel.models import Axis, Rule
+from funnel.models import LEAD_FIELDS, Axis, Condition, Rule
 
 PERSONAL_DOMAINS = ("gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "orange.fr")
 COMPETITORS = ("Rivalsoft", "Funnelly")
@@ -225,3 +226,453 @@ def with_quadrants(scored: pl.DataFrame, fit_cutoff: float, interest_cutoff: flo
         .alias("quadrant"),
         is_mql(fit_cutoff, interest_cutoff).alias("mql"),
     )
+
+
+# --- filters and the scatter sample ------------------------------------------------------------
+
+
+def filter_leads(
+    scored: pl.DataFrame,
+    sources: Sequence[str] = (),
+    owners: Sequence[str] = (),
+    created_from: date | None = None,
+    created_to: date | None = None,
+) -> pl.DataFrame:
+    """The leads the meeting looks at: by source, owner and creation period (empty = all)."""
+    conditions = []
+    if sources:
+        conditions.append(pl.col("source").is_in(list(sources)))
+    if owners:
+        conditions.append(pl.col("owner").is_in(list(owners)))
+    if created_from is not None:
+        conditions.append(pl.col("created") >= created_from)
+    if created_to is not None:
+        conditions.append(pl.col("created") <= created_to)
+    return scored.filter(*conditions) if conditions else scored
+
+
+OUTCOME_LABELS = ("converted", "lost", "unknown")
+
+
+def outcome_label() -> pl.Expr:
+    """'converted' (converted or won), 'lost', or 'unknown' when no outcome is known yet."""
+    outcome = pl.col("outcome").str.to_lowercase()
+    return (
+        pl.when(outcome.is_in(["converted", "won"]))
+        .then(pl.lit("converted"))
+        .when(outcome == "lost")
+        .then(pl.lit("lost"))
+        .otherwise(pl.lit("unknown"))
+    )
+
+
+def scatter_sample(scored: pl.DataFrame, limit: int = 8_000, seed: int = 0) -> pl.DataFrame:
+    """At most `limit` leads (a fixed random sample) for the scatter: fit, interest, outcome.
+
+    A browser chokes on a million marks; every count on the page is taken on all leads.
+    """
+    frame = scored if scored.height <= limit else scored.sample(limit, seed=seed)
+    return frame.select("fit", "interest", outcome_label().alias("outcome"))
+
+
+# --- the cutoff grid: counts per whole fit and interest point ----------------------------------
+
+
+def cutoff_grid(scored: pl.DataFrame) -> pl.DataFrame:
+    """Lead counts per cell of whole fit and interest points (at most 101 x 101 cells).
+
+    Cutoffs are whole points, and fit >= F holds exactly when floor(fit) >= F, so every count
+    for any cutoff is a sum over this grid: the page aggregates a million leads once per filter
+    and each slider move then reads a few thousand cells. Columns: `fit`, `interest` (the
+    cell), `leads`, `converted`, `lost`, `accepted`, `rejected`.
+    """
+    outcome = outcome_label()
+    sal = pl.col("sal_status").str.to_lowercase()
+    return (
+        scored.group_by(
+            pl.col("fit").floor().clip(0, 100).cast(pl.Int64),
+            pl.col("interest").floor().clip(0, 100).cast(pl.Int64),
+        )
+        .agg(
+            pl.len().cast(pl.Int64).alias("leads"),
+            (outcome == "converted").sum().cast(pl.Int64).alias("converted"),
+            (outcome == "lost").sum().cast(pl.Int64).alias("lost"),
+            (sal == "accepted").sum().cast(pl.Int64).alias("accepted"),
+            (sal == "rejected").sum().cast(pl.Int64).alias("rejected"),
+        )
+        .sort("fit", "interest")
+    )
+
+
+def quadrant_counts(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -> pl.DataFrame:
+    """Leads per quadrant, all four always listed in `QUADRANTS` order."""
+    counts = (
+        with_quadrants(grid, fit_cutoff, interest_cutoff).group_by("quadrant").agg(pl.col("leads").sum())
+    )
+    return (
+        pl.DataFrame({"quadrant": list(QUADRANTS)})
+        .join(counts, on="quadrant", how="left")
+        .with_columns(pl.col("leads").fill_null(0).cast(pl.Int64))
+    )
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """What a cutoff would have done on the leads whose outcome is known (converted or lost)."""
+
+    known: int
+    conversions: int
+    mqls: int
+    mql_conversions: int
+
+    @property
+    def mql_share(self) -> float | None:
+        return _ratio(self.mqls, self.known)
+
+    @property
+    def base_rate(self) -> float | None:
+        return _ratio(self.conversions, self.known)
+
+    @property
+    def conversion_in(self) -> float | None:
+        return _ratio(self.mql_conversions, self.mqls)
+
+    @property
+    def conversion_out(self) -> float | None:
+        return _ratio(self.conversions - self.mql_conversions, self.known - self.mqls)
+
+    @property
+    def recall(self) -> float | None:
+        """Share of all conversions that the cutoff keeps."""
+        return _ratio(self.mql_conversions, self.conversions)
+
+    @property
+    def lift(self) -> float | None:
+        """Conversion inside the MQLs over the base rate: 2.0 = twice as likely to convert."""
+        if self.conversion_in is None or not self.base_rate:
+            return None
+        return self.conversion_in / self.base_rate
+
+    @property
+    def conversions_lost(self) -> int:
+        """Conversions that sat below the cutoff."""
+        return self.conversions - self.mql_conversions
+
+
+def mql_backtest(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -> Backtest:
+    """Back-test a cutoff on the leads with a known outcome (from `cutoff_grid`)."""
+    row = grid.select(
+        (pl.col("converted") + pl.col("lost")).sum().alias("known"),
+        pl.col("converted").sum().alias("conversions"),
+        (pl.col("converted") + pl.col("lost"))
+        .filter(is_mql(fit_cutoff, interest_cutoff))
+        .sum()
+        .alias("mqls"),
+        pl.col("converted").filter(is_mql(fit_cutoff, interest_cutoff)).sum().alias("mc"),
+    ).row(0)
+    return Backtest(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+
+
+CURVE_METRICS = ("MQL share", "Conversion in MQLs", "Conversions kept (recall)")
+
+
+def backtest_curve(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -> pl.DataFrame:
+    """The back-test over every cutoff 0..100 on one axis, the other held where it is.
+
+    Long frame: `axis` ("fit" or "interest"), `cutoff`, `metric` (one of `CURVE_METRICS`),
+    `value` (0..1, null where nothing is left to measure) and `current` (the slider's place).
+    A suffix sum over the grid gives every cutoff at once.
+    """
+    known_total = grid.select((pl.col("converted") + pl.col("lost")).sum()).item()
+    converted_total = int(grid["converted"].sum())
+    parts = []
+    for axis, other, held, current in (
+        ("fit", "interest", interest_cutoff, fit_cutoff),
+        ("interest", "fit", fit_cutoff, interest_cutoff),
+    ):
+        per_cut = (
+            grid.filter(pl.col(other) >= held)
+            .group_by(pl.col(axis).alias("cutoff"))
+            .agg(pl.col("converted").sum(), (pl.col("converted") + pl.col("lost")).sum().alias("k"))
+        )
+        kept = (
+            pl.DataFrame({"cutoff": pl.int_range(0, 101, eager=True).cast(pl.Int64)})
+            .join(per_cut, on="cutoff", how="left")
+            .fill_null(0)
+            .sort("cutoff", descending=True)
+            .with_columns(pl.col("converted", "k").cum_sum())
+            .sort("cutoff")
+        )
+        parts.append(
+            kept.select(
+                pl.lit(axis).alias("axis"),
+                "cutoff",
+                _safe_div(pl.col("k"), known_total).alias(CURVE_METRICS[0]),
+                _safe_div(pl.col("converted"), pl.col("k")).alias(CURVE_METRICS[1]),
+                _safe_div(pl.col("converted"), converted_total).alias(CURVE_METRICS[2]),
+                (pl.col("cutoff") == current).alias("current"),
+            )
+        )
+    return (
+        pl.concat(parts)
+        .unpivot(index=["axis", "cutoff", "current"], variable_name="metric", value_name="value")
+        .select("axis", "cutoff", "metric", "value", "current")
+    )
+
+
+def _safe_div(numerator: pl.Expr, denominator: pl.Expr | int) -> pl.Expr:
+    den = denominator if isinstance(denominator, pl.Expr) else pl.lit(denominator)
+    return pl.when(den > 0).then(numerator.cast(pl.Float64) / den).otherwise(None)
+
+
+@dataclass(frozen=True)
+class SalSummary:
+    """How sales received the MQLs: accepted (SAL) or rejected, with BANT."""
+
+    mqls: int
+    accepted: int
+    rejected: int
+
+    @property
+    def sal_rate(self) -> float | None:
+        """SALs per MQL: the funnel's MQL -> SAL conversion."""
+        return _ratio(self.accepted, self.mqls)
+
+    @property
+    def acceptance_rate(self) -> float | None:
+        """Accepted among the MQLs sales has reviewed."""
+        return _ratio(self.accepted, self.accepted + self.rejected)
+
+
+def sal_summary(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -> SalSummary:
+    """Accepted and rejected MQLs under a cutoff (from `cutoff_grid`)."""
+    row = (
+        grid.filter(is_mql(fit_cutoff, interest_cutoff))
+        .select(pl.col("leads", "accepted", "rejected").sum())
+        .row(0)
+    )
+    return SalSummary(int(row[0]), int(row[1]), int(row[2]))
+
+
+# --- what a rule edit changes ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Crossings:
+    """Leads that cross the MQL line when the model changes."""
+
+    entered: int
+    left: int
+
+
+def crossings(
+    old_scored: pl.DataFrame, new_scored: pl.DataFrame, fit_cutoff: float, interest_cutoff: float
+) -> Crossings:
+    """How many leads enter and leave the MQL when `old_scored` is rescored as `new_scored`.
+
+    Both frames hold the same leads in the same order (two scorings of one lead frame).
+    """
+    if old_scored.height != new_scored.height:
+        raise ValueError("crossings compares two scorings of the same leads")
+    mql = is_mql(fit_cutoff, interest_cutoff)
+    before = old_scored.select(mql).to_series()
+    after = new_scored.select(mql).to_series()
+    return Crossings(int((after & ~before).sum()), int((before & ~after).sum()))
+
+
+# --- capacity ----------------------------------------------------------------------------------
+
+
+def mql_per_week(
+    scored: pl.DataFrame,
+    fit_cutoff: float,
+    interest_cutoff: float,
+    reps: int,
+    leads_per_rep: int,
+) -> pl.DataFrame:
+    """MQLs the cutoff would have produced each week (by creation date) against capacity.
+
+    Capacity is reps x leads a rep can work a week. Weeks start on Monday; every week from the
+    first lead to the last is listed, quiet ones with 0. Columns: `week`, `mqls`, `capacity`,
+    `over`.
+    """
+    capacity = reps * leads_per_rep
+    week = pl.col("created").dt.truncate("1w")
+    span = scored.select(week.min().alias("first"), week.max().alias("last")).row(0)
+    if span[0] is None:
+        weeks = pl.DataFrame({"week": []}, schema={"week": pl.Date})
+    else:
+        weeks = pl.DataFrame({"week": pl.date_range(span[0], span[1], "1w", eager=True)})
+    counts = scored.filter(is_mql(fit_cutoff, interest_cutoff)).group_by(week.alias("week")).len()
+    return (
+        weeks.join(counts, on="week", how="left")
+        .select(
+            "week",
+            pl.col("len").fill_null(0).cast(pl.Int64).alias("mqls"),
+            pl.lit(capacity, dtype=pl.Int64).alias("capacity"),
+        )
+        .with_columns((pl.col("mqls") > pl.col("capacity")).alias("over"))
+        .sort("week")
+    )
+
+
+@dataclass(frozen=True)
+class CapacitySummary:
+    weeks: int
+    weeks_over: int
+    capacity: int
+    peak: int
+    average: float
+
+
+def capacity_summary(weekly: pl.DataFrame) -> CapacitySummary:
+    """Weeks over capacity, peak and average MQLs a week, from `mql_per_week`."""
+    if weekly.is_empty():
+        return CapacitySummary(0, 0, 0, 0, 0.0)
+    return CapacitySummary(
+        weeks=weekly.height,
+        weeks_over=int(weekly["over"].sum()),
+        capacity=int(weekly["capacity"][0]),
+        peak=int(weekly.select(pl.col("mqls").max()).item()),
+        average=float(weekly.select(pl.col("mqls").mean()).item()),
+    )
+
+
+# --- explaining one lead's score -------------------------------------------------------------
+
+
+def explain(
+    lead: pl.DataFrame, rules: Sequence[Rule], half_life_days: float, today: date
+) -> pl.DataFrame:
+    """Each rule that fired on one lead and its points (interest after decay), in model order.
+
+    A lead that arrived with a ready-made score shows one line for that axis instead, with no
+    points: its score was used as it came. Columns: `axis`, `rule`, `points`.
+    """
+    if lead.height != 1:
+        raise ValueError("explain takes exactly one lead")
+    decay = lead.select(decay_factor(half_life_days, today)).item()
+    fired = lead.select([rule_fires(r).alias(str(i)) for i, r in enumerate(rules)]).row(0)
+    ready = {axis: axis in lead.columns and lead[axis][0] is not None for axis in ("fit", "interest")}
+    rows: list[tuple[str, str, float | None]] = [
+        (axis, "Ready-made score from the import (used untouched)", None)
+        for axis in ("fit", "interest")
+        if ready[axis]
+    ]
+    for r, hit in zip(rules, fired, strict=True):
+        if hit and not ready[r.axis]:
+            points = float(r.points) * (float(decay) if r.axis == "interest" else 1.0)
+            rows.append((r.axis, r.label or f"{r.field} {r.condition} {r.value}", points))
+    return pl.DataFrame(
+        rows, schema={"axis": pl.String, "rule": pl.String, "points": pl.Float64}, orient="row"
+    ).sort("axis", maintain_order=True)
+
+
+# --- the rules editor ----------------------------------------------------------------------------
+
+# Outcome and sales columns are what the score predicts: scoring on them would be cheating.
+_NOT_SCORABLE = {
+    "external_id",
+    "fit",
+    "interest",
+    "outcome",
+    "converted_at",
+    "sql_at",
+    "sal_status",
+    "bant_budget",
+    "bant_authority",
+    "bant_need",
+    "bant_timeline",
+}
+SCORABLE_FIELDS: tuple[str, ...] = (
+    *(f.name for f in LEAD_FIELDS if f.name not in _NOT_SCORABLE),
+    *DERIVED_FIELDS,
+)
+_NUMERIC_FIELDS = {f.name for f in LEAD_FIELDS if f.dtype in ("int", "float", "bool")}
+CONDITIONS: tuple[Condition, ...] = ("in", "between", "at_least")
+RULE_COLUMNS = ("axis", "field", "condition", "value", "points", "label")
+
+
+def _format_value(rule: Rule) -> str:
+    if rule.condition == "in":
+        assert isinstance(rule.value, tuple)
+        return ", ".join(str(v) for v in rule.value)
+    if rule.condition == "between":
+        assert isinstance(rule.value, tuple)
+        return "..".join(f"{float(v):g}" for v in rule.value)
+    assert not isinstance(rule.value, tuple)
+    return f"{float(rule.value):g}"
+
+
+def rules_frame(rules: Sequence[Rule]) -> pl.DataFrame:
+    """Rules as the editor's table; `value` as text: `CEO, CTO`, `50..199` or `5`."""
+    return pl.DataFrame(
+        [(r.axis, r.field, r.condition, _format_value(r), float(r.points), r.label) for r in rules],
+        schema={
+            "axis": pl.String,
+            "field": pl.String,
+            "condition": pl.String,
+            "value": pl.String,
+            "points": pl.Float64,
+            "label": pl.String,
+        },
+        orient="row",
+    )
+
+
+def parse_rules(table: pl.DataFrame) -> tuple[list[Rule], list[str]]:
+    """The editor's table back into rules, with one message per bad row (row numbers from 1).
+
+    Rows left entirely empty are dropped. Nothing is saved while any message remains.
+    """
+    rules: list[Rule] = []
+    errors: list[str] = []
+    for n, row in enumerate(table.select(RULE_COLUMNS).iter_rows(named=True), start=1):
+        cells = {k: ("" if v is None else str(v).strip()) for k, v in row.items()}
+        if not any(cells.values()):
+            continue
+        axis, fld, condition, text = cells["axis"], cells["field"], cells["condition"], cells["value"]
+        where = f"Rule row {n}"
+        if axis not in ("fit", "interest"):
+            errors.append(f"{where}: axis must be 'fit' or 'interest', not '{axis}'.")
+            continue
+        if fld not in SCORABLE_FIELDS:
+            errors.append(f"{where}: '{fld}' is not a lead field that can be scored.")
+            continue
+        if condition not in CONDITIONS:
+            errors.append(f"{where}: condition must be one of {', '.join(CONDITIONS)}.")
+            continue
+        if condition != "in" and fld not in _NUMERIC_FIELDS:
+            errors.append(f"{where}: '{fld}' is text; use the condition 'in' with a list of values.")
+            continue
+        try:
+            points = float(cells["points"])
+        except ValueError:
+            errors.append(f"{where}: points must be a number (negative to take points off).")
+            continue
+        value: tuple[str, ...] | tuple[float, float] | float
+        try:
+            if condition == "in":
+                value = tuple(v.strip() for v in text.split(",") if v.strip())
+                if not value:
+                    raise ValueError
+            elif condition == "between":
+                low, high = (float(v) for v in text.split(".."))
+                if low > high:
+                    errors.append(f"{where}: in '{text}' the low end comes first, e.g. 50..199.")
+                    continue
+                value = (low, high)
+            else:
+                value = float(text)
+        except ValueError:
+            example = {"in": "CEO, CTO", "between": "50..199", "at_least": "5"}[condition]
+            errors.append(f"{where}: value '{text}' does not fit '{condition}' (e.g. {example}).")
+            continue
+        rules.append(Rule(axis, fld, condition, value, points, cells["label"]))  # type: ignore[arg-type]
+    if not rules and not errors:
+        errors.append("The model needs at least one rule.")
+    return rules, errors
