@@ -1,0 +1,301 @@
+"""Forecast math on numbers a sales-ops lead checks by hand, and a baseline measured on a tiny
+hand-made store whose every figure is known."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from sqlite_utils import Database
+
+from funnel import forecast as fc
+from funnel import store
+from funnel.models import Stage
+
+TODAY = date(2026, 11, 23)
+Q1 = date(2027, 1, 1)
+
+
+def hand_baseline(
+    periods: int = 1, cycle: list[float] | None = None, trials: tuple[int, ...] = (1000, 200, 100)
+) -> fc.Baseline:
+    """A baseline built by hand: `periods` quarters from 2027 Q1, no open pipeline."""
+    horizon = fc.horizon(TODAY, "quarter").head(periods)
+    return fc.Baseline(
+        window=fc.full_quarters_window(TODAY),
+        period="quarter",
+        funnel=pl.DataFrame(),
+        levers=fc.Levers(1_000, (0.2, 0.5, 0.25), 10_000.0, 0.0),
+        trials=trials,
+        won_deals=0,
+        cycle_samples=np.asarray(cycle or [], dtype=np.float64),
+        horizon=horizon,
+        pipeline_weighted=np.zeros(periods),
+        pipeline_draws=np.zeros((fc.SIMULATIONS, periods)),
+    )
+
+
+def test_1000_leads_at_20_50_25_percent_and_10000_dollars_forecast_250000() -> None:
+    baseline = hand_baseline()
+    result = fc.forecast(fc.Levers(1_000, (0.2, 0.5, 0.25), 10_000.0, 0.0), baseline)
+    assert result.get_column("revenue").to_list() == pytest.approx([250_000.0])
+
+
+def test_45_day_cycle_moves_half_of_q1_wins_into_q2() -> None:
+    # Q1 2027 has 90 days and Q2 91. Leads arrive evenly; each wins 45 days later. Of Q1's
+    # $1,000,000, the leads of its first 45 days land in Q1, the rest in Q2. Of Q2's
+    # $1,000,000, the first 46 of its 91 days' leads land in Q2: 1,000,000 x 46 / 91.
+    baseline = hand_baseline(periods=2, cycle=[45.0])
+    levers = fc.Levers(1_000, (1.0,), 1_000.0, 45.0)
+    result = fc.forecast(levers, baseline)
+    expected = [500_000.0, 500_000.0 + 1_000_000.0 * 46 / 91]
+    assert result.get_column("new_business").to_list() == pytest.approx(expected)
+
+
+def test_cycle_lever_stretches_the_measured_shape() -> None:
+    pmf = fc.cycle_pmf(np.asarray([30.0, 60.0]), mean_days=90.0)
+    assert np.flatnonzero(pmf).tolist() == [60, 120]
+    assert pmf[[60, 120]].tolist() == [0.5, 0.5]
+
+
+def test_without_measured_cycles_the_cycle_is_a_point_mass_at_the_lever() -> None:
+    pmf = fc.cycle_pmf(np.asarray([]), mean_days=10.0)
+    assert np.flatnonzero(pmf).tolist() == [10]
+
+
+def test_baseline_window_is_the_last_four_full_quarters() -> None:
+    assert fc.full_quarters_window(TODAY) == (date(2025, 10, 1), date(2026, 10, 1))
+    assert fc.horizon(TODAY, "month").get_column("period").to_list()[:2] == ["2026-12", "2027-01"]
+
+
+# --- a hand-made store --------------------------------------------------------------------------
+
+
+def _lead(created: str, level: int, mql: bool) -> dict[str, object]:
+    """A lead that reached stage `level` (0 = Lead ... 5 = Customer)."""
+    return {
+        "created": created,
+        "qualified_at": created if level >= 1 else None,
+        "sal_status": "accepted" if level >= 3 else ("rejected" if level == 2 else None),
+        "sql_at": created if level >= 4 else None,
+        "outcome": "converted" if level >= 5 else ("lost" if level >= 3 else None),
+        "fit": 80.0 if mql else 20.0,
+        "interest": 70.0 if mql else 90.0,
+    }
+
+
+@pytest.fixture
+def hand_store(fresh_db: Database) -> Database:
+    """Ten leads in the window (10 -> 8 qualified -> 5 MQL -> 4 SAL -> 2 SQL -> 1 customer),
+    two outside it, and one pipeline with two won deals, a lost one and open ones."""
+    inside = (
+        [_lead("2025-10-05", 5, True), _lead("2026-01-10", 4, True)]
+        + [_lead("2026-02-01", 3, True), _lead("2026-03-01", 3, True), _lead("2026-04-01", 2, True)]
+        + [_lead("2026-05-01", 1, False)] * 3
+        + [_lead("2026-06-01", 0, False)] * 2
+    )
+    outside = [_lead("2025-09-30", 5, True), _lead("2026-10-01", 5, True)]
+    leads = pl.DataFrame(inside + outside).with_columns(
+        pl.col("created", "qualified_at", "sql_at").str.to_date()
+    )
+    pid = store.create_pipeline(
+        fresh_db,
+        "Hand",
+        [
+            Stage("Open A", 20, "open"),
+            Stage("Open B", 60, "open"),
+            Stage("Won", 100, "won"),
+            Stage("Lost", 0, "lost"),
+        ],
+    )
+    ids = {s.name: s.id for s in store.stage_list(fresh_db, pid)}
+    deal_rows = [
+        # (stage, own probability, value, created, expected close, closed)
+        ("Won", None, 10_000.0, "2026-01-01", "2026-03-02", "2026-03-02"),
+        ("Won", None, 20_000.0, "2026-02-01", "2026-05-02", "2026-05-02"),
+        ("Won", None, 99_999.0, "2026-06-01", "2026-10-15", "2026-10-15"),
+        ("Lost", None, 7_000.0, "2026-03-01", "2026-04-01", "2026-04-01"),
+        ("Open B", None, 50_000.0, "2026-09-01", "2027-02-15", None),
+        ("Open A", 10.0, 10_000.0, "2026-09-01", "2027-05-01", None),
+        ("Open A", None, 5_000.0, "2026-05-01", "2026-09-01", None),
+        ("Open B", None, 80_000.0, "2026-10-05", "2028-06-01", None),
+    ]
+    deals = pl.DataFrame(
+        [
+            {
+                "id": i,
+                "pipeline_id": pid,
+                "stage_id": ids[stage],
+                "probability": p,
+                "value": value,
+                "created": created,
+                "expected_close": expected,
+                "closed_at": closed,
+            }
+            for i, (stage, p, value, created, expected, closed) in enumerate(deal_rows, start=1)
+        ],
+        schema_overrides={"probability": pl.Float64, "closed_at": pl.String},
+    )
+    history = pl.DataFrame(
+        {
+            "deal_id": [1, 1, 1, 2, 2, 2, 4, 4],
+            "from_stage_id": [None, ids["Open A"], ids["Open B"]] * 2 + [None, ids["Open A"]],
+            "to_stage_id": [ids["Open A"], ids["Open B"], ids["Won"]] * 2 + [ids["Open A"], ids["Lost"]],
+            "at": ["2026-01-01"] * 8,
+        }
+    )
+    with store.write(fresh_db):
+        store.insert_frame(fresh_db, "leads", leads)
+        store.insert_frame(fresh_db, "deals", deals)
+        store.insert_frame(fresh_db, "stage_history", history)
+    return fresh_db
+
+
+def with_mql(leads: pl.DataFrame) -> pl.DataFrame:
+    return leads.with_columns(mql=(pl.col("fit") >= 50) & (pl.col("interest") >= 50))
+
+
+def test_marketing_funnel_counts_what_the_hand_made_store_holds(hand_store: Database) -> None:
+    leads = with_mql(store.leads(hand_store))
+    result = fc.marketing_funnel(leads, date(2025, 10, 1), date(2026, 10, 1))
+    expected = pl.DataFrame(
+        {
+            "stage": list(fc.MARKETING_STAGES),
+            "count": [10, 8, 5, 4, 2, 1],
+            "conversion": [0.8, 0.625, 0.8, 0.5, 0.5, None],
+            "leak": [False, False, False, True, False, False],
+        },
+        schema_overrides={"count": pl.Int64},
+    )
+    assert_frame_equal(result, expected)
+
+
+def test_baseline_measures_rates_value_cycle_and_pipeline(hand_store: Database) -> None:
+    baseline = fc.measure_baseline(with_mql(store.leads(hand_store)), store.deals(hand_store), TODAY)
+    assert baseline.levers == fc.Levers(2.5, (0.8, 0.625, 0.8, 0.5, 0.5), 15_000.0, 75.0)
+    assert baseline.trials == (10, 8, 5, 4, 2)
+    assert baseline.won_deals == 2
+    assert sorted(baseline.cycle_samples.tolist()) == [60.0, 90.0]
+    # 50,000 x 60 % in Q1 plus the overdue 5,000 x 20 %; 10,000 at its own 10 % in Q2;
+    # the deal expected in 2028 is beyond the horizon.
+    assert baseline.pipeline_weighted.tolist() == pytest.approx([31_000.0, 1_000.0, 0.0, 0.0])
+    assert set(np.unique(baseline.pipeline_draws[:, 1])) <= {0.0, 10_000.0}
+
+
+def test_pipeline_funnel_counts_deals_at_each_stage_they_reached(hand_store: Database) -> None:
+    pid = int(store.pipelines(hand_store).get_column("id")[0])
+    result = fc.pipeline_funnel(
+        store.deals(hand_store, pid),
+        store.stages(hand_store, pid),
+        store.stage_history(hand_store, pid),
+        date(2025, 10, 1),
+        date(2026, 10, 1),
+    )
+    # Created in the window: deals 1-7. All reached Open A; 1, 2, 3 (won) and 5 (Open B)
+    # reached Open B; 1, 2, 3 won.
+    expected = pl.DataFrame(
+        {
+            "stage": ["Open A", "Open B", "Won"],
+            "count": [7, 4, 3],
+            "conversion": [4 / 7, 0.75, None],
+            "leak": [True, False, False],
+        },
+        schema_overrides={"count": pl.Int64},
+    )
+    assert_frame_equal(result, expected)
+
+
+# --- simulation, reverse funnel, sensitivity ----------------------------------------------------
+
+
+def test_simulated_range_is_ordered_and_the_seed_repeats_it() -> None:
+    baseline = hand_baseline(periods=4, cycle=[30.0, 60.0])
+    levers = fc.Levers(1_000, (0.2, 0.5, 0.25), 10_000.0, 45.0)
+    first = fc.simulate(levers, baseline, target=800_000.0, seed=3)
+    again = fc.simulate(levers, baseline, target=800_000.0, seed=3)
+    other = fc.simulate(levers, baseline, target=800_000.0, seed=4)
+    q = first.quantiles
+    assert (q["p10"] <= q["p50"]).all() and (q["p50"] <= q["p90"]).all()
+    assert_frame_equal(first.quantiles, again.quantiles)
+    assert first.chance == again.chance
+    assert not first.quantiles.equals(other.quantiles)
+    # Centred on the forecast: 4 quarters x $250,000, less what the cycle pushes past Q4.
+    total = fc.forecast(levers, baseline).get_column("revenue").sum()
+    assert q.filter(pl.col("period") == "Total")["p50"][0] == pytest.approx(total, rel=0.1)
+    assert 0.0 < first.chance < 1.0
+
+
+def test_reverse_funnel_inverts_the_forward_funnel() -> None:
+    levers = fc.Levers(1_000, (0.2, 0.5, 0.25), 10_000.0, 45.0)
+    result = fc.reverse_funnel(levers, 250_000.0, Q1)
+    assert result.leads == pytest.approx(1_000.0)
+    assert result.stages.get_column("needed").to_list() == [1_000, 200, 100, 25]
+    assert result.by == date(2026, 11, 17)
+    forward = fc.Levers(result.leads, levers.rates, levers.deal_value, levers.cycle_days)
+    assert forward.customers_per_period() * forward.deal_value == pytest.approx(250_000.0)
+
+
+def test_reverse_funnel_with_a_zero_rate_says_which() -> None:
+    with pytest.raises(fc.ForecastError, match="rate_mql is 0 %"):
+        fc.reverse_funnel(fc.Levers(1_000, (0.2, 0.0), 10_000.0, 0.0), 1.0, Q1)
+
+
+def test_sensitivity_ranks_the_leakiest_step_first() -> None:
+    baseline = hand_baseline()
+    levers = fc.Levers(1_000, (0.2, 0.5, 0.25), 10_000.0, 0.0)
+    result = fc.sensitivity(levers, baseline)
+    gains = dict(zip(result["lever"], result["gain"], strict=True))
+    # The 20 % step loses 80 %: a tenth less leak is 20 % -> 28 %, +40 % revenue.
+    assert result["lever"][0] == "To Qualified prospect: leak -10 %"
+    assert result["bottleneck"].to_list() == [True] + [False] * (result.height - 1)
+    assert gains["To Qualified prospect: leak -10 %"] == pytest.approx(100_000.0)
+    assert gains["To SAL: leak -10 %"] == pytest.approx(75_000.0)
+    assert gains["To MQL: leak -10 %"] == pytest.approx(25_000.0)
+    assert gains["Leads per period +10 %"] == pytest.approx(25_000.0)
+    assert gains["Cycle length -10 %"] == pytest.approx(0.0)
+
+
+# --- scenario parameters ------------------------------------------------------------------------
+
+
+def test_levers_round_trip_through_scenario_params() -> None:
+    fallback = fc.Levers(10.0, (0.5,) * 5, 1_000.0, 30.0)
+    levers = fc.Levers(375.0, (0.8, 0.5, 0.7, 0.75, 0.6), 24_000.0, 150.0)
+    assert fc.levers_from_params(levers.params(), fallback) == (levers, [])
+
+
+def test_bad_url_values_keep_the_baseline_and_say_where() -> None:
+    fallback = fc.Levers(10.0, (0.5,) * 5, 1_000.0, 30.0)
+    levers, problems = fc.levers_from_params(
+        {"rate_mql": "abc", "rate_sal": "140", "deal_value": "2000"}, fallback, source="URL"
+    )
+    assert levers == fc.Levers(10.0, (0.5,) * 5, 2_000.0, 30.0)
+    assert problems == [
+        "URL value rate_mql='abc' is not a number; kept 50.",
+        "URL value rate_sal=140 is outside 0..100; kept 50.",
+    ]
+
+
+def test_agreed_cutoff_is_the_latest_decision_or_the_default() -> None:
+    assert fc.agreed_cutoff(pl.DataFrame()) == (50.0, 50.0, None)
+    decisions = pl.DataFrame(
+        {"fit_cutoff": [60.0, 40.0], "interest_cutoff": [55.0, 30.0], "model_version": [2, 1]}
+    )
+    assert fc.agreed_cutoff(decisions) == (60.0, 55.0, 2)
+
+
+def test_side_by_side_shows_the_difference_and_a_total() -> None:
+    a = pl.DataFrame({"period": ["2027 Q1", "2027 Q2"], "revenue": [100.0, 200.0]})
+    b = pl.DataFrame({"period": ["2027 Q1", "2027 Q2"], "revenue": [150.0, 150.0]})
+    expected = pl.DataFrame(
+        {
+            "period": ["2027 Q1", "2027 Q2", "Total"],
+            "Baseline": [100.0, 200.0, 300.0],
+            "Scenario": [150.0, 150.0, 300.0],
+            "difference": [50.0, -50.0, 0.0],
+        }
+    )
+    assert_frame_equal(fc.side_by_side(a, b, ("Baseline", "Scenario")), expected)
