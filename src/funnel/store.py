@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -987,3 +987,145 @@ def _rule(saved: dict[str, Any]) -> Rule:
         saved["points"],
         saved.get("label", ""),
     )
+
+
+# --- import -------------------------------------------------------------------------------------
+
+IMPORT_CHUNK_ROWS = 50_000
+
+
+def external_ids(db: Database, table: str) -> pl.Series:
+    """Every external id of `leads` or `deals`: what a re-import will update rather than add.
+
+    Read on `db` itself, not through `read_frame`: the import writes on this connection next,
+    and an ADBC connection closing in the same process drops the WAL that `db` still holds.
+    """
+    if table not in ("leads", "deals"):
+        raise StoreError(f"Nothing is imported into '{table}'.")
+    rows = db.execute(f"SELECT external_id FROM {table} WHERE external_id IS NOT NULL").fetchall()
+    return pl.Series("external_id", [r[0] for r in rows], dtype=pl.String)
+
+
+def import_targets(db: Database) -> pl.DataFrame:
+    """Every active stage with its pipeline (id, name), what imported deal stages are matched to.
+
+    Read on `db` for the same reason as `external_ids`.
+    """
+    rows = db.execute(
+        "SELECT p.id, p.name, s.name, s.kind FROM pipelines p"
+        " LEFT JOIN stages s ON s.pipeline_id = p.id AND s.active = 1"
+        " ORDER BY p.id, s.position"
+    ).fetchall()
+    return pl.DataFrame(
+        rows,
+        schema={"pipeline_id": pl.Int64, "pipeline": pl.String, "stage": pl.String, "kind": pl.String},
+        orient="row",
+    )
+
+
+def _upsert_chunks(
+    db: Database,
+    table: str,
+    frame: pl.DataFrame,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[int, int]:
+    before = int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    for start in range(0, frame.height, IMPORT_CHUNK_ROWS):
+        upsert_frame(db, table, frame.slice(start, IMPORT_CHUNK_ROWS))
+        if progress:
+            progress(min(start + IMPORT_CHUNK_ROWS, frame.height), frame.height)
+    added = int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]) - before
+    return added, frame.height - added
+
+
+def import_leads(
+    db: Database,
+    frame: pl.DataFrame,
+    who: str = "",
+    source: str = "",
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[int, int]:
+    """Write validated leads in one transaction, updating those whose external id exists.
+
+    Only the columns the file mapped are written, so a re-import never blanks other fields.
+    Returns (added, updated).
+    """
+    with write(db):
+        added, updated = _upsert_chunks(db, "leads", frame, progress)
+        audit(
+            db, who, "leads", None, "import", None, {"file": source, "added": added, "updated": updated}
+        )
+    return added, updated
+
+
+def import_deals(
+    db: Database,
+    frame: pl.DataFrame,
+    pipeline_id: int | None,
+    new_pipeline: tuple[str, Sequence[Stage]] | None = None,
+    who: str = "",
+    source: str = "",
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[int, int]:
+    """Write validated deals (a `stage` column of stage names) into one pipeline, all or nothing.
+
+    With `new_pipeline` the pipeline is created from those stages in the same transaction.
+    A new deal gets its first stage-history entry; a deal whose stage changed gets the move, so
+    computed probabilities and time in stage keep working after a re-import. Returns
+    (added, updated).
+    """
+    with write(db):
+        if new_pipeline is not None:
+            name, new_stages = new_pipeline
+            cur = db.conn.execute(
+                "INSERT INTO pipelines (name, created_at) VALUES (?, ?)", [name.strip(), now()]
+            )
+            pipeline_id = int(cur.lastrowid or 0)
+            _insert_stages(db, pipeline_id, new_stages)
+            audit(
+                db,
+                who,
+                "pipeline",
+                pipeline_id,
+                "create",
+                None,
+                {"name": name, "stages": [asdict(s) for s in new_stages]},
+            )
+        if pipeline_id is None:
+            raise StoreError("Choose the pipeline the deals go into.")
+        ids = dict(
+            db.execute(
+                "SELECT name, id FROM stages WHERE pipeline_id = ? AND active = 1", [pipeline_id]
+            ).fetchall()
+        )
+        missing = sorted(set(frame["stage"].drop_nulls().to_list()) - set(ids))
+        if missing:
+            raise StoreError(f"Stages {', '.join(missing)} are not in pipeline {pipeline_id}.")
+        rows = frame.with_columns(
+            pl.col("stage").replace_strict(ids, return_dtype=pl.Int64).alias("stage_id"),
+            pl.lit(pipeline_id, dtype=pl.Int64).alias("pipeline_id"),
+        ).drop("stage")
+        db.conn.execute("CREATE TEMP TABLE import_before AS SELECT id, stage_id FROM deals")
+        try:
+            added, updated = _upsert_chunks(db, "deals", rows, progress)
+            at = now()[:19]  # the history's own format: ISO without offset, like every move
+            db.conn.execute(
+                "INSERT INTO stage_history (deal_id, from_stage_id, to_stage_id, at)"
+                " SELECT d.id, b.stage_id, d.stage_id,"
+                " CASE WHEN b.id IS NULL THEN coalesce(d.created, ?) ELSE ? END"
+                " FROM deals d LEFT JOIN import_before b ON b.id = d.id"
+                " WHERE b.id IS NULL OR b.stage_id != d.stage_id",
+                [at, at],
+            )
+        finally:
+            db.conn.execute("DROP TABLE temp.import_before")
+        audit(
+            db,
+            who,
+            "deals",
+            None,
+            "import",
+            None,
+            {"file": source, "pipeline_id": pipeline_id, "added": added, "updated": updated},
+        )
+    return added, updated

@@ -1,0 +1,993 @@
+"""A CRM export (CSV or XLSX bytes) -> a validated frame of our fields + a report, then one commit.
+
+Why this shape: a user's file is read once, as text only (every column a string), so nothing is
+guessed behind their back; each of our fields is then parsed with vectorised Polars expressions
+that also say, row by row, why a value was refused. The dry run is that validation; the commit
+writes the validated frame in one transaction (`store.import_leads` / `store.import_deals`), so a
+rejected file leaves the store exactly as it was.
+
+>>> raw = read_table(b"Lead ID,Create Date\\nL1,2026-11-02\\n", name="leads.csv")
+>>> suggest_mapping(raw.frame.columns, "leads")
+{'external_id': 'Lead ID', 'created': 'Create Date'}
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import re
+import sys
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+import polars as pl
+from sqlite_utils import Database
+
+from funnel import store
+from funnel.models import DEAL_FIELDS, LEAD_FIELDS, Field, Stage
+
+Kind = Literal["leads", "deals"]
+DateOrder = Literal["mdy", "dmy"]
+UnknownStages = Literal["reject", "create", "map"]
+Progress = Callable[[float, str], None]
+
+FIELDS: dict[str, tuple[Field, ...]] = {"leads": LEAD_FIELDS, "deals": DEAL_FIELDS}
+PLACEHOLDERS = ("", "select", "n/a", "#n/a", "-", "--", "null")
+MAX_CELL_CHARS = 10_000
+MAX_UPLOAD_MB = 200
+SHOWN_PROBLEMS = 50
+NON_NEGATIVE = frozenset(
+    {
+        "company_size",
+        "page_views",
+        "pricing_page_visits",
+        "emails_opened",
+        "clicks",
+        "downloads",
+        "time_on_site",
+        "value",
+    }
+)
+XLSX_MAGIC = b"PK\x03\x04"
+XLS_MAGIC = b"\xd0\xcf\x11\xe0"
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+csv.field_size_limit(sys.maxsize)
+
+
+class ImportRejectedError(Exception):
+    """The file cannot be read at all (empty, not a table, ...); the message says why."""
+
+
+# --- reading the file ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """The file as read: every column a string, with how it was read.
+
+    `lines[i]` is the line of the file where data row `i` starts (the header is line 1; XLSX
+    rows count from the sheet's first row), so every problem can point at the line a user sees.
+    """
+
+    frame: pl.DataFrame
+    lines: pl.Series
+    name: str
+    notes: tuple[str, ...]
+    sheets: tuple[str, ...] = ()
+    sheet: str | None = None
+
+
+def read_table(data: bytes, name: str = "file", sheet: str | None = None) -> RawTable:
+    """Read CSV or XLSX bytes (told apart by their first bytes, not by the file name).
+
+    Raises `ImportRejectedError` for a file that holds no table: empty, header only, binary, an old
+    .xls, a zip that is not a workbook, rows longer than the header.
+    """
+    if not data:
+        raise ImportRejectedError(f"{name} is empty (0 bytes): there is nothing to import.")
+    if data.startswith(XLS_MAGIC):
+        raise ImportRejectedError(
+            f"{name} is an old Excel 97-2003 (.xls) workbook; save it as .xlsx or CSV first."
+        )
+    if data.startswith(XLSX_MAGIC):
+        return _read_xlsx(data, name, sheet)
+    return _read_csv(data, name)
+
+
+def _read_xlsx(data: bytes, name: str, sheet: str | None) -> RawTable:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            is_workbook = "xl/workbook.xml" in z.namelist()
+    except zipfile.BadZipFile as e:
+        raise ImportRejectedError(f"{name} looks like a ZIP archive but is damaged ({e}).") from e
+    if not is_workbook:
+        raise ImportRejectedError(f"{name} is a ZIP archive, not an XLSX workbook or a CSV file.")
+    notes = []
+    if not name.lower().endswith((".xlsx", ".xlsm")):
+        notes.append(f"{name} is an XLSX workbook despite its name; read as XLSX.")
+    try:
+        books = pl.read_excel(io.BytesIO(data), sheet_id=0, infer_schema_length=0, raise_if_empty=False)
+    except Exception as e:
+        raise ImportRejectedError(f"{name}: the workbook cannot be read ({e}).") from e
+    assert isinstance(books, dict)
+    sheets = tuple(books)
+    if sheet is not None and sheet not in books:
+        raise ImportRejectedError(f"{name} has no sheet '{sheet}'; its sheets are {', '.join(sheets)}.")
+    chosen = sheet or next((s for s in sheets if books[s].height), sheets[0])
+    if len(sheets) > 1:
+        notes.append(
+            f"The workbook has {len(sheets)} sheets ({', '.join(sheets)}); read '{chosen}'. "
+            "Choose another sheet to import it instead."
+        )
+    frame = books[chosen]
+    _check_table(frame, name)
+    frame = frame.select(pl.all().cast(pl.String))
+    lines = pl.Series("line", range(2, frame.height + 2), dtype=pl.Int64)
+    return RawTable(frame, lines, name, tuple(notes), sheets, chosen)
+
+
+def _decode(data: bytes, name: str) -> tuple[str, str]:
+    if b"\x00" in data[:4096]:
+        raise ImportRejectedError(
+            f"{name} is a binary file (it holds NUL bytes), not a CSV or XLSX table."
+        )
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="strict"), "UTF-8 with BOM"
+    try:
+        return data.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "Windows-1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "Latin-1"
+
+
+def _sniff_delimiter(text: str) -> str:
+    """The delimiter that splits the first lines into the most, and equally many, fields."""
+    sample = text[:65_536].splitlines()[:30]
+    best, best_score = ",", (False, 0)
+    for d in DELIMITERS:
+        counts = [len(r) for r in csv.reader(sample, delimiter=d)]
+        if not counts:
+            continue
+        consistent = len(set(counts[: len(counts) - 1] or counts)) == 1 and counts[0] > 1
+        score = (consistent, counts[0])
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def _read_csv(data: bytes, name: str) -> RawTable:
+    text, encoding = _decode(data, name)
+    if not text.strip():
+        raise ImportRejectedError(f"{name} holds only blank lines: there is nothing to import.")
+    delimiter = _sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = next(reader)
+    widths: list[int] = []
+    starts: list[int] = []
+    previous_end = reader.line_num
+    for row in reader:
+        if row:
+            widths.append(len(row))
+            starts.append(previous_end + 1)
+        previous_end = reader.line_num
+    ragged = [
+        f"line {line} has {w} fields, the header has {len(header)}"
+        for line, w in zip(starts, widths, strict=True)
+        if w > len(header)
+    ]
+    if ragged:
+        shown = "; ".join(ragged[:10]) + (f"; and {len(ragged) - 10} more" if len(ragged) > 10 else "")
+        raise ImportRejectedError(
+            f"{name}: rows longer than the header, so their values cannot be put in columns "
+            f"({shown}). Quote values that contain the delimiter "
+            f"({DELIMITERS[delimiter]})."
+        )
+    frame = pl.read_csv(
+        text.encode("utf-8"),
+        separator=delimiter,
+        infer_schema=False,
+        empty_string_is_null=False,
+        truncate_ragged_lines=False,
+        raise_if_empty=False,
+    )
+    _check_table(frame, name)
+    notes = [f"Read as CSV: {encoding}, {DELIMITERS[delimiter]}-delimited."]
+    short = sum(1 for w in widths if w < len(header))
+    if short:
+        notes.append(f"{short} rows have fewer fields than the header; the missing ones are empty.")
+    return RawTable(frame, pl.Series("line", starts, dtype=pl.Int64), name, tuple(notes))
+
+
+def _check_table(frame: pl.DataFrame, name: str) -> None:
+    if frame.width == 0:
+        raise ImportRejectedError(f"{name} has no header row: there is nothing to import.")
+    if frame.height == 0:
+        raise ImportRejectedError(
+            f"{name} has a header ({', '.join(frame.columns[:8])}) but no data rows."
+        )
+    blank = [i + 1 for i, c in enumerate(frame.columns) if not c.strip()]
+    if blank and frame.width == len(blank):
+        raise ImportRejectedError(f"{name} has an empty header row: name its columns first.")
+
+
+# --- mapping ------------------------------------------------------------------------------------
+
+PRESETS: dict[str, dict[Kind, dict[str, str]]] = {
+    "HubSpot": {
+        "leads": {
+            "Record ID": "external_id",
+            "Email": "email",
+            "Job Title": "job_title",
+            "Company Name": "company",
+            "Number of Employees": "company_size",
+            "Industry": "industry",
+            "Country/Region": "country",
+            "Original Source": "source",
+            "Contact owner": "owner",
+            "Create Date": "created",
+            "Last Activity Date": "last_activity",
+            "Number of Pageviews": "page_views",
+            "Marketing emails opened": "emails_opened",
+            "Marketing emails clicked": "clicks",
+            "Marketing emails bounced": "bounced",
+            "Unsubscribed from all email": "unsubscribed",
+            "Became a Sales Qualified Lead Date": "sql_at",
+            "Became a Customer Date": "converted_at",
+        },
+        "deals": {
+            "Record ID": "external_id",
+            "Deal Name": "name",
+            "Associated Company": "company",
+            "Deal owner": "owner",
+            "Amount": "value",
+            "Deal Stage": "stage",
+            "Deal probability": "probability",
+            "Create Date": "created",
+            "Close Date": "expected_close",
+        },
+    },
+    "Pipedrive": {
+        "leads": {
+            "Person - ID": "external_id",
+            "Person - Email": "email",
+            "Person - Job title": "job_title",
+            "Person - Organization": "company",
+            "Person - Owner": "owner",
+            "Person - Person created": "created",
+            "Person - Last activity date": "last_activity",
+            "Organization - Number of employees": "company_size",
+            "Organization - Industry": "industry",
+        },
+        "deals": {
+            "Deal - ID": "external_id",
+            "Deal - Title": "name",
+            "Deal - Organization": "company",
+            "Deal - Owner": "owner",
+            "Deal - Value": "value",
+            "Deal - Stage": "stage",
+            "Deal - Probability": "probability",
+            "Deal - Deal created": "created",
+            "Deal - Expected close date": "expected_close",
+            "Deal - Deal closed on": "closed_at",
+        },
+    },
+    "Salesforce": {
+        "leads": {
+            "Lead ID": "external_id",
+            "Email": "email",
+            "Title": "job_title",
+            "Company / Account": "company",
+            "No. of Employees": "company_size",
+            "Industry": "industry",
+            "Country": "country",
+            "Lead Source": "source",
+            "Lead Owner": "owner",
+            "Create Date": "created",
+            "Last Activity": "last_activity",
+            "Converted": "outcome",
+            "Converted Date": "converted_at",
+        },
+        "deals": {
+            "Opportunity ID": "external_id",
+            "Opportunity Name": "name",
+            "Account Name": "company",
+            "Opportunity Owner": "owner",
+            "Amount": "value",
+            "Stage": "stage",
+            "Probability (%)": "probability",
+            "Created Date": "created",
+            "Close Date": "expected_close",
+        },
+    },
+}
+
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "external_id": ("id", "lead id", "deal id", "contact id", "record id", "crm id"),
+    "email": ("e-mail", "email address", "mail"),
+    "job_title": ("title", "job", "position", "role"),
+    "company": ("company name", "organization", "organisation", "account", "account name"),
+    "company_size": ("employees", "number of employees", "headcount", "size"),
+    "country": ("country/region", "nation"),
+    "source": ("lead source", "origin", "channel"),
+    "owner": ("lead owner", "deal owner", "rep", "sales rep"),
+    "created": ("create date", "created date", "created at", "date created", "creation date"),
+    "last_activity": ("last activity date", "last activity", "last touch"),
+    "page_views": ("pageviews", "page views", "pages viewed"),
+    "pricing_page_visits": ("pricing visits", "pricing page views"),
+    "emails_opened": ("email opens", "opens"),
+    "clicks": ("email clicks", "links clicked"),
+    "time_on_site": ("minutes on site", "time spent"),
+    "fit": ("fit score",),
+    "interest": ("interest score", "engagement score"),
+    "outcome": ("converted", "result", "won"),
+    "name": ("deal name", "title", "opportunity name"),
+    "value": ("amount", "deal value", "revenue"),
+    "stage": ("deal stage", "pipeline stage", "status"),
+    "probability": ("win probability", "probability (%)"),
+    "expected_close": ("close date", "expected close date", "expected close"),
+    "closed_at": ("closed date", "closed on", "won time", "close time"),
+}
+
+
+def _norm(header: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", header.lower())
+
+
+def detect_preset(columns: Sequence[str], kind: Kind) -> str | None:
+    """The CRM whose export headers the file's columns match best (at least three of them)."""
+    have = {_norm(c) for c in columns}
+    hits = {crm: sum(_norm(h) in have for h in kinds[kind]) for crm, kinds in PRESETS.items()}
+    crm, n = max(hits.items(), key=lambda kv: kv[1])
+    return crm if n >= 3 else None
+
+
+def suggest_mapping(columns: Sequence[str], kind: Kind) -> dict[str, str]:
+    """Our field -> the file's column, from the detected CRM preset, then from name similarity.
+
+    Each file column is used once; a field no column resembles stays unmapped.
+    """
+    by_norm = {_norm(c): c for c in columns}
+    mapping: dict[str, str] = {}
+    used: set[str] = set()
+    preset = detect_preset(columns, kind)
+    if preset:
+        for header, ours in PRESETS[preset][kind].items():
+            col = by_norm.get(_norm(header))
+            if col and ours not in mapping and col not in used:
+                mapping[ours] = col
+                used.add(col)
+    for f in FIELDS[kind]:
+        if f.name in mapping:
+            continue
+        names = [_norm(n) for n in (f.name, *SYNONYMS.get(f.name, ()))]
+        free = [n for n in by_norm if by_norm[n] not in used]
+        exact = next((n for n in names if n in free), None)
+        close = exact or next(
+            (m[0] for n in names if (m := difflib.get_close_matches(n, free, n=1, cutoff=0.85))),
+            None,
+        )
+        if close:
+            mapping[f.name] = by_norm[close]
+            used.add(by_norm[close])
+    order = [c for c in columns]
+    return dict(sorted(mapping.items(), key=lambda kv: order.index(kv[1])))
+
+
+def preview(raw: RawTable, kind: Kind, mapping: dict[str, str], rows: int = 10) -> pl.DataFrame:
+    """The first rows as mapped: our field names over the file's values, before parsing."""
+    known = [f.name for f in FIELDS[kind] if mapping.get(f.name) in raw.frame.columns]
+    return raw.frame.head(rows).select(
+        pl.Series("line", raw.lines.head(rows)), *[pl.col(mapping[n]).alias(n) for n in known]
+    )
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """How deal stages meet a pipeline: which pipeline, and what to do with unknown stages.
+
+    `unknown`: "reject" refuses deals in a stage the pipeline lacks; "create" makes a new pipeline
+    named `new_pipeline` from the stages found (won and lost told by their names); "map" sends
+    each unknown stage to the existing stage named in `stage_map`.
+    """
+
+    pipeline_id: int | None = None
+    unknown: UnknownStages = "reject"
+    new_pipeline: str = ""
+    stage_map: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the user chose: the mapping, date order for ambiguous columns, score ranges, stages."""
+
+    mapping: dict[str, str]
+    date_order: dict[str, DateOrder] = field(default_factory=dict)
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    stages: StagePlan = field(default_factory=StagePlan)
+
+
+@dataclass
+class Report:
+    """What the dry run or the commit found; `ok` when nothing blocks the commit.
+
+    `problems` holds every bad row (line, column, value, reason); `blocking` the file-level
+    reasons (a required field not mapped, ambiguous dates, unknown stages to decide on).
+    """
+
+    kind: Kind
+    name: str
+    rows: int = 0
+    problems: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(
+            schema={"line": pl.Int64, "column": pl.String, "value": pl.String, "reason": pl.String}
+        )
+    )
+    blocking: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    ambiguous_dates: list[str] = field(default_factory=list)
+    unknown_stages: dict[str, int] = field(default_factory=dict)
+    generated_ids: bool = False
+    to_add: int = 0
+    to_update: int = 0
+    committed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.blocking and self.problems.is_empty()
+
+    def summary(self) -> str:
+        """One sentence: what was (or would be) written, or why nothing was."""
+        if not self.ok:
+            bad = self.problems["line"].n_unique()
+            parts = [f"{bad:,} bad rows"] if bad else []
+            parts += [f"{len(self.blocking)} choices or fixes needed"] if self.blocking else []
+            return f"{self.name}: rejected, nothing written ({', '.join(parts)})."
+        verb = ("added", "updated") if self.committed else ("would add", "would update")
+        return (
+            f"{self.name}: {self.rows:,} {self.kind} read; {verb[0]} {self.to_add:,}, "
+            f"{verb[1]} {self.to_update:,}."
+        )
+
+    def text(self, limit: int = SHOWN_PROBLEMS) -> str:
+        """The whole report as plain text (what the command line prints)."""
+        out = [self.summary()]
+        out += [f"error: {b}" for b in self.blocking]
+        for line, column, value, reason in self.problems.head(limit).iter_rows():
+            out.append(f"line {line}, column '{column}': {reason} (value: {value!r})")
+        if self.problems.height > limit:
+            out.append(f"... and {self.problems.height - limit:,} more problems.")
+        out += [f"warning: {w}" for w in self.warnings]
+        out += [f"note: {n}" for n in self.notes]
+        return "\n".join(out)
+
+
+@dataclass
+class Prepared:
+    """A validated file: our typed fields, one row per file row, ready for the commit."""
+
+    kind: Kind
+    frame: pl.DataFrame
+    report: Report
+    pipeline_id: int | None = None
+    new_pipeline: str = ""
+    new_stages: tuple[Stage, ...] = ()
+
+
+US_NUMBER = r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d*)(?:\.\d+)?$"
+EU_NUMBER = r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d*)(?:,\d+)?$"
+SCI_NUMBER = r"^[+-]?\d+(?:\.\d+)?[eE][+-]?\d+$"
+TIME = r"(?:[T ,]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?: ?[AaPp][Mm])?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+ISO_DATE = r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})" + TIME
+SLASH_DATE = r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})" + TIME
+TRUE_WORDS = ("true", "yes", "y", "1", "x", "t", "oui")
+FALSE_WORDS = ("false", "no", "n", "0", "f", "non")
+CONVERTED_WORDS = (*TRUE_WORDS, "won", "converted", "closed won", "customer")
+LOST_WORDS = (*FALSE_WORDS, "lost", "not converted", "closed lost", "unconverted")
+WON_STAGE = re.compile(r"\b(won|gagn|signed|customer)\b|closed[ -]?won", re.IGNORECASE)
+LOST_STAGE = re.compile(r"\b(lost|perdu|churn\w*|dead)\b|closed[ -]?lost", re.IGNORECASE)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cleaned(raw: pl.Series) -> pl.Series:
+    """Trimmed text with placeholders ("N/A", "Select", "-", "null", empty) read as missing."""
+    s = raw.cast(pl.String).str.strip_chars()
+    return s.set(s.str.to_lowercase().is_in(PLACEHOLDERS), None)  # type: ignore[arg-type]
+
+
+def _problems(lines: pl.Series, column: str, raw: pl.Series, reason: pl.Series) -> pl.DataFrame:
+    frame = pl.DataFrame({"line": lines, "value": raw.cast(pl.String), "reason": reason})
+    return (
+        frame.filter(pl.col("reason").is_not_null())
+        .with_columns(
+            pl.lit(column).alias("column"),
+            pl.col("value").fill_null("").str.slice(0, 60),
+        )
+        .select("line", "column", "value", "reason")
+    )
+
+
+def _parse_number(
+    s: pl.Series, label: str, report: Report, semicolon_file: bool
+) -> tuple[pl.Series, pl.Series]:
+    """Numbers with thousands separators, decimal comma or point, currency and % signs."""
+    t = s.str.replace_all(r"[\s\u00a0\u202f'$€£¥%]", "")
+    us_only = int((t.str.contains(US_NUMBER) & ~t.str.contains(EU_NUMBER)).sum())
+    eu_only = int((t.str.contains(EU_NUMBER) & ~t.str.contains(US_NUMBER)).sum())
+    comma = eu_only > us_only or (eu_only == us_only and semicolon_file)
+    if comma:
+        report.notes.append(f"'{label}': decimal comma read (1.234,5 means 1234.5).")
+        plain = t.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True)
+        ok = t.str.contains(EU_NUMBER) | t.str.contains(SCI_NUMBER)
+    else:
+        plain = t.str.replace_all(",", "", literal=True)
+        ok = t.str.contains(US_NUMBER) | t.str.contains(SCI_NUMBER)
+    value = plain.set(~ok.fill_null(False) | (plain == ""), None)  # type: ignore[arg-type]
+    number = value.cast(pl.Float64, strict=False)
+    reason = pl.select(
+        pl.when(s.is_not_null() & number.is_null()).then(pl.lit("not a number"))
+    ).to_series()
+    return number, reason
+
+
+def _parse_dates(
+    s: pl.Series, f: Field, label: str, options: Options, report: Report
+) -> tuple[pl.Series, pl.Series]:
+    """ISO, M/D/YYYY or D/M/YYYY dates (times dropped); the order of a column is decided once."""
+    iso = s.str.extract_groups(ISO_DATE)
+    slash = s.str.extract_groups(SLASH_DATE)
+    a = slash.struct.field("1").cast(pl.Int64)
+    b = slash.struct.field("2").cast(pl.Int64)
+    day_first = int((a > 12).sum())
+    month_first = int((b > 12).sum())
+    order: DateOrder | None = options.date_order.get(f.name)
+    conflict = pl.Series([None] * len(s), dtype=pl.String)
+    if order is None:
+        if day_first and month_first:
+            order = "dmy" if day_first > month_first else "mdy"
+            wrong = (b > 12) if order == "dmy" else (a > 12)
+            conflict = pl.select(
+                pl.when(wrong).then(
+                    pl.lit(
+                        "mixed date formats: reads as month/day but most rows are day/month"
+                        if order == "dmy"
+                        else "mixed date formats: reads as day/month but most rows are month/day"
+                    )
+                )
+            ).to_series()
+        elif day_first:
+            order = "dmy"
+        elif month_first:
+            order = "mdy"
+        elif int(slash.struct.field("1").is_not_null().sum()):
+            report.ambiguous_dates.append(f.name)
+            report.blocking.append(
+                f"'{label}' ({f.name}): dates like '{s.filter(a.is_not_null())[0]}' read as "
+                "month/day or day/month; no day above 12 tells which. Choose the order (M/D/YYYY "
+                "or D/M/YYYY)."
+            )
+            order = "mdy"
+    if order and int(a.is_not_null().sum()):
+        report.notes.append(f"'{label}': dates read as {'D/M/YYYY' if order == 'dmy' else 'M/D/YYYY'}.")
+    day, month = (a, b) if order == "dmy" else (b, a)
+    year = slash.struct.field("3").cast(pl.Int64)
+    year = pl.select(pl.when(year < 100).then(year + 2000).otherwise(year)).to_series()
+    frame = pl.DataFrame(
+        {
+            "y": iso.struct.field("1").cast(pl.Int64).fill_null(year),
+            "m": iso.struct.field("2").cast(pl.Int64).fill_null(month),
+            "d": iso.struct.field("3").cast(pl.Int64).fill_null(day),
+        }
+    )
+    text = frame.select(
+        pl.format(
+            "{}-{}-{}",
+            pl.col("y").cast(pl.String).str.zfill(4),
+            pl.col("m").cast(pl.String).str.zfill(2),
+            pl.col("d").cast(pl.String).str.zfill(2),
+        )
+    ).to_series()
+    dates = text.str.to_date("%Y-%m-%d", strict=False)
+    reason = pl.select(
+        pl.when(conflict.is_not_null())
+        .then(conflict)
+        .when(s.is_not_null() & dates.is_null())
+        .then(pl.lit("not a date (expected YYYY-MM-DD, M/D/YYYY or D/M/YYYY)"))
+    ).to_series()
+    return dates, reason
+
+
+def _parse_words(
+    s: pl.Series, yes: Sequence[str], no: Sequence[str], values: tuple[object, object], expected: str
+) -> tuple[pl.Series, pl.Series]:
+    low = s.str.to_lowercase()
+    frame = pl.DataFrame({"low": low, "s": s})
+    out = frame.select(
+        value=pl.when(pl.col("low").is_in(list(yes)))
+        .then(pl.lit(values[0]))
+        .when(pl.col("low").is_in(list(no)))
+        .then(pl.lit(values[1])),
+    )["value"]
+    reason = frame.select(
+        pl.when(pl.col("s").is_not_null() & out.is_null()).then(pl.lit(f"not {expected}"))
+    ).to_series()
+    return out, reason
+
+
+def _rescale(
+    number: pl.Series, f: Field, label: str, options: Options, report: Report
+) -> tuple[pl.Series, pl.Series]:
+    """A ready-made fit or interest score on any scale -> 0..100, by the stated or observed range."""
+    none = pl.Series([None] * len(number), dtype=pl.String)
+    if number.null_count() == len(number):
+        return number, none
+    if f.name in options.ranges:
+        lo, hi = options.ranges[f.name]
+        how = "the stated range"
+    else:
+        lo_seen, hi_seen = float(number.min()), float(number.max())  # type: ignore[arg-type]
+        if lo_seen >= 0 and hi_seen <= 1:
+            lo, hi = 0.0, 1.0
+        elif lo_seen >= 0 and hi_seen <= 10:
+            lo, hi = 0.0, 10.0
+        elif lo_seen >= 0 and hi_seen <= 100:
+            lo, hi = 0.0, 100.0
+        else:
+            lo, hi = lo_seen, hi_seen
+        how = "the observed values"
+    if hi <= lo:
+        report.blocking.append(f"'{label}' ({f.name}): the range {lo:g}..{hi:g} is empty.")
+        return number, none
+    outside = (number < lo) | (number > hi)
+    reason = pl.select(
+        pl.when(outside).then(pl.lit(f"outside the stated range {lo:g}..{hi:g}"))
+    ).to_series()
+    if (lo, hi) != (0.0, 100.0):
+        report.notes.append(
+            f"'{label}' ({f.name}): read on a {lo:g}..{hi:g} scale (from {how}) and rescaled to 0..100."
+        )
+    else:
+        report.notes.append(f"'{label}' ({f.name}): already on a 0..100 scale, kept as is.")
+    return (number - lo) / (hi - lo) * 100, reason
+
+
+def validate(
+    db: Database,
+    raw: RawTable,
+    kind: Kind,
+    options: Options,
+    progress: Progress | None = None,
+) -> Prepared:
+    """The dry run: parse every mapped column, report every bad row, write nothing."""
+    report = Report(kind, raw.name, rows=raw.frame.height, notes=list(raw.notes))
+    mapping = {k: v for k, v in options.mapping.items() if v}
+    fields = {f.name: f for f in FIELDS[kind]}
+    for ours, theirs in mapping.items():
+        if ours not in fields:
+            report.blocking.append(
+                f"'{ours}' is not one of our {kind} fields (see `python -m funnel fields {kind}`)."
+            )
+        elif theirs not in raw.frame.columns:
+            report.blocking.append(
+                f"The mapping sends '{ours}' to column '{theirs}', which the file does not have "
+                f"(its columns: {', '.join(raw.frame.columns[:12])})."
+            )
+    for f in fields.values():
+        if f.required and f.name not in mapping:
+            hint = (
+                f" The file has a single column '{raw.frame.columns[0][:60]}': is it delimited "
+                "by something other than comma, semicolon or tab?"
+                if raw.frame.width == 1
+                else f" Map one of its columns: {', '.join(raw.frame.columns[:12])}."
+            )
+            report.blocking.append(f"Required field '{f.name}' is not mapped.{hint}")
+    if report.blocking:
+        return Prepared(kind, pl.DataFrame(), report)
+
+    semicolon = any("semicolon" in n for n in raw.notes)
+    columns: dict[str, pl.Series] = {}
+    found: list[pl.DataFrame] = []
+    for i, (ours, theirs) in enumerate(mapping.items()):
+        if progress:
+            progress(0.5 * i / len(mapping), f"Checking {theirs}")
+        f = fields[ours]
+        original = raw.frame[theirs]
+        s = _cleaned(original)
+        if f.dtype in ("int", "float"):
+            number, reason = _parse_number(s, theirs, report, semicolon)
+            if f.name in ("fit", "interest"):
+                number, range_reason = _rescale(number, f, theirs, options, report)
+                reason = reason.fill_null(range_reason)
+            elif f.name == "probability":
+                top = number.max()
+                fractions = bool((number.fill_null(0) % 1 != 0).any())
+                if isinstance(top, float) and top <= 1 and fractions:
+                    number = number * 100
+                    report.notes.append(f"'{theirs}': probabilities read as fractions, ×100.")
+                reason = reason.fill_null(
+                    pl.select(
+                        pl.when((number < 0) | (number > 100)).then(
+                            pl.format("probability {} is outside 0..100", number)
+                        )
+                    ).to_series()
+                )
+            elif f.name in NON_NEGATIVE:
+                reason = reason.fill_null(
+                    pl.select(
+                        pl.when(number < 0).then(pl.lit("negative (must be 0 or more)"))
+                    ).to_series()
+                )
+            if f.dtype == "int":
+                reason = reason.fill_null(
+                    pl.select(pl.when(number % 1 != 0).then(pl.lit("not a whole number"))).to_series()
+                )
+                number = number.round(0).cast(pl.Int64, strict=False)
+            columns[ours] = number
+        elif f.dtype == "date":
+            columns[ours], reason = _parse_dates(s, f, theirs, options, report)
+        elif f.dtype == "bool":
+            columns[ours], reason = _parse_words(s, TRUE_WORDS, FALSE_WORDS, (True, False), "yes/no")
+        elif f.name == "outcome":
+            columns[ours], reason = _parse_words(
+                s,
+                CONVERTED_WORDS,
+                LOST_WORDS,
+                ("converted", "lost"),
+                "an outcome (0/1, yes/no, true/false, won/lost, converted)",
+            )
+        elif f.name == "sal_status":
+            columns[ours], reason = _parse_words(
+                s,
+                ("accepted", "accept", *TRUE_WORDS),
+                ("rejected", "reject", *FALSE_WORDS),
+                ("accepted", "rejected"),
+                "'accepted' or 'rejected'",
+            )
+        else:
+            length = s.str.len_chars()
+            reason = pl.select(
+                pl.when(length > MAX_CELL_CHARS).then(
+                    pl.format(f"too long: {{}} characters (at most {MAX_CELL_CHARS:,})", length)
+                )
+            ).to_series()
+            columns[ours] = s.set(length > MAX_CELL_CHARS, None)  # type: ignore[arg-type]
+            _text_warnings(s, theirs, report)
+        if f.required:
+            reason = reason.fill_null(
+                pl.select(pl.when(s.is_null()).then(pl.lit("missing (required)"))).to_series()
+            )
+        found.append(_problems(raw.lines, theirs, original, reason))
+
+    frame = pl.DataFrame(columns)
+    if all(c.null_count() == len(c) for c in columns.values()):
+        report.warnings.append("Every mapped value is empty or a placeholder (N/A, Select, -, null).")
+    if "external_id" in frame.columns:
+        found.append(_duplicate_ids(frame["external_id"], raw.lines, mapping["external_id"]))
+    else:
+        report.generated_ids = True
+        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+        frame = frame.with_columns(
+            pl.format("{}-{}-{}", pl.lit(_stem(raw.name)), pl.lit(stamp), pl.Series(raw.lines)).alias(
+                "external_id"
+            )
+        )
+        report.warnings.append(
+            "The file has no id column: each row gets a generated id, so importing this file "
+            "again adds its rows again instead of updating them."
+        )
+    report.problems = pl.concat(found).sort("line", maintain_order=True)
+    prepared = Prepared(kind, frame, report)
+    if kind == "deals":
+        _plan_stages(db, prepared, options.stages, mapping["stage"], raw.lines)
+    if progress:
+        progress(0.5, "Checked")
+    existing = store.external_ids(db, kind)
+    prepared.report.to_update = int(prepared.frame["external_id"].is_in(existing).sum())
+    prepared.report.to_add = prepared.frame.height - prepared.report.to_update
+    return prepared
+
+
+def _stem(name: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9]+", "-", name.rsplit(".", 1)[0]).strip("-")
+    return stem[:30] or "import"
+
+
+def _text_warnings(s: pl.Series, label: str, report: Report) -> None:
+    formulas = int(s.str.starts_with("=").sum()) + int(s.str.contains(r"^[+@\t\r]|^-[^0-9]").sum())
+    if formulas:
+        report.warnings.append(
+            f"'{label}': {formulas} values start like a spreadsheet formula (=, +, -, @); they "
+            "are stored as plain text and neutralised in every CSV export."
+        )
+    html = int(s.str.contains(r"(?i)<\s*/?\s*(script|[a-z]+[^>]*)>").sum())
+    if html:
+        report.warnings.append(
+            f"'{label}': {html} values contain HTML or script tags; they are kept as plain text "
+            "and never rendered as HTML."
+        )
+
+
+def _duplicate_ids(ids: pl.Series, lines: pl.Series, label: str) -> pl.DataFrame:
+    frame = pl.DataFrame({"id": ids, "line": lines})
+    first = frame.filter(pl.col("id").is_not_null()).group_by("id").agg(first=pl.col("line").min())
+    dup = (
+        frame.join(first, on="id")
+        .filter(pl.col("line") != pl.col("first"))
+        .select(
+            "line",
+            pl.lit(label).alias("column"),
+            pl.col("id").alias("value"),
+            pl.format("duplicate id (first on line {})", pl.col("first")).alias("reason"),
+        )
+    )
+    return dup.with_columns(pl.col("line").cast(pl.Int64))
+
+
+def stage_kind(name: str) -> Literal["open", "won", "lost"]:
+    """Won or lost told by the stage's name (Won, Closed Won, Lost, Closed Lost, ...)."""
+    if LOST_STAGE.search(name):
+        return "lost"
+    if WON_STAGE.search(name):
+        return "won"
+    return "open"
+
+
+def stages_from_names(names: Sequence[str]) -> tuple[Stage, ...]:
+    """A new pipeline's stages from the names found: open ones in file order, then won, then lost.
+
+    Open stages get an even probability ladder (10 % to 90 %), won 100 %, lost 0 %; the
+    Stages page is where they get tuned.
+    """
+    open_ = [n for n in names if stage_kind(n) == "open"]
+    out = [Stage(n, round(10 + 80 * i / max(len(open_) - 1, 1)), "open") for i, n in enumerate(open_)]
+    out += [Stage(n, 100, "won") for n in names if stage_kind(n) == "won"]
+    out += [Stage(n, 0, "lost") for n in names if stage_kind(n) == "lost"]
+    return tuple(out)
+
+
+def _plan_stages(
+    db: Database, prepared: Prepared, plan: StagePlan, label: str, lines: pl.Series
+) -> None:
+    report = prepared.report
+    names = prepared.frame["stage"]
+    found = [n for n in names.unique(maintain_order=True).to_list() if n is not None]
+    targets = store.import_targets(db)
+    pipeline_names = dict(targets.select("pipeline_id", "pipeline").unique().rows())
+    pipeline_id = plan.pipeline_id
+    if pipeline_id is None and pipeline_names:
+        lowered = {n.lower() for n in found}
+        hits = (
+            targets.group_by("pipeline_id")
+            .agg(hits=pl.col("stage").str.to_lowercase().is_in(list(lowered)).sum())
+            .sort(["hits", "pipeline_id"], descending=[True, False])
+        )
+        pipeline_id = int(hits["pipeline_id"][0])
+    stage_table = targets.filter(
+        pl.col("pipeline_id").eq_missing(pipeline_id) & pl.col("stage").is_not_null()
+    )
+    canon = {k.lower(): k for k in stage_table["stage"].to_list()}
+    unknown = [n for n in found if n.lower() not in canon]
+    counts = names.value_counts()
+    report.unknown_stages = {n: int(counts.filter(pl.col("stage") == n)["count"][0]) for n in unknown}
+    pipeline_name = pipeline_names.get(pipeline_id)
+    if plan.unknown == "create":
+        name = plan.new_pipeline.strip()
+        if not name:
+            report.blocking.append("Name the pipeline to create from the stages found.")
+        elif name in pipeline_names.values():
+            report.blocking.append(f"A pipeline named '{name}' already exists; choose another name.")
+        prepared.new_stages = stages_from_names(found)
+        prepared.new_pipeline = name
+        prepared.pipeline_id = None
+        kinds = [s.kind for s in prepared.new_stages]
+        report.notes.append(
+            f"New pipeline '{name}' from {len(found)} stages found ({kinds.count('won')} won, "
+            f"{kinds.count('lost')} lost by their names); open stages get 10 %..90 %, tune them "
+            "on the Stages page."
+        )
+    else:
+        prepared.pipeline_id = pipeline_id
+        mapped = {k.lower(): v for k, v in plan.stage_map.items()} if plan.unknown == "map" else {}
+        bad_targets = sorted({v for v in mapped.values() if v.lower() not in canon})
+        if bad_targets:
+            report.blocking.append(
+                f"Stages {', '.join(bad_targets)} are not stages of '{pipeline_name}'."
+            )
+        fixed = names.str.to_lowercase().replace_strict(
+            {**{k: canon.get(v.lower(), v) for k, v in mapped.items()}, **canon}, default=None
+        )
+        reason = pl.select(
+            pl.when(names.is_not_null() & fixed.is_null()).then(
+                pl.lit(
+                    f"stage not in pipeline '{pipeline_name}'"
+                    if pipeline_name
+                    else "no pipeline exists yet"
+                )
+            )
+        ).to_series()
+        report.problems = pl.concat([report.problems, _problems(lines, label, names, reason)]).sort(
+            "line", maintain_order=True
+        )
+        prepared.frame = prepared.frame.with_columns(fixed.alias("stage"))
+        if unknown and plan.unknown == "reject":
+            report.blocking.append(
+                f"{len(unknown)} stages are not in pipeline '{pipeline_name or '(none)'}': "
+                f"{', '.join(unknown[:10])}. Create a pipeline from the stages found, map each "
+                "to an existing stage, or fix the file."
+            )
+    if "value" in prepared.frame.columns:
+        stage_kinds = {s.name: s.kind for s in prepared.new_stages} or dict(
+            stage_table.select("stage", "kind").rows()
+        )
+        is_open = prepared.frame["stage"].replace_strict(stage_kinds, default="open") == "open"
+        no_value = int((is_open & prepared.frame["value"].is_null()).sum())
+        if no_value:
+            report.warnings.append(
+                f"{no_value:,} open deals have no value: imported, they count 0 in the pipeline figures."
+            )
+
+
+# --- commit -------------------------------------------------------------------------------------
+
+
+def commit(db: Database, prepared: Prepared, who: str = "", progress: Progress | None = None) -> Report:
+    """Write a validated file in one transaction; a file with any problem is refused whole."""
+    report = prepared.report
+    if not report.ok:
+        raise ImportRejectedError(report.text())
+
+    def step(done: int, total: int) -> None:
+        if progress:
+            progress(0.5 + 0.5 * done / max(total, 1), f"Writing {done:,} of {total:,} rows")
+
+    if prepared.kind == "leads":
+        added, updated = store.import_leads(
+            db, prepared.frame, who=who, source=report.name, progress=step
+        )
+    else:
+        new = (prepared.new_pipeline, prepared.new_stages) if prepared.new_stages else None
+        added, updated = store.import_deals(
+            db,
+            prepared.frame,
+            pipeline_id=prepared.pipeline_id,
+            new_pipeline=new,
+            who=who,
+            source=report.name,
+            progress=step,
+        )
+    report.to_add, report.to_update, report.committed = added, updated, True
+    return report
+
+
+def import_bytes(
+    db: Database,
+    data: bytes,
+    kind: Kind,
+    name: str = "file",
+    options: Options | None = None,
+    sheet: str | None = None,
+    dry_run: bool = False,
+    who: str = "",
+    progress: Progress | None = None,
+) -> Report:
+    """Read, validate and (unless `dry_run` or rejected) commit a file; the CLI's one call.
+
+    Without a mapping, the suggested one is used.
+    """
+    raw = read_table(data, name, sheet)
+    options = options or Options(suggest_mapping(raw.frame.columns, kind))
+    prepared = validate(db, raw, kind, options, progress)
+    if dry_run or not prepared.report.ok:
+        return prepared.report
+    return commit(db, prepared, who, progress)
