@@ -13,6 +13,7 @@ PAGES = [
     st.Page("pages/mql.py", title="MQL threshold", icon=":material/scatter_plot:"),
     st.Page("pages/forecast.py", title="Funnel & forecast", icon=":material/trending_up:"),
     st.Page("pages/data.py", title="Data", icon=":material/database:"),
+    st.Page("pages/history.py", title="History", icon=":material/history:"),
 ]
 
 # Drawn by hand (with the legacy list switched off in .streamlit/config.toml) so a user only

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import APP
 
-PAGES = ["pages/stages.py", "pages/mql.py", "pages/forecast.py", "pages/data.py"]
+PAGES = ["pages/stages.py", "pages/mql.py", "pages/forecast.py", "pages/data.py", "pages/history.py"]
 
 
 @pytest.mark.parametrize("page", PAGES)

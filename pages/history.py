@@ -1,0 +1,116 @@
+"""History: every saved change (who, when, what, before and after), filtered, exported, undone."""
+
+import streamlit as st
+
+import ui
+from funnel import audit, store
+
+st.title("History")
+st.caption(
+    "Every change to pipelines, stages, the scoring model, decisions and scenarios, newest "
+    "first, signed with the name typed in the sidebar."
+)
+
+with ui.connection() as db:
+    log = audit.readable(store.audit_log(db))
+    pipelines = store.pipelines(db)
+
+labels = {e: audit.ENTITY_LABELS.get(e, e) for e in log["entity"].unique().sort()}
+left, middle, right = st.columns([2, 2, 2])
+entities = left.multiselect(
+    "What", list(labels), format_func=labels.__getitem__, key="history_entities", placeholder="All"
+)
+people = middle.multiselect(
+    "Who", log["who"].unique().sort().to_list(), key="history_who", placeholder="Everyone"
+)
+days = log["at"].dt.date()
+picked = right.date_input(
+    "Between",
+    value=(days.min(), days.max()) if len(log) else (),
+    key="history_dates",
+    format="YYYY-MM-DD",
+)
+picked = picked if isinstance(picked, tuple) else (picked,)
+start = picked[0] if picked else None
+end = picked[1] if len(picked) > 1 else None
+
+shown = audit.filter_log(log, entities, people, start, end)
+st.dataframe(
+    shown.select("id", "at", "who", "object", "action", "what"),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "id": st.column_config.NumberColumn("#", width="small"),
+        "at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+        "who": "Who",
+        "object": "Object",
+        "action": "Action",
+        "what": st.column_config.TextColumn("What changed", width="large"),
+    },
+    key="history_table",
+)
+st.download_button(
+    f"Export these {len(shown):,} changes as CSV",
+    data=audit.history_csv(shown),
+    file_name="funnel-history.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    key="history_export",
+)
+
+st.subheader("Undo")
+st.caption(
+    "Reverts the last change of a pipeline or of the scoring model, as a new change that is "
+    "logged too (undo it again to put the change back). Decisions and scenarios are never "
+    "undone: record a new one instead."
+)
+targets = [("pipeline", int(i)) for i in pipelines["id"]] + [("scoring_model", None)]
+names = dict(zip(pipelines["id"].to_list(), pipelines["name"].to_list(), strict=True))
+target = st.selectbox(
+    "Last change of",
+    targets,
+    format_func=lambda t: f"Pipeline '{names[t[1]]}'" if t[0] == "pipeline" else "Scoring model",
+    key="history_undo_target",
+)
+
+
+def _forget_undo() -> None:
+    st.session_state.pop("history_undo_pending", None)
+
+
+# The pending undo lives in session state so the dialog stays open across the rerun its own
+# buttons cause; closing it (X, Esc, Cancel) forgets it.
+@st.dialog("Undo this change?", on_dismiss=_forget_undo)
+def _confirm_undo(entity: str, entity_id: int | None, audit_id: int, what: str) -> None:
+    st.write(f"Change #{audit_id}:")
+    st.text(what)
+    left, right = st.columns(2)
+    if left.button("Undo", type="primary", key="history_undo_confirm"):
+        try:
+            with ui.connection() as db:
+                store.undo_last(db, entity, entity_id, ui.who(), expected_audit_id=audit_id)
+        except store.StoreError as error:
+            ui.show_error(error)
+            return
+        _forget_undo()
+        st.toast(f"Change #{audit_id} undone; the undo is in the History.", icon=":material/undo:")
+        st.rerun()
+    if right.button("Cancel", key="history_undo_cancel"):
+        _forget_undo()
+        st.rerun()
+
+
+if target is not None:
+    with ui.connection() as db:
+        last = store.last_change(db, *target)
+    if last is None:
+        st.info("No recorded change to undo.")
+    else:
+        row = log.filter(log["id"] == last["id"]).row(0, named=True)
+        st.text(f"#{row['id']} · {row['at']:%Y-%m-%d %H:%M} · {row['who']} · {row['action']}")
+        st.text(row["what"])
+        if st.button("Undo…", icon=":material/undo:", key="history_undo"):
+            st.session_state["history_undo_pending"] = (*target, int(last["id"]), row["what"])
+pending = st.session_state.get("history_undo_pending")
+if pending is not None:
+    _confirm_undo(*pending)
