@@ -200,7 +200,7 @@ def test_sal_summary_counts_sales_decisions_among_the_mqls() -> None:
 
 
 def test_mql_per_week_flags_the_weeks_over_capacity() -> None:
-    weekly = scoring.mql_per_week(hand_table(), 60, 40, reps=1, leads_per_rep=2)
+    weekly = scoring.mql_per_week(scoring.cutoff_grid(hand_table()), 60, 40, reps=1, leads_per_rep=2)
     # MQLs: leads 1, 2, 8 created the week of 2 Nov, lead 3 on Sunday 8 Nov (same week),
     # lead 4 the week of 16 Nov; nothing the week of 9 Nov.
     expected = pl.DataFrame(

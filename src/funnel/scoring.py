@@ -78,7 +78,8 @@ DERIVED_FIELDS = ("email_domain",)
 def _field(name: str) -> pl.Expr:
     """A rule's field as an expression; `email_domain` is read from the e-mail address."""
     if name == "email_domain":
-        return pl.col("email").str.extract(r"@([^@]+)$").str.to_lowercase()
+        email = pl.col("email")
+        return email.str.slice(email.str.find("@", literal=True) + 1).str.to_lowercase()
     return pl.col(name)
 
 
@@ -256,7 +257,7 @@ OUTCOME_LABELS = ("converted", "lost", "unknown")
 
 def outcome_label() -> pl.Expr:
     """'converted' (converted or won), 'lost', or 'unknown' when no outcome is known yet."""
-    outcome = pl.col("outcome").str.to_lowercase()
+    outcome = pl.col("outcome")
     return (
         pl.when(outcome.is_in(["converted", "won"]))
         .then(pl.lit("converted"))
@@ -279,19 +280,21 @@ def scatter_sample(scored: pl.DataFrame, limit: int = 8_000, seed: int = 0) -> p
 
 
 def cutoff_grid(scored: pl.DataFrame) -> pl.DataFrame:
-    """Lead counts per cell of whole fit and interest points (at most 101 x 101 cells).
+    """Lead counts per whole fit point, whole interest point and week of creation.
 
-    Cutoffs are whole points, and fit >= F holds exactly when floor(fit) >= F, so every count
+    Cutoffs are whole points, and fit >= F holds exactly when floor(fit) >= F, so every figure
     for any cutoff is a sum over this grid: the page aggregates a million leads once per filter
-    and each slider move then reads a few thousand cells. Columns: `fit`, `interest` (the
-    cell), `leads`, `converted`, `lost`, `accepted`, `rejected`.
+    and each slider move then reads tens of thousands of cells, not a million leads. Columns:
+    `fit`, `interest`, `week` (its Monday), `leads`, `converted`, `lost`, `accepted`,
+    `rejected`.
     """
     outcome = outcome_label()
-    sal = pl.col("sal_status").str.to_lowercase()
+    sal = pl.col("sal_status")
     return (
         scored.group_by(
             pl.col("fit").floor().clip(0, 100).cast(pl.Int64),
             pl.col("interest").floor().clip(0, 100).cast(pl.Int64),
+            pl.col("created").dt.truncate("1w").alias("week"),
         )
         .agg(
             pl.len().cast(pl.Int64).alias("leads"),
@@ -300,7 +303,7 @@ def cutoff_grid(scored: pl.DataFrame) -> pl.DataFrame:
             (sal == "accepted").sum().cast(pl.Int64).alias("accepted"),
             (sal == "rejected").sum().cast(pl.Int64).alias("rejected"),
         )
-        .sort("fit", "interest")
+        .sort("fit", "interest", "week")
     )
 
 
@@ -488,31 +491,35 @@ def crossings(
 
 
 def mql_per_week(
-    scored: pl.DataFrame,
-    fit_cutoff: float,
-    interest_cutoff: float,
+    grid: pl.DataFrame,
+    fit_cutoff: int,
+    interest_cutoff: int,
     reps: int,
     leads_per_rep: int,
 ) -> pl.DataFrame:
     """MQLs the cutoff would have produced each week (by creation date) against capacity.
 
     Capacity is reps x leads a rep can work a week. Weeks start on Monday; every week from the
-    first lead to the last is listed, quiet ones with 0. Columns: `week`, `mqls`, `capacity`,
-    `over`.
+    first lead to the last is listed, quiet ones with 0. Takes `cutoff_grid`. Columns: `week`,
+    `mqls`, `capacity`, `over`.
     """
     capacity = reps * leads_per_rep
-    week = pl.col("created").dt.truncate("1w")
-    span = scored.select(week.min().alias("first"), week.max().alias("last")).row(0)
-    if span[0] is None:
-        weeks = pl.DataFrame({"week": []}, schema={"week": pl.Date})
-    else:
-        weeks = pl.DataFrame({"week": pl.date_range(span[0], span[1], "1w", eager=True)})
-    counts = scored.filter(is_mql(fit_cutoff, interest_cutoff)).group_by(week.alias("week")).len()
+    span = grid.select(pl.col("week").min().alias("first"), pl.col("week").max().alias("last"))
+    first, last = span.row(0)
+    weeks = pl.DataFrame(
+        {"week": [] if first is None else pl.date_range(first, last, "1w", eager=True)},
+        schema={"week": pl.Date},
+    )
+    counts = (
+        grid.filter(is_mql(fit_cutoff, interest_cutoff))
+        .group_by("week")
+        .agg(pl.col("leads").sum().alias("mqls"))
+    )
     return (
         weeks.join(counts, on="week", how="left")
         .select(
             "week",
-            pl.col("len").fill_null(0).cast(pl.Int64).alias("mqls"),
+            pl.col("mqls").fill_null(0).cast(pl.Int64),
             pl.lit(capacity, dtype=pl.Int64).alias("capacity"),
         )
         .with_columns((pl.col("mqls") > pl.col("capacity")).alias("over"))
