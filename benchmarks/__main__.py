@@ -1,0 +1,54 @@
+"""`python -m benchmarks [--sizes N ...] [--runs R] [--only NAME ...]`: print the table.
+
+Measurements run one after another, never in parallel (the machine has 2 cores). The table is
+Markdown, printed on standard output and written to `bench-data/last.md`, so the README's
+Performance section can be refreshed from the last run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks import load, memory, pages
+from benchmarks.harness import DEFAULT_DATA, SIZES, Bench, Figure, machine, table
+
+MEASUREMENTS: dict[str, Callable[[Bench], list[Figure]]] = {
+    "load": load.measure,
+    "pages": pages.measure,
+    "memory": memory.measure,
+}
+
+
+def run(bench: Bench, only: list[str] | None = None) -> str:
+    """Run the chosen measurements (all by default) and return the report as Markdown."""
+    figures: list[Figure] = []
+    for name, measure in MEASUREMENTS.items():
+        if only and name not in only:
+            continue
+        started = time.perf_counter()
+        figures.extend(measure(bench))
+        bench.log(f"{name}: done in {time.perf_counter() - started:.0f} s")
+    runs = f"median of {bench.runs} runs (3 for runs over 2 s)"
+    return f"{table(figures, bench.sizes)}\n\nMachine: {machine()}; {runs}.\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), help="leads per store")
+    parser.add_argument("--runs", type=int, default=5, help="runs per median")
+    parser.add_argument("--only", nargs="+", choices=list(MEASUREMENTS), help="measurements to run")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="where stores are cached")
+    args = parser.parse_args(argv)
+    bench = Bench(sizes=tuple(sorted(args.sizes)), runs=args.runs, data_dir=args.data)
+    report = run(bench, args.only)
+    print(report)
+    (bench.data_dir / "last.md").write_text(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""What every measurement shares: the cached stores, the timer, one row of the table.
+
+Stores are generated once per size with `python -m funnel demo` and kept under `bench-data/`
+(git-ignored), so a second `make bench` starts measuring at once. Each figure is the median of
+several runs: one slow outlier on a shared 2-core machine must not decide a figure.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = ROOT / "bench-data"
+SIZES = (100_000, 1_000_000)
+DEAL_SHARE = 0.03
+"""Deals per lead in the generated stores (30,000 deals beside 1,000,000 leads)."""
+SLOW_RUN_S = 2.0
+"""A run slower than this is repeated 3 times, not `runs` times: its median is already stable."""
+
+Unit = Literal["s", "bytes"]
+
+
+@dataclass
+class Bench:
+    """The sizes to measure, how many runs make a median, where the stores live."""
+
+    sizes: tuple[int, ...] = SIZES
+    runs: int = 5
+    data_dir: Path = DEFAULT_DATA
+    log: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr, flush=True))
+
+    @property
+    def largest(self) -> int:
+        return max(self.sizes)
+
+    def store(self, leads: int) -> Path:
+        """The demo store with `leads` leads (and deals in proportion), generated on first use."""
+        path = self.data_dir / f"leads_{leads}.db"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            deals = max(60, round(leads * DEAL_SHARE))
+            self.log(f"generating {path} ({leads:,} leads, {deals:,} deals), once")
+            partial = path.with_suffix(".partial.db")
+            partial.unlink(missing_ok=True)
+            subprocess.run(
+                [
+                    *(sys.executable, "-m", "funnel", "demo"),
+                    *("--leads", str(leads), "--deals", str(deals), "--db", str(partial)),
+                ],
+                check=True,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+            )
+            partial.rename(path)
+        return path
+
+    def median_time(self, fn: Callable[[], object], runs: int | None = None) -> float:
+        """Median wall time of `fn` in seconds, after one untimed warm-up call."""
+        runs = runs or self.runs
+        started = time.perf_counter()
+        fn()
+        if time.perf_counter() - started > SLOW_RUN_S:
+            runs = min(runs, 3)
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+
+@dataclass
+class Figure:
+    """One row of the table: a figure at each size, its target, and the usual way beside it.
+
+    `target` and `min_ratio` apply at the largest size; `usual` is the same work done the way a
+    typical Streamlit app does it (pandas, no caching), measured in the same run.
+    """
+
+    name: str
+    unit: Unit
+    values: dict[int, float | None]
+    target: float | None = None
+    usual: float | None = None
+    usual_how: str = ""
+    min_ratio: float | None = None
+    note: str = ""
+
+    def at(self, size: int) -> float | None:
+        return self.values.get(size)
+
+    def ratio(self, size: int) -> float | None:
+        value = self.at(size)
+        if self.usual is None or not value:
+            return None
+        return self.usual / value
+
+    def met(self, size: int) -> bool | None:
+        """Whether the target (and the ratio, if any) holds at `size`; None if there is none."""
+        value = self.at(size)
+        if self.target is None or value is None:
+            return None
+        ok = value <= self.target
+        ratio = self.ratio(size)
+        if self.min_ratio is not None:
+            ok = ok and ratio is not None and ratio >= self.min_ratio
+        return ok
+
+
+def fmt(value: float | None, unit: Unit) -> str:
+    if value is None:
+        return "—"
+    if unit == "bytes":
+        if value >= 1e9:
+            return f"{value / 1e9:.2f} GB"
+        if value >= 1e6:
+            return f"{value / 1e6:.1f} MB"
+        return f"{value / 1e3:.0f} kB"
+    if value >= 1:
+        return f"{value:.2f} s"
+    return f"{value * 1000:.0f} ms" if value >= 0.01 else f"{value * 1000:.1f} ms"
+
+
+def size_label(n: int) -> str:
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n >= 1_000 and n % 1_000 == 0:
+        return f"{n // 1_000}k"
+    return f"{n:,}"
+
+
+def table(figures: list[Figure], sizes: tuple[int, ...]) -> str:
+    """The figures as one Markdown table (what `make bench` prints and the README keeps)."""
+    big = max(sizes)
+    small = min(sizes)
+    head = (
+        ["figure"]
+        + [size_label(s) for s in sizes]
+        + [
+            f"growth {size_label(small)}→{size_label(big)}",
+            f"target at {size_label(big)}",
+            f"usual way at {size_label(big)}",
+            "ratio",
+            "met?",
+        ]
+    )
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for f in figures:
+        low, high = f.at(small), f.at(big)
+        growth = f"{high / low:.1f}x" if low and high is not None and small != big else "—"
+        target = "—" if f.target is None else "≤ " + fmt(f.target, f.unit)
+        if f.min_ratio is not None:
+            target += f", ≥ {f.min_ratio:g}x"
+        usual = fmt(f.usual, f.unit) + (f" ({f.usual_how})" if f.usual_how else "")
+        ratio = f.ratio(big)
+        met = f.met(big)
+        row = (
+            [f.name + (f" ({f.note})" if f.note else "")]
+            + [fmt(f.at(s), f.unit) for s in sizes]
+            + [
+                growth,
+                target,
+                usual if f.usual is not None else "—",
+                "—" if ratio is None else f"{ratio:.1f}x",
+                "—" if met is None else ("yes" if met else "**no**"),
+            ]
+        )
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    """nproc, CPU model and RAM: the figures mean nothing without the machine."""
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
+        ram = f"{mem_kb / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, StopIteration):
+        ram = "RAM unknown"
+    return f"{os.cpu_count()} cores, {cpu}, {ram}, Python {platform.python_version()}"

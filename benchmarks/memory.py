@@ -1,0 +1,99 @@
+"""6. Peak memory of the app process with the big store open on every page.
+
+The app is served as a user runs it (`streamlit run app.py` with `FUNNEL_DB`), every page is
+opened in Debian's headless Chromium, and the kernel's high-water mark of the server's resident
+set (`VmHWM` in /proc/<pid>/status) is read at the end: the most the process ever held.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+from benchmarks.harness import ROOT, Bench, Figure
+from benchmarks.pages import app_pages
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+TARGET_BYTES = 1.5e9
+PAGE_TIMEOUT_MS = 600_000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def peak_rss(pid: int) -> int:
+    """The process's peak resident set in bytes (`VmHWM`), as the kernel counted it."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmHWM for process {pid}")
+
+
+def _wait_until_done(page: Page) -> None:
+    """Until the script has finished (no 'Running…' widget) twice in a row, 0.5 s apart."""
+    page.wait_for_selector("[data-testid='stApp']", timeout=PAGE_TIMEOUT_MS)
+    for _ in range(2):
+        page.wait_for_timeout(500)
+        page.wait_for_function(
+            "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+            timeout=PAGE_TIMEOUT_MS,
+        )
+
+
+def serve_and_visit(path: Path) -> int:
+    """Serve the app on `path`, open every page, return the server's peak RSS in bytes."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "streamlit", "run", "app.py"),
+            *("--server.port", str(port), "--server.headless", "true", "--", "--db", str(path)),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "FUNNEL_DB": str(path)},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"streamlit did not start on {url}") from None
+                time.sleep(0.3)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            for script in app_pages():
+                page.goto(f"{url}/{Path(script).stem}")
+                _wait_until_done(page)
+            browser.close()
+        return peak_rss(proc.pid)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def measure(bench: Bench) -> list[Figure]:
+    values: dict[int, float | None] = {}
+    for size in bench.sizes:
+        bench.log(f"memory: streamlit + every page at {size:,}")
+        values[size] = float(serve_and_visit(bench.store(size)))
+    return [Figure("6. peak RSS of the app, every page open", "bytes", values, TARGET_BYTES)]

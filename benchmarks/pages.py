@@ -1,0 +1,72 @@
+"""4. Each page's full rerun under `AppTest` with warm caches.
+
+The app runs from its entry point on the big store (`FUNNEL_DB`); a page is opened once to warm
+the caches (frames are `st.cache_resource`, shared across sessions in this process), then
+rerun, and the rerun is what a user waits for after any widget outside a fragment changes.
+The pages are read from `app.py`, so a new page is measured without touching this file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from benchmarks.harness import ROOT, Bench, Figure
+
+APP = ROOT / "app.py"
+TARGET_S = 0.5
+FIRST_RUN_TIMEOUT_S = 600
+
+
+def app_pages() -> list[str]:
+    """The page scripts `app.py` registers with `st.Page`, in menu order."""
+    return re.findall(r"""st\.Page\(\s*["'](pages/[\w/]+\.py)["']""", APP.read_text())
+
+
+@contextmanager
+def store_env(path: Path) -> Iterator[None]:
+    """Point the app at `path` the way a user would (`FUNNEL_DB`), then put things back."""
+    before = os.environ.get("FUNNEL_DB")
+    os.environ["FUNNEL_DB"] = str(path)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("FUNNEL_DB", None)
+        else:
+            os.environ["FUNNEL_DB"] = before
+
+
+def rerun_time(bench: Bench, path: Path, page: str) -> float | None:
+    """Median time of a warm rerun of `page`; None when the page raises (reported, not timed)."""
+    with store_env(path):
+        at = AppTest.from_file(str(APP), default_timeout=FIRST_RUN_TIMEOUT_S)
+        at.run()
+        at.switch_page(page).run()
+        if at.exception:
+            bench.log(f"pages: {page} raised: {at.exception[0].message}")
+            return None
+        times = []
+        for _ in range(bench.runs):
+            started = time.perf_counter()
+            at.run()
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+
+def measure(bench: Bench) -> list[Figure]:
+    figures = []
+    for page in app_pages():
+        values: dict[int, float | None] = {}
+        for size in bench.sizes:
+            bench.log(f"pages: {page} at {size:,}")
+            values[size] = rerun_time(bench, bench.store(size), page)
+        figures.append(Figure(f"4. rerun of {page} (AppTest, warm caches)", "s", values, TARGET_S))
+    return figures

@@ -1,0 +1,76 @@
+"""`make bench` keeps working: the harness builds its table on tiny stores.
+
+Only that the table is built is checked here; the speed targets themselves are judged by
+`make bench` on 100,000 and 1,000,000 leads, never by a timed unit test.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from benchmarks.__main__ import MEASUREMENTS, run
+from benchmarks.harness import Bench, Figure, table
+from benchmarks.memory import peak_rss
+from benchmarks.pages import app_pages
+
+TINY = (1_000, 2_000)
+
+
+@pytest.fixture(scope="module")
+def tiny_bench(tmp_path_factory: pytest.TempPathFactory) -> Bench:
+    return Bench(sizes=TINY, runs=1, data_dir=tmp_path_factory.mktemp("bench"), log=lambda _: None)
+
+
+def test_every_measurement_but_the_browser_one_fills_its_rows(tiny_bench: Bench) -> None:
+    report = run(tiny_bench, [name for name in MEASUREMENTS if name != "memory"])
+    rows = [line for line in report.splitlines() if line.startswith("| ")][1:]
+    names = [row.split(" | ")[0].removeprefix("| ") for row in rows]
+    assert "1. load leads into a frame (store.leads)" in names
+    assert [n for n in names if n.startswith("4. ")] == [
+        f"4. rerun of {page} (AppTest, warm caches)" for page in app_pages()
+    ]
+    for row in rows:
+        cells = row.split(" | ")
+        assert cells[1] != "—" and cells[2] != "—", f"a figure is missing: {row}"
+    assert "Machine: " in report
+
+
+def test_stores_are_generated_once_and_reused(tiny_bench: Bench) -> None:
+    path = tiny_bench.store(TINY[0])
+    stamp = path.stat().st_mtime_ns
+    assert tiny_bench.store(TINY[0]) == path
+    assert path.stat().st_mtime_ns == stamp
+
+
+def test_app_pages_are_read_from_the_router() -> None:
+    assert app_pages()[:2] == ["pages/stages.py", "pages/mql.py"]
+    assert "pages/data.py" in app_pages()
+
+
+def test_peak_rss_reads_the_kernels_high_water_mark() -> None:
+    assert peak_rss(os.getpid()) > 10_000_000
+
+
+def test_table_shows_ratio_growth_and_a_missed_target() -> None:
+    figure = Figure(
+        "load",
+        "s",
+        {100: 0.2, 1000: 1.0},
+        target=0.6,
+        usual=4.0,
+        usual_how="pandas",
+        min_ratio=3.0,
+    )
+    line = table([figure], (100, 1000)).splitlines()[2]
+    assert line == (
+        "| load | 200 ms | 1.00 s | 5.0x | ≤ 600 ms, ≥ 3x | 4.00 s (pandas) | 4.0x | **no** |"
+    )
+
+
+def test_a_target_is_met_only_with_its_ratio() -> None:
+    fast_but_not_faster = Figure("x", "s", {10: 0.1}, target=0.6, usual=0.2, min_ratio=3.0)
+    assert fast_but_not_faster.met(10) is False
+    assert Figure("x", "s", {10: 0.1}, target=0.6, usual=0.4, min_ratio=3.0).met(10) is True
+    assert Figure("x", "bytes", {10: None}, target=1.0).met(10) is None
