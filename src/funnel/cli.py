@@ -7,11 +7,13 @@ value is the exit code.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
-from funnel import demo, store
+from funnel import demo, exports, importers, store
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -33,6 +35,112 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _range(text: str) -> tuple[float, float]:
+    lo, _, hi = text.partition(":")
+    try:
+        return float(lo), float(hi)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a range like 0:10") from None
+
+
+def _json_object(path: str, what: str) -> dict[str, str]:
+    try:
+        loaded = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise store.StoreError(f"{what} {path} cannot be read as JSON: {e}") from e
+    if not isinstance(loaded, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()
+    ):
+        raise store.StoreError(f"{what} {path} must be a JSON object of strings to strings.")
+    return loaded
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import leads or deals; a rejected file writes nothing and exits 1 with the report."""
+    source = Path(args.file)
+    try:
+        data = source.read_bytes()
+    except OSError as e:
+        raise store.StoreError(f"{source} cannot be read: {e.strerror}.") from e
+    with store.opened(Path(args.db)) as db:
+        try:
+            raw = importers.read_table(data, source.name, args.sheet)
+        except importers.ImportRejectedError as e:
+            print(f"{source.name}: rejected, nothing written.\nerror: {e}", file=sys.stderr)
+            return 1
+        mapping = (
+            _json_object(args.mapping, "The mapping")
+            if args.mapping
+            else importers.suggest_mapping(raw.frame.columns, args.kind)
+        )
+        plan = importers.StagePlan(
+            pipeline_id=importers.pipeline_id(db, args.pipeline) if args.pipeline else None,
+            unknown="create" if args.create_pipeline else "map" if args.stage_map else "reject",
+            new_pipeline=args.create_pipeline or "",
+            stage_map=_json_object(args.stage_map, "The stage map") if args.stage_map else {},
+        )
+        fields = [f.name for f in importers.FIELDS[args.kind] if f.dtype == "date"]
+        options = importers.Options(
+            mapping,
+            date_order=dict.fromkeys(fields, args.dates) if args.dates else {},
+            ranges={
+                k: v
+                for k, v in (("fit", args.fit_range), ("interest", args.interest_range))
+                if v is not None
+            },
+            stages=plan,
+        )
+        prepared = importers.validate(db, raw, args.kind, options)
+        report = prepared.report
+        if not report.ok:
+            print(report.text(), file=sys.stderr)
+            return 1
+        if not args.dry_run:
+            report = importers.commit(db, prepared, who=args.who)
+    print(report.text())
+    return 0
+
+
+def cmd_fields(args: argparse.Namespace) -> int:
+    """Our fields for leads or deals: name, type, required, meaning (what a mapping maps to)."""
+    fields = importers.FIELDS[args.kind]
+    width = max(len(f.name) for f in fields)
+    print(f"{'field':<{width}}  type   required  meaning")
+    for f in fields:
+        print(f"{f.name:<{width}}  {f.dtype:<5}  {'yes' if f.required else 'no':<8}  {f.meaning}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write tables as CSV files (formula cells neutralised) into a folder."""
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    names = exports.TABLES if args.table == "all" else (args.table,)
+    with store.opened(Path(args.db)) as db:
+        for name in names:
+            path = out / f"{name}.csv"
+            path.write_bytes(exports.table_csv(db, name, date.today()))
+            print(f"{path}")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    with store.opened(Path(args.db)) as db:
+        path = exports.backup(db, Path(args.file))
+    print(f"Backup of {args.db} written to {path}.")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Replace the store with a checked backup; the store as it was is kept beside it."""
+    db_path = Path(args.db)
+    keep = db_path.with_name(f"{db_path.stem}.before-restore.db")
+    with store.opened(db_path) as db:
+        exports.restore(db, Path(args.file), keep_copy=keep)
+    print(f"{db_path} restored from {args.file}; the previous store is kept as {keep}.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m funnel", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -48,6 +156,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7, help="random seed (same seed, same data)")
     p.add_argument("--force", action="store_true", help="replace data already in the store")
     p.set_defaults(func=cmd_demo)
+
+    db_help = "store file (default: $FUNNEL_DB or data/funnel.db)"
+    p = sub.add_parser("import", help="import leads or deals from a CSV or XLSX file")
+    p.add_argument("file", help="the CSV or XLSX file")
+    p.add_argument("--kind", choices=("leads", "deals"), required=True)
+    p.add_argument("--mapping", help="JSON object: our field name -> the file's column name")
+    p.add_argument("--db", default=str(store.default_path()), help=db_help)
+    p.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
+    p.add_argument("--sheet", help="XLSX sheet to read (default: the first with rows)")
+    p.add_argument("--dates", choices=("mdy", "dmy"), help="order of ambiguous dates")
+    p.add_argument("--fit-range", type=_range, help="the file's fit scale, e.g. 0:10")
+    p.add_argument("--interest-range", type=_range, help="the file's interest scale")
+    p.add_argument("--pipeline", help="deals: the pipeline to match stages to")
+    p.add_argument("--create-pipeline", metavar="NAME", help="deals: new pipeline from the stages")
+    p.add_argument("--stage-map", help="deals: JSON object, unknown stage -> existing stage")
+    p.add_argument("--who", default="cli", help="name recorded in the audit trail")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("fields", help="list our lead or deal fields, their types and meanings")
+    p.add_argument("kind", choices=("leads", "deals"))
+    p.set_defaults(func=cmd_fields)
+
+    p = sub.add_parser("export", help="export tables as CSV")
+    p.add_argument("table", choices=(*exports.TABLES, "all"))
+    p.add_argument("--out", default=".", help="folder to write TABLE.csv into")
+    p.add_argument("--db", default=str(store.default_path()), help=db_help)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("backup", help="copy the whole store into one file")
+    p.add_argument("file")
+    p.add_argument("--db", default=str(store.default_path()), help=db_help)
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="replace the store with a checked backup")
+    p.add_argument("file")
+    p.add_argument("--db", default=str(store.default_path()), help=db_help)
+    p.set_defaults(func=cmd_restore)
     return parser
 
 

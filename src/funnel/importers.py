@@ -856,6 +856,14 @@ def stages_from_names(names: Sequence[str]) -> tuple[Stage, ...]:
     return tuple(out)
 
 
+def pipeline_id(db: Database, name: str) -> int:
+    """The id of the pipeline named `name`, for a user who names the pipeline deals go into."""
+    found = store.import_targets(db).filter(pl.col("pipeline") == name)
+    if found.is_empty():
+        raise store.StoreError(f"There is no pipeline named '{name}'.")
+    return int(found["pipeline_id"][0])
+
+
 def _plan_stages(
     db: Database, prepared: Prepared, plan: StagePlan, label: str, lines: pl.Series
 ) -> None:

@@ -1,0 +1,225 @@
+"""Exports: the store's tables as CSV, charts as PNG and SVG, and the whole store as one backup.
+
+Why here and not on the page: the command line and the Data page export the same bytes, and a
+CSV cell that a spreadsheet would run as a formula is neutralised in exactly one place.
+
+>>> neutralise(pl.DataFrame({"name": ["=1+1", "Acme"]}))["name"].to_list()
+["'=1+1", 'Acme']
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import altair as alt
+import polars as pl
+import vl_convert as vlc
+from sqlite_utils import Database
+
+from funnel import scoring, store
+from funnel.models import LEAD_FIELDS
+
+Table = Literal["stages", "deals", "leads", "decisions", "scenarios"]
+TABLES: tuple[Table, ...] = ("stages", "deals", "leads", "decisions", "scenarios")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells starting with = + - @ tab or CR get a leading apostrophe (OWASP's advice), so a
+    spreadsheet shows them as text instead of running them as a formula; numbers are untouched."""
+    text = [n for n, t in frame.schema.items() if t == pl.String]
+    starts = "^[" + "".join(FORMULA_START).replace("-", r"\-") + "]"
+    return frame.with_columns(
+        pl.when(pl.col(n).str.contains(starts)).then("'" + pl.col(n)).otherwise(pl.col(n)).alias(n)
+        for n in text
+    )
+
+
+def to_csv(frame: pl.DataFrame) -> bytes:
+    """CSV bytes, UTF-8 with a BOM (so Excel reads accents right), formulas neutralised."""
+    return b"\xef\xbb\xbf" + neutralise(frame).write_csv().encode("utf-8")
+
+
+def leads_table(db: Database, today: date) -> tuple[pl.DataFrame, str]:
+    """Every lead with fit, interest, quadrant and MQL flag at the latest agreed cutoff.
+
+    Scored with the model version the latest decision was taken on; with no decision yet, the
+    latest model scores fit and interest and the quadrant and MQL columns stay empty. Returns the
+    frame and a sentence saying which cutoff it used.
+    """
+    decided = store.decisions(db)
+    leads = store.leads(db)
+    if decided.height:
+        latest = decided.row(0, named=True)
+        version = int(latest["model_version"])
+    else:
+        version = store.latest_model_version(db) or 0
+    rules = store.rules(db, version) if version else []
+    half_life = store.half_life(db, version) if version else 0.0
+    scored = scoring.score_leads(leads, rules, half_life, today)
+    if decided.height:
+        fit_cut, interest_cut = float(latest["fit_cutoff"]), float(latest["interest_cutoff"])
+        out = scoring.with_quadrants(scored, fit_cut, interest_cut)
+        note = (
+            f"Scored with model v{version} at the cutoff agreed on {latest['decided_on']}: "
+            f"fit ≥ {fit_cut:g}, interest ≥ {interest_cut:g}."
+        )
+    else:
+        out = scored.with_columns(
+            pl.lit(None, dtype=pl.String).alias("quadrant"),
+            pl.lit(None, dtype=pl.Boolean).alias("mql"),
+        )
+        note = "No MQL cutoff recorded yet: quadrant and MQL columns are empty."
+    columns = [f.name for f in LEAD_FIELDS]
+    return out.select(*columns, "quadrant", "mql"), note
+
+
+def table(db: Database, name: Table, today: date) -> pl.DataFrame:
+    """One exportable table, with our field names so that the file imports back as is."""
+    if name == "leads":
+        return leads_table(db, today)[0]
+    if name == "stages":
+        pipes = store.pipelines(db).select(pl.col("id").cast(pl.Int64), pl.col("name").alias("pipeline"))
+        return (
+            store.stages(db)
+            .join(pipes, left_on="pipeline_id", right_on="id")
+            .select("pipeline", "position", "name", "probability", "kind", "rot_days")
+        )
+    if name == "deals":
+        pipes = store.pipelines(db).select(pl.col("id").cast(pl.Int64), pl.col("name").alias("pipeline"))
+        return (
+            store.deals(db)
+            .join(pipes, left_on="pipeline_id", right_on="id")
+            .select(
+                "external_id",
+                "pipeline",
+                "name",
+                "company",
+                "owner",
+                "value",
+                "stage",
+                "probability",
+                "created",
+                "expected_close",
+                "closed_at",
+                "stage_kind",
+                "stage_probability",
+            )
+        )
+    if name == "decisions":
+        return store.decisions(db)
+    return store.scenarios(db)
+
+
+def table_csv(db: Database, name: Table, today: date) -> bytes:
+    return to_csv(table(db, name, today))
+
+
+# --- charts ---------------------------------------------------------------------------------------
+
+
+def chart_png(chart: alt.TopLevelMixin, scale: float = 2.0) -> bytes:
+    """A chart as PNG, rendered without a browser (vl-convert); `scale` 2 suits slides."""
+    return bytes(vlc.vegalite_to_png(chart.to_json(), scale=scale))
+
+
+def chart_svg(chart: alt.TopLevelMixin) -> bytes:
+    """A chart as SVG text (UTF-8), for documents that scale it."""
+    return str(vlc.vegalite_to_svg(chart.to_json())).encode("utf-8")
+
+
+# --- backup and restore ---------------------------------------------------------------------------
+
+
+def backup(db: Database, dest: Path) -> Path:
+    """Copy the whole store, consistently, into `dest` (SQLite's online backup API).
+
+    Safe while other sessions read or write: the copy is a single snapshot.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.exists():
+        dest.unlink()
+    target = sqlite3.connect(dest)
+    try:
+        db.conn.backup(target)
+    finally:
+        target.close()
+    return dest
+
+
+def backup_bytes(db: Database) -> bytes:
+    """The backup as bytes, for a download button."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return backup(db, Path(tmp) / "funnel-backup.db").read_bytes()
+
+
+def check_backup(path: Path) -> str:
+    """Why `path` cannot be restored, or "" when it is a sound funnel store.
+
+    Checks the SQLite header, that it is a funnel store (meta app), that it passes
+    `PRAGMA integrity_check` and that its schema is not newer than this version knows.
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return "The backup file is empty."
+    with path.open("rb") as f:
+        if f.read(len(store.SQLITE_HEADER)) != store.SQLITE_HEADER:
+            return "This is not a SQLite file, so not a funnel backup."
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "meta" not in tables:
+            return "This SQLite file is not a funnel store (it has no meta table)."
+        app = conn.execute("SELECT value FROM meta WHERE key = 'app'").fetchone()
+        if not app or app[0] != store.APP_ID:
+            return "This SQLite file belongs to another application, not funnel."
+        result = conn.execute("PRAGMA integrity_check").fetchall()
+        if result != [("ok",)]:
+            return f"The backup is damaged: {'; '.join(str(r[0]) for r in result[:3])}."
+        applied = {
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [store.APP_ID]
+            )
+        }
+    except sqlite3.DatabaseError as e:
+        return f"The backup cannot be read: {e}."
+    finally:
+        conn.close()
+    unknown = applied - {m.name for m in store.migrations._migrations}
+    if unknown:
+        return (
+            f"The backup comes from a newer funnel (migrations {', '.join(sorted(unknown))}); "
+            "update funnel first."
+        )
+    return ""
+
+
+def restore(db: Database, source: Path, keep_copy: Path | None = None) -> None:
+    """Replace the whole store with the backup at `source`, after `check_backup` passes.
+
+    The current store is first copied to `keep_copy` (when given), then the backup is copied in
+    through the backup API, under the store's write lock. The revision ends above both, so every
+    session's caches see the change.
+    """
+    problem = check_backup(source)
+    if problem:
+        raise store.StoreError(f"Restore refused, the store is unchanged: {problem}")
+    if keep_copy is not None:
+        backup(db, keep_copy)
+    before = store.revision(db)
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        src.backup(db.conn)
+    finally:
+        src.close()
+    store.migrations.apply(db)
+    with store.write(db):
+        db.conn.execute(
+            "UPDATE meta SET value = ? WHERE key = 'revision'",
+            [str(max(before, store.revision(db)) + 1)],
+        )
+        store.audit(db, "", "store", None, "restore", None, {"from": source.name})
