@@ -12,7 +12,7 @@ from polars.testing import assert_frame_equal
 from sqlite_utils import Database
 
 from funnel import forecast as fc
-from funnel import store
+from funnel import scoring, store
 from funnel.models import Stage
 
 TODAY = date(2026, 11, 23)
@@ -155,7 +155,8 @@ def hand_store(fresh_db: Database) -> Database:
 
 
 def with_mql(leads: pl.DataFrame) -> pl.DataFrame:
-    return leads.with_columns(mql=(pl.col("fit") >= 50) & (pl.col("interest") >= 50))
+    """The leads' ready-made scores at a 50 / 50 cutoff."""
+    return scoring.with_quadrants(leads, 50.0, 50.0)
 
 
 def test_marketing_funnel_counts_what_the_hand_made_store_holds(hand_store: Database) -> None:

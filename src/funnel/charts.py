@@ -16,42 +16,339 @@ _STAGE_MEASURES = {"value": "Value", "weighted_value": "Weighted value"}
 
 
 def stage_value_chart(by_stage: pl.DataFrame) -> alt.Chart:
-    """Value and weighted value per stage, side by side, stages in pipeline order.
+    """Value and weighted value of each open stage, as paired horizontal bars in pipeline order.
 
-    Takes `stages.pipeline_figures(...).by_stage`. The gap between the two bars of a stage is
-    what its probability discounts: the point the source text makes about weighted pipeline.
+    Takes `stages.pipeline_figures(...).by_stage`. The gap between a stage's two bars is what
+    its probability discounts, the point the source text makes about weighted pipeline. Won
+    and lost stages are left out: their weighted value equals their value or nothing, and
+    their totals (closed won, lost) would dwarf the open stages this chart is about.
     """
-    order = by_stage.sort("position")["stage"].to_list()
-    long = by_stage.unpivot(
+    open_stages = by_stage.filter(pl.col("kind") == "open").sort("position")
+    long = open_stages.unpivot(
         index=["stage", "position"],
         on=list(_STAGE_MEASURES),
         variable_name="measure",
         value_name="amount",
     ).with_columns(pl.col("measure").replace_strict(_STAGE_MEASURES))
+    measures = list(_STAGE_MEASURES.values())
     chart: alt.Chart = (
         alt.Chart(long)
         .mark_bar()
         .encode(
-            x=alt.X("stage:N", sort=order, title=None, axis=alt.Axis(labelAngle=-30)),
-            xOffset=alt.XOffset("measure:N", sort=list(_STAGE_MEASURES.values())),
-            y=alt.Y("amount:Q", title="Deal value", axis=alt.Axis(format="$,.0f")),
-            color=alt.Color(
-                "measure:N",
-                sort=list(_STAGE_MEASURES.values()),
-                title=None,
-                legend=alt.Legend(orient="top"),
-            ),
+            y=alt.Y("stage:N", sort=open_stages["stage"].to_list(), title=None),
+            yOffset=alt.YOffset("measure:N", sort=measures),
+            x=alt.X("amount:Q", title="Open deal value", axis=alt.Axis(format="$,.0f")),
+            color=alt.Color("measure:N", sort=measures, title=None, legend=alt.Legend(orient="top")),
             tooltip=[
                 alt.Tooltip("stage:N", title="Stage"),
                 alt.Tooltip("measure:N", title="Measure"),
                 alt.Tooltip("amount:Q", title="Amount", format="$,.0f"),
             ],
         )
-        .properties(height=320)
+        .properties(height=alt.Step(14))
     )
     return chart
 
 
 # --- MQL threshold ----------------------------------------------------------------------------
 
+_OUTCOME_COLOURS = {"converted": "#2ca02c", "lost": "#d62728", "unknown": "#9e9e9e"}
+_QUADRANT_COLOURS = {
+    "MQL": "#2ca02c",
+    "Good fit, not yet engaged": "#1f77b4",
+    "Engaged, poor fit": "#ff7f0e",
+    "Cold": "#7f7f7f",
+}
+
+
+def _quadrant_boxes(quadrants: pl.DataFrame, fit_cutoff: float, interest_cutoff: float) -> pl.DataFrame:
+    """Where each quadrant sits on the 0..100 square, and where its label goes (outer corner)."""
+    f, i = float(fit_cutoff), float(interest_cutoff)
+    boxes = pl.DataFrame(
+        {
+            "quadrant": list(_QUADRANT_COLOURS),
+            "x0": [f, f, 0.0, 0.0],
+            "x1": [100.0, 100.0, f, f],
+            "y0": [i, 0.0, i, 0.0],
+            "y1": [100.0, i, 100.0, i],
+            "label_x": [99.0, 99.0, 1.0, 1.0],
+            "label_y": [99.0, 1.0, 99.0, 1.0],
+        }
+    )
+    return boxes.join(quadrants, on="quadrant", how="left").with_columns(
+        pl.format("{}: {} leads", "quadrant", pl.col("leads").fill_null(0)).alias("label")
+    )
+
+
+def mql_quadrant_chart(
+    points: pl.DataFrame,
+    quadrants: pl.DataFrame,
+    fit_cutoff: float,
+    interest_cutoff: float,
+    total_leads: int,
+) -> alt.LayerChart:
+    """Fit x interest scatter coloured by outcome, the cutoff lines, the four quadrants shaded.
+
+    `points` is `scoring.scatter_sample(...)` (a sample, so the browser gets a few thousand
+    marks however many leads there are; the subtitle says so), `quadrants` is
+    `scoring.quadrant_counts(...)` on all leads.
+    """
+    shown = points.height
+    subtitle = (
+        f"All {total_leads:,} leads shown"
+        if shown >= total_leads
+        else f"Random sample of {shown:,} of {total_leads:,} leads shown; every count uses all leads"
+    )
+    x = alt.Scale(domain=[0, 100], nice=False)
+    boxes = _quadrant_boxes(quadrants, fit_cutoff, interest_cutoff)
+    base = alt.Chart(boxes)
+    shade = base.mark_rect(opacity=0.08).encode(
+        x=alt.X("x0:Q", scale=x, title="Fit (0..100)"),
+        x2="x1:Q",
+        y=alt.Y("y0:Q", scale=x, title="Interest (0..100)"),
+        y2="y1:Q",
+        color=alt.Color(
+            "quadrant:N",
+            scale=alt.Scale(domain=list(_QUADRANT_COLOURS), range=list(_QUADRANT_COLOURS.values())),
+            legend=None,
+        ),
+    )
+    labels = [
+        base.transform_filter(alt.datum.quadrant == name)
+        .mark_text(align=align, baseline=baseline, fontWeight="bold", fontSize=13)
+        .encode(x=alt.X("label_x:Q", scale=x), y=alt.Y("label_y:Q", scale=x), text="label:N")
+        for name, align, baseline in zip(
+            _QUADRANT_COLOURS,
+            ("right", "right", "left", "left"),
+            ("top", "bottom", "top", "bottom"),
+            strict=True,
+        )
+    ]
+    dots = (
+        alt.Chart(points)
+        .mark_circle(size=14, opacity=0.55)
+        .encode(
+            x=alt.X("fit:Q", scale=x),
+            y=alt.Y("interest:Q", scale=x),
+            color=alt.Color(
+                "outcome:N",
+                title="Outcome",
+                scale=alt.Scale(domain=list(_OUTCOME_COLOURS), range=list(_OUTCOME_COLOURS.values())),
+                legend=alt.Legend(orient="top"),
+            ),
+            tooltip=[
+                alt.Tooltip("fit:Q", format=".1f"),
+                alt.Tooltip("interest:Q", format=".1f"),
+                "outcome:N",
+            ],
+        )
+    )
+    cut = pl.DataFrame({"fit": [float(fit_cutoff)], "interest": [float(interest_cutoff)]})
+    rules = [
+        alt.Chart(cut).mark_rule(strokeWidth=2, color="black").encode(x=alt.X("fit:Q", scale=x)),
+        alt.Chart(cut).mark_rule(strokeWidth=2, color="black").encode(y=alt.Y("interest:Q", scale=x)),
+    ]
+    return alt.LayerChart(
+        layer=[shade, dots, *rules, *labels],
+        height=480,
+        title=alt.TitleParams("Fit x interest: MQL = fit >= F and interest >= I", subtitle=subtitle),
+    ).resolve_scale(color="independent")
+
+
+_CURVE_AXES = {
+    "fit": "Fit cutoff F (interest held at I)",
+    "interest": "Interest cutoff I (fit held at F)",
+}
+
+
+def mql_curve_chart(curve: pl.DataFrame) -> alt.FacetChart:
+    """The back-test over every cutoff, one panel per slider, the current place as a rule.
+
+    Takes `scoring.backtest_curve(...)`.
+    """
+    frame = curve.with_columns(pl.col("axis").replace_strict(_CURVE_AXES))
+    line = (
+        alt.Chart()
+        .mark_line(interpolate="step-after")
+        .encode(
+            x=alt.X("cutoff:Q", title="Cutoff", scale=alt.Scale(domain=[0, 100], nice=False)),
+            y=alt.Y("value:Q", title=None, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("metric:N", title=None, legend=alt.Legend(orient="top")),
+            tooltip=[
+                alt.Tooltip("cutoff:Q"),
+                alt.Tooltip("metric:N"),
+                alt.Tooltip("value:Q", format=".1%"),
+            ],
+        )
+    )
+    here = (
+        alt.Chart()
+        .transform_filter(alt.datum.current)
+        .mark_rule(color="black", strokeDash=[4, 3])
+        .encode(x="cutoff:Q")
+    )
+    chart: alt.FacetChart = (
+        alt.layer(line, here, data=frame)
+        .properties(width=380, height=220)
+        .facet(column=alt.Column("axis:N", title=None, sort=list(_CURVE_AXES.values())))
+    )
+    return chart
+
+
+def mql_capacity_chart(weekly: pl.DataFrame) -> alt.LayerChart:
+    """MQLs per week against what the reps can work (dashed line); weeks over it in orange.
+
+    Takes `scoring.mql_per_week(...)`.
+    """
+    bars = (
+        alt.Chart(weekly)
+        .mark_bar()
+        .encode(
+            x=alt.X("week:T", title="Week (by lead creation date)"),
+            y=alt.Y("mqls:Q", title="MQLs per week"),
+            color=alt.Color(
+                "over:N",
+                title=None,
+                scale=alt.Scale(domain=[False, True], range=["#4c78a8", "#f58518"]),
+                legend=alt.Legend(
+                    orient="top", labelExpr="datum.value ? 'Over capacity' : 'Within capacity'"
+                ),
+            ),
+            tooltip=[alt.Tooltip("week:T", title="Week of"), alt.Tooltip("mqls:Q", title="MQLs")],
+        )
+    )
+    line = (
+        alt.Chart(weekly)
+        .mark_rule(color="black", strokeDash=[6, 4])
+        .encode(y=alt.Y("max(capacity):Q"), tooltip=[alt.Tooltip("max(capacity):Q", title="Capacity")])
+    )
+    return alt.LayerChart(layer=[bars, line], height=220)
+
+
 # --- Funnel & forecast ------------------------------------------------------------------------
+
+_LEAK_COLOUR = "#d62728"
+_STAGE_COLOUR = "#4c78a8"
+
+
+def funnel_chart(funnel: pl.DataFrame) -> alt.LayerChart:
+    """One centred bar per stage, narrowing down the funnel, with its count inside and the
+    conversion to the next stage beside it; the step with the biggest leak is drawn in red.
+
+    Takes `forecast.marketing_funnel(...)` or `forecast.pipeline_funnel(...)`.
+    """
+    order = funnel["stage"].to_list()
+    widest = max([*funnel["count"].to_list(), 1])
+    data = funnel.with_columns(
+        left=-pl.col("count") / 2,
+        right=pl.col("count") / 2,
+        edge=pl.lit(widest / 2),
+        next_label=pl.when(pl.col("conversion").is_null())
+        .then(pl.lit(""))
+        .otherwise(
+            pl.format(
+                "{}% to next{}",
+                (pl.col("conversion") * 100).round(1),
+                pl.when(pl.col("leak")).then(pl.lit(" (biggest leak)")).otherwise(pl.lit("")),
+            )
+        ),
+    )
+    y = alt.Y("stage:N", sort=order, title=None)
+    base = alt.Chart(data)
+    bars = base.mark_bar().encode(
+        x=alt.X("left:Q", axis=None, scale=alt.Scale(domain=[-widest / 2, widest * 0.95])),
+        x2="right:Q",
+        y=y,
+        color=alt.condition("datum.leak", alt.value(_LEAK_COLOUR), alt.value(_STAGE_COLOUR)),
+        tooltip=[
+            alt.Tooltip("stage:N", title="Stage"),
+            alt.Tooltip("count:Q", title="Count", format=","),
+            alt.Tooltip("conversion:Q", title="Conversion to next", format=".1%"),
+        ],
+    )
+    counts = base.mark_text(color="white", fontWeight="bold").encode(
+        x=alt.datum(0), y=y, text=alt.Text("count:Q", format=",")
+    )
+    rates = base.mark_text(align="left", dx=8).encode(
+        x="edge:Q",
+        y=y,
+        text="next_label:N",
+        color=alt.condition("datum.leak", alt.value(_LEAK_COLOUR), alt.value("#444")),
+    )
+    return alt.LayerChart(layer=[bars, counts, rates], height=40 * len(order) + 20)
+
+
+def forecast_chart(side: pl.DataFrame) -> alt.Chart:
+    """Revenue per period for two forecasts side by side (`forecast.side_by_side`, its total
+    row left out)."""
+    names = side.columns[1:3]
+    order = side.filter(pl.col("period") != "Total")["period"].to_list()
+    long = side.filter(pl.col("period") != "Total").unpivot(
+        index="period", on=names, variable_name="forecast", value_name="revenue"
+    )
+    chart: alt.Chart = (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            x=alt.X("period:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
+            xOffset=alt.XOffset("forecast:N", sort=names),
+            y=alt.Y("revenue:Q", title="Revenue", axis=alt.Axis(format="$,.0f")),
+            color=alt.Color("forecast:N", sort=names, title=None, legend=alt.Legend(orient="top")),
+            tooltip=[
+                alt.Tooltip("period:N", title="Period"),
+                alt.Tooltip("forecast:N", title="Forecast"),
+                alt.Tooltip("revenue:Q", title="Revenue", format="$,.0f"),
+            ],
+        )
+        .properties(height=300)
+    )
+    return chart
+
+
+def range_chart(quantiles: pl.DataFrame) -> alt.LayerChart:
+    """P10 to P90 per period as a bar, P50 as a tick (`forecast.simulate(...).quantiles`)."""
+    data = quantiles.filter(pl.col("period") != "Total")
+    order = data["period"].to_list()
+    x = alt.X("period:N", sort=order, title=None, axis=alt.Axis(labelAngle=0))
+    tooltip = [
+        alt.Tooltip("period:N", title="Period"),
+        alt.Tooltip("p10:Q", title="P10", format="$,.0f"),
+        alt.Tooltip("p50:Q", title="P50", format="$,.0f"),
+        alt.Tooltip("p90:Q", title="P90", format="$,.0f"),
+    ]
+    span = (
+        alt.Chart(data)
+        .mark_bar(opacity=0.35, color=_STAGE_COLOUR, size=36)
+        .encode(
+            x=x,
+            y=alt.Y("p10:Q", title="Revenue (P10 to P90)", axis=alt.Axis(format="$,.0f")),
+            y2="p90:Q",
+            tooltip=tooltip,
+        )
+    )
+    middle = (
+        alt.Chart(data)
+        .mark_tick(color=_STAGE_COLOUR, thickness=3, size=36)
+        .encode(x=x, y="p50:Q", tooltip=tooltip)
+    )
+    return alt.LayerChart(layer=[span, middle], height=260)
+
+
+def sensitivity_chart(ranked: pl.DataFrame) -> alt.Chart:
+    """Revenue gained per lever, biggest first, the bottleneck in red (`forecast.sensitivity`)."""
+    chart: alt.Chart = (
+        alt.Chart(ranked)
+        .mark_bar()
+        .encode(
+            x=alt.X("gain:Q", title="Revenue gained over the horizon", axis=alt.Axis(format="$,.0f")),
+            y=alt.Y("lever:N", sort=ranked["lever"].to_list(), title=None),
+            color=alt.condition("datum.bottleneck", alt.value(_LEAK_COLOUR), alt.value(_STAGE_COLOUR)),
+            tooltip=[
+                alt.Tooltip("lever:N", title="Lever"),
+                alt.Tooltip("gain:Q", title="Revenue gained", format="$,.0f"),
+                alt.Tooltip("gain_pct:Q", title="Change", format="+.1%"),
+            ],
+        )
+        .properties(height=28 * ranked.height + 20)
+    )
+    return chart

@@ -135,11 +135,11 @@ def marketing_funnel(leads: pl.DataFrame, start: date, end: date) -> pl.DataFram
     exactly customers / leads.
     """
     furthest = (
-        pl.when(pl.col("outcome") == "converted")
+        pl.when(pl.col("outcome").str.to_lowercase() == "converted")
         .then(5)
         .when(pl.col("sql_at").is_not_null())
         .then(4)
-        .when(pl.col("sal_status") == "accepted")
+        .when(pl.col("sal_status").str.to_lowercase() == "accepted")
         .then(3)
         .when(pl.col("mql"))
         .then(2)
