@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 from streamlit.testing.v1 import AppTest
 
-from funnel import store
+from funnel import charts, scoring, store
+from tests.test_scoring import hand_table
 
 SCORED_SCRIPT = """
 import ui
@@ -24,3 +26,51 @@ def test_scored_leads_scores_every_lead_once_per_model_version(app_env: Path) ->
     with store.opened(app_env) as db:
         n = store.lead_count(db)
     assert at.text[0].value == f"{n} 0 True"
+
+
+def _hand_grid() -> tuple[pl.DataFrame, pl.DataFrame]:
+    leads = hand_table()
+    return leads, scoring.cutoff_grid(leads)
+
+
+def test_quadrant_chart_labels_each_quadrant_with_its_count_and_says_what_it_shows() -> None:
+    leads, grid = _hand_grid()
+    sample = scoring.scatter_sample(leads, limit=4)
+    spec = charts.mql_quadrant_chart(
+        sample, scoring.quadrant_counts(grid, 60, 40), 60, 40, leads.height
+    ).to_dict()
+    assert spec["title"]["subtitle"] == (
+        "Random sample of 4 of 10 leads shown; every count uses all leads"
+    )
+    datasets = list(spec["datasets"].values())
+    labels = sorted(row["label"] for d in datasets for row in d if "label" in row)
+    assert labels == sorted(
+        [
+            "MQL: 5 leads",
+            "Good fit, not yet engaged: 1 leads",
+            "Engaged, poor fit: 2 leads",
+            "Cold: 2 leads",
+        ]
+    )
+    points = [d for d in datasets if d and "outcome" in d[0]]
+    assert len(points) == 1 and len(points[0]) == 4
+    cut = [d for d in datasets if d == [{"fit": 60.0, "interest": 40.0}]]
+    assert cut
+
+
+def test_curve_chart_has_one_panel_per_slider_and_marks_the_current_cutoff() -> None:
+    _, grid = _hand_grid()
+    spec = charts.mql_curve_chart(scoring.backtest_curve(grid, 60, 40)).to_dict()
+    assert spec["facet"]["column"]["field"] == "axis"
+    layers = spec["spec"]["layer"]
+    assert layers[0]["mark"]["type"] == "line"
+    assert layers[1]["mark"]["type"] == "rule"
+    assert layers[1]["transform"] == [{"filter": "datum.current"}]
+
+
+def test_capacity_chart_draws_capacity_as_a_line_over_weekly_bars() -> None:
+    _, grid = _hand_grid()
+    weekly = scoring.mql_per_week(grid, 60, 40, reps=1, leads_per_rep=2)
+    spec = charts.mql_capacity_chart(weekly).to_dict()
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["bar", "rule"]
+    assert spec["layer"][0]["encoding"]["x"]["type"] == "temporal"

@@ -5,6 +5,8 @@ Sections by page; each function takes the frame its core function returns.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import altair as alt
 import polars as pl
 
@@ -59,6 +61,13 @@ _QUADRANT_COLOURS = {
     "Engaged, poor fit": "#ff7f0e",
     "Cold": "#7f7f7f",
 }
+# Each quadrant's label sits in its outer corner, clear of the cutoff lines.
+_QUADRANT_LABEL_PLACES: tuple[tuple[str, Literal["left", "right"], Literal["top", "bottom"]], ...] = (
+    ("MQL", "right", "top"),
+    ("Good fit, not yet engaged", "right", "bottom"),
+    ("Engaged, poor fit", "left", "top"),
+    ("Cold", "left", "bottom"),
+)
 
 
 def _quadrant_boxes(quadrants: pl.DataFrame, fit_cutoff: float, interest_cutoff: float) -> pl.DataFrame:
@@ -117,12 +126,7 @@ def mql_quadrant_chart(
         base.transform_filter(alt.datum.quadrant == name)
         .mark_text(align=align, baseline=baseline, fontWeight="bold", fontSize=13)
         .encode(x=alt.X("label_x:Q", scale=x), y=alt.Y("label_y:Q", scale=x), text="label:N")
-        for name, align, baseline in zip(
-            _QUADRANT_COLOURS,
-            ("right", "right", "left", "left"),
-            ("top", "bottom", "top", "bottom"),
-            strict=True,
-        )
+        for name, align, baseline in _QUADRANT_LABEL_PLACES
     ]
     dots = (
         alt.Chart(points)
@@ -148,11 +152,12 @@ def mql_quadrant_chart(
         alt.Chart(cut).mark_rule(strokeWidth=2, color="black").encode(x=alt.X("fit:Q", scale=x)),
         alt.Chart(cut).mark_rule(strokeWidth=2, color="black").encode(y=alt.Y("interest:Q", scale=x)),
     ]
-    return alt.LayerChart(
+    chart: alt.LayerChart = alt.LayerChart(
         layer=[shade, dots, *rules, *labels],
         height=480,
         title=alt.TitleParams("Fit x interest: MQL = fit >= F and interest >= I", subtitle=subtitle),
     ).resolve_scale(color="independent")
+    return chart
 
 
 _CURVE_AXES = {
