@@ -541,8 +541,28 @@ def _parse_number(
     return number, reason
 
 
+def _file_date_order(raw: RawTable, date_columns: Sequence[str]) -> DateOrder | None:
+    """The order every unambiguous slash-date column of the file agrees on, if they agree.
+
+    One export writes all its dates one way, so a column of days <= 12 follows its neighbours.
+    """
+    seen: set[DateOrder] = set()
+    for column in date_columns:
+        slash = _cleaned(raw.frame[column]).str.extract_groups(SLASH_DATE)
+        if bool((slash.struct.field("1").cast(pl.Int64) > 12).any()):
+            seen.add("dmy")
+        if bool((slash.struct.field("2").cast(pl.Int64) > 12).any()):
+            seen.add("mdy")
+    return seen.pop() if len(seen) == 1 else None
+
+
 def _parse_dates(
-    s: pl.Series, f: Field, label: str, options: Options, report: Report
+    s: pl.Series,
+    f: Field,
+    label: str,
+    options: Options,
+    report: Report,
+    file_order: DateOrder | None,
 ) -> tuple[pl.Series, pl.Series]:
     """ISO, M/D/YYYY or D/M/YYYY dates (times dropped); the order of a column is decided once."""
     iso = s.str.extract_groups(ISO_DATE)
@@ -570,7 +590,10 @@ def _parse_dates(
             order = "dmy"
         elif month_first:
             order = "mdy"
-        elif int(slash.struct.field("1").is_not_null().sum()):
+        elif file_order and int(a.is_not_null().sum()):
+            order = file_order
+            report.notes.append(f"'{label}': no day above 12, so read like the file's other dates.")
+        elif int(a.is_not_null().sum()):
             report.ambiguous_dates.append(f.name)
             report.blocking.append(
                 f"'{label}' ({f.name}): dates like '{s.filter(a.is_not_null())[0]}' read as "
@@ -578,7 +601,7 @@ def _parse_dates(
                 "or D/M/YYYY)."
             )
             order = "mdy"
-    if order and int(a.is_not_null().sum()):
+    if order and int(a.is_not_null().sum()) and f.name not in report.ambiguous_dates:
         report.notes.append(f"'{label}': dates read as {'D/M/YYYY' if order == 'dmy' else 'M/D/YYYY'}.")
     day, month = (a, b) if order == "dmy" else (b, a)
     year = slash.struct.field("3").cast(pl.Int64)
@@ -659,7 +682,7 @@ def _rescale(
         )
     else:
         report.notes.append(f"'{label}' ({f.name}): already on a 0..100 scale, kept as is.")
-    return (number - lo) / (hi - lo) * 100, reason
+    return ((number - lo) / (hi - lo) * 100).round(6), reason
 
 
 def validate(
@@ -696,6 +719,9 @@ def validate(
         return Prepared(kind, pl.DataFrame(), report)
 
     semicolon = any("semicolon" in n for n in raw.notes)
+    file_order = _file_date_order(
+        raw, [theirs for ours, theirs in mapping.items() if fields[ours].dtype == "date"]
+    )
     columns: dict[str, pl.Series] = {}
     found: list[pl.DataFrame] = []
     for i, (ours, theirs) in enumerate(mapping.items()):
@@ -735,7 +761,7 @@ def validate(
                 number = number.round(0).cast(pl.Int64, strict=False)
             columns[ours] = number
         elif f.dtype == "date":
-            columns[ours], reason = _parse_dates(s, f, theirs, options, report)
+            columns[ours], reason = _parse_dates(s, f, theirs, options, report, file_order)
         elif f.dtype == "bool":
             columns[ours], reason = _parse_words(s, TRUE_WORDS, FALSE_WORDS, (True, False), "yes/no")
         elif f.name == "outcome":
@@ -793,7 +819,7 @@ def validate(
     if progress:
         progress(0.5, "Checked")
     existing = store.external_ids(db, kind)
-    prepared.report.to_update = int(prepared.frame["external_id"].is_in(existing).sum())
+    prepared.report.to_update = int(prepared.frame["external_id"].is_in(existing.implode()).sum())
     prepared.report.to_add = prepared.frame.height - prepared.report.to_update
     return prepared
 

@@ -1,0 +1,338 @@
+"""Import: the malformed-file corpus, parsing rules, mapping presets, all-or-nothing commits."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from sqlite_utils import Database
+
+from funnel import importers, store
+from funnel.importers import Options, StagePlan
+from funnel.templates import TEMPLATES
+from tests.xlsx_writer import xlsx_bytes
+
+CORPUS = Path(__file__).parent / "corpus"
+EXPECTATIONS = pl.read_csv(CORPUS / "expectations.csv").rows(named=True)
+BUILT = {
+    "big_cell.csv": b"external_id,job_title,created\nL1,CEO,2026-01-02\nL2,"
+    + b"x" * 1_048_576
+    + b",2026-01-03\n",
+    "misnamed_xlsx.csv": xlsx_bytes(
+        {
+            "Sheet1": [
+                ["external_id", "created", "company_size"],
+                ["L1", date(2026, 1, 2), 50],
+                ["L2", date(2026, 1, 3), 7],
+            ]
+        }
+    ),
+    "several_sheets.xlsx": xlsx_bytes(
+        {
+            "Notes": [],
+            "Leads": [["external_id", "created"], ["L1", date(2026, 1, 2)]],
+            "Deals": [["id"], ["D1"]],
+        }
+    ),
+}
+
+
+def corpus_file(name: str) -> bytes:
+    return BUILT[name] if name in BUILT else (CORPUS / name).read_bytes()
+
+
+@pytest.fixture
+def pipeline_db(fresh_db: Database) -> Iterator[Database]:
+    """An empty store with the Traditional B2B pipeline, which deal files are matched against."""
+    store.create_pipeline(fresh_db, "Traditional B2B", TEMPLATES["Traditional B2B"])
+    yield fresh_db
+
+
+def fingerprint(db: Database) -> str:
+    """Everything the store holds, as one hash: equal before and after means unchanged."""
+    return hashlib.sha256("\n".join(db.conn.iterdump()).encode()).hexdigest()
+
+
+def test_corpus_has_at_least_twenty_files_each_with_an_expectation() -> None:
+    on_disk = {p.name for p in CORPUS.iterdir()} - {"expectations.csv", "README.md"}
+    expected = {e["file"] for e in EXPECTATIONS}
+    assert on_disk | set(BUILT) == expected
+    assert len(expected) >= 20
+
+
+@pytest.mark.parametrize("case", EXPECTATIONS, ids=[e["file"] for e in EXPECTATIONS])
+def test_corpus_file_gives_its_message_and_leaves_the_store_unchanged(
+    pipeline_db: Database, case: dict[str, str]
+) -> None:
+    data = corpus_file(case["file"])
+    before = fingerprint(pipeline_db)
+    try:
+        report = importers.import_bytes(pipeline_db, data, case["kind"], case["file"], dry_run=True)
+        text, ok = report.text(), report.ok
+    except importers.ImportRejectedError as e:
+        text, ok = str(e), False
+    assert case["message"] in text
+    assert ok == (case["verdict"] == "accepted"), text
+    assert fingerprint(pipeline_db) == before
+    if case["verdict"] == "rejected":
+        # The real import refuses just the same and writes nothing.
+        try:
+            report = importers.import_bytes(pipeline_db, data, case["kind"], case["file"])
+            assert not report.committed
+        except importers.ImportRejectedError:
+            pass
+        assert fingerprint(pipeline_db) == before
+
+
+def test_latin1_file_keeps_its_accents(fresh_db: Database) -> None:
+    importers.import_bytes(fresh_db, corpus_file("latin1.csv"), "leads", "latin1.csv")
+    with store.opened(store.db_file(fresh_db)) as db:
+        companies = store.leads(db)["company"].to_list()
+    assert companies == ["Société Générale", "Zürich Versicherung"]
+
+
+def parse(
+    db: Database, csv: str, kind: importers.Kind = "leads", **options: object
+) -> importers.Prepared:
+    raw = importers.read_table(csv.encode(), "test.csv")
+    mapping = importers.suggest_mapping(raw.frame.columns, kind)
+    return importers.validate(db, raw, kind, Options(mapping, **options))  # type: ignore[arg-type]
+
+
+def test_numbers_read_thousands_separators_decimal_comma_currency_and_percent(
+    fresh_db: Database,
+) -> None:
+    us = parse(fresh_db, 'external_id,created,time_on_site\nL1,2026-01-02,"1,234.5"\nL2,2026-01-02,$7\n')
+    eu = parse(fresh_db, "external_id;created;time_on_site\nL1;2026-01-02;1.234,5\nL2;2026-01-02;7,25\n")
+    assert us.frame["time_on_site"].to_list() == [1234.5, 7.0]
+    assert eu.frame["time_on_site"].to_list() == [1234.5, 7.25]
+
+
+def test_dates_iso_with_time_us_and_european_orders(fresh_db: Database) -> None:
+    iso = parse(fresh_db, "external_id,created\nL1,2026-01-02 09:15:00\nL2,2026-11-23T18:00:00Z\n")
+    us = parse(fresh_db, "external_id,created\nL1,1/2/2026\nL2,11/23/2026 6:00 PM\n")
+    eu = parse(fresh_db, "external_id,created\nL1,2/1/2026\nL2,23.11.2026\n")
+    expected = [date(2026, 1, 2), date(2026, 11, 23)]
+    for prepared in (iso, us, eu):
+        assert prepared.report.ok, prepared.report.text()
+        assert prepared.frame["created"].to_list() == expected
+
+
+def test_ambiguous_dates_are_read_in_the_order_the_user_chooses(fresh_db: Database) -> None:
+    asked = parse(fresh_db, "external_id,created\nL1,03/04/2026\n")
+    chosen = parse(fresh_db, "external_id,created\nL1,03/04/2026\n", date_order={"created": "dmy"})
+    assert asked.report.ambiguous_dates == ["created"]
+    assert chosen.report.ok
+    assert chosen.frame["created"].to_list() == [date(2026, 4, 3)]
+
+
+def test_placeholders_read_as_missing(fresh_db: Database) -> None:
+    prepared = parse(
+        fresh_db,
+        "external_id,created,company,industry,country,owner,source\n"
+        "L1,2026-01-02,Select,N/A,n/a,-,null\n",
+    )
+    row = prepared.frame.row(0, named=True)
+    assert [row[c] for c in ("company", "industry", "country", "owner", "source")] == [None] * 5
+
+
+def test_ready_made_scores_are_rescaled_from_their_observed_or_stated_range(
+    fresh_db: Database,
+) -> None:
+    observed = parse(
+        fresh_db, "external_id,created,fit,interest\nL1,2026-01-02,7.5,0.25\nL2,2026-01-02,2,1\n"
+    )
+    stated = parse(
+        fresh_db,
+        "external_id,created,fit\nL1,2026-01-02,3\nL2,2026-01-02,5\n",
+        ranges={"fit": (0.0, 5.0)},
+    )
+    assert observed.frame["fit"].to_list() == [75.0, 20.0]
+    assert observed.frame["interest"].to_list() == [25.0, 100.0]
+    assert stated.frame["fit"].to_list() == [60.0, 100.0]
+    assert any("0..10 scale" in n for n in observed.report.notes)
+    assert any("from the stated range" in n for n in stated.report.notes)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("1", "converted"),
+        ("0", "lost"),
+        ("Yes", "converted"),
+        ("no", "lost"),
+        ("TRUE", "converted"),
+        ("false", "lost"),
+        ("Won", "converted"),
+        ("Lost", "lost"),
+        ("converted", "converted"),
+        ("N/A", None),
+    ],
+)
+def test_outcome_spellings(fresh_db: Database, given: str, expected: str | None) -> None:
+    prepared = parse(fresh_db, f"external_id,created,outcome\nL1,2026-01-02,{given}\n")
+    assert prepared.frame["outcome"].to_list() == [expected]
+
+
+def test_presets_prefill_the_mapping_for_each_crm() -> None:
+    hubspot = importers.suggest_mapping(
+        ["Record ID", "Deal Name", "Amount", "Deal Stage", "Close Date", "Create Date"], "deals"
+    )
+    pipedrive = importers.suggest_mapping(
+        ["Deal - ID", "Deal - Title", "Deal - Value", "Deal - Stage", "Deal - Expected close date"],
+        "deals",
+    )
+    salesforce = importers.suggest_mapping(
+        ["Lead ID", "Title", "Company / Account", "No. of Employees", "Create Date", "Converted"],
+        "leads",
+    )
+    assert hubspot == {
+        "external_id": "Record ID",
+        "name": "Deal Name",
+        "value": "Amount",
+        "stage": "Deal Stage",
+        "expected_close": "Close Date",
+        "created": "Create Date",
+    }
+    assert pipedrive["expected_close"] == "Deal - Expected close date"
+    assert salesforce == {
+        "external_id": "Lead ID",
+        "job_title": "Title",
+        "company": "Company / Account",
+        "company_size": "No. of Employees",
+        "created": "Create Date",
+        "outcome": "Converted",
+    }
+
+
+def test_name_similarity_maps_near_names() -> None:
+    mapping = importers.suggest_mapping(["E-mail", "Company Name", "Created At", "Pageviews"], "leads")
+    assert mapping == {
+        "email": "E-mail",
+        "company": "Company Name",
+        "created": "Created At",
+        "page_views": "Pageviews",
+    }
+
+
+def test_reimport_updates_rows_by_external_id(fresh_db: Database) -> None:
+    first = b"external_id,created,company\nL1,2026-01-02,Acme\nL2,2026-01-03,Beta\n"
+    second = b"external_id,created,company\nL2,2026-01-03,Beta Corp\nL3,2026-01-04,Gamma\n"
+    one = importers.import_bytes(fresh_db, first, "leads", "a.csv")
+    two = importers.import_bytes(fresh_db, second, "leads", "a.csv")
+    assert (one.to_add, one.to_update, two.to_add, two.to_update) == (2, 0, 1, 1)
+    with store.opened(store.db_file(fresh_db)) as db:
+        leads = store.leads(db).select("external_id", "company")
+    assert_frame_equal(
+        leads,
+        pl.DataFrame({"external_id": ["L1", "L2", "L3"], "company": ["Acme", "Beta Corp", "Gamma"]}),
+    )
+
+
+def test_file_without_ids_gets_generated_ids_and_says_reimport_adds_again(fresh_db: Database) -> None:
+    data = b"created,company\n2026-01-02,Acme\n2026-01-03,Beta\n"
+    report = importers.import_bytes(fresh_db, data, "leads", "no ids.csv")
+    assert report.generated_ids and report.to_add == 2
+    assert any("adds its rows again" in w for w in report.warnings)
+    assert store.external_ids(fresh_db, "leads").str.starts_with("no-ids-").all()
+
+
+def test_deals_with_unknown_stages_create_a_pipeline_with_won_and_lost_from_names(
+    fresh_db: Database,
+) -> None:
+    data = (
+        b"external_id,name,stage,value\nD1,A,Discovery,100\nD2,B,Demo,200\n"
+        b"D3,C,Closed Won,300\nD4,D,Closed Lost,400\n"
+    )
+    raw = importers.read_table(data, "deals.csv")
+    options = Options(
+        importers.suggest_mapping(raw.frame.columns, "deals"),
+        stages=StagePlan(unknown="create", new_pipeline="Imported"),
+    )
+    importers.commit(fresh_db, importers.validate(fresh_db, raw, "deals", options))
+    with store.opened(store.db_file(fresh_db)) as db:
+        stages = store.stages(db).select("name", "probability", "kind")
+        deals = store.deals(db).select("external_id", "stage", "value")
+        history = store.stage_history(db)
+    assert_frame_equal(
+        stages,
+        pl.DataFrame(
+            {
+                "name": ["Discovery", "Demo", "Closed Won", "Closed Lost"],
+                "probability": [10.0, 90.0, 100.0, 0.0],
+                "kind": ["open", "open", "won", "lost"],
+            }
+        ),
+    )
+    assert deals["stage"].to_list() == ["Discovery", "Demo", "Closed Won", "Closed Lost"]
+    assert history.height == 4
+
+
+def test_unknown_stages_mapped_to_existing_ones(pipeline_db: Database) -> None:
+    data = b"external_id,stage,value\nD1,Haggling,500\nD2,proposal,700\n"
+    raw = importers.read_table(data, "deals.csv")
+    options = Options(
+        {"external_id": "external_id", "stage": "stage", "value": "value"},
+        stages=StagePlan(unknown="map", stage_map={"Haggling": "Negotiation and commitment"}),
+    )
+    prepared = importers.validate(pipeline_db, raw, "deals", options)
+    assert prepared.report.ok, prepared.report.text()
+    assert prepared.report.unknown_stages == {"Haggling": 1}
+    assert prepared.frame["stage"].to_list() == ["Negotiation and commitment", "Proposal"]
+
+
+def test_reimported_deal_in_a_new_stage_records_the_move(pipeline_db: Database) -> None:
+    importers.import_bytes(pipeline_db, b"external_id,stage\nD1,Proposal\n", "deals", "a.csv")
+    importers.import_bytes(pipeline_db, b"external_id,stage\nD1,Opportunity won\n", "deals", "a.csv")
+    with store.opened(store.db_file(pipeline_db)) as db:
+        moves = store.stage_history(db).join(
+            store.stages(db).select(pl.col("id").alias("to_stage_id"), "name"), on="to_stage_id"
+        )
+    assert moves["name"].to_list() == ["Proposal", "Opportunity won"]
+
+
+def test_commit_is_refused_whole_when_one_row_is_bad(fresh_db: Database) -> None:
+    rows = "".join(f"L{i},2026-01-02,{i}\n" for i in range(1, 1001)) + "L1001,2026-01-02,many\n"
+    raw = importers.read_table(f"external_id,created,page_views\n{rows}".encode(), "big.csv")
+    prepared = importers.validate(
+        fresh_db, raw, "leads", Options(importers.suggest_mapping(raw.frame.columns, "leads"))
+    )
+    with pytest.raises(importers.ImportRejectedError, match="line 1002"):
+        importers.commit(fresh_db, prepared)
+    assert store.lead_count(fresh_db) == 0
+
+
+def test_progress_is_reported_up_to_the_end(fresh_db: Database) -> None:
+    seen: list[float] = []
+    data = b"external_id,created\n" + b"".join(b"L%d,2026-01-02\n" % i for i in range(120_000))
+    importers.import_bytes(fresh_db, data, "leads", "p.csv", progress=lambda f, _: seen.append(f))
+    assert seen == sorted(seen) and seen[-1] == 1.0
+    assert store.lead_count(fresh_db) == 120_000
+
+
+def test_preview_shows_the_first_rows_under_our_field_names() -> None:
+    raw = importers.read_table(b"Lead ID,Create Date,Extra\nL1,2026-01-02,x\nL2,N/A,y\n", "p.csv")
+    shown = importers.preview(raw, "leads", {"external_id": "Lead ID", "created": "Create Date"})
+    assert_frame_equal(
+        shown,
+        pl.DataFrame(
+            {"line": [2, 3], "external_id": ["L1", "L2"], "created": ["2026-01-02", "N/A"]},
+            schema_overrides={"line": pl.Int64},
+        ),
+    )
+
+
+def test_xlsx_date_cells_and_numbers_import(fresh_db: Database) -> None:
+    data = xlsx_bytes(
+        {"Leads": [["Lead ID", "Create Date", "No. of Employees"], ["L1", date(2026, 3, 4), 250]]}
+    )
+    report = importers.import_bytes(fresh_db, data, "leads", "leads.xlsx")
+    assert report.committed
+    with store.opened(store.db_file(fresh_db)) as db:
+        row = store.leads(db).row(0, named=True)
+    assert (row["created"], row["company_size"]) == (date(2026, 3, 4), 250)
