@@ -153,3 +153,13 @@ def test_nothing_to_undo_says_so(fresh_db: Database) -> None:
         store.undo_last(fresh_db, "scoring_model", None, who="Anna")
     with pytest.raises(store.StoreError, match="Only a pipeline or the scoring model"):
         store.undo_last(fresh_db, "decision", 1, who="Anna")
+
+
+def test_leads_import_reads_as_file_and_counts(fresh_db: Database) -> None:
+    leads = pl.DataFrame({"external_id": ["L1", "L2"], "created": [date(2026, 11, 2)] * 2})
+    store.import_leads(fresh_db, leads, who="Anna", source="hubspot.csv")
+    store.import_leads(fresh_db, leads.head(1), who="Anna", source="hubspot.csv")
+    assert _log(fresh_db).select("object", "what").rows() == [
+        ("Leads", "imported 'hubspot.csv': 0 added, 1 updated"),
+        ("Leads", "imported 'hubspot.csv': 2 added, 0 updated"),
+    ]

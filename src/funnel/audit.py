@@ -22,6 +22,8 @@ ENTITY_LABELS = {
     "decision": "Decision",
     "scenario": "Scenario",
     "deal": "Deal",
+    "leads": "Leads",
+    "deals": "Deals",
 }
 """How each audited entity is named on the page; an entity not listed shows its raw name."""
 
@@ -92,6 +94,8 @@ def describe(entity: str, action: str, before: Any, after: Any) -> str:
         )
     if entity == "scenario":
         return f"scenario '{after['name']}'"
+    if action == "import":
+        return f"imported '{after['file']}': {after['added']:,} added, {after['updated']:,} updated"
     if entity == "deal" and action == "move":
         return f"stage {before['stage_id']} -> stage {after['stage_id']}"
     return action
