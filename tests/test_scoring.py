@@ -10,8 +10,9 @@ from datetime import date
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal, assert_series_equal
+from sqlite_utils import Database
 
-from funnel import scoring
+from funnel import scoring, store
 from funnel.models import Rule
 from funnel.scoring import DEFAULT_RULES
 
@@ -317,3 +318,22 @@ def test_scatter_sample_never_sends_more_than_the_limit() -> None:
         ("lost", 6),
         ("unknown", 1),
     ]
+
+
+def test_record_sal_stores_the_answer_with_bant_and_audits_it(fresh_db: Database) -> None:
+    with store.write(fresh_db):
+        store.insert_frame(fresh_db, "leads", pl.DataFrame({"external_id": ["L1"], "created": [TODAY]}))
+    # Read on the connection itself: an ADBC read closing here would drop the WAL it writes to.
+    lead_id = int(fresh_db.execute("SELECT id FROM leads").fetchone()[0])
+    bant = {"budget": True, "authority": True, "need": True, "timeline": False}
+    store.record_sal(fresh_db, lead_id, "accepted", bant, who="Ben")
+    row = store.leads(fresh_db).select(
+        "sal_status", "bant_budget", "bant_authority", "bant_need", "bant_timeline"
+    )
+    assert row.row(0) == ("accepted", True, True, True, False)
+    last = store.audit_log(fresh_db).row(0, named=True)
+    assert (last["who"], last["entity"], last["action"]) == ("Ben", "lead", "sal")
+    with pytest.raises(store.StoreError, match="'accepted' or 'rejected'"):
+        store.record_sal(fresh_db, lead_id, "maybe", bant)  # type: ignore[arg-type]
+    with pytest.raises(store.StoreError, match="Lead 999 no longer exists"):
+        store.record_sal(fresh_db, 999, "rejected", bant)

@@ -22,7 +22,7 @@ import polars as pl
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from funnel.models import DEAL_FIELDS, LEAD_FIELDS, Field, Rule, Stage
+from funnel.models import DEAL_FIELDS, LEAD_FIELDS, Field, Rule, SalStatus, Stage
 
 DEFAULT_DB = Path("data/funnel.db")
 APP_ID = "funnel"
@@ -1129,3 +1129,44 @@ def import_deals(
             {"file": source, "pipeline_id": pipeline_id, "added": added, "updated": updated},
         )
     return added, updated
+
+
+# --- SAL ---------------------------------------------------------------------------------------
+
+BANT = ("budget", "authority", "need", "timeline")
+
+
+def record_sal(
+    db: Database,
+    lead_id: int,
+    status: SalStatus,
+    bant: dict[str, bool],
+    who: str = "",
+) -> None:
+    """Record sales' answer to an MQL: accepted (it becomes a SAL) or rejected, with BANT.
+
+    `bant` holds the four criteria (budget, authority, need, timeline); a later answer for the
+    same lead replaces the earlier one, and both stay in the audit trail.
+    """
+    if status not in ("accepted", "rejected"):
+        raise StoreError(f"A sales answer is 'accepted' or 'rejected', not '{status}'.")
+    values = [bool(bant.get(c, False)) for c in BANT]
+    with write(db):
+        columns = "sal_status, " + ", ".join(f"bant_{c}" for c in BANT)
+        before = db.execute(f"SELECT {columns} FROM leads WHERE id = ?", [lead_id]).fetchone()
+        if before is None:
+            raise StoreError(f"Lead {lead_id} no longer exists.")
+        db.conn.execute(
+            f"UPDATE leads SET sal_status = ?, {', '.join(f'bant_{c} = ?' for c in BANT)}"
+            " WHERE id = ?",
+            [status, *values, lead_id],
+        )
+        audit(
+            db,
+            who,
+            "lead",
+            lead_id,
+            "sal",
+            dict(zip(columns.split(", "), before, strict=True)),
+            {"sal_status": status, **dict(zip(BANT, values, strict=True))},
+        )
