@@ -268,6 +268,15 @@ def test_levers_round_trip_through_scenario_params() -> None:
     assert fc.levers_from_params(levers.params(), fallback) == (levers, [])
 
 
+def test_untouched_rounded_sliders_reproduce_the_exact_baseline() -> None:
+    measured = fc.Levers(1_500 / 4, (1_199 / 1_500, 0.5, 0.5, 0.5, 0.5), 24_761.467, 156.394)
+    shown = measured.params()
+    assert shown["rate_qualified"] == 79.9 and shown["deal_value"] == 24_761
+    assert fc.levers_from_params(shown, measured) == (measured, [])
+    moved, _ = fc.levers_from_params({**shown, "deal_value": 30_000}, measured)
+    assert moved == fc.Levers(375.0, measured.rates, 30_000.0, 156.394)
+
+
 def test_bad_url_values_keep_the_baseline_and_say_where() -> None:
     fallback = fc.Levers(10.0, (0.5,) * 5, 1_000.0, 30.0)
     levers, problems = fc.levers_from_params(

@@ -217,12 +217,22 @@ class Levers:
         return self.leads_per_period * math.prod(self.rates)
 
     def params(self) -> dict[str, float]:
-        """The levers as a scenario stores them and the URL carries them (rates in %)."""
+        """The levers as a scenario stores them and the URL carries them (rates in %), rounded
+        to what a slider shows."""
         return {
-            "leads_per_period": round(self.leads_per_period, 2),
-            **{k: round(100 * r, 2) for k, r in zip(RATE_KEYS, self.rates, strict=True)},
-            "deal_value": round(self.deal_value, 2),
-            "cycle_days": round(self.cycle_days, 2),
+            "leads_per_period": round(self.leads_per_period, 1),
+            **{k: round(100 * r, 1) for k, r in zip(RATE_KEYS, self.rates, strict=True)},
+            "deal_value": float(round(self.deal_value)),
+            "cycle_days": round(self.cycle_days, 1),
+        }
+
+    def exact(self) -> dict[str, float]:
+        """`params` unrounded."""
+        return {
+            "leads_per_period": self.leads_per_period,
+            **{k: 100 * r for k, r in zip(RATE_KEYS, self.rates, strict=True)},
+            "deal_value": self.deal_value,
+            "cycle_days": self.cycle_days,
         }
 
 
@@ -239,10 +249,13 @@ def levers_from_params(
 ) -> tuple[Levers, list[str]]:
     """Levers from stored or URL parameters; anything missing or wrong keeps `fallback`'s value.
 
-    Returns the levers and one message per value it could not use, naming the key and what
-    was wrong, so a hand-edited link never breaks the page and never fails silently.
+    A value equal to what `fallback` shows (its rounded `params`) keeps `fallback`'s exact
+    value, so untouched sliders reproduce the baseline to the cent. Returns the levers and one
+    message per value it could not use, naming the key and what was wrong, so a hand-edited
+    link never breaks the page and never fails silently.
     """
-    values = fallback.params()
+    shown = fallback.params()
+    values = fallback.exact()
     problems: list[str] = []
     for key, (low, high) in _LIMITS.items():
         if key not in params:
@@ -251,14 +264,15 @@ def levers_from_params(
         try:
             value = float(raw)  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            problems.append(f"{source} value {key}={raw!r} is not a number; kept {values[key]:g}.")
+            problems.append(f"{source} value {key}={raw!r} is not a number; kept {shown[key]:g}.")
             continue
         if not low <= value <= high:
             problems.append(
-                f"{source} value {key}={value:g} is outside {low:g}..{high:g}; kept {values[key]:g}."
+                f"{source} value {key}={value:g} is outside {low:g}..{high:g}; kept {shown[key]:g}."
             )
             continue
-        values[key] = value
+        if value != shown[key]:
+            values[key] = value
     levers = Levers(
         values["leads_per_period"],
         tuple(values[k] / 100 for k in RATE_KEYS),

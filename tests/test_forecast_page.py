@@ -1,0 +1,74 @@
+"""The Funnel & forecast page driven through AppTest: sliders move the scenario only, scenarios
+round-trip through the store, the URL carries the slider values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from funnel import store
+from tests.conftest import APP
+
+PAGE = "pages/forecast.py"
+
+
+def open_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_moving_a_slider_changes_the_scenario_not_the_baseline(app_env: Path) -> None:
+    at = open_page()
+    baseline, scenario = metric(at, "Baseline, whole horizon"), metric(at, "Scenario, whole horizon")
+    assert baseline == scenario
+    leads = at.slider(key="forecast_leads_per_period")
+    leads.set_value(leads.value * 2).run()
+    assert not at.exception, at.exception
+    assert metric(at, "Baseline, whole horizon") == baseline
+    assert metric(at, "Scenario, whole horizon") != scenario
+    assert at.query_params["leads_per_period"] == f"{leads.value:g}"
+
+
+def test_reset_to_baseline_puts_every_slider_back(app_env: Path) -> None:
+    at = open_page()
+    start = at.slider(key="forecast_rate_mql").value
+    at.slider(key="forecast_rate_mql").set_value(90.0).run()
+    at.button(key="forecast_reset").click().run()
+    assert at.slider(key="forecast_rate_mql").value == start
+    assert metric(at, "Scenario, whole horizon") == metric(at, "Baseline, whole horizon")
+
+
+def test_a_saved_scenario_reopens_with_its_slider_values(app_env: Path) -> None:
+    at = open_page()
+    at.slider(key="forecast_rate_sal").set_value(95.0).run()
+    at.slider(key="forecast_deal_value").set_value(30_000.0).run()
+    at.text_input(key="forecast_scenario_name").input("Webinar push").run()
+    at.button(key="forecast_save").click().run()
+    assert not at.exception, at.exception
+    with store.opened(app_env) as db:
+        saved = store.scenarios(db)
+    assert saved["name"].to_list() == ["Webinar push"]
+    at.button(key="forecast_reset").click().run()
+    assert at.slider(key="forecast_rate_sal").value != 95.0
+    at.button(key="forecast_open").click().run()
+    assert at.slider(key="forecast_rate_sal").value == 95.0
+    assert at.slider(key="forecast_deal_value").value == 30_000.0
+
+
+def test_a_link_reopens_the_slider_values_and_reports_a_bad_one(app_env: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page(PAGE)
+    at.query_params.update({"rate_customer": "42.5", "cycle_days": "oops"})
+    at.run()
+    assert not at.exception, at.exception
+    assert at.slider(key="forecast_rate_customer").value == 42.5
+    assert any("cycle_days='oops' is not a number" in w.value for w in at.warning)
