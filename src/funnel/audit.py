@@ -7,13 +7,14 @@ the History page a layout and lets the export carry the same words the page show
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 import polars as pl
+
+from funnel import exports
 
 ENTITY_LABELS = {
     "pipeline": "Pipeline",
@@ -26,9 +27,6 @@ ENTITY_LABELS = {
     "deals": "Deals",
 }
 """How each audited entity is named on the page; an entity not listed shows its raw name."""
-
-FORMULA_START = r"^[=+\-@\t\r]"
-"""A cell starting like this would run as a formula in a spreadsheet."""
 
 
 def _pct(value: Any) -> str:
@@ -148,22 +146,6 @@ def filter_log(
     return log.filter(*kept) if kept else log
 
 
-def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
-    """Prefix text cells a spreadsheet would run as a formula with `'` (CSV injection)."""
-    return frame.with_columns(
-        pl.when(pl.col(c).str.contains(FORMULA_START))
-        .then(pl.lit("'") + pl.col(c))
-        .otherwise(pl.col(c))
-        .alias(c)
-        for c, dtype in frame.schema.items()
-        if dtype == pl.String
-    )
-
-
 def history_csv(log: pl.DataFrame) -> bytes:
-    """The (filtered) readable log as UTF-8 CSV, safe to open in a spreadsheet."""
-    buffer = io.BytesIO()
-    neutralise_formulas(log.with_columns(pl.col("at").dt.strftime("%Y-%m-%d %H:%M:%S"))).write_csv(
-        buffer
-    )
-    return buffer.getvalue()
+    """The (filtered) readable log as CSV, formulas neutralised like every export."""
+    return exports.to_csv(log.with_columns(pl.col("at").dt.strftime("%Y-%m-%d %H:%M:%S")))
