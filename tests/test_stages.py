@@ -411,13 +411,13 @@ def test_time_in_stage_handles_an_empty_history() -> None:
 # --- chart ---------------------------------------------------------------------------------------
 
 
-def test_stage_value_chart_puts_value_beside_weighted_value_in_pipeline_order() -> None:
+def test_stage_value_chart_pairs_value_and_weighted_value_of_open_stages_in_order() -> None:
     figures = stages.pipeline_figures(deals_frame([deal(1, 2, value=10_000)]), PIPELINE)
     spec = charts.stage_value_chart(figures.by_stage.reverse()).to_dict()
-    assert spec["encoding"]["x"]["sort"] == ["Qualify", "Demo", "Proposal", "Won", "Lost"]
-    assert spec["encoding"]["xOffset"]["field"] == "measure"
-    assert spec["encoding"]["y"]["type"] == "quantitative"
+    assert spec["encoding"]["y"]["sort"] == ["Qualify", "Demo", "Proposal"]
+    assert spec["encoding"]["yOffset"]["field"] == "measure"
+    assert spec["encoding"]["x"]["type"] == "quantitative"
     rows = next(iter(spec["datasets"].values()))
     demo = {r["measure"]: r["amount"] for r in rows if r["stage"] == "Demo"}
     assert demo == {"Value": 10_000.0, "Weighted value": 5_000.0}
-    assert len(rows) == 10
+    assert len(rows) == 6

@@ -37,7 +37,9 @@ def stage_value_chart(by_stage: pl.DataFrame) -> alt.Chart:
         alt.Chart(long)
         .mark_bar()
         .encode(
-            y=alt.Y("stage:N", sort=open_stages["stage"].to_list(), title=None),
+            y=alt.Y(
+                "stage:N", sort=open_stages["stage"].to_list(), title=None, axis=alt.Axis(labelLimit=240)
+            ),
             yOffset=alt.YOffset("measure:N", sort=measures),
             x=alt.X("amount:Q", title="Open deal value", axis=alt.Axis(format="$,.0f")),
             color=alt.Color("measure:N", sort=measures, title=None, legend=alt.Legend(orient="top")),

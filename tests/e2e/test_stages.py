@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_stages_page_shows_the_weighted_pipeline(app_server: AppServer, page: Page) -> None:
-    page.goto(f"{app_server.url}/stages")
+    page.goto(app_server.url)  # the app opens on this page
     wait_for_app(page)
     weighted = page.locator("[data-testid='stMetric']", has_text="Weighted pipeline")
     weighted.wait_for(timeout=30_000)
