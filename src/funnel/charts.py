@@ -239,31 +239,23 @@ _STAGE_COLOUR = "#4c78a8"
 
 
 def funnel_chart(funnel: pl.DataFrame) -> alt.LayerChart:
-    """One centred bar per stage, narrowing down the funnel, with its count inside and the
-    conversion to the next stage beside it; the step with the biggest leak is drawn in red.
+    """One centred bar per stage, narrowing down the funnel, with its count and the conversion
+    to the next stage beside it; the step with the biggest leak is drawn in red.
 
     Takes `forecast.marketing_funnel(...)` or `forecast.pipeline_funnel(...)`.
     """
     order = funnel["stage"].to_list()
     widest = max([*funnel["count"].to_list(), 1])
     data = funnel.with_columns(
-        left=-pl.col("count") / 2,
-        right=pl.col("count") / 2,
-        edge=pl.lit(widest / 2),
-        next_label=pl.when(pl.col("conversion").is_null())
-        .then(pl.lit(""))
-        .otherwise(
-            pl.format(
-                "{}% to next{}",
-                (pl.col("conversion") * 100).round(1),
-                pl.when(pl.col("leak")).then(pl.lit(" (biggest leak)")).otherwise(pl.lit("")),
-            )
-        ),
+        left=-pl.col("count") / 2, right=pl.col("count") / 2, edge=pl.lit(widest / 2)
     )
     y = alt.Y("stage:N", sort=order, title=None)
-    base = alt.Chart(data)
+    base = alt.Chart(data).transform_calculate(
+        label="format(datum.count, ',') + (datum.conversion === null ? '' : ': '"
+        " + format(datum.conversion, '.1%') + ' to next' + (datum.leak ? ', biggest leak' : ''))"
+    )
     bars = base.mark_bar().encode(
-        x=alt.X("left:Q", axis=None, scale=alt.Scale(domain=[-widest / 2, widest * 0.95])),
+        x=alt.X("left:Q", axis=None, scale=alt.Scale(domain=[-widest / 2, widest * 1.3])),
         x2="right:Q",
         y=y,
         color=alt.condition("datum.leak", alt.value(_LEAK_COLOUR), alt.value(_STAGE_COLOUR)),
@@ -273,16 +265,13 @@ def funnel_chart(funnel: pl.DataFrame) -> alt.LayerChart:
             alt.Tooltip("conversion:Q", title="Conversion to next", format=".1%"),
         ],
     )
-    counts = base.mark_text(color="white", fontWeight="bold").encode(
-        x=alt.datum(0), y=y, text=alt.Text("count:Q", format=",")
-    )
-    rates = base.mark_text(align="left", dx=8).encode(
+    labels = base.mark_text(align="left", dx=8).encode(
         x="edge:Q",
         y=y,
-        text="next_label:N",
+        text="label:N",
         color=alt.condition("datum.leak", alt.value(_LEAK_COLOUR), alt.value("#444")),
     )
-    return alt.LayerChart(layer=[bars, counts, rates], height=40 * len(order) + 20)
+    return alt.LayerChart(layer=[bars, labels], height=40 * len(order) + 20)
 
 
 def forecast_chart(side: pl.DataFrame) -> alt.Chart:

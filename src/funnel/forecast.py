@@ -226,15 +226,6 @@ class Levers:
             "cycle_days": round(self.cycle_days, 1),
         }
 
-    def exact(self) -> dict[str, float]:
-        """`params` unrounded."""
-        return {
-            "leads_per_period": self.leads_per_period,
-            **{k: 100 * r for k, r in zip(RATE_KEYS, self.rates, strict=True)},
-            "deal_value": self.deal_value,
-            "cycle_days": self.cycle_days,
-        }
-
 
 _LIMITS: dict[str, tuple[float, float]] = {
     "leads_per_period": (0.0, math.inf),
@@ -255,7 +246,12 @@ def levers_from_params(
     link never breaks the page and never fails silently.
     """
     shown = fallback.params()
-    values = fallback.exact()
+    values = {
+        "leads_per_period": fallback.leads_per_period,
+        **dict(zip(RATE_KEYS, fallback.rates, strict=True)),
+        "deal_value": fallback.deal_value,
+        "cycle_days": fallback.cycle_days,
+    }
     problems: list[str] = []
     for key, (low, high) in _LIMITS.items():
         if key not in params:
@@ -272,10 +268,10 @@ def levers_from_params(
             )
             continue
         if value != shown[key]:
-            values[key] = value
+            values[key] = value / 100 if key in RATE_KEYS else value
     levers = Levers(
         values["leads_per_period"],
-        tuple(values[k] / 100 for k in RATE_KEYS),
+        tuple(values[k] for k in RATE_KEYS),
         values["deal_value"],
         values["cycle_days"],
     )
