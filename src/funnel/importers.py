@@ -163,13 +163,10 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
-def _read_csv(data: bytes, name: str) -> RawTable:
-    text, encoding = _decode(data, name)
-    if not text.strip():
-        raise ImportRejectedError(f"{name} holds only blank lines: there is nothing to import.")
-    delimiter = _sniff_delimiter(text)
+def _row_layout(text: str, delimiter: str) -> tuple[list[int], list[int]]:
+    """Each data row's field count and the line it starts on (quoted cells may span lines)."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = next(reader)
+    next(reader)
     widths: list[int] = []
     starts: list[int] = []
     previous_end = reader.line_num
@@ -178,29 +175,56 @@ def _read_csv(data: bytes, name: str) -> RawTable:
             widths.append(len(row))
             starts.append(previous_end + 1)
         previous_end = reader.line_num
+    return widths, starts
+
+
+def _read_csv(data: bytes, name: str) -> RawTable:
+    """Polars reads the text; Python's csv module is only asked where rows do not map to lines.
+
+    That slower pass (quoted line breaks, blank lines, ragged rows) finds each row's line and
+    the rows longer than the header, which cannot be put in columns.
+    """
+    text, encoding = _decode(data, name)
+    if not text.strip():
+        raise ImportRejectedError(f"{name} holds only blank lines: there is nothing to import.")
+    delimiter = _sniff_delimiter(text)
+    source = text.encode("utf-8") if encoding in ("Windows-1252", "Latin-1") else data
+    try:
+        frame: pl.DataFrame | None = pl.read_csv(
+            source,
+            separator=delimiter,
+            infer_schema=False,
+            empty_string_is_null=False,
+            truncate_ragged_lines=False,
+            raise_if_empty=False,
+        )
+    except pl.exceptions.ComputeError:
+        frame = None
+    notes = [f"Read as CSV: {encoding}, {DELIMITERS[delimiter]}-delimited."]
+    lines = text.count("\n") + (not text.endswith("\n"))
+    if frame is not None and lines == frame.height + 1:
+        _check_table(frame, name)
+        return RawTable(
+            frame, pl.int_range(2, frame.height + 2, eager=True).alias("line"), name, tuple(notes)
+        )
+    widths, starts = _row_layout(text, delimiter)
+    header = len(next(csv.reader([text.split("\n", 1)[0]], delimiter=delimiter)))
     ragged = [
-        f"line {line} has {w} fields, the header has {len(header)}"
+        f"line {line} has {w} fields, the header has {header}"
         for line, w in zip(starts, widths, strict=True)
-        if w > len(header)
+        if w > header
     ]
-    if ragged:
+    if frame is None and not ragged:
+        raise ImportRejectedError(f"{name} cannot be read as CSV: check its quotes.")
+    if ragged or frame is None:
         shown = "; ".join(ragged[:10]) + (f"; and {len(ragged) - 10} more" if len(ragged) > 10 else "")
         raise ImportRejectedError(
             f"{name}: rows longer than the header, so their values cannot be put in columns "
             f"({shown}). Quote values that contain the delimiter "
             f"({DELIMITERS[delimiter]})."
         )
-    frame = pl.read_csv(
-        text.encode("utf-8"),
-        separator=delimiter,
-        infer_schema=False,
-        empty_string_is_null=False,
-        truncate_ragged_lines=False,
-        raise_if_empty=False,
-    )
     _check_table(frame, name)
-    notes = [f"Read as CSV: {encoding}, {DELIMITERS[delimiter]}-delimited."]
-    short = sum(1 for w in widths if w < len(header))
+    short = sum(1 for w in widths if w < header)
     if short:
         notes.append(f"{short} rows have fewer fields than the header; the missing ones are empty.")
     return RawTable(frame, pl.Series("line", starts, dtype=pl.Int64), name, tuple(notes))
@@ -522,6 +546,10 @@ def _parse_number(
     s: pl.Series, label: str, report: Report, semicolon_file: bool
 ) -> tuple[pl.Series, pl.Series]:
     """Numbers with thousands separators, decimal comma or point, currency and % signs."""
+    if not semicolon_file:
+        plain_number = s.cast(pl.Float64, strict=False)
+        if plain_number.null_count() == s.null_count():
+            return plain_number, pl.Series([None] * len(s), dtype=pl.String)
     t = s.str.replace_all(r"[\s\u00a0\u202f'$€£¥%]", "")
     us_only = int((t.str.contains(US_NUMBER) & ~t.str.contains(EU_NUMBER)).sum())
     eu_only = int((t.str.contains(EU_NUMBER) & ~t.str.contains(US_NUMBER)).sum())
@@ -562,9 +590,12 @@ def _parse_dates(
     label: str,
     options: Options,
     report: Report,
-    file_order: DateOrder | None,
+    file_order: Callable[[], DateOrder | None],
 ) -> tuple[pl.Series, pl.Series]:
     """ISO, M/D/YYYY or D/M/YYYY dates (times dropped); the order of a column is decided once."""
+    iso_only = s.str.to_date("%Y-%m-%d", strict=False)
+    if iso_only.null_count() == s.null_count():
+        return iso_only, pl.Series([None] * len(s), dtype=pl.String)
     iso = s.str.extract_groups(ISO_DATE)
     slash = s.str.extract_groups(SLASH_DATE)
     a = slash.struct.field("1").cast(pl.Int64)
@@ -590,8 +621,8 @@ def _parse_dates(
             order = "dmy"
         elif month_first:
             order = "mdy"
-        elif file_order and int(a.is_not_null().sum()):
-            order = file_order
+        elif int(a.is_not_null().sum()) and (agreed := file_order()):
+            order = agreed
             report.notes.append(f"'{label}': no day above 12, so read like the file's other dates.")
         elif int(a.is_not_null().sum()):
             report.ambiguous_dates.append(f.name)
@@ -719,9 +750,7 @@ def validate(
         return Prepared(kind, pl.DataFrame(), report)
 
     semicolon = any("semicolon" in n for n in raw.notes)
-    file_order = _file_date_order(
-        raw, [theirs for ours, theirs in mapping.items() if fields[ours].dtype == "date"]
-    )
+    date_columns = [theirs for ours, theirs in mapping.items() if fields[ours].dtype == "date"]
     columns: dict[str, pl.Series] = {}
     found: list[pl.DataFrame] = []
     for i, (ours, theirs) in enumerate(mapping.items()):
@@ -761,7 +790,9 @@ def validate(
                 number = number.round(0).cast(pl.Int64, strict=False)
             columns[ours] = number
         elif f.dtype == "date":
-            columns[ours], reason = _parse_dates(s, f, theirs, options, report, file_order)
+            columns[ours], reason = _parse_dates(
+                s, f, theirs, options, report, lambda: _file_date_order(raw, date_columns)
+            )
         elif f.dtype == "bool":
             columns[ours], reason = _parse_words(s, TRUE_WORDS, FALSE_WORDS, (True, False), "yes/no")
         elif f.name == "outcome":
@@ -836,7 +867,8 @@ def _text_warnings(s: pl.Series, label: str, report: Report) -> None:
             f"'{label}': {formulas} values start like a spreadsheet formula (=, +, -, @); they "
             "are stored as plain text and neutralised in every CSV export."
         )
-    html = int(s.str.contains(r"(?i)<\s*/?\s*(script|[a-z]+[^>]*)>").sum())
+    tagged = s.filter(s.str.contains("<", literal=True))
+    html = int(tagged.str.contains(r"(?i)<\s*/?\s*(script|[a-z]+[^>]*)>").sum())
     if html:
         report.warnings.append(
             f"'{label}': {html} values contain HTML or script tags; they are kept as plain text "

