@@ -1,0 +1,157 @@
+"""The command line: import, fields, export, backup, restore; exit codes and standard error."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from funnel import cli, store
+from funnel.models import DEAL_FIELDS, LEAD_FIELDS
+
+CORPUS = Path(__file__).parent / "corpus"
+GOOD = b"Lead ID,Create Date,Employees\nL1,2026-01-02,12\nL2,2026-01-03,250\n"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_import_writes_the_rows_and_exits_zero(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "leads.csv"
+    source.write_bytes(GOOD)
+    code, out, err = run(capsys, "import", str(source), "--kind", "leads", "--db", str(db_path))
+    assert (code, err) == (0, "")
+    assert "added 2, updated 0" in out
+    with store.opened(db_path) as db:
+        assert store.lead_count(db) == 2
+
+
+def test_rejected_file_exits_one_with_the_report_on_stderr_and_the_store_unchanged(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with store.opened(db_path) as db:
+        before = store.revision(db)
+    code, out, err = run(
+        capsys, "import", str(CORPUS / "text_in_number.csv"), "--kind", "leads", "--db", str(db_path)
+    )
+    assert (code, out) == (1, "")
+    assert "line 3, column 'page_views': not a number (value: 'lots')" in err
+    with store.opened(db_path) as db:
+        assert (store.lead_count(db), store.revision(db)) == (0, before)
+
+
+def test_unreadable_file_exits_one(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(
+        capsys, "import", str(CORPUS / "zero_bytes.csv"), "--kind", "leads", "--db", str(db_path)
+    )
+    assert code == 1 and "is empty (0 bytes)" in err
+
+
+def test_dry_run_reports_and_writes_nothing(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "leads.csv"
+    source.write_bytes(GOOD)
+    code, out, _ = run(
+        capsys, "import", str(source), "--kind", "leads", "--db", str(db_path), "--dry-run"
+    )
+    assert code == 0 and "would add 2, would update 0" in out
+    with store.opened(db_path) as db:
+        assert store.lead_count(db) == 0
+
+
+def test_mapping_file_maps_our_fields_to_the_file_columns(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "odd.csv"
+    source.write_bytes(b"ref;when;staff\nA7;23/11/2026;40\n")
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"external_id": "ref", "created": "when", "company_size": "staff"}))
+    code, _, err = run(
+        capsys, "import", str(source), "--kind", "leads", "--mapping", str(mapping), "--db", str(db_path)
+    )
+    assert (code, err) == (0, "")
+    with store.opened(db_path) as db:
+        row = store.leads(db).row(0, named=True)
+    assert (row["external_id"], str(row["created"]), row["company_size"]) == ("A7", "2026-11-23", 40)
+
+
+def test_mapping_to_a_missing_column_is_refused(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "leads.csv"
+    source.write_bytes(GOOD)
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"created": "Created On"}))
+    code, _, err = run(
+        capsys, "import", str(source), "--kind", "leads", "--mapping", str(mapping), "--db", str(db_path)
+    )
+    assert code == 1 and "column 'Created On', which the file does not have" in err
+
+
+def test_deals_create_a_pipeline_from_the_stages_found(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys,
+        "import",
+        str(CORPUS / "unknown_stage.csv"),
+        "--kind",
+        "deals",
+        "--db",
+        str(db_path),
+        "--create-pipeline",
+        "From CRM",
+    )
+    assert code == 0 and "added 2" in out
+    with store.opened(db_path) as db:
+        assert store.stages(db)["name"].to_list() == ["Proposal", "Haggling"]
+
+
+def test_fields_lists_every_field_with_type_and_required(capsys: pytest.CaptureFixture[str]) -> None:
+    for kind, fields in (("leads", LEAD_FIELDS), ("deals", DEAL_FIELDS)):
+        code, out, _ = run(capsys, "fields", kind)
+        assert code == 0
+        lines = out.splitlines()[1:]
+        assert [line.split()[0] for line in lines] == [f.name for f in fields]
+    assert "stage           str    yes" in run(capsys, "fields", "deals")[1]
+
+
+def test_export_backup_and_restore(
+    demo_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, _ = run(capsys, "export", "all", "--out", str(tmp_path / "out"), "--db", str(demo_path))
+    assert code == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "deals.csv",
+        "decisions.csv",
+        "leads.csv",
+        "scenarios.csv",
+        "stages.csv",
+    ]
+    backup = tmp_path / "backup.db"
+    assert run(capsys, "backup", str(backup), "--db", str(demo_path))[0] == 0
+    code, _, err = run(capsys, "restore", str(tmp_path / "out" / "deals.csv"), "--db", str(demo_path))
+    assert code == 2 and "Restore refused, the store is unchanged" in err
+    assert run(capsys, "restore", str(backup), "--db", str(demo_path))[0] == 0
+
+
+def test_python_dash_m_funnel_runs_the_import(db_path: Path, tmp_path: Path) -> None:
+    source = tmp_path / "leads.csv"
+    source.write_bytes(b"external_id,created\nL1,2026-01-02\nL1,2026-01-03\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "funnel", "import", str(source), "--kind", "leads", "--db", str(db_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "line 3, column 'external_id': duplicate id (first on line 2)" in done.stderr

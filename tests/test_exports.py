@@ -1,0 +1,196 @@
+"""Exports: formula neutralising, scored leads at the agreed cutoff, charts, backup and restore,
+and the round trip (export, import into an empty store, same figures)."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import altair as alt
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from funnel import exports, importers, scoring, stages, store
+from funnel.importers import Options, StagePlan
+from funnel.models import DEAL_FIELDS, LEAD_FIELDS
+from tests.conftest import DEMO_TODAY
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+33 6 12 34 56 78", "'+33 6 12 34 56 78"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tcmd", "'\tcmd"),
+        ("\rcmd", "'\rcmd"),
+        ("Acme = best", "Acme = best"),
+        (None, None),
+    ],
+)
+def test_text_cells_that_a_spreadsheet_would_run_are_neutralised(
+    cell: str | None, expected: str | None
+) -> None:
+    result = exports.neutralise(pl.DataFrame({"company": [cell]}, schema={"company": pl.String}))
+    assert result["company"].to_list() == [expected]
+
+
+def test_numbers_are_never_neutralised() -> None:
+    frame = pl.DataFrame({"value": [-1500.0], "size": [-3]})
+    assert_frame_equal(exports.neutralise(frame), frame)
+
+
+def test_csv_has_a_bom_and_neutralised_cells() -> None:
+    data = exports.to_csv(pl.DataFrame({"name": ["=1+1", "Acme"], "value": [-5, 7]}))
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert data[3:].decode() == "name,value\n'=1+1,-5\nAcme,7\n"
+
+
+def test_leads_export_has_fit_interest_quadrant_and_mql_at_the_latest_cutoff(demo_path: Path) -> None:
+    with store.opened(demo_path) as db:
+        version = store.latest_model_version(db)
+        assert version is not None
+        store.record_decision(db, 30.0, 50.0, version, "2026-11-20", "Anna, Ben")
+        store.record_decision(db, 60.0, 40.0, version, "2026-11-23", "Anna, Ben")
+        exported, note = exports.leads_table(db, DEMO_TODAY)
+        expected = scoring.with_quadrants(
+            scoring.score_leads(
+                store.leads(db), store.rules(db, version), store.half_life(db, version), DEMO_TODAY
+            ),
+            60.0,
+            40.0,
+        )
+    assert "fit ≥ 60, interest ≥ 40" in note
+    assert exported.columns == [*[f.name for f in LEAD_FIELDS], "quadrant", "mql"]
+    assert_frame_equal(
+        exported.select("fit", "interest", "quadrant", "mql"),
+        expected.select("fit", "interest", "quadrant", "mql"),
+    )
+    assert exported.filter(pl.col("mql"))["fit"].min() >= 60  # type: ignore[operator]
+
+
+def test_every_table_exports_as_csv(demo_path: Path) -> None:
+    with store.opened(demo_path) as db:
+        for name in exports.TABLES:
+            data = exports.table_csv(db, name, DEMO_TODAY)
+            frame = pl.read_csv(io.BytesIO(data[3:]), infer_schema=False)
+            assert frame.width > 3, name
+
+
+def test_chart_exports_as_png_and_svg() -> None:
+    chart = (
+        alt.Chart(pl.DataFrame({"stage": ["Demo", "Proposal"], "deals": [12, 5]}))
+        .mark_bar()
+        .encode(x="stage:N", y="deals:Q")
+    )
+    assert exports.chart_png(chart).startswith(b"\x89PNG\r\n\x1a\n")
+    svg = exports.chart_svg(chart).decode()
+    assert svg.startswith("<svg") and "Proposal" in svg
+
+
+def test_backup_then_restore_brings_back_the_store_and_bumps_the_revision(
+    demo_path: Path, tmp_path: Path
+) -> None:
+    backup = tmp_path / "backup.db"
+    with store.opened(demo_path) as db:
+        exports.backup(db, backup)
+        counts = store.counts(db)
+        db.conn.execute("DELETE FROM stage_history")
+        db.conn.execute("DELETE FROM deals")
+        db.conn.commit()
+        revision = store.revision(db)
+        exports.restore(db, backup, keep_copy=tmp_path / "before.db")
+        assert store.counts(db) == counts
+        assert store.revision(db) > revision
+    with store.opened(tmp_path / "before.db") as kept:
+        assert store.counts(kept)["deals"] == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "The backup file is empty."),
+        (b"id,name\n1,x\n", "not a SQLite file"),
+        ("other-app", "not a funnel store"),
+        ("damaged", "cannot be read"),
+    ],
+)
+def test_restore_checks_the_file_and_leaves_the_store_unchanged(
+    demo_path: Path, tmp_path: Path, content: bytes | str, message: str
+) -> None:
+    bad = tmp_path / "bad.db"
+    if content == "other-app":
+        conn = sqlite3.connect(bad)
+        conn.execute("CREATE TABLE invoices (id INTEGER)")
+        conn.commit()
+        conn.close()
+    elif content == "damaged":
+        data = bytearray(demo_path.read_bytes())
+        data[100:4096] = b"\xff" * (4096 - 100)
+        bad.write_bytes(bytes(data))
+    else:
+        assert isinstance(content, bytes)
+        bad.write_bytes(content)
+    with store.opened(demo_path) as db:
+        before = (store.counts(db), store.revision(db))
+        with pytest.raises(store.StoreError, match=message):
+            exports.restore(db, bad)
+        assert (store.counts(db), store.revision(db)) == before
+
+
+def _import(db_path: Path, data: bytes, kind: importers.Kind, plan: StagePlan) -> None:
+    with store.opened(db_path) as db:
+        raw = importers.read_table(data, f"{kind}.csv")
+        prepared = importers.validate(
+            db, raw, kind, Options(importers.suggest_mapping(raw.frame.columns, kind), stages=plan)
+        )
+        assert prepared.report.ok, prepared.report.text()
+        importers.commit(db, prepared)
+
+
+def test_round_trip_export_then_import_into_an_empty_store_gives_the_same_figures(
+    demo_path: Path, tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty.db"
+    with store.opened(demo_path) as db:
+        version = store.latest_model_version(db)
+        assert version is not None
+        store.record_decision(db, 55.0, 45.0, version, "2026-11-23", "Anna, Ben")
+        leads_csv = exports.table_csv(db, "leads", DEMO_TODAY)
+        deals_csv = exports.table_csv(db, "deals", DEMO_TODAY)
+        originals = {
+            name: (store.stage_list(db, pid), store.deals(db, pid), store.stages(db, pid))
+            for pid, name in store.pipelines(db).select("id", "name").rows()
+        }
+        before_leads, _ = exports.leads_table(db, DEMO_TODAY)
+
+    _import(empty, leads_csv, "leads", StagePlan())
+    every_deal = pl.read_csv(io.BytesIO(deals_csv[3:]), infer_schema=False)
+    for name, (stage_list, _, _) in originals.items():
+        with store.opened(empty) as db:
+            pid = store.create_pipeline(db, name, [replace(s, id=None) for s in stage_list])
+        one = every_deal.filter(pl.col("pipeline") == name)
+        _import(empty, one.write_csv().encode(), "deals", StagePlan(pipeline_id=pid))
+
+    with store.opened(empty) as db:
+        store.save_model(db, [], 0.0, based_on=None)
+        store.record_decision(db, 55.0, 45.0, 1, "2026-11-23", "Anna, Ben")
+        after_leads, _ = exports.leads_table(db, DEMO_TODAY)
+        for name, (_, deals_before, stages_before) in originals.items():
+            pid = int(store.pipelines(db).filter(pl.col("name") == name)["id"][0])
+            deals_after = store.deals(db, pid)
+            columns = [f.name for f in DEAL_FIELDS]
+            assert_frame_equal(deals_after.select(columns), deals_before.select(columns))
+            after = stages.pipeline_figures(deals_after, store.stages(db, pid))
+            before = stages.pipeline_figures(deals_before, stages_before)
+            assert (after.closed_won, after.open_pipeline, after.weighted_pipeline) == (
+                before.closed_won,
+                before.open_pipeline,
+                before.weighted_pipeline,
+            )
+            assert_frame_equal(after.by_stage.drop("stage_id"), before.by_stage.drop("stage_id"))
+    assert_frame_equal(after_leads, before_leads)
