@@ -337,3 +337,15 @@ def test_record_sal_stores_the_answer_with_bant_and_audits_it(fresh_db: Database
         store.record_sal(fresh_db, lead_id, "maybe", bant)  # type: ignore[arg-type]
     with pytest.raises(store.StoreError, match="Lead 999 no longer exists"):
         store.record_sal(fresh_db, 999, "rejected", bant)
+
+
+def test_mqls_for_sales_lists_unreviewed_mqls_first_best_first() -> None:
+    leads = hand_table().with_columns(
+        pl.int_range(1, 11).alias("id"),
+        pl.lit("Acme").alias("company"),
+        pl.lit("CEO").alias("job_title"),
+    )
+    result = scoring.mqls_for_sales(leads, 60, 40)
+    # MQLs 1-4 and 8; unreviewed first (8: 75+90 before 4: 70+45), then 1 (150), 3 (140), 2 (100).
+    assert result["id"].to_list() == [8, 4, 1, 3, 2]
+    assert scoring.mqls_for_sales(leads, 60, 40, limit=2)["id"].to_list() == [8, 4]

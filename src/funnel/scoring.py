@@ -683,3 +683,23 @@ def parse_rules(table: pl.DataFrame) -> tuple[list[Rule], list[str]]:
     if not rules and not errors:
         errors.append("The model needs at least one rule.")
     return rules, errors
+
+
+def mqls_for_sales(
+    scored: pl.DataFrame, fit_cutoff: float, interest_cutoff: float, limit: int = 200
+) -> pl.DataFrame:
+    """The MQLs sales should look at first: not yet reviewed, then best fit + interest.
+
+    Columns: `id`, `company`, `job_title`, `fit`, `interest`, `sal_status`.
+    """
+    return (
+        scored.filter(is_mql(fit_cutoff, interest_cutoff))
+        .sort(
+            pl.col("sal_status").is_not_null(),
+            pl.col("fit") + pl.col("interest"),
+            "id",
+            descending=[False, True, False],
+        )
+        .head(limit)
+        .select("id", "company", "job_title", "fit", "interest", "sal_status")
+    )

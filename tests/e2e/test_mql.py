@@ -1,0 +1,47 @@
+"""The MQL threshold page in a real browser: moving a slider moves the MQL count."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.e2e.conftest import AppServer, assert_no_exception, screenshot, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+
+MQL_COUNT_IS_NOT = """(before) => {
+  const metric = [...document.querySelectorAll("[data-testid='stMetric']")]
+    .find((m) => m.innerText.startsWith("MQLs"));
+  const value = metric && metric.querySelector("[data-testid='stMetricValue']").innerText;
+  return value && value.replace(/[^0-9]/g, "") !== before;
+}"""
+
+
+def mql_count(page: Page) -> int:
+    metric = page.locator("[data-testid='stMetric']").filter(has_text="MQLs").first
+    value = metric.locator("[data-testid='stMetricValue']").inner_text()
+    return int(re.sub(r"[^0-9]", "", value))
+
+
+def test_moving_the_fit_slider_changes_the_mql_count(app_server: AppServer, page: Page) -> None:
+    page.goto(f"{app_server.url}/mql?F=50&I=40")
+    wait_for_app(page)
+    page.wait_for_selector("[data-testid='stMetric']", timeout=30_000)
+    before = mql_count(page)
+    thumb = page.locator(".st-key-mql_fit_cutoff input[type='range']")
+    assert thumb.input_value() == "50"  # the link's F
+    thumb.focus()
+    for _ in range(10):
+        page.keyboard.press("ArrowRight")
+    assert thumb.input_value() == "60"
+    page.wait_for_function(MQL_COUNT_IS_NOT, arg=str(before), timeout=30_000)
+    wait_for_app(page)
+    after = mql_count(page)
+    screenshot(page, "mql")
+    assert after < before, (before, after)
+    assert "F=60" in page.url
+    page.get_by_text("MQL = fit ≥ F and interest ≥ I").first.wait_for()
+    assert_no_exception(page)
