@@ -128,7 +128,7 @@ base = st.session_state.setdefault(f"stages_base_{pipeline_id}", version)
 st.subheader("Stages")
 editor_key = f"stages_editor_{pipeline_id}_{base}"
 edited = st.data_editor(
-    stage_frame.select(*EDITOR_COLUMNS, "id").cast({"name": pl.String, "kind": pl.String}),
+    stage_frame.select(*EDITOR_COLUMNS, "id"),
     key=editor_key,
     num_rows="dynamic",
     hide_index=True,

@@ -421,3 +421,18 @@ def test_stage_value_chart_pairs_value_and_weighted_value_of_open_stages_in_orde
     demo = {r["measure"]: r["amount"] for r in rows if r["stage"] == "Demo"}
     assert demo == {"Value": 10_000.0, "Weighted value": 5_000.0}
     assert len(rows) == 6
+
+
+def test_a_pipeline_without_deals_or_history_gives_zeros(fresh_db: Database) -> None:
+    pipeline_id = store.create_pipeline(fresh_db, "New", [Stage("Won", 100, "won")])
+    deals = store.deals(fresh_db, pipeline_id)
+    pipeline = store.stages(fresh_db, pipeline_id)
+    history = store.stage_history(fresh_db, pipeline_id)
+
+    figures = stages.pipeline_figures(stages.in_period(deals, "All"), pipeline)
+
+    assert (figures.closed_won, figures.open_pipeline, figures.weighted_pipeline) == (0, 0, 0)
+    assert stages.period_options(deals) == ["All"]
+    assert stages.history_probability(deals, pipeline, history)["smoothed"].to_list() == [100.0]
+    assert stages.stalled_deals(deals, pipeline, history, date(2026, 1, 1)).is_empty()
+    assert stages.time_in_stage(pipeline, history).is_empty()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import polars as pl
 from streamlit.testing.v1 import AppTest
 
 from funnel import stages, store
@@ -24,16 +26,29 @@ def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
-def edit_first_stage(at: AppTest, probability: float) -> None:
-    """Type a probability into the editor's first row, as the grid would report it."""
-    key = at.data_editor[0].key
-    at.session_state[key] = {
-        "edited_rows": {0: {"probability": probability}},
-        "added_rows": [],
-        "deleted_rows": [],
+def set_editor(
+    at: AppTest,
+    edited: dict[int, dict[str, object]] | None = None,
+    added: list[dict[str, object]] | None = None,
+    deleted: list[int] | None = None,
+) -> None:
+    """Edit the stage table as the grid reports edits (AppTest cannot type into it)."""
+    at.session_state[at.data_editor[0].key] = {
+        "edited_rows": edited or {},
+        "added_rows": added or [],
+        "deleted_rows": deleted or [],
     }
     at.run()
     assert not at.exception, at.exception
+
+
+def edit_first_stage(at: AppTest, probability: float) -> None:
+    set_editor(at, edited={0: {"probability": probability}})
+
+
+def shown(selectbox: Any) -> str:
+    """The label a selectbox shows for its current choice."""
+    return str(selectbox.options[selectbox.index])
 
 
 def test_saving_a_new_probability_changes_the_weighted_pipeline(app_env: Path) -> None:
@@ -63,3 +78,126 @@ def test_a_probability_of_150_is_refused_and_nothing_is_saved(app_env: Path) -> 
     assert not [b for b in at.button if b.key == "stages_save"]
     with store.opened(app_env) as db:
         assert store.stage_list(db, PIPELINE_ID) == saved_before
+
+
+def test_deleting_a_stage_that_holds_deals_moves_them_where_the_user_says(app_env: Path) -> None:
+    with store.opened(app_env) as db:
+        first, second = store.stage_list(db, PIPELINE_ID)[:2]
+        held = store.deals(db, PIPELINE_ID).filter(pl.col("stage_id") == first.id)["id"].to_list()
+    assert held, "the demo's first stage should hold deals"
+    at = open_page()
+
+    set_editor(at, deleted=[0])
+    at.selectbox(key=f"stages_reassign_{first.id}").set_value(second.name).run()
+    at.button(key="stages_save").click().run()
+
+    assert not at.exception, at.exception
+    with store.opened(app_env) as db:
+        assert store.stage_list(db, PIPELINE_ID)[0].name == second.name
+        deals = store.deals(db, PIPELINE_ID).filter(pl.col("id").is_in(held))
+        last_moves = (
+            store.stage_history(db, PIPELINE_ID)
+            .filter(pl.col("deal_id").is_in(held))
+            .group_by("deal_id")
+            .agg(pl.col("from_stage_id", "to_stage_id").last())
+        )
+    assert deals["stage_id"].to_list() == [second.id] * len(held)
+    assert last_moves.select("from_stage_id", "to_stage_id").unique().rows() == [(first.id, second.id)]
+
+
+def test_an_added_stage_is_saved_in_the_position_given(app_env: Path) -> None:
+    at = open_page()
+    set_editor(
+        at, added=[{"position": 1.5, "name": "Discovery call", "probability": 15, "kind": "open"}]
+    )
+    at.button(key="stages_save").click().run()
+
+    with store.opened(app_env) as db:
+        names = [s.name for s in store.stage_list(db, PIPELINE_ID)]
+    assert names[:3] == ["Prospecting", "Discovery call", "Lead qualification"]
+
+
+def test_adopt_all_saves_the_smoothed_history_probabilities(app_env: Path) -> None:
+    with store.opened(app_env) as db:
+        learned = stages.history_probability(
+            store.deals(db, PIPELINE_ID),
+            store.stages(db, PIPELINE_ID),
+            store.stage_history(db, PIPELINE_ID),
+        )
+    at = open_page()
+
+    at.button(key="stages_adopt_all").click().run()
+
+    assert not at.exception, at.exception
+    with store.opened(app_env) as db:
+        saved = [s.probability for s in store.stage_list(db, PIPELINE_ID)]
+    assert saved == [float(round(p)) for p in learned["smoothed"]]
+
+
+def test_a_save_based_on_a_stale_version_is_refused_with_a_reload_message(app_env: Path) -> None:
+    at = open_page()
+    set_editor(at, edited={0: {"probability": 12}})
+    with store.opened(app_env) as db:  # another session renames the pipeline meanwhile
+        store.rename_pipeline(db, PIPELINE_ID, "B2B (renamed)", None, "someone else")
+
+    at.button(key="stages_save").click().run()
+
+    assert any("Reload" in e.value for e in at.error)
+    with store.opened(app_env) as db:
+        assert store.stage_list(db, PIPELINE_ID)[0].probability == 10
+
+
+def test_moving_a_deal_records_the_move(app_env: Path) -> None:
+    at = open_page()
+    deal_id = at.selectbox(key="stages_move_deal").value
+    with store.opened(app_env) as db:
+        target = store.stage_list(db, PIPELINE_ID)[0]
+    at.selectbox(key="stages_move_to").set_value(target.id)
+    at.button(key="stages_move").click().run()
+
+    assert not at.exception, at.exception
+    with store.opened(app_env) as db:
+        last = store.stage_history(db, PIPELINE_ID).filter(pl.col("deal_id") == deal_id).tail(1)
+    assert last["to_stage_id"].item() == target.id
+
+
+def test_a_quarter_shows_that_quarters_figures(app_env: Path) -> None:
+    at = open_page()
+    quarter = next(p for p in at.selectbox(key="stages_period").options if " Q" in p)
+    at.selectbox(key="stages_period").set_value(quarter).run()
+
+    with store.opened(app_env) as db:
+        deals = stages.in_period(store.deals(db, PIPELINE_ID), quarter)
+    assert metric(at, "Closed won") == f"${stages.closed_won(deals):,.0f}"
+    assert metric(at, "Weighted pipeline") == f"${stages.weighted_pipeline(deals):,.0f}"
+    assert at.query_params["period"] == quarter
+
+
+def test_a_pipeline_created_from_a_template_opens_with_its_stages(app_env: Path) -> None:
+    at = open_page()
+    at.selectbox(key="stages_new_template").set_value("Startup")
+    at.text_input(key="stages_new_name").input("EMEA startups")
+    at.button(key="stages_create").click().run()
+
+    assert not at.exception, at.exception
+    assert shown(at.selectbox(key="stages_pipeline")) == "EMEA startups"
+    assert at.data_editor[0].value["name"].tolist()[0] == "Cold prospect"
+
+
+def test_deleting_a_pipeline_that_holds_deals_is_refused(app_env: Path) -> None:
+    at = open_page()
+    at.button(key="stages_delete").click().run()
+
+    assert any("move them first" in e.value for e in at.error)
+    assert not [b for b in at.button if b.key == "stages_delete_confirm"]
+
+
+def test_an_empty_pipeline_asks_for_a_won_stage_before_anything_is_saved(app_env: Path) -> None:
+    at = open_page()
+    at.selectbox(key="stages_new_template").set_value("Empty (add stages yourself)")
+    at.text_input(key="stages_new_name").input("Blank")
+    at.button(key="stages_create").click().run()
+
+    assert not at.exception, at.exception
+    assert metric(at, "Weighted pipeline") == "$0"
+    assert any("No stage is of kind 'won'" in e.value for e in at.error)

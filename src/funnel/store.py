@@ -398,6 +398,7 @@ def stages(db: Database, pipeline_id: int | None = None) -> pl.DataFrame:
     return frame.with_columns(
         pl.col("id", "pipeline_id", "position", "rot_days").cast(pl.Int64),
         pl.col("probability").cast(pl.Float64),
+        pl.col("name", "kind").cast(pl.String),  # an empty result would come back as nulls
     )
 
 
@@ -417,6 +418,7 @@ def deals(db: Database, pipeline_id: int | None = None) -> pl.DataFrame:
         frame.with_columns(
             pl.col("id", "pipeline_id", "stage_id", "stage_position").cast(pl.Int64),
             pl.col("stage_probability").cast(pl.Float64),
+            pl.col("stage_kind").cast(pl.String),
         ),
         DEAL_FIELDS,
     )
