@@ -8,6 +8,7 @@ import polars as pl
 from streamlit.testing.v1 import AppTest
 
 from funnel import charts, scoring, store
+from tests.conftest import APP
 from tests.test_scoring import hand_table
 
 SCORED_SCRIPT = """
@@ -74,3 +75,73 @@ def test_capacity_chart_draws_capacity_as_a_line_over_weekly_bars() -> None:
     spec = charts.mql_capacity_chart(weekly).to_dict()
     assert [layer["mark"]["type"] for layer in spec["layer"]] == ["bar", "rule"]
     assert spec["layer"][0]["encoding"]["x"]["type"] == "temporal"
+
+
+def open_page(params: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    for key, value in (params or {}).items():
+        at.query_params[key] = value
+    at.switch_page("pages/mql.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_moving_a_slider_changes_the_counts(app_env: Path) -> None:
+    at = open_page({"F": "50", "I": "40"})
+    before = (metric(at, "MQLs"), metric(at, "Conversions kept"))
+    at.slider(key="mql_fit_cutoff").set_value(75).run()
+    assert not at.exception, at.exception
+    after = (metric(at, "MQLs"), metric(at, "Conversions kept"))
+    assert int(after[0].replace(",", "")) < int(before[0].replace(",", ""))
+    assert after[1] != before[1]
+    assert at.query_params["F"] == "75"
+
+
+def test_query_parameters_set_the_sliders_and_the_version(app_env: Path) -> None:
+    at = open_page({"F": "72", "I": "33", "v": "1"})
+    assert at.slider(key="mql_fit_cutoff").value == 72
+    assert at.slider(key="mql_interest_cutoff").value == 33
+    assert at.selectbox(key="mql_version").value == 1
+
+
+def test_a_recorded_decision_round_trips_to_the_sliders(app_env: Path) -> None:
+    at = open_page({"F": "65", "I": "45"})
+    at.text_input(key="mql_agreed_by").input("Anna (marketing), Ben (sales)")
+    at.text_input(key="mql_note").input("Q1 cutoff")
+    at.button(key="FormSubmitter:mql_decision_form-Record F = 65, I = 45, model v1").click().run()
+    assert not at.exception, at.exception
+    with store.opened(app_env) as db:
+        decision = store.decisions(db).row(0, named=True)
+    assert (decision["fit_cutoff"], decision["interest_cutoff"], decision["model_version"]) == (
+        65,
+        45,
+        1,
+    )
+    assert decision["agreed_by"] == "Anna (marketing), Ben (sales)"
+    assert any("Q1 cutoff" in t.value for t in at.text)
+    at.slider(key="mql_fit_cutoff").set_value(20).run()
+    at.slider(key="mql_interest_cutoff").set_value(90).run()
+    at.button(key=f"mql_restore_{decision['id']}").click().run()
+    assert not at.exception, at.exception
+    assert at.slider(key="mql_fit_cutoff").value == 65
+    assert at.slider(key="mql_interest_cutoff").value == 45
+
+
+def test_a_model_edit_shows_crossings_and_saves_a_new_version(app_env: Path) -> None:
+    at = open_page({"F": "60", "I": "40"})
+    at.number_input(key="mql_half_life_1").set_value(7.0).run()
+    assert not at.exception, at.exception
+    crossing = [i.value for i in at.info if "would enter the MQL" in i.value]
+    assert crossing, [i.value for i in at.info]
+    at.button(key="mql_save_model").click().run()
+    assert not at.exception, at.exception
+    with store.opened(app_env) as db:
+        assert store.latest_model_version(db) == 2
+        assert store.half_life(db, 2) == 7.0
+        assert store.rules(db, 2) == store.rules(db, 1)
+    assert at.selectbox(key="mql_version").value == 2
