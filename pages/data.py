@@ -1,3 +1,247 @@
-import streamlit as st
+"""Data: bring a CRM export in (map, preview, dry run, commit), export tables and charts, back up."""
 
-st.info("This page is not built yet.")
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from functools import partial
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+import ui
+from funnel import charts, exports, importers, stages, store
+
+MB = 1024 * 1024
+
+
+def _csv(path: Path, name: exports.Table) -> bytes:
+    """Built on click, on Streamlit's download thread, with its own connection."""
+    with store.opened(path) as db:
+        return exports.table_csv(db, name, date.today())
+
+
+def _backup(path: Path) -> bytes:
+    with store.opened(path) as db:
+        return exports.backup_bytes(db)
+
+
+def _read(upload: UploadedFile) -> importers.RawTable | None:
+    """The upload read once per file and sheet; its name is only a label, never a path."""
+    key = (upload.file_id, st.session_state.get("data_sheet"))
+    if st.session_state.get("data_raw_key") != key:
+        try:
+            st.session_state.data_raw = importers.read_table(upload.getvalue(), upload.name, key[1])
+        except importers.ImportRejectedError as e:
+            st.session_state.data_raw = e
+        st.session_state.data_raw_key = key
+        st.session_state.pop("data_prepared", None)
+    raw = st.session_state.data_raw
+    if isinstance(raw, importers.ImportRejectedError):
+        ui.show_error(raw)
+        return None
+    return raw
+
+
+def _stage_plan(previous: importers.Prepared | None) -> importers.StagePlan:
+    with ui.connection() as db:
+        targets = store.import_targets(db)
+    ids = dict(targets.select("pipeline", "pipeline_id").unique(maintain_order=True).rows())
+    chosen = st.selectbox("Pipeline", ["(best match)", *ids], key="data_pipeline")
+    action = st.radio(
+        "Stages the pipeline lacks",
+        ["reject", "create", "map"],
+        format_func={
+            "reject": "Reject those deals",
+            "create": "Create a pipeline from the stages found",
+            "map": "Map each to an existing stage",
+        }.get,
+        horizontal=True,
+        key="data_unknown",
+    )
+    pid = ids.get(chosen) or (previous.pipeline_id if previous else None)
+    stage_map = {}
+    if action == "map" and previous is not None:
+        own = targets.filter(pl.col("pipeline_id") == pid)["stage"].drop_nulls().to_list()
+        for name in previous.report.unknown_stages:
+            stage_map[name] = st.selectbox(f"'{name}' becomes", own, key=f"data_stage_{name}")
+    new_name = st.text_input("New pipeline name", key="data_new_pipeline") if action == "create" else ""
+    return importers.StagePlan(ids.get(chosen), action, new_name, stage_map)
+
+
+def _options(kind: importers.Kind, mapping: dict[str, str]) -> importers.Options:
+    previous = st.session_state.get("data_prepared")
+    orders = {
+        f: st.radio(
+            f"Dates in '{mapping.get(f, f)}' read as",
+            ["mdy", "dmy"],
+            format_func={"mdy": "M/D/YYYY", "dmy": "D/M/YYYY"}.get,
+            horizontal=True,
+            key=f"data_dates_{f}",
+        )
+        for f in (previous.report.ambiguous_dates if previous else [])
+    }
+    ranges = {}
+    for axis in ("fit", "interest"):
+        if axis in mapping:
+            text = st.text_input(
+                f"Scale of the file's {axis} (e.g. 0:10; empty: judged from the values)",
+                key=f"data_range_{axis}",
+            )
+            lo, _, hi = text.partition(":")
+            if text.strip():
+                try:
+                    ranges[axis] = (float(lo), float(hi))
+                except ValueError:
+                    st.error(f"'{text}' is not a range like 0:10.")
+    plan = _stage_plan(previous) if kind == "deals" else importers.StagePlan()
+    return importers.Options(mapping, orders, ranges, plan)
+
+
+def _report(report: importers.Report) -> None:
+    (st.success if report.ok else st.error)(report.summary())
+    for line in report.blocking:
+        st.error(line)
+    if not report.problems.is_empty():
+        st.dataframe(report.problems, hide_index=True, key="data_problems")
+    for line in report.warnings:
+        st.warning(line)
+    for line in report.notes:
+        st.caption(line)
+
+
+st.title("Data")
+imp, exp, bak = st.tabs(["Import", "Export", "Backup & restore"])
+
+with imp:
+    kind = st.radio("The file holds", ["leads", "deals"], horizontal=True, key="data_kind")
+    upload = st.file_uploader(
+        "CSV or XLSX export (HubSpot, Pipedrive, Salesforce or any spreadsheet)",
+        type=["csv", "txt", "tsv", "xlsx"],
+        key="data_upload",
+        help=f"Up to {importers.MAX_UPLOAD_MB} MB; larger files: `python -m funnel import`.",
+    )
+    if upload is not None and upload.size > importers.MAX_UPLOAD_MB * MB:
+        st.error(
+            f"This file is {upload.size / MB:,.0f} MB, over the {importers.MAX_UPLOAD_MB} MB limit: "
+            "split it, or import it with `python -m funnel import`."
+        )
+    elif upload is not None and (raw := _read(upload)) is not None:
+        if len(raw.sheets) > 1:
+            st.selectbox("Sheet", raw.sheets, index=raw.sheets.index(raw.sheet), key="data_sheet")
+        for note in raw.notes:
+            st.caption(note)
+        preset = importers.detect_preset(raw.frame.columns, kind)
+        st.subheader("Map the file's columns to our fields")
+        if preset:
+            st.caption(f"Looks like a {preset} export: the mapping is pre-filled from its headers.")
+        edited = st.data_editor(
+            importers.mapping_table(kind, importers.suggest_mapping(raw.frame.columns, kind)),
+            column_config={
+                "column": st.column_config.SelectboxColumn("file column", options=raw.frame.columns),
+                "meaning": st.column_config.TextColumn(width="large"),
+            },
+            disabled=["field", "type", "required", "meaning"],
+            hide_index=True,
+            key=f"data_mapping_{kind}_{upload.file_id}",
+        )
+        mapping = importers.mapping_from_table(pl.DataFrame(edited))
+        st.subheader("Preview")
+        st.dataframe(importers.preview(raw, kind, mapping), hide_index=True, key="data_preview")
+        options = _options(kind, mapping)
+        left, right = st.columns(2)
+        if left.button("Dry run", key="data_dry_run", icon=":material/fact_check:"):
+            with ui.connection() as db:
+                st.session_state.data_prepared = importers.validate(db, raw, kind, options)
+            st.session_state.data_options = options
+            st.session_state.pop("data_done", None)
+            st.rerun()
+        prepared = st.session_state.get("data_prepared")
+        if prepared is not None:
+            stale = st.session_state.get("data_options") != options
+            ready = prepared.report.ok and not stale
+            if right.button("Import", type="primary", key="data_commit", disabled=not ready):
+                bar = st.progress(0.0, text="Importing…")
+                with ui.connection() as db:
+                    done = importers.commit(
+                        db, prepared, ui.who(), lambda f, m: bar.progress(min(f, 1.0), text=m)
+                    )
+                    st.session_state.data_done = (done.summary(), done.warnings, store.counts(db))
+                st.session_state.pop("data_prepared")
+                st.toast("Imported.", icon=":material/check:")
+                st.rerun()
+            if stale:
+                st.info("The mapping or options changed since the dry run: run it again.")
+            _report(prepared.report)
+    if "data_done" in st.session_state:
+        summary, warnings, counts = st.session_state.data_done
+        st.success(summary)
+        for line in warnings:
+            st.warning(line)
+        for col, name in zip(st.columns(3), ("pipelines", "deals", "leads"), strict=True):
+            col.metric(name.capitalize(), f"{counts[name]:,}")
+
+with exp:
+    st.caption("CSV in UTF-8; a cell a spreadsheet would run as a formula starts with an apostrophe.")
+    for col, name in zip(st.columns(len(exports.TABLES)), exports.TABLES, strict=True):
+        col.download_button(
+            name.capitalize(),
+            data=partial(_csv, ui.db_path(), name),
+            file_name=f"{name}.csv",
+            mime="text/csv",
+            key=f"data_export_{name}",
+            icon=":material/download:",
+        )
+    st.subheader("Charts as PNG or SVG")
+    with ui.connection() as db:
+        pipes = dict(store.import_targets(db).select("pipeline", "pipeline_id").unique().rows())
+    name = st.selectbox("Value vs weighted value per stage, pipeline", sorted(pipes), key="data_chart")
+    if name:
+        by_stage = stages.pipeline_figures(ui.deals(pipes[name]), ui.stages(pipes[name])).by_stage
+        chart = charts.stage_value_chart(by_stage)
+        st.altair_chart(chart, key="data_chart_view")
+        png, svg = st.columns(2)
+        png.download_button(
+            "PNG", partial(exports.chart_png, chart), "chart.png", "image/png", key="data_chart_png"
+        )
+        svg.download_button(
+            "SVG", partial(exports.chart_svg, chart), "chart.svg", "image/svg+xml", key="data_chart_svg"
+        )
+
+
+@st.dialog("Restore this backup?")
+def _confirm_restore(source: Path) -> None:
+    st.write(
+        "This replaces **everything** in the store with the backup. The store as it is now is "
+        "kept beside it as a `.before-restore.db` file."
+    )
+    if st.button("Restore", type="primary", key="data_restore_confirm"):
+        path = ui.db_path()
+        with ui.connection() as db:
+            exports.restore(db, source, keep_copy=path.with_name(f"{path.stem}.before-restore.db"))
+        st.toast("Store restored.", icon=":material/check:")
+        st.rerun()
+
+
+with bak:
+    st.download_button(
+        "Download a backup of the whole store",
+        data=partial(_backup, ui.db_path()),
+        file_name=f"funnel-backup-{date.today():%Y-%m-%d}.db",
+        mime="application/vnd.sqlite3",
+        key="data_backup",
+        icon=":material/backup:",
+    )
+    restore_upload = st.file_uploader("Restore from a backup file", key="data_restore_upload")
+    if restore_upload is not None:
+        # Our own name for the file (Streamlit's upload id), never the name the user gave it.
+        candidate = Path(tempfile.gettempdir()) / f"funnel-restore-{restore_upload.file_id}.db"
+        if not candidate.exists():
+            candidate.write_bytes(restore_upload.getvalue())
+        problem = exports.check_backup(candidate)
+        if problem:
+            st.error(f"{problem} Nothing was changed.")
+        elif st.button("Restore…", key="data_restore"):
+            _confirm_restore(candidate)

@@ -405,6 +405,25 @@ def suggest_mapping(columns: Sequence[str], kind: Kind) -> dict[str, str]:
     return dict(sorted(mapping.items(), key=lambda kv: order.index(kv[1])))
 
 
+def mapping_table(kind: Kind, mapping: dict[str, str]) -> pl.DataFrame:
+    """Our fields, one row each, with the file column mapped to it: what the mapping form edits."""
+    return pl.DataFrame(
+        {
+            "field": [f.name for f in FIELDS[kind]],
+            "type": [f.dtype for f in FIELDS[kind]],
+            "required": [f.required for f in FIELDS[kind]],
+            "meaning": [f.meaning for f in FIELDS[kind]],
+            "column": [mapping.get(f.name) for f in FIELDS[kind]],
+        },
+        schema_overrides={"column": pl.String},
+    )
+
+
+def mapping_from_table(table: pl.DataFrame) -> dict[str, str]:
+    """The mapping back from the edited form: fields with a column chosen."""
+    return {f: c for f, c in table.select("field", "column").rows() if c}
+
+
 def preview(raw: RawTable, kind: Kind, mapping: dict[str, str], rows: int = 10) -> pl.DataFrame:
     """The first rows as mapped: our field names over the file's values, before parsing."""
     known = [f.name for f in FIELDS[kind] if mapping.get(f.name) in raw.frame.columns]

@@ -1,0 +1,96 @@
+"""The Data page in AppTest: upload, map, preview, dry run, commit; bad files change nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from streamlit.testing.v1 import AppTest
+
+from funnel import store
+from tests.conftest import APP
+
+HUBSPOT = (
+    b"Record ID,Email,Job Title,Company Name,Number of Employees,Create Date\n"
+    b"H1,ann@acme.com,VP Sales,Acme,250,2026-11-02 09:15\n"
+    b"H2,bob@beta.io,CTO,Beta,N/A,2026-11-05 17:40\n"
+)
+
+
+def data_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("pages/data.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def table_with(at: AppTest, column: str) -> pd.DataFrame:
+    """The first table on the page that has `column` (AppTest keeps no key on read-only tables)."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join(
+        e.value for kind in ("success", "error", "warning", "info", "caption") for e in getattr(at, kind)
+    )
+
+
+def test_upload_map_dry_run_and_import_leads(app_env: Path) -> None:
+    with store.opened(app_env) as db:
+        before = store.counts(db)["leads"]
+    at = data_page()
+    at.file_uploader(key="data_upload").set_value(("contacts.csv", HUBSPOT, "text/csv")).run()
+    assert "Looks like a HubSpot export" in texts(at)
+    preview = table_with(at, "line")
+    assert preview["external_id"].to_list() == ["H1", "H2"]
+    assert preview["company_size"].to_list() == ["250", "N/A"]
+    at.button(key="data_dry_run").click().run()
+    assert "contacts.csv: 2 leads read; would add 2, would update 0." in texts(at)
+    with store.opened(app_env) as db:
+        assert store.counts(db)["leads"] == before
+    at.button(key="data_commit").click().run()
+    assert not at.exception, at.exception
+    assert "contacts.csv: 2 leads read; added 2, updated 0." in texts(at)
+    with store.opened(app_env) as db:
+        assert store.counts(db)["leads"] == before + 2
+
+
+def test_bad_rows_are_listed_and_the_import_stays_disabled(app_env: Path) -> None:
+    with store.opened(app_env) as db:
+        revision = store.revision(db)
+    at = data_page()
+    bad = b"external_id,created,page_views\nL1,2026-01-02,4\nL2,2026-01-03,lots\n"
+    at.file_uploader(key="data_upload").set_value(("bad.csv", bad, "text/csv")).run()
+    at.button(key="data_dry_run").click().run()
+    problems = table_with(at, "reason")
+    assert problems.to_dict("records") == [
+        {"line": 3, "column": "page_views", "value": "lots", "reason": "not a number"}
+    ]
+    assert at.button(key="data_commit").disabled
+    with store.opened(app_env) as db:
+        assert store.revision(db) == revision
+
+
+def test_unreadable_upload_says_why(app_env: Path) -> None:
+    at = data_page()
+    at.file_uploader(key="data_upload").set_value(("empty.csv", b"", "text/csv")).run()
+    assert not at.exception
+    assert "empty.csv is empty (0 bytes)" in at.error[0].value
+
+
+def test_deals_with_new_stages_create_a_pipeline(app_env: Path) -> None:
+    deals = b"external_id,name,stage,value\nX1,Big,Discovery,1000\nX2,Won,Closed Won,500\n"
+    at = data_page()
+    at.radio(key="data_kind").set_value("deals").run()
+    at.file_uploader(key="data_upload").set_value(("deals.csv", deals, "text/csv")).run()
+    at.button(key="data_dry_run").click().run()
+    assert "2 stages are not in pipeline" in texts(at)
+    at.radio(key="data_unknown").set_value("create").run()
+    at.text_input(key="data_new_pipeline").set_value("From our CRM").run()
+    at.button(key="data_dry_run").click().run()
+    at.button(key="data_commit").click().run()
+    assert not at.exception, at.exception
+    with store.opened(app_env) as db:
+        names = store.pipelines(db)["name"].to_list()
+    assert "From our CRM" in names
