@@ -112,6 +112,7 @@ with top[1].expander("New, rename or delete a pipeline"):
             attempt(
                 "Pipeline renamed",
                 lambda db: store.rename_pipeline(db, pipeline_id, renamed, None, ui.who()),
+                pipeline_id,
             )
         if right.button("Delete pipeline…", key="stages_delete"):
             held = pipelines.filter(pl.col("id") == pipeline_id)["deals"].item()

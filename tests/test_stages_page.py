@@ -201,3 +201,13 @@ def test_an_empty_pipeline_asks_for_a_won_stage_before_anything_is_saved(app_env
     assert not at.exception, at.exception
     assert metric(at, "Weighted pipeline") == "$0"
     assert any("No stage is of kind 'won'" in e.value for e in at.error)
+
+
+def test_renaming_the_pipeline_keeps_the_page_free_of_a_stale_warning(app_env: Path) -> None:
+    at = open_page()
+    at.text_input(key=f"stages_rename_{PIPELINE_ID}").input("Enterprise B2B")
+    at.button(key="stages_rename").click().run()
+
+    assert not at.exception, at.exception
+    assert shown(at.selectbox(key="stages_pipeline")) == "Enterprise B2B"
+    assert not at.warning
