@@ -189,8 +189,9 @@ learned = stages.history_probability(deals, stage_frame, history)
 pseudo = f"{stages.DEFAULT_PSEUDO_DEALS:g}"
 st.caption(
     "Empirical = won deals that reached the stage / closed deals (won + lost) that reached it, "
-    f"over every closed deal of this pipeline. Smoothed = (won + {pseudo} × manual %) / (n + {pseudo}): "
-    f"as if {pseudo} more deals had closed at the manual rate, so a small sample stays near it."
+    "over every closed deal of this pipeline. "
+    f"Smoothed = (won + {pseudo} × manual/100) / (n + {pseudo}): as if {pseudo} more deals had "
+    "closed at the manual rate, so a small sample stays near it."
 )
 st.dataframe(learned, hide_index=True, column_config=COLUMNS)
 labels = dict(zip(learned["stage_id"].to_list(), learned["stage"].to_list(), strict=True))
@@ -227,8 +228,12 @@ st.caption(f"{stalled.height:,} open deals stalled past their stage's rotting li
 st.dataframe(stalled, hide_index=True, column_config=COLUMNS, width="content")
 
 st.subheader("Move a deal")
-open_deals = deals.filter(pl.col("stage_kind") == "open").sort("name")
-deal_labels = dict(zip(open_deals["id"], open_deals["name"] + " · " + open_deals["stage"], strict=True))
+open_deals = deals.filter(pl.col("stage_kind") == "open").sort("name", nulls_last=True)
+deal_labels = dict(
+    open_deals.select(
+        "id", pl.concat_str(pl.col("name").fill_null("(no name)"), pl.lit(" · "), pl.col("stage"))
+    ).iter_rows()
+)
 stage_labels = dict(zip(stage_frame["id"], stage_frame["name"], strict=True))
 cols = st.columns([3, 2, 1], vertical_alignment="bottom")
 deal_id = cols[0].selectbox(
