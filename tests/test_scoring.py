@@ -157,7 +157,7 @@ def test_backtest_of_an_empty_selection_has_no_rates() -> None:
 def test_quadrant_counts_cover_every_lead_once() -> None:
     counts = scoring.quadrant_counts(scoring.cutoff_grid(hand_table()), 60, 40)
     expected = pl.DataFrame(
-        {"quadrant": list(scoring.QUADRANTS), "leads": [5, 1, 2, 2]},
+        {"quadrant": list(scoring.QUADRANTS), "leads": [5, 1, 2, 2], "share": [0.5, 0.1, 0.2, 0.2]},
     )
     assert_frame_equal(counts, expected)
 

@@ -308,7 +308,7 @@ def cutoff_grid(scored: pl.DataFrame) -> pl.DataFrame:
 
 
 def quadrant_counts(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -> pl.DataFrame:
-    """Leads per quadrant, all four always listed in `QUADRANTS` order."""
+    """Leads per quadrant and their share of all leads, the four in `QUADRANTS` order."""
     counts = (
         with_quadrants(grid, fit_cutoff, interest_cutoff).group_by("quadrant").agg(pl.col("leads").sum())
     )
@@ -316,6 +316,7 @@ def quadrant_counts(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -
         pl.DataFrame({"quadrant": list(QUADRANTS)})
         .join(counts, on="quadrant", how="left")
         .with_columns(pl.col("leads").fill_null(0).cast(pl.Int64))
+        .with_columns(_safe_div(pl.col("leads"), pl.col("leads").sum()).alias("share"))
     )
 
 
