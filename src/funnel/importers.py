@@ -361,6 +361,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 
 
+def plural(n: int, noun: str, nouns: str = "") -> str:
+    """'1 bad row', '3 bad rows': counts in messages read as a person would write them."""
+    return f"{n:,} {noun if n == 1 else nouns or noun + 's'}"
+
+
 def _norm(header: str) -> str:
     return re.sub(r"[^a-z0-9]", "", header.lower())
 
@@ -410,10 +415,10 @@ def mapping_table(kind: Kind, mapping: dict[str, str]) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "field": [f.name for f in FIELDS[kind]],
-            "type": [f.dtype for f in FIELDS[kind]],
-            "required": [f.required for f in FIELDS[kind]],
-            "meaning": [f.meaning for f in FIELDS[kind]],
             "column": [mapping.get(f.name) for f in FIELDS[kind]],
+            "required": [f.required for f in FIELDS[kind]],
+            "type": [f.dtype for f in FIELDS[kind]],
+            "meaning": [f.meaning for f in FIELDS[kind]],
         },
         schema_overrides={"column": pl.String},
     )
@@ -494,8 +499,12 @@ class Report:
         """One sentence: what was (or would be) written, or why nothing was."""
         if not self.ok:
             bad = self.problems["line"].n_unique()
-            parts = [f"{bad:,} bad rows"] if bad else []
-            parts += [f"{len(self.blocking)} choices or fixes needed"] if self.blocking else []
+            parts = [plural(bad, "bad row")] if bad else []
+            parts += (
+                [plural(len(self.blocking), "thing to fix or choose", "things to fix or choose")]
+                if self.blocking
+                else []
+            )
             return f"{self.name}: rejected, nothing written ({', '.join(parts)})."
         verb = ("added", "updated") if self.committed else ("would add", "would update")
         return (
@@ -883,14 +892,14 @@ def _text_warnings(s: pl.Series, label: str, report: Report) -> None:
     formulas = int(s.str.starts_with("=").sum()) + int(s.str.contains(r"^[+@\t\r]|^-[^0-9]").sum())
     if formulas:
         report.warnings.append(
-            f"'{label}': {formulas} values start like a spreadsheet formula (=, +, -, @); they "
-            "are stored as plain text and neutralised in every CSV export."
+            f"'{label}': {plural(formulas, 'value')} starting like a spreadsheet formula "
+            "(=, +, -, @); they are stored as plain text and neutralised in every CSV export."
         )
     tagged = s.filter(s.str.contains("<", literal=True))
     html = int(tagged.str.contains(r"(?i)<\s*/?\s*(script|[a-z]+[^>]*)>").sum())
     if html:
         report.warnings.append(
-            f"'{label}': {html} values contain HTML or script tags; they are kept as plain text "
+            f"'{label}': {plural(html, 'value')} with HTML or script tags; they are kept as plain text "
             "and never rendered as HTML."
         )
 
@@ -1007,7 +1016,7 @@ def _plan_stages(
         prepared.frame = prepared.frame.with_columns(fixed.alias("stage"))
         if unknown and plan.unknown == "reject":
             report.blocking.append(
-                f"{len(unknown)} stages are not in pipeline '{pipeline_name or '(none)'}': "
+                f"{plural(len(unknown), 'stage')} not in pipeline '{pipeline_name or '(none)'}': "
                 f"{', '.join(unknown[:10])}. Create a pipeline from the stages found, map each "
                 "to an existing stage, or fix the file."
             )
@@ -1019,7 +1028,8 @@ def _plan_stages(
         no_value = int((is_open & prepared.frame["value"].is_null()).sum())
         if no_value:
             report.warnings.append(
-                f"{no_value:,} open deals have no value: imported, they count 0 in the pipeline figures."
+                f"{plural(no_value, 'open deal')} without a value: imported, counted as 0 in "
+                "the pipeline figures."
             )
 
 
