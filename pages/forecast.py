@@ -18,11 +18,10 @@ WINDOWS = {
     "Last 8 full quarters": 8,
 }
 PERIODS: dict[str, fc.Period] = {"Quarter": "quarter", "Month": "month"}
-STEPS = [f"{a} → {b}" for a, b in zip(fc.MARKETING_STAGES, fc.MARKETING_STAGES[1:], strict=False)]
 # Slider per lever: label, step, display format.
 SLIDERS = {
     "leads_per_period": ("Leads per period", 1.0, "%,.0f"),
-    **{key: (step, 0.1, "%.1f %%") for key, step in zip(fc.RATE_KEYS, STEPS, strict=True)},
+    **{key: (step, 0.1, "%.1f %%") for key, step in zip(fc.RATE_KEYS, fc.STEPS, strict=True)},
     "deal_value": ("Average deal value", 100.0, "$%,.0f"),
     "cycle_days": ("Cycle length", 1.0, "%.0f days"),
 }
@@ -139,6 +138,7 @@ def what_if() -> None:
             0.0,
             value=round(total["Baseline"], -4),
             step=10_000.0,
+            format="%.0f",
             key="forecast_target",
         )
         sim = fc.simulate(levers, baseline, target)
@@ -163,6 +163,7 @@ def reverse_panel(levers: fc.Levers, suggested: float) -> None:
         0.0,
         value=suggested,
         step=10_000.0,
+        format="%.0f",
         key="forecast_reverse_target",
     )
     label = r2.selectbox("Period", baseline.horizon["period"].to_list(), key="forecast_reverse_period")

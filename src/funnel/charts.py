@@ -86,9 +86,9 @@ def _quadrant_boxes(quadrants: pl.DataFrame, fit_cutoff: float, interest_cutoff:
             "label_y": [99.0, 1.0, 99.0, 1.0],
         }
     )
-    return boxes.join(quadrants, on="quadrant", how="left").with_columns(
-        pl.format("{}: {} leads", "quadrant", pl.col("leads").fill_null(0)).alias("label")
-    )
+    counts = dict(zip(quadrants["quadrant"], quadrants["leads"], strict=True))
+    labels = [f"{q}: {counts.get(q, 0):,} leads" for q in boxes["quadrant"]]
+    return boxes.with_columns(pl.Series("label", labels, dtype=pl.String))
 
 
 def mql_quadrant_chart(
@@ -196,7 +196,7 @@ def mql_curve_chart(curve: pl.DataFrame) -> alt.FacetChart:
     )
     chart: alt.FacetChart = (
         alt.layer(line, here, data=frame)
-        .properties(width=380, height=220)
+        .properties(width=300, height=220)
         .facet(column=alt.Column("axis:N", title=None, sort=list(_CURVE_AXES.values())))
     )
     return chart
@@ -337,7 +337,9 @@ def sensitivity_chart(ranked: pl.DataFrame) -> alt.Chart:
         .mark_bar()
         .encode(
             x=alt.X("gain:Q", title="Revenue gained over the horizon", axis=alt.Axis(format="$,.0f")),
-            y=alt.Y("lever:N", sort=ranked["lever"].to_list(), title=None),
+            y=alt.Y(
+                "lever:N", sort=ranked["lever"].to_list(), title=None, axis=alt.Axis(labelLimit=320)
+            ),
             color=alt.condition("datum.bottleneck", alt.value(_LEAK_COLOUR), alt.value(_STAGE_COLOUR)),
             tooltip=[
                 alt.Tooltip("lever:N", title="Lever"),

@@ -22,6 +22,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from itertools import pairwise
 from typing import Literal
 
 import numpy as np
@@ -39,6 +40,7 @@ MARKETING_STAGES: tuple[str, ...] = (
     "SQL / opportunity",
     "Customer",
 )
+STEPS: tuple[str, ...] = tuple(f"{a} → {b}" for a, b in pairwise(MARKETING_STAGES))
 # One key per stage-to-stage rate, named after the stage the rate leads to.
 RATE_KEYS: tuple[str, ...] = ("rate_qualified", "rate_mql", "rate_sal", "rate_sql", "rate_customer")
 DEFAULT_CUTOFF = 50.0
@@ -579,10 +581,10 @@ def sensitivity(levers: Levers, baseline: Baseline) -> pl.DataFrame:
     step = LEVER_STEP
     more_leads = replace(levers, leads_per_period=levers.leads_per_period * (1 + step))
     moves: list[tuple[str, Levers]] = [("Leads per period +10 %", more_leads)]
-    for i, name in enumerate(MARKETING_STAGES[1 : len(levers.rates) + 1]):
+    for i, name in enumerate(STEPS[: len(levers.rates)]):
         rates = list(levers.rates)
         rates[i] += step * (1 - rates[i])
-        moves.append((f"To {name}: leak -10 %", replace(levers, rates=tuple(rates))))
+        moves.append((f"{name}: leak -10 %", replace(levers, rates=tuple(rates))))
     moves += [
         ("Average deal value +10 %", replace(levers, deal_value=levers.deal_value * (1 + step))),
         ("Cycle length -10 %", replace(levers, cycle_days=levers.cycle_days * (1 - step))),
