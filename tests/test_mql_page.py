@@ -145,3 +145,14 @@ def test_a_model_edit_shows_crossings_and_saves_a_new_version(app_env: Path) -> 
         assert store.half_life(db, 2) == 7.0
         assert store.rules(db, 2) == store.rules(db, 1)
     assert at.selectbox(key="mql_version").value == 2
+
+
+def test_quadrant_labels_group_thousands() -> None:
+    quadrants = pl.DataFrame(
+        {"quadrant": list(scoring.QUADRANTS), "leads": [150_485, 683_271, 43_983, 122_261]}
+    )
+    sample = scoring.scatter_sample(hand_table())
+    spec = charts.mql_quadrant_chart(sample, quadrants, 61, 40, 1_000_000).to_dict()
+    labels = {row["label"] for d in spec["datasets"].values() for row in d if "label" in row}
+    assert "MQL: 150,485 leads" in labels and "Cold: 122,261 leads" in labels
+    assert spec["title"]["subtitle"].startswith("Random sample of 10 of 1,000,000 leads shown")
