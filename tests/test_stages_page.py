@@ -211,3 +211,14 @@ def test_renaming_the_pipeline_keeps_the_page_free_of_a_stale_warning(app_env: P
     assert not at.exception, at.exception
     assert shown(at.selectbox(key="stages_pipeline")) == "Enterprise B2B"
     assert not at.warning
+
+
+def test_a_link_reopens_the_pipeline_and_period_it_names(app_env: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=60)  # a fresh session; the app opens on this page
+    at.query_params["pipeline"] = "3"
+    at.query_params["period"] = "2026 Q3"
+    at.run()
+
+    assert not at.exception, at.exception
+    assert shown(at.selectbox(key="stages_pipeline")) == "Financial services / law firm"
+    assert at.selectbox(key="stages_period").value == "2026 Q3"
