@@ -11,8 +11,8 @@ import pytest
 from polars.testing import assert_frame_equal
 from sqlite_utils import Database
 
+from funnel import charts, scoring, store
 from funnel import forecast as fc
-from funnel import scoring, store
 from funnel.models import Stage
 
 TODAY = date(2026, 11, 23)
@@ -309,3 +309,52 @@ def test_side_by_side_shows_the_difference_and_a_total() -> None:
         }
     )
     assert_frame_equal(fc.side_by_side(a, b, ("Baseline", "Scenario")), expected)
+
+
+# --- charts -------------------------------------------------------------------------------------
+
+
+def _layer_data(spec: dict[str, object]) -> list[dict[str, object]]:
+    datasets = spec["datasets"]
+    assert isinstance(datasets, dict) and len(datasets) == 1
+    return next(iter(datasets.values()))  # type: ignore[no-any-return]
+
+
+def test_funnel_chart_has_one_centred_bar_per_stage_and_flags_the_leak() -> None:
+    funnel = pl.DataFrame(
+        {
+            "stage": list(fc.MARKETING_STAGES),
+            "count": [1_000, 800, 400, 300, 150, 75],
+            "conversion": [0.8, 0.5, 0.75, 0.5, 0.5, None],
+            "leak": [False, True, False, False, False, False],
+        }
+    )
+    spec = charts.funnel_chart(funnel).to_dict()
+    rows = _layer_data(spec)
+    assert [r["stage"] for r in rows] == list(fc.MARKETING_STAGES)
+    assert [(r["left"], r["right"]) for r in rows][:2] == [(-500.0, 500.0), (-400.0, 400.0)]
+    assert [r["stage"] for r in rows if r["leak"]] == ["Qualified prospect"]
+    bars, labels = spec["layer"]
+    assert bars["mark"]["type"] == "bar" and bars["encoding"]["y"]["sort"] == list(fc.MARKETING_STAGES)
+    assert labels["encoding"]["text"]["field"] == "label"
+
+
+def test_forecast_chart_puts_the_two_forecasts_side_by_side_per_period() -> None:
+    a = pl.DataFrame({"period": ["2027 Q1", "2027 Q2"], "revenue": [100.0, 200.0]})
+    b = pl.DataFrame({"period": ["2027 Q1", "2027 Q2"], "revenue": [150.0, 150.0]})
+    spec = charts.forecast_chart(fc.side_by_side(a, b, ("Baseline", "Scenario"))).to_dict()
+    rows = _layer_data(spec)
+    assert [(r["period"], r["forecast"], r["revenue"]) for r in rows] == [
+        ("2027 Q1", "Baseline", 100.0),
+        ("2027 Q2", "Baseline", 200.0),
+        ("2027 Q1", "Scenario", 150.0),
+        ("2027 Q2", "Scenario", 150.0),
+    ]
+    assert spec["encoding"]["xOffset"]["field"] == "forecast"
+
+
+def test_sensitivity_chart_keeps_the_ranking_and_colours_the_bottleneck() -> None:
+    ranked = fc.sensitivity(fc.Levers(1_000, (0.2, 0.5, 0.25), 10_000.0, 0.0), hand_baseline())
+    spec = charts.sensitivity_chart(ranked).to_dict()
+    assert spec["encoding"]["y"]["sort"] == ranked["lever"].to_list()
+    assert spec["encoding"]["color"]["condition"]["test"] == "datum.bottleneck"
