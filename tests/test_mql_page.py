@@ -156,3 +156,36 @@ def test_quadrant_labels_group_thousands() -> None:
     labels = {row["label"] for d in spec["datasets"].values() for row in d if "label" in row}
     assert "MQL: 150,485 leads" in labels and "Cold: 122,261 leads" in labels
     assert spec["title"]["subtitle"].startswith("Random sample of 10 of 1,000,000 leads shown")
+
+
+def edit_rules(at: AppTest, edited: dict[int, dict[str, object]]) -> None:
+    """Edit the rules table as the grid reports edits (AppTest cannot type into it)."""
+    at.session_state["mql_rules_1"] = {"edited_rows": edited, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception, at.exception
+
+
+def test_a_rule_edit_shows_crossings_and_saves_a_new_version(app_env: Path) -> None:
+    at = open_page({"F": "60", "I": "40"})
+    edit_rules(at, {0: {"points": 60.0}})  # C-level: 30 -> 60 points of fit
+    crossing = [i.value for i in at.info if "would enter the MQL" in i.value]
+    assert crossing and "at F = 60, I = 40" in crossing[0]
+    at.button(key="mql_save_model").click().run()
+    assert not at.exception, at.exception
+    with store.opened(app_env) as db:
+        assert store.latest_model_version(db) == 2
+        new_rules = store.rules(db, 2)
+    assert new_rules[0].points == 60
+    assert new_rules[1:] == list(scoring.DEFAULT_RULES[1:])
+    assert at.selectbox(key="mql_version").value == 2
+
+
+def test_a_bad_rule_is_explained_beside_the_table_and_nothing_is_saved(app_env: Path) -> None:
+    at = open_page()
+    edit_rules(at, {3: {"value": "199..50"}})
+    assert [e.value for e in at.error] == [
+        "Rule row 4: in '199..50' the low end comes first, e.g. 50..199."
+    ]
+    assert not [b for b in at.button if b.key == "mql_save_model"]
+    with store.opened(app_env) as db:
+        assert store.latest_model_version(db) == 1
