@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -189,3 +190,30 @@ def test_a_bad_rule_is_explained_beside_the_table_and_nothing_is_saved(app_env: 
     assert not [b for b in at.button if b.key == "mql_save_model"]
     with store.opened(app_env) as db:
         assert store.latest_model_version(db) == 1
+
+
+def test_sales_accepts_an_mql_with_bant_and_the_sal_count_moves(app_env: Path) -> None:
+    at = open_page({"F": "60", "I": "40"})
+    before = int(metric(at, "SALs").replace(",", ""))
+    lead_id = at.selectbox(key="mql_sal_lead").value
+    for criterion in ("budget", "authority", "need"):
+        at.checkbox(key=f"mql_bant_{criterion}").check()
+    at.button(key="FormSubmitter:mql_sal_form-Accept (SAL)").click().run()
+    assert not at.exception, at.exception
+    with store.opened(app_env) as db:
+        row = db.execute(
+            "SELECT sal_status, bant_budget, bant_authority, bant_need, bant_timeline"
+            " FROM leads WHERE id = ?",
+            [lead_id],
+        ).fetchone()
+    assert row == ("accepted", 1, 1, 1, 0)
+    assert int(metric(at, "SALs").replace(",", "")) == before + 1
+
+
+def test_a_filter_that_keeps_no_lead_shows_empty_figures_not_an_error(app_env: Path) -> None:
+    at = open_page()
+    at.date_input(key="mql_period").set_value((date(2027, 1, 1), date(2027, 1, 31))).run()
+    assert not at.exception, at.exception
+    assert metric(at, "MQLs") == "0"
+    assert metric(at, "Conversion in MQLs") == "–"
+    assert any("No MQL at this cutoff" in i.value for i in at.info)
