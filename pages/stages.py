@@ -83,6 +83,30 @@ def confirm_delete(pipeline_id: int, name: str, deals: int) -> None:
         attempt("Pipeline deleted", lambda db: store.delete_pipeline(db, pipeline_id, ui.who()))
 
 
+@st.fragment
+def figures_for_period(deals: pl.DataFrame, stage_frame: pl.DataFrame) -> None:
+    """The period selector reruns only this part of the page."""
+    st.subheader("Figures")
+    periods = stages.period_options(deals)
+    start_from_link("stages_period", periods, "period")
+    period = st.selectbox(
+        "Period (open deals by expected close, closed deals by close date)", periods, key="stages_period"
+    )
+    st.query_params["period"] = period
+    figures = stages.pipeline_figures(stages.in_period(deals, period), stage_frame)
+    cols = st.columns(3)
+    cols[0].metric("Closed won", f"${figures.closed_won:,.0f}")
+    cols[1].metric("Open pipeline", f"${figures.open_pipeline:,.0f}")
+    cols[2].metric("Weighted pipeline", f"${figures.weighted_pipeline:,.0f}")
+    st.altair_chart(charts.stage_value_chart(figures.by_stage))
+    st.dataframe(
+        figures.by_stage.select("stage", "probability", "deals", "value", "weighted_value"),
+        hide_index=True,
+        column_config=COLUMNS,
+        width="content",
+    )
+
+
 st.title("Stages & probabilities")
 if message := st.session_state.pop("stages_toast", None):
     st.toast(message, icon=":material/check:")
@@ -164,32 +188,15 @@ if base != version:
     if st.button("Reload their version (drops your unsaved edits)", key="stages_reload"):
         attempt("Reloaded", lambda db: None, pipeline_id)
 
-st.subheader("Figures")
-periods = stages.period_options(deals)
-start_from_link("stages_period", periods, "period")
-period = st.selectbox(
-    "Period (open deals by expected close, closed deals by close date)", periods, key="stages_period"
-)
-st.query_params["period"] = period
-figures = stages.pipeline_figures(stages.in_period(deals, period), stage_frame)
-cols = st.columns(3)
-cols[0].metric("Closed won", f"${figures.closed_won:,.0f}")
-cols[1].metric("Open pipeline", f"${figures.open_pipeline:,.0f}")
-cols[2].metric("Weighted pipeline", f"${figures.weighted_pipeline:,.0f}")
-st.altair_chart(charts.stage_value_chart(figures.by_stage))
-st.dataframe(
-    figures.by_stage.select("stage", "probability", "deals", "value", "weighted_value"),
-    hide_index=True,
-    column_config=COLUMNS,
-    width="content",
-)
+
+figures_for_period(deals, stage_frame)
 
 st.subheader("Probabilities from history")
 learned = stages.history_probability(deals, stage_frame, history)
 pseudo = f"{stages.DEFAULT_PSEUDO_DEALS:g}"
 st.caption(
     "Empirical = won deals that reached the stage / closed deals (won + lost) that reached it, "
-    "over every closed deal of this pipeline. "
+    "over every closed deal of this pipeline (passing a stage by skipping it counts as reaching it). "
     f"Smoothed = (won + {pseudo} × manual/100) / (n + {pseudo}): as if {pseudo} more deals had "
     "closed at the manual rate, so a small sample stays near it."
 )
