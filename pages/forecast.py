@@ -54,6 +54,9 @@ def money(frame: pl.DataFrame) -> dict[str, st.column_config.NumberColumn]:
 
 st.title("Funnel & forecast")
 query = st.query_params.to_dict()
+# Streamlit forgets a page's widget values once another page runs: put them back on return.
+for key, value in st.session_state.get("forecast_kept", {}).items():
+    st.session_state.setdefault(key, value)
 for name, options in (("window", WINDOWS), ("period", PERIODS)):
     if f"forecast_{name}" not in st.session_state and query.get(name) in options:
         st.session_state[f"forecast_{name}"] = query[name]
@@ -117,6 +120,13 @@ def what_if() -> None:
     st.button("Reset to baseline", key="forecast_reset", on_click=set_levers, args=(baseline.levers,))
     params = {key: st.session_state[f"forecast_{key}"] for key in SLIDERS}
     levers, _ = fc.levers_from_params(params, baseline.levers)
+    kept = (
+        "forecast_window",
+        "forecast_period",
+        "forecast_pipeline",
+        *(f"forecast_{k}" for k in SLIDERS),
+    )
+    st.session_state["forecast_kept"] = {key: st.session_state[key] for key in kept}
     st.query_params.update(
         {"window": window_name, "period": period_name, **{k: f"{v:g}" for k, v in params.items()}}
     )

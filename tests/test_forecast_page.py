@@ -72,3 +72,37 @@ def test_a_link_reopens_the_slider_values_and_reports_a_bad_one(app_env: Path) -
     assert not at.exception, at.exception
     assert at.slider(key="forecast_rate_customer").value == 42.5
     assert any("cycle_days='oops' is not a number" in w.value for w in at.warning)
+
+
+def test_per_month_the_sliders_start_from_a_third_of_the_quarterly_volume(app_env: Path) -> None:
+    at = open_page()
+    quarterly = at.slider(key="forecast_leads_per_period").value
+    at.selectbox(key="forecast_period").set_value("Month").run()
+    assert not at.exception, at.exception
+    assert at.slider(key="forecast_leads_per_period").value == round(quarterly / 3, 1)
+    assert at.selectbox(key="forecast_reverse_period").options[0] == "2026-12"
+
+
+def test_slider_values_survive_a_visit_to_another_page(app_env: Path) -> None:
+    at = open_page()
+    at.slider(key="forecast_rate_sal").set_value(95.0).run()
+    at.switch_page("pages/stages.py").run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert at.slider(key="forecast_rate_sal").value == 95.0
+
+
+def test_two_saved_scenarios_compare_period_by_period(app_env: Path) -> None:
+    at = open_page()
+    for name, value in (("Slow", 10_000.0), ("Fast", 40_000.0)):
+        at.slider(key="forecast_deal_value").set_value(value).run()
+        at.text_input(key="forecast_scenario_name").input(name).run()
+        at.button(key="forecast_save").click().run()
+    at.selectbox(key="forecast_compare_a").set_value(1).run()
+    at.selectbox(key="forecast_compare_b").set_value(2).run()
+    assert not at.exception, at.exception
+    table = at.dataframe[-1].value
+    # A is "Slow" ($10,000 deals), B is "Fast" ($40,000): B's new business is four times A's,
+    # the open pipeline is the same in both, so B is ahead in every period.
+    assert table.columns[1].startswith("A: Slow") and table.columns[2].startswith("B: Fast")
+    assert (table["difference"] > 0).all()
