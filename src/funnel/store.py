@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -319,17 +320,20 @@ def upsert_frame(db: Database, table: str, frame: pl.DataFrame, key: str = "exte
     )
 
 
-def _sqlite_rows(frame: pl.DataFrame) -> Iterator[tuple[Any, ...]]:
-    """Rows in SQLite's own types: dates as ISO text, booleans as 0/1."""
+def _sqlite_typed(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame in SQLite's own types: dates as ISO text, booleans as 0/1."""
     casts = []
     for name, dtype in frame.schema.items():
         if dtype in (pl.Date, pl.Datetime):
             casts.append(pl.col(name).dt.to_string("%Y-%m-%d"))
         elif dtype == pl.Boolean:
             casts.append(pl.col(name).cast(pl.Int8))
-    if casts:
-        frame = frame.with_columns(casts)
-    return frame.iter_rows()
+    return frame.with_columns(casts) if casts else frame
+
+
+def _sqlite_rows(frame: pl.DataFrame) -> Iterator[tuple[Any, ...]]:
+    """Rows in SQLite's own types: dates as ISO text, booleans as 0/1."""
+    return _sqlite_typed(frame).iter_rows()
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -1030,16 +1034,58 @@ def _upsert_chunks(
     table: str,
     frame: pl.DataFrame,
     progress: Callable[[int, int], None] | None,
+    pipeline_id: int | None = None,
 ) -> tuple[int, int]:
+    """Upsert a frame into `table` on `external_id`; call it inside `write()` after `_staged`.
+
+    The rows come from the staging file attached as `staging` (see `_staged`): one
+    INSERT ... SELECT per chunk runs inside SQLite, no Python object per cell.
+    """
     before = int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-    # Into an empty table nothing can conflict, and a plain insert is a fifth faster.
-    writer = insert_frame if before == 0 else upsert_frame
+    names = [c for c in frame.columns if c != "stage"]
+    picked = [f"r.{c}" for c in names]
+    source = "staging.rows r"
+    params: list[Any] = []
+    if pipeline_id is not None:
+        # Deals: stage names become the pipeline's stage ids in the same statement.
+        names += ["pipeline_id", "stage_id"]
+        picked += ["s.pipeline_id", "s.id"]
+        source += " JOIN stages s ON s.pipeline_id = ? AND s.active = 1 AND s.name = r.stage"
+        params.append(pipeline_id)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in names if c != "external_id")
+    sql = (
+        f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(picked)} FROM {source}"
+        " WHERE r.rowid > ? AND r.rowid <= ?"  # a WHERE also tells the parser this is an upsert
+        f" ON CONFLICT(external_id) DO UPDATE SET {updates}"
+    )
     for start in range(0, frame.height, IMPORT_CHUNK_ROWS):
-        writer(db, table, frame.slice(start, IMPORT_CHUNK_ROWS))
+        end = min(start + IMPORT_CHUNK_ROWS, frame.height)
+        db.conn.execute(sql, [*params, start, end])
         if progress:
-            progress(min(start + IMPORT_CHUNK_ROWS, frame.height), frame.height)
+            progress(end, frame.height)
     added = int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]) - before
     return added, frame.height - added
+
+
+@contextmanager
+def _staged(db: Database, frame: pl.DataFrame) -> Iterator[None]:
+    """The frame bulk-written into a private SQLite file, attached to `db` as `staging`.
+
+    ADBC ingests the Arrow columns in C, five times faster than `executemany` over Python
+    tuples; the file is ours alone (a temporary folder), so the store never meets a second
+    SQLite library. ATTACH is not allowed inside a transaction: enter this before `write()`.
+    """
+    with tempfile.TemporaryDirectory(prefix="funnel-import-") as folder:
+        path = Path(folder) / "staging.db"
+        with adbc.connect(str(path)) as conn:
+            with conn.cursor() as cur:
+                cur.adbc_ingest("rows", _sqlite_typed(frame).to_arrow(), mode="create")
+            conn.commit()
+        db.conn.execute("ATTACH DATABASE ? AS staging", [str(path)])
+        try:
+            yield
+        finally:
+            db.conn.execute("DETACH DATABASE staging")
 
 
 def import_leads(
@@ -1054,7 +1100,7 @@ def import_leads(
     Only the columns the file mapped are written, so a re-import never blanks other fields.
     Returns (added, updated).
     """
-    with write(db):
+    with _staged(db, frame), write(db):
         added, updated = _upsert_chunks(db, "leads", frame, progress)
         audit(
             db, who, "leads", None, "import", None, {"file": source, "added": added, "updated": updated}
@@ -1078,7 +1124,7 @@ def import_deals(
     computed probabilities and time in stage keep working after a re-import. Returns
     (added, updated).
     """
-    with write(db):
+    with _staged(db, frame), write(db):
         if new_pipeline is not None:
             name, new_stages = new_pipeline
             cur = db.conn.execute(
@@ -1105,13 +1151,9 @@ def import_deals(
         missing = sorted(set(frame["stage"].drop_nulls().to_list()) - set(ids))
         if missing:
             raise StoreError(f"Stages {', '.join(missing)} are not in pipeline {pipeline_id}.")
-        rows = frame.with_columns(
-            pl.col("stage").replace_strict(ids, return_dtype=pl.Int64).alias("stage_id"),
-            pl.lit(pipeline_id, dtype=pl.Int64).alias("pipeline_id"),
-        ).drop("stage")
         db.conn.execute("CREATE TEMP TABLE import_before AS SELECT id, stage_id FROM deals")
         try:
-            added, updated = _upsert_chunks(db, "deals", rows, progress)
+            added, updated = _upsert_chunks(db, "deals", frame, progress, pipeline_id)
             at = now()[:19]  # the history's own format: ISO without offset, like every move
             db.conn.execute(
                 "INSERT INTO stage_history (deal_id, from_stage_id, to_stage_id, at)"
