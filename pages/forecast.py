@@ -193,7 +193,7 @@ def scenarios_panel(levers: fc.Levers) -> None:
     if st.button("Save scenario", key="forecast_save"):
         try:
             with ui.connection() as db:
-                store.save_scenario(db, name, levers.params(), who=ui.who())
+                store.save_scenario(db, name, fc.scenario_params(levers, baseline.period), who=ui.who())
             st.toast(f"Saved scenario '{name.strip()}'.", icon=":material/check:")
         except store.StoreError as e:
             ui.show_error(e)
@@ -207,7 +207,7 @@ def scenarios_panel(levers: fc.Levers) -> None:
     params = dict(zip(saved["id"], saved["params"], strict=True))
 
     def opened(scenario_id: int) -> fc.Levers:
-        return fc.levers_from_json(params[scenario_id], baseline.levers)[0]
+        return fc.levers_from_json(params[scenario_id], baseline.levers, baseline.period)[0]
 
     choice = st.selectbox("Scenario", list(labels), format_func=labels.get, key="forecast_open_choice")
     st.button("Reopen", key="forecast_open", on_click=lambda: set_levers(opened(choice)))

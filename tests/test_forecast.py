@@ -3,6 +3,7 @@ hand-made store whose every figure is known."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import numpy as np
@@ -266,6 +267,21 @@ def test_levers_round_trip_through_scenario_params() -> None:
     fallback = fc.Levers(10.0, (0.5,) * 5, 1_000.0, 30.0)
     levers = fc.Levers(375.0, (0.8, 0.5, 0.7, 0.75, 0.6), 24_000.0, 150.0)
     assert fc.levers_from_params(levers.params(), fallback) == (levers, [])
+
+
+def test_a_quarterly_scenario_opened_per_month_keeps_its_yearly_volume() -> None:
+    fallback = fc.Levers(10.0, (0.5,) * 5, 1_000.0, 30.0)
+    levers = fc.Levers(300.0, (0.8, 0.5, 0.7, 0.75, 0.6), 24_000.0, 150.0)
+    saved = json.dumps(fc.scenario_params(levers, "quarter"))
+    assert fc.levers_from_json(saved, fallback, "quarter") == (levers, [])
+    per_month, _ = fc.levers_from_json(saved, fallback, "month")
+    assert per_month.leads_per_period == 100.0 and per_month.rates == levers.rates
+
+
+def test_an_unreadable_scenario_shows_the_baseline_and_says_so() -> None:
+    fallback = fc.Levers(10.0, (0.5,) * 5, 1_000.0, 30.0)
+    levers, problems = fc.levers_from_json("{not json", fallback, "quarter")
+    assert levers == fallback and problems[0].startswith("The saved scenario cannot be read")
 
 
 def test_untouched_rounded_sliders_reproduce_the_exact_baseline() -> None:

@@ -280,15 +280,29 @@ def levers_from_params(
     return levers, problems
 
 
-def levers_from_json(text: str, fallback: Levers) -> tuple[Levers, list[str]]:
-    """A saved scenario's params column (JSON text) read back into levers."""
+def scenario_params(levers: Levers, period: Period) -> dict[str, float]:
+    """What a saved scenario holds: the levers, and the period length their volume is per."""
+    return {**levers.params(), "months_per_period": float(PERIOD_MONTHS[period])}
+
+
+def levers_from_json(text: str, fallback: Levers, period: Period) -> tuple[Levers, list[str]]:
+    """A saved scenario's params column (JSON text) read back into levers for `period`.
+
+    A scenario saved per quarter and opened per month keeps its volume a year: its leads per
+    period are scaled by the ratio of the period lengths.
+    """
     try:
         params = json.loads(text)
     except json.JSONDecodeError as e:
         return fallback, [f"The saved scenario cannot be read ({e}); showing the baseline."]
     if not isinstance(params, dict):
         return fallback, ["The saved scenario holds no slider values; showing the baseline."]
-    return levers_from_params(params, fallback)
+    levers, problems = levers_from_params(params, fallback)
+    saved_months = params.get("months_per_period")
+    if isinstance(saved_months, int | float) and saved_months > 0 and "leads_per_period" in params:
+        scale = PERIOD_MONTHS[period] / saved_months
+        levers = replace(levers, leads_per_period=levers.leads_per_period * scale)
+    return levers, problems
 
 
 @dataclass(frozen=True, eq=False)
