@@ -515,13 +515,11 @@ class Simulation:
     chance: float
 
 
-def simulate(
-    levers: Levers, baseline: Baseline, target: float, seed: int = SEED, sims: int | None = None
-) -> Simulation:
+def simulate(levers: Levers, baseline: Baseline, target: float, seed: int = SEED) -> Simulation:
     """A range for the forecast: each open deal won at its probability (drawn once, in the
     baseline), each conversion rate drawn from a Beta posterior with the history's sample size
     centred on the lever, and each period's customers drawn binomially from its leads."""
-    draws = baseline.pipeline_draws if sims is None else baseline.pipeline_draws[:sims]
+    draws = baseline.pipeline_draws
     n = draws.shape[0]
     rng = np.random.default_rng(seed)
     p = np.ones(n)
