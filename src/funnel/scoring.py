@@ -267,10 +267,11 @@ def outcome_label() -> pl.Expr:
     )
 
 
-def scatter_sample(scored: pl.DataFrame, limit: int = 8_000, seed: int = 0) -> pl.DataFrame:
+def scatter_sample(scored: pl.DataFrame, limit: int = 5_000, seed: int = 0) -> pl.DataFrame:
     """At most `limit` leads (a fixed random sample) for the scatter: fit, interest, outcome.
 
-    A browser chokes on a million marks; every count on the page is taken on all leads.
+    A browser chokes on a million marks (and Altair refuses more than 5,000 rows inline);
+    every count on the page is taken on all leads.
     """
     frame = scored if scored.height <= limit else scored.sample(limit, seed=seed)
     return frame.select("fit", "interest", outcome_label().alias("outcome"))
@@ -693,14 +694,18 @@ def mqls_for_sales(
 
     Columns: `id`, `company`, `job_title`, `fit`, `interest`, `sal_status`.
     """
-    return (
-        scored.filter(is_mql(fit_cutoff, interest_cutoff))
-        .sort(
-            pl.col("sal_status").is_not_null(),
-            pl.col("fit") + pl.col("interest"),
-            "id",
-            descending=[False, True, False],
-        )
-        .head(limit)
-        .select("id", "company", "job_title", "fit", "interest", "sal_status")
+    # Unreviewed leads outrank any reviewed one: fit + interest is at most 200. Rank on the
+    # numbers alone, then fetch the text of the few leads kept.
+    priority = (
+        pl.col("sal_status").is_null().cast(pl.Float64) * 1000 + pl.col("fit") + pl.col("interest")
+    )
+    top = (
+        scored.select(priority.alias("p"), pl.col("id"), is_mql(fit_cutoff, interest_cutoff).alias("m"))
+        .with_row_index("row")
+        .filter("m")
+        .top_k(limit, by=["p", "id"], reverse=[False, True])
+        .sort(["p", "id"], descending=[True, False])
+    )
+    return scored[top["row"].cast(pl.Int64)].select(
+        "id", "company", "job_title", "fit", "interest", "sal_status"
     )
