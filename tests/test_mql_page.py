@@ -217,3 +217,16 @@ def test_a_filter_that_keeps_no_lead_shows_empty_figures_not_an_error(app_env: P
     assert metric(at, "MQLs") == "0"
     assert metric(at, "Conversion in MQLs") == "–"
     assert any("No MQL at this cutoff" in i.value for i in at.info)
+
+
+def test_saving_over_a_version_someone_replaced_says_so_and_keeps_the_edit(app_env: Path) -> None:
+    at = open_page()
+    with store.opened(app_env) as db:  # a colleague saves v2 meanwhile
+        store.save_model(db, scoring.DEFAULT_RULES, 14.0, based_on=1, who="Ben")
+    at.number_input(key="mql_half_life_1").set_value(7.0).run()
+    at.button(key="mql_save_model").click().run()
+    assert not at.exception, at.exception
+    assert any("since you opened version 1" in e.value for e in at.error)
+    assert at.number_input(key="mql_half_life_1").value == 7.0
+    with store.opened(app_env) as db:
+        assert store.latest_model_version(db) == 2
