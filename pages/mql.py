@@ -56,16 +56,16 @@ def open_view(versions: list[int], agreed: pl.DataFrame) -> None:
         st.session_state["mql_version"] = next(v for v in choices if v is not None)
 
 
-def attempt(write: Callable[[Database], T], message: str) -> T | None:
+def attempt(write: Callable[[Database], T], message: str) -> tuple[bool, T | None]:
     """Run one store write; on success keep a toast for the redraw, else say what failed."""
     try:
         with ui.connection() as db:
             result = write(db)
     except store.StoreError as e:
         ui.show_error(e)
-        return None
+        return False, None
     st.session_state["mql_toast"] = message
-    return result
+    return True, result
 
 
 st.title("MQL threshold")
@@ -168,10 +168,10 @@ def threshold(leads: pl.DataFrame, grid: pl.DataFrame, sample: pl.DataFrame, ver
             status = "accepted" if accept.form_submit_button("Accept (SAL)") else None
             status = "rejected" if reject.form_submit_button("Reject") else status
         if status:
-            attempt(
-                lambda db: store.record_sal(db, lead_id, status, bant, ui.who()), f"#{lead_id} {status}."
-            )
-            st.rerun(scope="app")
+            done = f"Lead #{lead_id} {status}."
+            ok, _ = attempt(lambda db: store.record_sal(db, lead_id, status, bant, ui.who()), done)
+            if ok:
+                st.rerun(scope="app")
 
     st.subheader("Record the agreed cutoff")
     with st.form("mql_decision_form", clear_on_submit=True):
@@ -182,19 +182,21 @@ def threshold(leads: pl.DataFrame, grid: pl.DataFrame, sample: pl.DataFrame, ver
         )
         note = st.text_input("Note", key="mql_note")
         submitted = st.form_submit_button(f"Record F = {f}, I = {i}, model v{version}")
-    if submitted and attempt(
-        lambda db: store.record_decision(db, f, i, version, str(on), by, note, ui.who()),
-        "Decision recorded.",
+    if (
+        submitted
+        and attempt(
+            lambda db: store.record_decision(db, f, i, version, str(on), by, note, ui.who()),
+            "Decision recorded.",
+        )[0]
     ):
         st.toast(st.session_state.pop("mql_toast"))
     with ui.connection() as db:
         history = store.decisions(db)
     for d in history.iter_rows(named=True):
         text, button = st.columns([5, 1])
-        text.text(
-            f"{d['decided_on']} · F {d['fit_cutoff']:g} · I {d['interest_cutoff']:g} · model "
-            f"v{d['model_version']} · agreed by {d['agreed_by']}" + (f" · {d['note']}" * bool(d["note"]))
-        )
+        parts = [d["decided_on"], f"F {d['fit_cutoff']:g}", f"I {d['interest_cutoff']:g}"]
+        parts += [f"model v{d['model_version']}", f"agreed by {d['agreed_by']}", d["note"]]
+        text.text(" · ".join(p for p in parts if p))
         button.button("Put on sliders", key=f"mql_restore_{d['id']}", on_click=restore, args=(d,))
 
 
@@ -232,11 +234,11 @@ if not errors and (draft != saved_rules or half_life != saved_half_life):
     if st.button(
         f"Save as a new model version (based on v{version})", key="mql_save_model", type="primary"
     ):
-        new = attempt(
+        ok, new = attempt(
             lambda db: store.save_model(db, draft, half_life, version, ui.who()),
             "Scoring model saved as a new version.",
         )
-        if new is not None:
+        if ok:
             st.session_state["mql_saved_version"] = new
             st.rerun()
 
