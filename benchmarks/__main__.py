@@ -8,18 +8,23 @@ Performance section can be refreshed from the last run.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import load, memory, pages
+from benchmarks import forecast, imports, load, memory, mql, pages, scatter
 from benchmarks.harness import DEFAULT_DATA, SIZES, Bench, Figure, machine, table
 
 MEASUREMENTS: dict[str, Callable[[Bench], list[Figure]]] = {
     "load": load.measure,
+    "mql": mql.measure,
+    "forecast": forecast.measure,
     "pages": pages.measure,
+    "imports": imports.measure,
     "memory": memory.measure,
+    "scatter": scatter.measure,
 }
 
 
@@ -32,8 +37,12 @@ def run(bench: Bench, only: list[str] | None = None) -> str:
         started = time.perf_counter()
         figures.extend(measure(bench))
         bench.log(f"{name}: done in {time.perf_counter() - started:.0f} s")
-    runs = f"median of {bench.runs} runs (3 for runs over 2 s)"
-    return f"{table(figures, bench.sizes)}\n\nMachine: {machine()}; {runs}.\n"
+    runs = f"median of {bench.runs} runs (3 over 2 s, 1 over 10 s)"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{table(figures, bench.sizes)}\n\nMachine: {machine()}; {runs}; "
+        f"load average at the end (1, 5, 15 min): {load}.\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,89 @@
+"""3. Forecast recompute after a slider move, simulation included.
+
+The baseline (`forecast.measure_baseline`: funnel counts, rates, cycle, the open pipeline's
+draws) is measured once per store revision and cached by the page; a slider move recomputes the
+scenario's forecast beside the baseline's, the P10/P50/P90 simulation, the sensitivity ranking
+and the reverse funnel. Without caching, every move would measure the baseline again: that is
+the usual way, timed beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from itertools import cycle
+
+import polars as pl
+
+from benchmarks.harness import Bench, Figure
+from benchmarks.mql import shared_scored
+from funnel import forecast, scoring, store
+
+TARGET_S = 0.2
+TARGET_REVENUE = 1_000_000.0
+VOLUME_STEPS = (1.0, 1.1, 0.9, 1.25, 0.8)
+"""Leads-per-period slider positions visited in turn (times the measured baseline)."""
+
+
+def inputs(bench: Bench, size: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Leads flagged MQL at the latest agreed cutoff, and the deals, as the page reads them."""
+    scored = shared_scored(bench, size)
+    with store.opened(bench.store(size)) as db:
+        fit, interest, _ = forecast.agreed_cutoff(store.decisions(db))
+        deals = store.deals(db)
+    return scoring.with_quadrants(scored, fit, interest), deals
+
+
+def slider_move(baseline: forecast.Baseline, volume: float) -> object:
+    """Every figure the forecast page redraws when a lever moves."""
+    levers = replace(baseline.levers, leads_per_period=baseline.levers.leads_per_period * volume)
+    return (
+        forecast.side_by_side(
+            forecast.forecast(baseline.levers, baseline),
+            forecast.forecast(levers, baseline),
+            ("Baseline", "Scenario"),
+        ),
+        forecast.simulate(levers, baseline, TARGET_REVENUE),
+        forecast.sensitivity(levers, baseline),
+        forecast.reverse_funnel(levers, TARGET_REVENUE, baseline.horizon.get_column("start")[0])
+        if levers.deal_value > 0 and all(levers.rates)
+        else None,
+    )
+
+
+def _at(bench: Bench, size: int) -> tuple[float, float, float | None]:
+    """(slider move, baseline, no-cache move or None below the largest size) at `size`."""
+    bench.log(f"forecast: baseline at {size:,}")
+    leads, deals = inputs(bench, size)
+    today = date.today()
+    baseline_time = bench.median_time(lambda: forecast.measure_baseline(leads, deals, today))
+    baseline = forecast.measure_baseline(leads, deals, today)
+    steps = cycle(VOLUME_STEPS)
+    bench.log(f"forecast: slider moves at {size:,}")
+    move_time = bench.median_time(lambda: slider_move(baseline, next(steps)))
+    if size != bench.largest:
+        return move_time, baseline_time, None
+    uncached = bench.median_time(
+        lambda: slider_move(forecast.measure_baseline(leads, deals, today), next(steps))
+    )
+    return move_time, baseline_time, uncached
+
+
+def measure(bench: Bench) -> list[Figure]:
+    moves: dict[int, float | None] = {}
+    baselines: dict[int, float | None] = {}
+    usual = None
+    for size in bench.sizes:
+        moves[size], baselines[size], uncached = _at(bench, size)
+        usual = uncached if uncached is not None else usual
+    return [
+        Figure(
+            "3. forecast recompute after a slider move, simulation included",
+            "s",
+            moves,
+            target=TARGET_S,
+            usual=usual,
+            usual_how="baseline measured again on every move",
+        ),
+        Figure("3a. forecast baseline (once per store revision)", "s", baselines),
+    ]

@@ -1,0 +1,133 @@
+"""2. MQL recompute after a slider move, from the pre-scored frame the page keeps cached.
+
+Ours is what the MQL page's slider fragment computes from the cutoff grid of the cached scored
+leads (`scoring.cutoff_grid`, rebuilt with the scatter sample only when a filter changes):
+quadrant counts, the back-test and its curve, SAL, MQLs per week against capacity, and the three
+charts serialised as Streamlit sends them. The usual way computes the same figures with pandas
+on a pre-scored pandas frame (so reading and scoring are not even counted against it): masks
+over every lead, group-bys, one pass per cutoff for the curve, and the whole frame handed to
+the chart (its serialisation not counted either).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from itertools import cycle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from benchmarks.harness import Bench, Figure
+from funnel import charts, scoring, store
+
+TARGET_S = 0.1
+MIN_RATIO = 5.0
+REPS, LEADS_PER_REP = 6, 40
+MOVES = ((60, 50), (61, 50), (61, 51), (45, 70), (80, 20))
+"""Slider positions visited in turn, so no figure is ever computed twice for the same one."""
+
+
+def scored_leads(path: Path) -> pl.DataFrame:
+    """All leads scored with the latest model, as `ui.scored_leads` caches them."""
+    with store.opened(path) as db:
+        version = store.latest_model_version(db)
+        rules = store.rules(db, version) if version else list(scoring.DEFAULT_RULES)
+        half_life = store.half_life(db, version) if version else 0.0
+        leads = store.leads(db)
+    return scoring.score_leads(leads, rules, half_life, date.today())
+
+
+def shared_scored(bench: Bench, size: int) -> pl.DataFrame:
+    """The scored leads of the `size` store, built once per run for every measurement."""
+    return bench.once("scored", size, lambda: scored_leads(bench.store(size)))
+
+
+def slider_move(grid: pl.DataFrame, sample: pl.DataFrame, total: int, fit: int, interest: int) -> int:
+    """What the MQL page's slider fragment does when F or I moves: every figure from the grid,
+    and the three charts built and serialised as Streamlit sends them. Returns the bytes sent."""
+    quadrants = scoring.quadrant_counts(grid, fit, interest)
+    scoring.mql_backtest(grid, fit, interest)
+    scoring.sal_summary(grid, fit, interest)
+    weekly = scoring.mql_per_week(grid, fit, interest, REPS, LEADS_PER_REP)
+    scoring.capacity_summary(weekly)
+    drawn = (
+        charts.mql_quadrant_chart(sample, quadrants, fit, interest, total),
+        charts.mql_curve_chart(scoring.backtest_curve(grid, fit, interest)),
+        charts.mql_capacity_chart(weekly),
+    )
+    return sum(len(chart.to_json()) for chart in drawn)
+
+
+def filter_change(scored: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """What the MQL page computes when a filter changes: the cutoff grid and the scatter sample."""
+    return scoring.cutoff_grid(scored), scoring.scatter_sample(scored)
+
+
+def usual_slider_move(df: pd.DataFrame, fit: int, interest: int) -> object:
+    """The same figures the way a typical Streamlit app computes them: pandas over every lead."""
+    good_fit = df["fit"] >= fit
+    engaged = df["interest"] >= interest
+    mql = good_fit & engaged
+    quadrant = np.select([mql, good_fit, engaged], list(scoring.QUADRANTS[:3]), scoring.QUADRANTS[3])
+    frame = df.assign(quadrant=quadrant, mql=mql)
+    counts = frame.groupby("quadrant").size()
+    known = frame[frame["outcome"].isin(["converted", "won", "lost"])]
+    converted = known["outcome"].isin(["converted", "won"])
+    backtest = {
+        "known": len(known),
+        "conversions": int(converted.sum()),
+        "mqls": int(known["mql"].sum()),
+        "mql_conversions": int((known["mql"] & converted).sum()),
+    }
+    curve = [
+        (axis, cut, share.mean(), converted[share].mean(), converted[share].sum() / converted.sum())
+        for axis, other, held in (("fit", "interest", interest), ("interest", "fit", fit))
+        for cut in range(101)
+        for share in [(known[axis] >= cut) & (known[other] >= held)]
+    ]
+    mqls = frame[frame["mql"]]
+    sal = mqls["sal_status"].value_counts()
+    weekly = mqls.groupby(mqls["created"].dt.to_period("W")).size()
+    over = int((weekly > REPS * LEADS_PER_REP).sum())
+    scatter = frame[["fit", "interest", "outcome"]]
+    return counts, backtest, curve, sal, over, scatter
+
+
+def _at(bench: Bench, size: int) -> tuple[float, float, float | None]:
+    """(slider move, grid build, the pandas way or None below the largest size) at `size`."""
+    scored = shared_scored(bench, size)
+    grid_time = bench.median_time(lambda: filter_change(scored))
+    grid, sample = filter_change(scored)
+    positions = cycle(MOVES)
+    bench.log(f"mql: slider moves at {size:,}")
+    move_time = bench.median_time(lambda: slider_move(grid, sample, scored.height, *next(positions)))
+    if size != bench.largest:
+        return move_time, grid_time, None
+    frame = scored.select("fit", "interest", "outcome", "sal_status", "created").to_pandas()
+    frame["created"] = pd.to_datetime(frame["created"])
+    bench.log(f"mql: the pandas way at {size:,}")
+    return move_time, grid_time, bench.median_time(lambda: usual_slider_move(frame, *next(positions)))
+
+
+def measure(bench: Bench) -> list[Figure]:
+    moves: dict[int, float | None] = {}
+    grids: dict[int, float | None] = {}
+    usual = None
+    for size in bench.sizes:
+        bench.log(f"mql: scoring {size:,} leads once (cached by the page)")
+        moves[size], grids[size], pandas_time = _at(bench, size)
+        usual = pandas_time if pandas_time is not None else usual
+    return [
+        Figure(
+            "2. MQL recompute after a slider move",
+            "s",
+            moves,
+            target=TARGET_S,
+            usual=usual,
+            usual_how="pandas on a pre-scored frame",
+            min_ratio=MIN_RATIO,
+        ),
+        Figure("2a. MQL filter change (cutoff grid and scatter sample over all leads)", "s", grids),
+    ]
