@@ -202,7 +202,9 @@ def scenarios_panel(levers: fc.Levers) -> None:
     if saved.is_empty():
         st.caption("No scenario saved yet.")
         return
-    st.dataframe(saved.select("name", "created_by", "created_at"), hide_index=True, key="forecast_saved")
+    listed = fc.scenario_table(saved).drop("id")
+    value = {"Average deal value": st.column_config.NumberColumn(format="$%,.0f")}
+    st.dataframe(listed, hide_index=True, column_config=value, key="forecast_saved")
     labels = {r["id"]: f"{r['name']} ({r['created_at'][:16]})" for r in saved.iter_rows(named=True)}
     params = dict(zip(saved["id"], saved["params"], strict=True))
 

@@ -284,6 +284,23 @@ def test_an_unreadable_scenario_shows_the_baseline_and_says_so() -> None:
     assert levers == fallback and problems[0].startswith("The saved scenario cannot be read")
 
 
+def test_scenario_list_shows_each_saved_slider_value_in_its_column() -> None:
+    saved = pl.DataFrame(
+        {
+            "id": [2, 1],
+            "name": ["Bigger deals", "Webinar push"],
+            "params": ['{"deal_value": 35000, "months_per_period": 3}', '{"rate_mql": 55.0}'],
+            "created_at": ["2026-11-23T18:00:00+00:00", "2026-11-22T09:00:00+00:00"],
+            "created_by": ["Ben", "Anna"],
+        }
+    )
+    result = fc.scenario_table(saved)
+    assert result.columns[:4] == ["id", "name", "created_by", "created_at"]
+    assert result["Average deal value"].to_list() == [35_000.0, None]
+    assert result["Qualified prospect → MQL (%)"].to_list() == [None, 55.0]
+    assert result["per"].to_list() == ["quarter", None]
+
+
 def test_untouched_rounded_sliders_reproduce_the_exact_baseline() -> None:
     measured = fc.Levers(1_500 / 4, (1_199 / 1_500, 0.5, 0.5, 0.5, 0.5), 24_761.467, 156.394)
     shown = measured.params()

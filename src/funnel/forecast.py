@@ -43,6 +43,12 @@ MARKETING_STAGES: tuple[str, ...] = (
 STEPS: tuple[str, ...] = tuple(f"{a} → {b}" for a, b in pairwise(MARKETING_STAGES))
 # One key per stage-to-stage rate, named after the stage the rate leads to.
 RATE_KEYS: tuple[str, ...] = ("rate_qualified", "rate_mql", "rate_sal", "rate_sql", "rate_customer")
+LEVER_LABELS: dict[str, str] = {
+    "leads_per_period": "Leads per period",
+    **{key: f"{step} (%)" for key, step in zip(RATE_KEYS, STEPS, strict=True)},
+    "deal_value": "Average deal value",
+    "cycle_days": "Cycle length (days)",
+}
 DEFAULT_CUTOFF = 50.0
 SIMULATIONS = 1_000
 SEED = 7
@@ -283,6 +289,26 @@ def levers_from_params(
 def scenario_params(levers: Levers, period: Period) -> dict[str, float]:
     """What a saved scenario holds: the levers, and the period length their volume is per."""
     return {**levers.params(), "months_per_period": float(PERIOD_MONTHS[period])}
+
+
+def scenario_table(saved: pl.DataFrame) -> pl.DataFrame:
+    """Saved scenarios (`store.scenarios`) with their slider values as columns, newest first.
+
+    A value a scenario does not hold stays empty: it opens at the baseline's value.
+    """
+    keys = [*LEVER_LABELS, "months_per_period"]
+    values = pl.col("params").str.json_decode(pl.Struct({k: pl.Float64 for k in keys}))
+    return (
+        saved.select("id", "name", "created_by", "created_at", values.alias("params"))
+        .unnest("params")
+        .with_columns(
+            pl.col("months_per_period")
+            .replace_strict({1.0: "month", 3.0: "quarter"}, default=None)
+            .alias("per")
+        )
+        .drop("months_per_period")
+        .rename(LEVER_LABELS)
+    )
 
 
 def levers_from_json(text: str, fallback: Levers, period: Period) -> tuple[Levers, list[str]]:
