@@ -93,6 +93,9 @@ st.caption(
     "lead's last activity. Leads imported with ready-made scores keep them."
 )
 scored = ui.scored_leads(version)
+if scored.is_empty():
+    st.info("No leads yet: import them on the Data page, or reset the demo data.")
+    st.stop()
 
 left, mid, right = st.columns(3)
 sources = left.multiselect(

@@ -6,10 +6,11 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from funnel import charts, scoring, store
-from tests.conftest import APP
+from tests.conftest import APP, ROOT
 from tests.test_scoring import hand_table
 
 SCORED_SCRIPT = """
@@ -230,3 +231,12 @@ def test_saving_over_a_version_someone_replaced_says_so_and_keeps_the_edit(app_e
     assert at.number_input(key="mql_half_life_1").value == 7.0
     with store.opened(app_env) as db:
         assert store.latest_model_version(db) == 2
+
+
+def test_a_store_without_leads_says_so(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with store.opened(db_path) as db:
+        store.save_model(db, scoring.DEFAULT_RULES, 30.0, based_on=None, who="test")
+    monkeypatch.setenv("FUNNEL_DB", str(db_path))
+    monkeypatch.chdir(ROOT)
+    at = open_page()
+    assert any("No leads yet" in i.value for i in at.info)
