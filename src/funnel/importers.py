@@ -37,6 +37,7 @@ Progress = Callable[[float, str], None]
 
 FIELDS: dict[str, tuple[Field, ...]] = {"leads": LEAD_FIELDS, "deals": DEAL_FIELDS}
 PLACEHOLDERS = ("", "select", "n/a", "#n/a", "-", "--", "null")
+PLACEHOLDER_RE = "(?i)^(?:" + "|".join(re.escape(p) for p in PLACEHOLDERS) + ")$"
 MAX_CELL_CHARS = 10_000
 MAX_UPLOAD_MB = 200
 SHOWN_PROBLEMS = 50
@@ -552,13 +553,19 @@ LOST_STAGE = re.compile(r"\b(lost|perdu|churn\w*|dead)\b|closed[ -]?lost", re.IG
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cleaned(raw: pl.Series) -> pl.Series:
+def _cleaned(column: str) -> pl.Expr:
     """Trimmed text with placeholders ("N/A", "Select", "-", "null", empty) read as missing."""
-    s = raw.cast(pl.String).str.strip_chars()
-    return s.set(s.str.to_lowercase().is_in(PLACEHOLDERS), None)  # type: ignore[arg-type]
+    s = pl.col(column).cast(pl.String).str.strip_chars()
+    return pl.when(s.str.contains(PLACEHOLDER_RE)).then(None).otherwise(s).alias(column)
+
+
+def _no_reason(n: int) -> pl.Series:
+    return pl.repeat(None, n, dtype=pl.String, eager=True)
 
 
 def _problems(lines: pl.Series, column: str, raw: pl.Series, reason: pl.Series) -> pl.DataFrame:
+    if reason.null_count() == len(reason):
+        return Report("leads", "").problems
     frame = pl.DataFrame({"line": lines, "value": raw.cast(pl.String), "reason": reason})
     return (
         frame.filter(pl.col("reason").is_not_null())
@@ -577,7 +584,7 @@ def _parse_number(
     if not semicolon_file:
         plain_number = s.cast(pl.Float64, strict=False)
         if plain_number.null_count() == s.null_count():
-            return plain_number, pl.Series([None] * len(s), dtype=pl.String)
+            return plain_number, _no_reason(len(s))
     t = s.str.replace_all(r"[\s\u00a0\u202f'$€£¥%]", "")
     us_only = int((t.str.contains(US_NUMBER) & ~t.str.contains(EU_NUMBER)).sum())
     eu_only = int((t.str.contains(EU_NUMBER) & ~t.str.contains(US_NUMBER)).sum())
@@ -604,7 +611,7 @@ def _file_date_order(raw: RawTable, date_columns: Sequence[str]) -> DateOrder | 
     """
     seen: set[DateOrder] = set()
     for column in date_columns:
-        slash = _cleaned(raw.frame[column]).str.extract_groups(SLASH_DATE)
+        slash = raw.frame.select(_cleaned(column))[column].str.extract_groups(SLASH_DATE)
         if bool((slash.struct.field("1").cast(pl.Int64) > 12).any()):
             seen.add("dmy")
         if bool((slash.struct.field("2").cast(pl.Int64) > 12).any()):
@@ -623,7 +630,7 @@ def _parse_dates(
     """ISO, M/D/YYYY or D/M/YYYY dates (times dropped); the order of a column is decided once."""
     iso_only = s.str.to_date("%Y-%m-%d", strict=False)
     if iso_only.null_count() == s.null_count():
-        return iso_only, pl.Series([None] * len(s), dtype=pl.String)
+        return iso_only, _no_reason(len(s))
     iso = s.str.extract_groups(ISO_DATE)
     slash = s.str.extract_groups(SLASH_DATE)
     a = slash.struct.field("1").cast(pl.Int64)
@@ -631,7 +638,7 @@ def _parse_dates(
     day_first = int((a > 12).sum())
     month_first = int((b > 12).sum())
     order: DateOrder | None = options.date_order.get(f.name)
-    conflict = pl.Series([None] * len(s), dtype=pl.String)
+    conflict = _no_reason(len(s))
     if order is None:
         if day_first and month_first:
             order = "dmy" if day_first > month_first else "mdy"
@@ -711,7 +718,7 @@ def _rescale(
     number: pl.Series, f: Field, label: str, options: Options, report: Report
 ) -> tuple[pl.Series, pl.Series]:
     """A ready-made fit or interest score on any scale -> 0..100, by the stated or observed range."""
-    none = pl.Series([None] * len(number), dtype=pl.String)
+    none = _no_reason(len(number))
     if number.null_count() == len(number):
         return number, none
     if f.name in options.ranges:
@@ -779,6 +786,9 @@ def validate(
 
     semicolon = any("semicolon" in n for n in raw.notes)
     date_columns = [theirs for ours, theirs in mapping.items() if fields[ours].dtype == "date"]
+    # One select for every column: Polars cleans them in parallel.
+    cleaned = raw.frame.select(_cleaned(c) for c in dict.fromkeys(mapping.values()))
+    text_columns: list[str] = []
     columns: dict[str, pl.Series] = {}
     found: list[pl.DataFrame] = []
     for i, (ours, theirs) in enumerate(mapping.items()):
@@ -786,7 +796,7 @@ def validate(
             progress(0.5 * i / len(mapping), f"Checking {theirs}")
         f = fields[ours]
         original = raw.frame[theirs]
-        s = _cleaned(original)
+        s = cleaned[theirs]
         if f.dtype in ("int", "float"):
             number, reason = _parse_number(s, theirs, report, semicolon)
             if f.name in ("fit", "interest"):
@@ -840,20 +850,23 @@ def validate(
                 "'accepted' or 'rejected'",
             )
         else:
-            length = s.str.len_chars()
+            # Bytes bound characters from above: most columns skip counting characters.
+            too_long = (s.str.len_bytes().max() or 0) > MAX_CELL_CHARS  # type: ignore[operator]
+            length = s.str.len_chars() if too_long else pl.repeat(0, len(s), eager=True)
             reason = pl.select(
                 pl.when(length > MAX_CELL_CHARS).then(
                     pl.format(f"too long: {{}} characters (at most {MAX_CELL_CHARS:,})", length)
                 )
             ).to_series()
             columns[ours] = s.set(length > MAX_CELL_CHARS, None)  # type: ignore[arg-type]
-            _text_warnings(s, theirs, report)
+            text_columns.append(theirs)
         if f.required:
             reason = reason.fill_null(
                 pl.select(pl.when(s.is_null()).then(pl.lit("missing (required)"))).to_series()
             )
         found.append(_problems(raw.lines, theirs, original, reason))
 
+    _text_warnings(cleaned.select(text_columns), report)
     frame = pl.DataFrame(columns)
     if all(c.null_count() == len(c) for c in columns.values()):
         report.warnings.append("Every mapped value is empty or a placeholder (N/A, Select, -, null).")
@@ -888,20 +901,32 @@ def _stem(name: str) -> str:
     return stem[:30] or "import"
 
 
-def _text_warnings(s: pl.Series, label: str, report: Report) -> None:
-    formulas = int(s.str.starts_with("=").sum()) + int(s.str.contains(r"^[+@\t\r]|^-[^0-9]").sum())
-    if formulas:
-        report.warnings.append(
-            f"'{label}': {plural(formulas, 'value')} starting like a spreadsheet formula "
-            "(=, +, -, @); they are stored as plain text and neutralised in every CSV export."
-        )
-    tagged = s.filter(s.str.contains("<", literal=True))
-    html = int(tagged.str.contains(r"(?i)<\s*/?\s*(script|[a-z]+[^>]*)>").sum())
-    if html:
-        report.warnings.append(
-            f"'{label}': {plural(html, 'value')} with HTML or script tags; they are kept as plain text "
-            "and never rendered as HTML."
-        )
+def _text_warnings(text: pl.DataFrame, report: Report) -> None:
+    """Say which text columns hold formula-like or HTML values (kept as text, never run)."""
+    if text.width == 0:
+        return
+    counts = text.select(
+        *[
+            pl.col(c).str.contains(r"^(?:[=+@\t\r]|-[^0-9])").sum().alias(f"f{i}")
+            for i, c in enumerate(text.columns)
+        ],
+        *[
+            pl.col(c).str.contains(r"(?i)<\s*/?\s*(script|[a-z]+[^>]*)>").sum().alias(f"h{i}")
+            for i, c in enumerate(text.columns)
+        ],
+    ).row(0)
+    for i, label in enumerate(text.columns):
+        formulas, html = int(counts[i]), int(counts[text.width + i])
+        if formulas:
+            report.warnings.append(
+                f"'{label}': {plural(formulas, 'value')} starting like a spreadsheet formula "
+                "(=, +, -, @); they are stored as plain text and neutralised in every CSV export."
+            )
+        if html:
+            report.warnings.append(
+                f"'{label}': {plural(html, 'value')} with HTML or script tags; they are kept as "
+                "plain text and never rendered as HTML."
+            )
 
 
 def _duplicate_ids(ids: pl.Series, lines: pl.Series, label: str) -> pl.DataFrame:
