@@ -220,6 +220,7 @@ half_life = st.number_input(
 table = st.data_editor(
     scoring.rules_frame(saved_rules),
     column_config=EDITOR,
+    column_order=("label", "axis", "points", "field", "condition", "value"),
     num_rows="dynamic",
     hide_index=True,
     key=f"mql_rules_{version}",
@@ -255,6 +256,5 @@ else:
     why = scoring.explain(
         ui.leads().filter(pl.col("id") == lead_id), saved_rules, saved_half_life, date.today()
     )
-    st.dataframe(
-        why, hide_index=True, column_config={"points": st.column_config.NumberColumn(format="%.2f")}
-    )
+    decayed = st.column_config.NumberColumn("Counted today", format="%.2f")
+    st.dataframe(why, hide_index=True, column_config={"counted": decayed})

@@ -249,7 +249,8 @@ def test_explain_lists_the_rules_that_fired_with_decayed_interest() -> None:
         {
             "axis": ["fit", "fit", "fit", "interest"],
             "rule": ["Decision maker", "Mid-size", "Personal e-mail", "Visited pricing"],
-            "points": [40.0, 20.0, -20.0, 10.0],
+            "points": [40.0, 20.0, -20.0, 20.0],
+            "counted": [40.0, 20.0, -20.0, 10.0],  # pricing visit 14 days ago, half-life 14
         }
     )
     assert_frame_equal(result, expected)

@@ -557,28 +557,30 @@ def capacity_summary(weekly: pl.DataFrame) -> CapacitySummary:
 def explain(
     lead: pl.DataFrame, rules: Sequence[Rule], half_life_days: float, today: date
 ) -> pl.DataFrame:
-    """Each rule that fired on one lead and its points (interest after decay), in model order.
+    """Each rule that fired on one lead: its points in the model and what they count today.
 
-    A lead that arrived with a ready-made score shows one line for that axis instead, with no
-    points: its score was used as it came. Columns: `axis`, `rule`, `points`.
+    `counted` is `points` for fit and `points` after decay for interest, so a pricing visit of a
+    year ago shows why it weighs almost nothing now. A lead that arrived with a ready-made score
+    shows one line for that axis instead, with no points: its score was used as it came.
+    Columns: `axis`, `rule`, `points`, `counted`; in model order, fit first.
     """
     if lead.height != 1:
         raise ValueError("explain takes exactly one lead")
-    decay = lead.select(decay_factor(half_life_days, today)).item()
+    decay = float(lead.select(decay_factor(half_life_days, today)).item())
     fired = lead.select([rule_fires(r).alias(str(i)) for i, r in enumerate(rules)]).row(0)
     ready = {axis: axis in lead.columns and lead[axis][0] is not None for axis in ("fit", "interest")}
-    rows: list[tuple[str, str, float | None]] = [
-        (axis, "Ready-made score from the import (used untouched)", None)
+    rows: list[tuple[str, str, float | None, float | None]] = [
+        (axis, "Ready-made score from the import (used untouched)", None, None)
         for axis in ("fit", "interest")
         if ready[axis]
     ]
     for r, hit in zip(rules, fired, strict=True):
         if hit and not ready[r.axis]:
-            points = float(r.points) * (float(decay) if r.axis == "interest" else 1.0)
-            rows.append((r.axis, r.label or f"{r.field} {r.condition} {r.value}", points))
-    return pl.DataFrame(
-        rows, schema={"axis": pl.String, "rule": pl.String, "points": pl.Float64}, orient="row"
-    ).sort("axis", maintain_order=True)
+            counted = float(r.points) * (decay if r.axis == "interest" else 1.0)
+            label = r.label or f"{r.field} {r.condition} {r.value}"
+            rows.append((r.axis, label, float(r.points), counted))
+    schema = {"axis": pl.String, "rule": pl.String, "points": pl.Float64, "counted": pl.Float64}
+    return pl.DataFrame(rows, schema=schema, orient="row").sort("axis", maintain_order=True)
 
 
 # --- the rules editor ----------------------------------------------------------------------------
