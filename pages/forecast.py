@@ -63,6 +63,9 @@ for name, options in (("window", WINDOWS), ("period", PERIODS)):
 with ui.connection() as db:
     decisions, pipelines = store.decisions(db), store.pipelines(db)
 names = dict(zip(pipelines["id"], pipelines["name"], strict=True))
+by_name = {name: pid for pid, name in names.items()}
+if "forecast_pipeline" not in st.session_state and query.get("pipeline") in by_name:
+    st.session_state["forecast_pipeline"] = by_name[query["pipeline"]]
 left, middle, right = st.columns(3)
 window_name = left.selectbox("Baseline window", list(WINDOWS), key="forecast_window")
 period_name = middle.selectbox("Forecast per", list(PERIODS), key="forecast_period")
@@ -128,7 +131,12 @@ def what_if() -> None:
     )
     st.session_state["forecast_kept"] = {key: st.session_state[key] for key in kept}
     st.query_params.update(
-        {"window": window_name, "period": period_name, **{k: f"{v:g}" for k, v in params.items()}}
+        {
+            "window": window_name,
+            "period": period_name,
+            "pipeline": names.get(pipeline, "All pipelines"),
+            **{k: f"{v:g}" for k, v in params.items()},
+        }
     )
     side = fc.side_by_side(
         fc.forecast(baseline.levers, baseline), fc.forecast(levers, baseline), ("Baseline", "Scenario")

@@ -67,9 +67,16 @@ def test_a_link_reopens_the_slider_values_and_reports_a_bad_one(app_env: Path) -
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     at.switch_page(PAGE)
-    at.query_params.update({"rate_customer": "42.5", "cycle_days": "oops"})
+    at.query_params.update(
+        {"rate_customer": "42.5", "cycle_days": "oops", "period": "Month", "pipeline": "Startup"}
+    )
     at.run()
     assert not at.exception, at.exception
+    assert at.selectbox(key="forecast_period").value == "Month"
+    assert (
+        at.selectbox(key="forecast_pipeline").format_func(at.selectbox(key="forecast_pipeline").value)
+        == "Startup"
+    )
     assert at.slider(key="forecast_rate_customer").value == 42.5
     assert any("cycle_days='oops' is not a number" in w.value for w in at.warning)
 

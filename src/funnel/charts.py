@@ -249,7 +249,7 @@ def funnel_chart(funnel: pl.DataFrame) -> alt.LayerChart:
     data = funnel.with_columns(
         left=-pl.col("count") / 2, right=pl.col("count") / 2, edge=pl.lit(widest / 2)
     )
-    y = alt.Y("stage:N", sort=order, title=None)
+    y = alt.Y("stage:N", sort=order, title=None, axis=alt.Axis(labelLimit=220))
     base = alt.Chart(data).transform_calculate(
         label="format(datum.count, ',') + (datum.conversion === null ? '' : ': '"
         " + format(datum.conversion, '.1%') + ' to next' + (datum.leak ? ', biggest leak' : ''))"
