@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from datetime import date
 from functools import partial
@@ -15,6 +16,11 @@ import ui
 from funnel import charts, exports, importers, stages, store
 
 MB = 1024 * 1024
+
+
+def _text(message: str) -> str:
+    """A message quoting the user's file (names, values) escaped, so Markdown shows it as typed."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!<>|~$])", r"\\\1", message)
 
 
 def _csv(path: Path, name: exports.Table) -> bytes:
@@ -40,7 +46,7 @@ def _read(upload: UploadedFile) -> importers.RawTable | None:
         st.session_state.pop("data_prepared", None)
     raw = st.session_state.data_raw
     if isinstance(raw, importers.ImportRejectedError):
-        ui.show_error(raw)
+        st.error(_text(str(raw)), icon=":material/error:")
         return None
     return raw
 
@@ -101,15 +107,15 @@ def _options(kind: importers.Kind, mapping: dict[str, str]) -> importers.Options
 
 
 def _report(report: importers.Report) -> None:
-    (st.success if report.ok else st.error)(report.summary())
+    (st.success if report.ok else st.error)(_text(report.summary()))
     for line in report.blocking:
-        st.error(line)
+        st.error(_text(line))
     if not report.problems.is_empty():
         st.dataframe(report.problems, hide_index=True, key="data_problems")
     for line in report.warnings:
-        st.warning(line)
+        st.warning(_text(line))
     for line in report.notes:
-        st.caption(line)
+        st.caption(_text(line))
 
 
 st.title("Data")
@@ -132,7 +138,7 @@ with imp:
         if len(raw.sheets) > 1:
             st.selectbox("Sheet", raw.sheets, index=raw.sheets.index(raw.sheet), key="data_sheet")
         for note in raw.notes:
-            st.caption(note)
+            st.caption(_text(note))
         preset = importers.detect_preset(raw.frame.columns, kind)
         st.subheader("Map the file's columns to our fields")
         if preset:
@@ -168,7 +174,7 @@ with imp:
                     done = importers.commit(
                         db, prepared, ui.who(), lambda f, m: bar.progress(min(f, 1.0), text=m)
                     )
-                    st.session_state.data_done = (done.summary(), done.warnings, store.counts(db))
+                    st.session_state.data_done = (done, store.counts(db))
                 st.session_state.pop("data_prepared")
                 st.toast("Imported.", icon=":material/check:")
                 st.rerun()
@@ -176,12 +182,24 @@ with imp:
                 st.info("The mapping or options changed since the dry run: run it again.")
             _report(prepared.report)
     if "data_done" in st.session_state:
-        summary, warnings, counts = st.session_state.data_done
-        st.success(summary)
-        for line in warnings:
-            st.warning(line)
+        done, counts = st.session_state.data_done
+        st.success(_text(done.summary()))
         for col, name in zip(st.columns(3), ("pipelines", "deals", "leads"), strict=True):
             col.metric(name.capitalize(), f"{counts[name]:,}")
+        if done.pipeline_id is not None:
+            figures = stages.pipeline_figures(ui.deals(done.pipeline_id), ui.stages(done.pipeline_id))
+            for col, (label, value) in zip(
+                st.columns(3),
+                (
+                    ("Closed won", figures.closed_won),
+                    ("Open pipeline", figures.open_pipeline),
+                    ("Weighted pipeline", figures.weighted_pipeline),
+                ),
+                strict=True,
+            ):
+                col.metric(label, f"${value:,.0f}")
+        for line in done.warnings:
+            st.warning(_text(line))
 
 with exp:
     st.caption("CSV in UTF-8; a cell a spreadsheet would run as a formula starts with an apostrophe.")

@@ -491,6 +491,7 @@ class Report:
     to_add: int = 0
     to_update: int = 0
     committed: bool = False
+    pipeline_id: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -1085,6 +1086,9 @@ def commit(db: Database, prepared: Prepared, who: str = "", progress: Progress |
             who=who,
             source=report.name,
             progress=step,
+        )
+        report.pipeline_id = (
+            pipeline_id(db, prepared.new_pipeline) if prepared.new_stages else prepared.pipeline_id
         )
     report.to_add, report.to_update, report.committed = added, updated, True
     return report
