@@ -113,3 +113,12 @@ def test_two_saved_scenarios_compare_period_by_period(app_env: Path) -> None:
     # the open pipeline is the same in both, so B is ahead in every period.
     assert table.columns[1].startswith("A: Slow") and table.columns[2].startswith("B: Fast")
     assert (table["difference"] > 0).all()
+
+
+def test_mql_is_counted_at_the_latest_agreed_cutoff_and_names_show_as_typed(app_env: Path) -> None:
+    with store.opened(app_env) as db:
+        store.record_decision(db, 70, 60, 1, "2026-11-20", "Anna *marketing*, Ben")
+    at = open_page()
+    caption = " ".join(c.value for c in at.caption)
+    assert "MQL: fit ≥ 70 and interest ≥ 60, the cutoff agreed on 2026-11-20" in caption
+    assert r"by Anna \*marketing\*, Ben" in caption
