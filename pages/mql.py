@@ -204,40 +204,43 @@ def threshold(leads: pl.DataFrame, grid: pl.DataFrame, sample: pl.DataFrame, ver
 
 
 threshold(leads, grid, sample, version)
-
-st.subheader("Scoring model")
 with ui.connection() as db:
     saved_rules, saved_half_life = store.rules(db, version), store.half_life(db, version)
-if version != versions[0]:
-    st.caption(f"You are looking at v{version}; a save is based on it only while it is the latest.")
-half_life = st.number_input(
-    "Interest half-life (days, 0 = no decay)",
-    0.0,
-    3650.0,
-    saved_half_life,
-    key=f"mql_half_life_{version}",
-)
-table = st.data_editor(
-    scoring.rules_frame(saved_rules),
-    column_config=EDITOR,
-    column_order=("label", "axis", "points", "field", "condition", "value"),
-    num_rows="dynamic",
-    hide_index=True,
-    key=f"mql_rules_{version}",
-)
-draft, errors = scoring.parse_rules(pl.DataFrame(table))
-for error in errors:
-    st.error(error)
-if not errors and (draft != saved_rules or half_life != saved_half_life):
+
+
+@st.fragment
+def model_editor(scored: pl.DataFrame, version: int, latest: int) -> None:
+    """Rules and half-life of the open version; an edit shows who would cross the MQL line."""
+    st.subheader("Scoring model")
+    if version != latest:
+        st.caption(f"You are looking at v{version}; a save builds on it only while it is the latest.")
+    half_life = st.number_input(
+        "Interest half-life (days, 0 = no decay)",
+        0.0,
+        3650.0,
+        saved_half_life,
+        key=f"mql_half_life_{version}",
+    )
+    table = st.data_editor(
+        scoring.rules_frame(saved_rules),
+        column_config=EDITOR,
+        column_order=("label", "axis", "points", "field", "condition", "value"),
+        num_rows="dynamic",
+        hide_index=True,
+        key=f"mql_rules_{version}",
+    )
+    draft, errors = scoring.parse_rules(pl.DataFrame(table))
+    for error in errors:
+        st.error(error)
+    if errors or (draft == saved_rules and half_life == saved_half_life):
+        return
     f_now, i_now = (st.session_state[key] for _, key, _ in SLIDERS)
     moved = scoring.crossings(scored, ui.scored_with(tuple(draft), half_life), f_now, i_now)
     st.info(
         f"With this edit, {moved.entered:,} leads would enter the MQL and {moved.left:,} would "
         f"leave it (all leads, at F = {f_now}, I = {i_now})."
     )
-    if st.button(
-        f"Save as a new model version (based on v{version})", key="mql_save_model", type="primary"
-    ):
+    if st.button(f"Save as a new model version (based on v{version})", key="mql_save_model"):
         ok, new = attempt(
             lambda db: store.save_model(db, draft, half_life, version, ui.who()),
             "Scoring model saved as a new version.",
@@ -246,15 +249,22 @@ if not errors and (draft != saved_rules or half_life != saved_half_life):
             st.session_state["mql_saved_version"] = new
             st.rerun()
 
-st.subheader("Why does a lead score what it scores?")
-lead_id = st.number_input("Lead id", 1, value=int(scored["id"][0]), key="mql_explain_lead")
-lead = scored.filter(pl.col("id") == lead_id)
-if lead.is_empty():
-    st.warning(f"No lead has the id {lead_id}.")
-else:
+
+@st.fragment
+def explainer(scored: pl.DataFrame, version: int) -> None:
+    """Why one lead scores what it scores: the rules that fired, in the meeting's own words."""
+    st.subheader("Why does a lead score what it scores?")
+    lead_id = st.number_input("Lead id", 1, value=int(scored["id"][0]), key="mql_explain_lead")
+    lead = scored.filter(pl.col("id") == lead_id)
+    if lead.is_empty():
+        st.warning(f"No lead has the id {lead_id}.")
+        return
     st.text(f"Fit {lead['fit'][0]:.1f} · interest {lead['interest'][0]:.1f} (model v{version})")
-    why = scoring.explain(
-        ui.leads().filter(pl.col("id") == lead_id), saved_rules, saved_half_life, date.today()
-    )
+    raw = ui.leads().filter(pl.col("id") == lead_id)
+    why = scoring.explain(raw, saved_rules, saved_half_life, date.today())
     decayed = st.column_config.NumberColumn("Counted today", format="%.2f")
     st.dataframe(why, hide_index=True, column_config={"counted": decayed})
+
+
+model_editor(scored, version, versions[0])
+explainer(scored, version)
