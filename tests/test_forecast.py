@@ -391,3 +391,13 @@ def test_sensitivity_chart_keeps_the_ranking_and_colours_the_bottleneck() -> Non
     spec = charts.sensitivity_chart(ranked).to_dict()
     assert spec["encoding"]["y"]["sort"] == ranked["lever"].to_list()
     assert spec["encoding"]["color"]["condition"]["test"] == "datum.bottleneck"
+
+
+def test_without_history_the_simulation_still_centres_on_the_levers() -> None:
+    baseline = hand_baseline(trials=(0, 0, 0))
+    levers = fc.Levers(1_000, (0.2, 0.5, 0.25), 10_000.0, 0.0)
+    result = fc.simulate(levers, baseline, target=250_000.0)
+    # No history: wide, but around the levers' $250,000.
+    assert result.quantiles["p10"][0] < 250_000.0 < result.quantiles["p90"][0]
+    zero = fc.simulate(fc.Levers(1_000, (0.0, 0.5, 0.25), 10_000.0, 0.0), baseline, 1.0)
+    assert zero.quantiles["p90"][0] == 0.0 and zero.chance == 0.0

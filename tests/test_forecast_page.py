@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from funnel import store
-from tests.conftest import APP
+from tests.conftest import APP, ROOT
 
 PAGE = "pages/forecast.py"
 
@@ -122,3 +123,14 @@ def test_mql_is_counted_at_the_latest_agreed_cutoff_and_names_show_as_typed(app_
     caption = " ".join(c.value for c in at.caption)
     assert "MQL: fit ≥ 70 and interest ≥ 60, the cutoff agreed on 2026-11-20" in caption
     assert r"by Anna \*marketing\*, Ben" in caption
+
+
+def test_an_empty_store_shows_the_page_and_explains_the_reverse_funnel(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.connect(db_path).close()
+    monkeypatch.setenv("FUNNEL_DB", str(db_path))
+    monkeypatch.chdir(ROOT)
+    at = open_page()
+    assert metric(at, "Baseline, whole horizon") == "$0"
+    assert any("deal value is $0" in e.value for e in at.error)

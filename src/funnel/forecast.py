@@ -543,14 +543,20 @@ class Simulation:
 
 def simulate(levers: Levers, baseline: Baseline, target: float, seed: int = SEED) -> Simulation:
     """A range for the forecast: each open deal won at its probability (drawn once, in the
-    baseline), each conversion rate drawn from a Beta posterior with the history's sample size
-    centred on the lever, and each period's customers drawn binomially from its leads."""
+    baseline), each conversion rate drawn from a Beta with the lever as its mean and the
+    history's sample size (plus a uniform prior's two pseudo-counts) as its weight, and each
+    period's customers drawn binomially from its leads.
+
+    So a rate measured on 20 leads swings far more than one measured on 20,000, and a lever
+    moved by hand keeps the uncertainty of the history behind it.
+    """
     draws = baseline.pipeline_draws
     n = draws.shape[0]
     rng = np.random.default_rng(seed)
     p = np.ones(n)
     for rate, trials in zip(levers.rates, baseline.trials, strict=False):
-        p *= rng.beta(rate * trials + 1, (1 - rate) * trials + 1, size=n)
+        weight = trials + 2
+        p *= rng.beta(max(rate * weight, 1e-9), max((1 - rate) * weight, 1e-9), size=n)
     leads = round(levers.leads_per_period)
     periods = baseline.horizon.height
     customers = rng.binomial(leads, np.repeat(p[:, None], periods, axis=1))
