@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Callable
 from datetime import date
 from functools import partial
 from pathlib import Path
 
+import altair as alt
 import polars as pl
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 import ui
-from funnel import charts, exports, importers, stages, store
+from funnel import charts, exports, forecast, importers, scoring, stages, store
 
 MB = 1024 * 1024
 
@@ -104,6 +106,44 @@ def _options(kind: importers.Kind, mapping: dict[str, str]) -> importers.Options
                     st.error(f"'{text}' is not a range like 0:10.")
     plan = _stage_plan(previous) if kind == "deals" else importers.StagePlan()
     return importers.Options(mapping, orders, ranges, plan)
+
+
+def _stage_chart(pipeline_id: int) -> alt.TopLevelMixin:
+    figures = stages.pipeline_figures(ui.deals(pipeline_id), ui.stages(pipeline_id))
+    return charts.stage_value_chart(figures.by_stage)
+
+
+def _mql_chart(kind: str, fit: float, interest: float, version: int | None) -> alt.TopLevelMixin:
+    """The MQL page's charts at the agreed cutoff (the page itself follows its sliders)."""
+    leads = ui.scored_leads(version)
+    if kind == "funnel":
+        window = forecast.full_quarters_window(date.today())
+        flagged = scoring.with_quadrants(leads, fit, interest)
+        return charts.funnel_chart(forecast.marketing_funnel(flagged, *window))
+    grid = scoring.cutoff_grid(leads)
+    if kind == "curve":
+        return charts.mql_curve_chart(scoring.backtest_curve(grid, round(fit), round(interest)))
+    quadrants = scoring.quadrant_counts(grid, round(fit), round(interest))
+    sample = scoring.scatter_sample(leads)
+    return charts.mql_quadrant_chart(sample, quadrants, fit, interest, leads.height)
+
+
+def _chart_catalogue() -> dict[str, Callable[[], alt.TopLevelMixin]]:
+    """Every chart the store can draw without a page's sliders, built only when chosen."""
+    with ui.connection() as db:
+        pipes = store.import_targets(db).select("pipeline", "pipeline_id").unique(maintain_order=True)
+        fit, interest, version = forecast.agreed_cutoff(store.decisions(db))
+    catalogue: dict[str, Callable[[], alt.TopLevelMixin]] = {
+        f"Value vs weighted value per stage: {name}": partial(_stage_chart, pid)
+        for name, pid in pipes.rows()
+    }
+    at = f"at the agreed cutoff (fit ≥ {fit:g}, interest ≥ {interest:g})"
+    catalogue[f"MQL quadrants {at}"] = partial(_mql_chart, "quadrants", fit, interest, version)
+    catalogue[f"MQL back-test curve {at}"] = partial(_mql_chart, "curve", fit, interest, version)
+    catalogue["Marketing funnel, last four full quarters"] = partial(
+        _mql_chart, "funnel", fit, interest, version
+    )
+    return catalogue
 
 
 def _report(report: importers.Report) -> None:
@@ -213,12 +253,9 @@ with exp:
             icon=":material/download:",
         )
     st.subheader("Charts as PNG or SVG")
-    with ui.connection() as db:
-        pipes = dict(store.import_targets(db).select("pipeline", "pipeline_id").unique().rows())
-    name = st.selectbox("Value vs weighted value per stage, pipeline", sorted(pipes), key="data_chart")
-    if name:
-        by_stage = stages.pipeline_figures(ui.deals(pipes[name]), ui.stages(pipes[name])).by_stage
-        chart = charts.stage_value_chart(by_stage)
+    label = st.selectbox("Chart", list(_chart_catalogue()), key="data_chart")
+    if label:
+        chart = _chart_catalogue()[label]()
         st.altair_chart(chart, key="data_chart_view")
         png, svg = st.columns(2)
         png.download_button(

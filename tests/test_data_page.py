@@ -105,3 +105,12 @@ def test_deals_with_new_stages_create_a_pipeline(app_env: Path) -> None:
     assert "1 open deal without a value" not in texts(at)
     metrics = {m.label: m.value for m in at.metric}
     assert (metrics["Closed won"], metrics["Open pipeline"]) == ("$500", "$1,000")
+
+
+def test_every_chart_in_the_catalogue_draws(app_env: Path) -> None:
+    at = data_page()
+    chooser = at.selectbox(key="data_chart")
+    assert len(chooser.options) == 8  # five pipelines, two MQL charts, the marketing funnel
+    for label in chooser.options:
+        at.selectbox(key="data_chart").set_value(label).run()
+        assert not at.exception, (label, at.exception)

@@ -20,7 +20,7 @@ import polars as pl
 import vl_convert as vlc
 from sqlite_utils import Database
 
-from funnel import scoring, store
+from funnel import forecast, scoring, store
 from funnel.models import LEAD_FIELDS
 
 Table = Literal["stages", "deals", "leads", "decisions", "scenarios"]
@@ -47,33 +47,26 @@ def to_csv(frame: pl.DataFrame) -> bytes:
 def leads_table(db: Database, today: date) -> tuple[pl.DataFrame, str]:
     """Every lead with fit, interest, quadrant and MQL flag at the latest agreed cutoff.
 
-    Scored with the model version the latest decision was taken on; with no decision yet, the
-    latest model scores fit and interest and the quadrant and MQL columns stay empty. Returns the
-    frame and a sentence saying which cutoff it used.
+    Scored with the model version the latest decision was taken on, at its cutoff; with no
+    decision yet, the latest model at the default cutoff the forecast also uses
+    (`forecast.agreed_cutoff`). Returns the frame and a sentence saying which cutoff it used.
     """
     decided = store.decisions(db)
-    leads = store.leads(db)
-    if decided.height:
-        latest = decided.row(0, named=True)
-        version = int(latest["model_version"])
-    else:
-        version = store.latest_model_version(db) or 0
+    fit_cut, interest_cut, version = forecast.agreed_cutoff(decided)
+    version = version or store.latest_model_version(db)
     rules = store.rules(db, version) if version else []
     half_life = store.half_life(db, version) if version else 0.0
-    scored = scoring.score_leads(leads, rules, half_life, today)
-    if decided.height:
-        fit_cut, interest_cut = float(latest["fit_cutoff"]), float(latest["interest_cutoff"])
-        out = scoring.with_quadrants(scored, fit_cut, interest_cut)
-        note = (
-            f"Scored with model v{version} at the cutoff agreed on {latest['decided_on']}: "
-            f"fit ≥ {fit_cut:g}, interest ≥ {interest_cut:g}."
-        )
-    else:
-        out = scored.with_columns(
-            pl.lit(None, dtype=pl.String).alias("quadrant"),
-            pl.lit(None, dtype=pl.Boolean).alias("mql"),
-        )
-        note = "No MQL cutoff recorded yet: quadrant and MQL columns are empty."
+    scored = scoring.score_leads(store.leads(db), rules, half_life, today)
+    out = scoring.with_quadrants(scored, fit_cut, interest_cut)
+    when = (
+        f"agreed on {decided['decided_on'][0]}"
+        if decided.height
+        else "by default (no cutoff recorded yet)"
+    )
+    note = (
+        f"Scored with model v{version or 0} at the cutoff {when}: fit ≥ {fit_cut:g}, "
+        f"interest ≥ {interest_cut:g}."
+    )
     columns = [f.name for f in LEAD_FIELDS]
     return out.select(*columns, "quadrant", "mql"), note
 

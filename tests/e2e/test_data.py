@@ -46,3 +46,19 @@ def test_upload_preview_dry_run_and_import(
     assert leads.locator("[data-testid='stMetricValue']").inner_text() == f"{before + 3:,}"
     screenshot(page, "data_imported")
     assert_no_exception(page)
+
+
+def test_exports_download_csv_and_chart(app_server: AppServer, page: Page) -> None:
+    page.goto(f"{app_server.url}/data")
+    wait_for_app(page)
+    page.get_by_role("tab", name="Export").click()
+    page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=30_000)
+    with page.expect_download(timeout=60_000) as stages_csv:
+        page.get_by_role("button", name="Stages").click()
+    text = Path(stages_csv.value.path()).read_bytes()
+    assert text.startswith(b"\xef\xbb\xbfpipeline,position,name,probability,kind,rot_days\n")
+    with page.expect_download(timeout=60_000) as svg:
+        page.get_by_role("button", name="SVG").click()
+    assert Path(svg.value.path()).read_text().startswith("<svg")
+    screenshot(page, "data_export")
+    assert_no_exception(page)
