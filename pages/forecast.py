@@ -45,6 +45,7 @@ def measured(
 
 
 def set_levers(levers: fc.Levers) -> None:
+    """Move every slider to `levers` (a callback: it runs before the sliders are drawn)."""
     for key, value in levers.params().items():
         st.session_state[f"forecast_{key}"] = value
 
@@ -171,7 +172,7 @@ def what_if() -> None:
         table = sim.quantiles
         st.dataframe(table, hide_index=True, column_config=money(table), key="forecast_range_table")
     with tabs[2]:
-        reverse_panel(levers, round(total["Scenario"] / baseline.horizon.height, -3))
+        reverse_panel(levers, round(side["Scenario"][0], -3))
     with tabs[3]:
         ranked = fc.sensitivity(levers, baseline)
         st.write(f"Bottleneck: **{ranked['lever'][0]}** moves revenue most.")
@@ -181,6 +182,7 @@ def what_if() -> None:
 
 
 def reverse_panel(levers: fc.Levers, suggested: float) -> None:
+    """Leads needed for a period's target; starts at what the scenario gives the first period."""
     r1, r2 = st.columns(2)
     goal = r1.number_input(
         "Revenue target for one period ($)",
