@@ -266,17 +266,28 @@ with exp:
         )
 
 
-@st.dialog("Restore this backup?")
+def _forget_restore() -> None:
+    st.session_state.pop("data_restore_pending", None)
+
+
+# The pending restore lives in session state so the dialog stays open across the rerun its
+# own button causes; closing it (X, Esc, Cancel) forgets it.
+@st.dialog("Restore this backup?", on_dismiss=_forget_restore)
 def _confirm_restore(source: Path) -> None:
     st.write(
         "This replaces **everything** in the store with the backup. The store as it is now is "
         "kept beside it as a `.before-restore.db` file."
     )
-    if st.button("Restore", type="primary", key="data_restore_confirm"):
+    left, right = st.columns(2)
+    if left.button("Restore", type="primary", key="data_restore_confirm"):
         path = ui.db_path()
         with ui.connection() as db:
             exports.restore(db, source, keep_copy=path.with_name(f"{path.stem}.before-restore.db"))
+        _forget_restore()
         st.toast("Store restored.", icon=":material/check:")
+        st.rerun()
+    if right.button("Cancel", key="data_restore_cancel"):
+        _forget_restore()
         st.rerun()
 
 
@@ -299,4 +310,6 @@ with bak:
         if problem:
             st.error(f"{problem} Nothing was changed.")
         elif st.button("Restore…", key="data_restore"):
-            _confirm_restore(candidate)
+            st.session_state.data_restore_pending = str(candidate)
+    if "data_restore_pending" in st.session_state:
+        _confirm_restore(Path(st.session_state.data_restore_pending))

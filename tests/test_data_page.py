@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import polars as pl
 from streamlit.testing.v1 import AppTest
 
-from funnel import store
+from funnel import exports, store
 from tests.conftest import APP
 
 HUBSPOT = (
@@ -114,3 +116,49 @@ def test_every_chart_in_the_catalogue_draws(app_env: Path) -> None:
     for label in chooser.options:
         at.selectbox(key="data_chart").set_value(label).run()
         assert not at.exception, (label, at.exception)
+
+
+def test_ambiguous_dates_are_asked_and_the_choice_imports(app_env: Path) -> None:
+    at = data_page()
+    data = b"external_id,created\nA1,03/04/2026\nA2,05/06/2026\n"
+    at.file_uploader(key="data_upload").set_value(("dates.csv", data, "text/csv")).run()
+    at.button(key="data_dry_run").click().run()
+    assert "no day above 12 tells which" in texts(at)
+    assert at.button(key="data_commit").disabled
+    at.radio(key="data_dates_created").set_value("dmy").run()
+    at.button(key="data_dry_run").click().run()
+    at.button(key="data_commit").click().run()
+    assert not at.exception, at.exception
+    with store.opened(app_env) as db:
+        created = store.leads(db).filter(pl.col("external_id") == "A1")["created"].to_list()
+    assert created == [date(2026, 4, 3)]
+
+
+def test_restore_refuses_a_file_that_is_not_a_backup(app_env: Path) -> None:
+    with store.opened(app_env) as db:
+        before = store.revision(db)
+    at = data_page()
+    at.file_uploader(key="data_restore_upload").set_value(("x.db", b"id\n1\n", "text/plain")).run()
+    assert "This is not a SQLite file, so not a funnel backup. Nothing was changed." in texts(at)
+    with store.opened(app_env) as db:
+        assert store.revision(db) == before
+
+
+def test_restore_a_backup_after_confirming(app_env: Path, tmp_path: Path) -> None:
+    backup = tmp_path / "backup.db"
+    with store.opened(app_env) as db:
+        exports.backup(db, backup)
+        counts = store.counts(db)
+        db.conn.execute("DELETE FROM stage_history")
+        db.conn.execute("DELETE FROM deals")
+        db.conn.commit()
+    at = data_page()
+    at.file_uploader(key="data_restore_upload").set_value(
+        ("backup.db", backup.read_bytes(), "application/octet-stream")
+    ).run()
+    at.button(key="data_restore").click().run()
+    at.button(key="data_restore_confirm").click().run()
+    assert not at.exception, at.exception
+    with store.opened(app_env) as db:
+        assert store.counts(db) == counts
+    assert app_env.with_name(f"{app_env.stem}.before-restore.db").exists()

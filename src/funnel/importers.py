@@ -638,8 +638,11 @@ def _parse_dates(
     b = slash.struct.field("2").cast(pl.Int64)
     day_first = int((a > 12).sum())
     month_first = int((b > 12).sum())
-    order: DateOrder | None = options.date_order.get(f.name)
+    chosen: DateOrder | None = options.date_order.get(f.name)
+    order = chosen
     conflict = _no_reason(len(s))
+    if chosen is not None and not day_first and not month_first and int(a.is_not_null().sum()):
+        report.ambiguous_dates.append(f.name)  # still asked, so the choice stays on screen
     if order is None:
         if day_first and month_first:
             order = "dmy" if day_first > month_first else "mdy"
@@ -668,7 +671,7 @@ def _parse_dates(
                 "or D/M/YYYY)."
             )
             order = "mdy"
-    if order and int(a.is_not_null().sum()) and f.name not in report.ambiguous_dates:
+    if (order and int(a.is_not_null().sum()) and f.name not in report.ambiguous_dates) or chosen:
         report.notes.append(f"'{label}': dates read as {'D/M/YYYY' if order == 'dmy' else 'M/D/YYYY'}.")
     day, month = (a, b) if order == "dmy" else (b, a)
     year = slash.struct.field("3").cast(pl.Int64)
