@@ -262,8 +262,9 @@ def explainer(scored: pl.DataFrame, version: int) -> None:
     st.text(f"Fit {lead['fit'][0]:.1f} · interest {lead['interest'][0]:.1f} (model v{version})")
     raw = ui.leads().filter(pl.col("id") == lead_id)
     why = scoring.explain(raw, saved_rules, saved_half_life, date.today())
-    decayed = st.column_config.NumberColumn("Counted today", format="%.2f")
-    st.dataframe(why, hide_index=True, column_config={"counted": decayed})
+    headings = {"axis": "Axis", "rule": "Rule", "points": "Points in the model"}
+    decayed = st.column_config.NumberColumn("Counted today (after decay)", format="%.2f")
+    st.dataframe(why, hide_index=True, column_config={**headings, "counted": decayed})
 
 
 model_editor(scored, version, versions[0])
