@@ -54,8 +54,16 @@ elif operation == "rules":
     rules = [Rule("fit", "company_size", "at_least", float(n), 1.0, f"rule {n}") for n in range(5000)]
     store.save_model(db, rules, 30.0, store.latest_model_version(db), "crash")
 elif operation == "import":
+    # The import keeps its pages in a big cache; after the first chunk, shrink it so the
+    # second chunk spills to disk, then stall once it is written.
+    def progress(done, total):
+        if done < total:
+            db.execute("PRAGMA main.cache_size = 2")
+        else:
+            stall()
+
     leads = demo.make_leads(60_000, date(2026, 11, 23), seed=99)
-    store.import_leads(db, leads, "crash", "big.csv", lambda done, total: done >= 50_000 and stall())
+    store.import_leads(db, leads, "crash", "big.csv", progress)
 print("finished without being killed", flush=True)
 """
 
