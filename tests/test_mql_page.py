@@ -240,3 +240,20 @@ def test_a_store_without_leads_says_so(db_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.chdir(ROOT)
     at = open_page()
     assert any("No leads yet" in i.value for i in at.info)
+
+
+def test_a_decision_on_an_older_model_reopens_that_version(app_env: Path) -> None:
+    with store.opened(app_env) as db:
+        decision_id = store.record_decision(db, 55, 35, 1, "2026-11-20", "Anna, Ben")
+        store.save_model(db, scoring.DEFAULT_RULES, 14.0, based_on=1, who="Ben")
+    at = open_page()
+    assert at.selectbox(key="mql_version").value == 2
+    at.slider(key="mql_fit_cutoff").set_value(80).run()
+    at.button(key=f"mql_restore_{decision_id}").click().run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="mql_version").value == 1
+    assert (at.slider(key="mql_fit_cutoff").value, at.slider(key="mql_interest_cutoff").value) == (
+        55,
+        35,
+    )
+    assert at.query_params["v"] == "1"
