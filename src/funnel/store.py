@@ -1085,9 +1085,13 @@ def _staged(db: Database, frame: pl.DataFrame) -> Iterator[None]:
                 cur.fetchall()
             cur.adbc_ingest("rows", _sqlite_typed(frame).to_arrow(), mode="create")
         db.conn.execute("ATTACH DATABASE ? AS staging", [str(path)])
+        cache = db.execute("PRAGMA main.cache_size").fetchone()[0]
+        # A million-row upsert walks the external-id index at random: keep it in memory.
+        db.conn.execute("PRAGMA main.cache_size = -262144")
         try:
             yield
         finally:
+            db.conn.execute(f"PRAGMA main.cache_size = {int(cache)}")
             db.conn.execute("DETACH DATABASE staging")
 
 
