@@ -195,7 +195,7 @@ def _read_csv(data: bytes, name: str) -> RawTable:
             source,
             separator=delimiter,
             infer_schema=False,
-            empty_string_is_null=False,
+            empty_string_is_null=True,
             truncate_ragged_lines=False,
             raise_if_empty=False,
         )
@@ -560,6 +560,24 @@ def _cleaned(column: str) -> pl.Expr:
     return pl.when(s.str.contains(PLACEHOLDER_RE)).then(None).otherwise(s).alias(column)
 
 
+def _clean_columns(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """`_cleaned` for every column that needs it: one parallel pass finds which hold padded
+    values or placeholders, and only those are rewritten (most columns of a clean file are not).
+    """
+    padded = [
+        pl.col(c).str.starts_with(w) | pl.col(c).str.ends_with(w) for c in columns for w in (" ", "\t")
+    ]
+    needs = frame.select(
+        *[
+            (padded[2 * i] | padded[2 * i + 1] | pl.col(c).str.contains(PLACEHOLDER_RE)).any()
+            for i, c in enumerate(columns)
+        ]
+    ).row(0)
+    return frame.select(
+        _cleaned(c) if need else pl.col(c) for c, need in zip(columns, needs, strict=True)
+    )
+
+
 def _no_reason(n: int) -> pl.Series:
     return pl.repeat(None, n, dtype=pl.String, eager=True)
 
@@ -790,8 +808,7 @@ def validate(
 
     semicolon = any("semicolon" in n for n in raw.notes)
     date_columns = [theirs for ours, theirs in mapping.items() if fields[ours].dtype == "date"]
-    # One select for every column: Polars cleans them in parallel.
-    cleaned = raw.frame.select(_cleaned(c) for c in dict.fromkeys(mapping.values()))
+    cleaned = _clean_columns(raw.frame, list(dict.fromkeys(mapping.values())))
     text_columns: list[str] = []
     columns: dict[str, pl.Series] = {}
     found: list[pl.DataFrame] = []
