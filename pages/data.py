@@ -199,8 +199,11 @@ with imp:
         options = _options(kind, mapping)
         left, right = st.columns(2)
         if left.button("Dry run", key="data_dry_run", icon=":material/fact_check:"):
+            bar = st.progress(0.0, text="Checking…")
             with ui.connection() as db:
-                st.session_state.data_prepared = importers.validate(db, raw, kind, options)
+                st.session_state.data_prepared = importers.validate(
+                    db, raw, kind, options, lambda f, m: bar.progress(2 * f, text=m)
+                )
             st.session_state.data_options = options
             st.session_state.pop("data_done", None)
             st.rerun()

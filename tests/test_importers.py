@@ -336,3 +336,12 @@ def test_xlsx_date_cells_and_numbers_import(fresh_db: Database) -> None:
     with store.opened(store.db_file(fresh_db)) as db:
         row = store.leads(db).row(0, named=True)
     assert (row["created"], row["company_size"]) == (date(2026, 3, 4), 250)
+
+
+def test_a_file_name_is_only_a_label_never_a_path(fresh_db: Database, tmp_path: Path) -> None:
+    report = importers.import_bytes(
+        fresh_db, b"created\n2026-01-02\n", "leads", "../../etc/passwd; rm -rf ~.csv"
+    )
+    assert report.committed
+    assert store.external_ids(fresh_db, "leads").str.starts_with("etc-passwd-rm-rf-").all()
+    assert {p.name for p in tmp_path.iterdir()} <= {"funnel.db", "funnel.db-wal", "funnel.db-shm"}
