@@ -722,16 +722,16 @@ def _parse_dates(
 def _parse_words(
     s: pl.Series, yes: Sequence[str], no: Sequence[str], values: tuple[object, object], expected: str
 ) -> tuple[pl.Series, pl.Series]:
-    low = s.str.to_lowercase()
-    frame = pl.DataFrame({"low": low, "s": s})
-    out = frame.select(
-        value=pl.when(pl.col("low").is_in(list(yes)))
-        .then(pl.lit(values[0]))
-        .when(pl.col("low").is_in(list(no)))
-        .then(pl.lit(values[1])),
-    )["value"]
-    reason = frame.select(
-        pl.when(pl.col("s").is_not_null() & out.is_null()).then(pl.lit(f"not {expected}"))
+    """Words to two values, case aside ('Yes', 'TRUE', 'won' ...); anything else is a bad row."""
+    spellings = {w: v for words, v in ((yes, values[0]), (no, values[1])) for w in words}
+    dtype = pl.Boolean if isinstance(values[0], bool) else pl.String
+    # The usual spellings first, in one pass; lower-casing only for columns that need it.
+    cased = {c: v for w, v in spellings.items() for c in (w, w.upper(), w.title())}
+    out = s.replace_strict(cased, default=None, return_dtype=dtype)
+    if int((s.is_not_null() & out.is_null()).sum()):
+        out = s.str.to_lowercase().replace_strict(spellings, default=None, return_dtype=dtype)
+    reason = pl.select(
+        pl.when(s.is_not_null() & out.is_null()).then(pl.lit(f"not {expected}"))
     ).to_series()
     return out, reason
 
@@ -951,6 +951,8 @@ def _text_warnings(text: pl.DataFrame, report: Report) -> None:
 
 
 def _duplicate_ids(ids: pl.Series, lines: pl.Series, label: str) -> pl.DataFrame:
+    if not ids.drop_nulls().is_duplicated().any():
+        return Report("leads", "").problems
     frame = pl.DataFrame({"id": ids, "line": lines})
     first = frame.filter(pl.col("id").is_not_null()).group_by("id").agg(first=pl.col("line").min())
     dup = (
