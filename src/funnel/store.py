@@ -11,6 +11,7 @@ import json
 import os
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -211,7 +212,40 @@ def connect(path: Path | str) -> Database:
     db = Database(conn)
     if migrations.pending(db):
         migrations.apply(db)
+    _keep_open(path)
     return db
+
+
+# --- two SQLite libraries in one process ---------------------------------------------------------
+# ADBC's driver carries its own copy of SQLite beside the one Python's sqlite3 links. POSIX locks
+# belong to the process, so neither copy sees the other's locks, and closing a file in one copy
+# drops the locks the other holds: a closing connection then believes it is the last one and
+# checkpoints and deletes the WAL under the other's feet (a later commit lands in a deleted
+# file, see sqlite.org/howtocorrupt.html 2.2). So, per store and per process, one connection of
+# each copy stays open for the life of the process (no file is ever closed while the other copy
+# uses it), the Arrow reader is read-only (it never checkpoints), and an Arrow read never runs
+# while this process writes (the writer cannot see the reader's WAL read mark).
+_ONE_LIBRARY_AT_A_TIME = threading.RLock()
+_kept: dict[Path, sqlite3.Connection] = {}
+_readers: dict[Path, adbc.Connection] = {}
+
+
+def _keep_open(path: Path) -> None:
+    key = path.resolve()
+    with _ONE_LIBRARY_AT_A_TIME:
+        if key not in _kept:
+            keeper = sqlite3.connect(key, check_same_thread=False)
+            keeper.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            _kept[key] = keeper
+
+
+def _arrow_reader(path: Path) -> adbc.Connection:
+    """The process's read-only Arrow connection to `path`; call it under the library lock."""
+    key = path.resolve()
+    _keep_open(key)
+    if key not in _readers:
+        _readers[key] = adbc.connect(f"file:{key}?mode=ro", autocommit=True)
+    return _readers[key]
 
 
 @contextmanager
@@ -260,14 +294,17 @@ def write(db: Database) -> Iterator[Database]:
     `BEGIN IMMEDIATE` takes the write lock up front, so two sessions saving at once wait for
     each other (busy timeout) instead of failing half-way.
     """
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-        db.conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
-        db.conn.execute("COMMIT")
-    except BaseException:
-        db.conn.execute("ROLLBACK")
-        raise
+    with _ONE_LIBRARY_AT_A_TIME:
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+            db.conn.execute(
+                "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'"
+            )
+            db.conn.execute("COMMIT")
+        except BaseException:
+            db.conn.execute("ROLLBACK")
+            raise
 
 
 def audit(
@@ -346,7 +383,7 @@ def read_frame(db: Database, sql: str, params: Sequence[Any] = ()) -> pl.DataFra
     makes a million-lead load take a fraction of a second; see the README's Performance table.
     Uncommitted writes on `db` are not visible to it: read after `write()` has returned.
     """
-    with adbc.connect(str(db_file(db))) as conn, conn.cursor() as cur:
+    with _ONE_LIBRARY_AT_A_TIME, _arrow_reader(db_file(db)).cursor() as cur:
         cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": "65536"})
         cur.execute(sql, list(params) if params else None)
         table = cur.fetch_arrow_table()
