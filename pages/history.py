@@ -64,7 +64,8 @@ st.caption(
     "logged too (undo it again to put the change back). Decisions and scenarios are never "
     "undone: record a new one instead."
 )
-targets = [("pipeline", int(i)) for i in pipelines["id"]] + [("scoring_model", None)]
+with ui.connection() as db:
+    targets = store.undo_targets(db)
 names = dict(zip(pipelines["id"].to_list(), pipelines["name"].to_list(), strict=True))
 target = st.selectbox(
     "Last change of",

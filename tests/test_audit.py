@@ -163,3 +163,15 @@ def test_leads_import_reads_as_file_and_counts(fresh_db: Database) -> None:
         ("Leads", "imported 'hubspot.csv': 0 added, 1 updated"),
         ("Leads", "imported 'hubspot.csv': 2 added, 0 updated"),
     ]
+
+
+def test_undo_offers_the_latest_changed_object_first(fresh_db: Database, pipeline: int) -> None:
+    assert store.undo_targets(fresh_db) == [("pipeline", pipeline)]
+    other = store.create_pipeline(fresh_db, "Partners", STAGES)
+    store.save_model(fresh_db, RULES, 0.0, based_on=None)
+    store.rename_pipeline(fresh_db, pipeline, "Enterprise", expected_version=1)
+    assert store.undo_targets(fresh_db) == [
+        ("pipeline", pipeline),
+        ("scoring_model", None),
+        ("pipeline", other),
+    ]

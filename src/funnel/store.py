@@ -953,6 +953,22 @@ def last_change(db: Database, entity: str, entity_id: int | None = None) -> dict
     return dict(zip([c[0] for c in cur.description], row, strict=True))
 
 
+def undo_targets(db: Database) -> list[tuple[str, int | None]]:
+    """What can be undone, as (entity, id): pipelines and the scoring model, latest change first.
+
+    The History page offers them in this order, so the change just made is the first choice.
+    """
+    rows = db.execute(
+        "SELECT * FROM (SELECT 'pipeline', p.id, (SELECT max(a.id) FROM audit a"
+        "  WHERE a.entity IN ('pipeline', 'stages') AND a.entity_id = p.id) AS last"
+        " FROM pipelines p"
+        " UNION ALL SELECT 'scoring_model', NULL, (SELECT max(id) FROM audit"
+        "  WHERE entity = 'scoring_model') WHERE EXISTS (SELECT 1 FROM scoring_models))"
+        " ORDER BY last IS NULL, last DESC"
+    ).fetchall()
+    return [(str(e), None if i is None else int(i)) for e, i, _ in rows]
+
+
 def undo_last(
     db: Database,
     entity: str,
