@@ -21,7 +21,7 @@ HUBSPOT = (
 
 
 def data_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = AppTest.from_file(APP, default_timeout=180)
     at.run()
     at.switch_page("pages/data.py").run()
     assert not at.exception, at.exception
