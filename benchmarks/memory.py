@@ -24,6 +24,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 TARGET_BYTES = 1.5e9
 PAGE_TIMEOUT_MS = 600_000
+QUIET_CHECKS = 3
 
 
 def _free_port() -> int:
@@ -41,14 +42,15 @@ def peak_rss(pid: int) -> int:
 
 
 def _wait_until_done(page: Page) -> None:
-    """Until the script has finished (no 'Running…' widget) twice in a row, 0.5 s apart."""
-    page.wait_for_selector("[data-testid='stApp']", timeout=PAGE_TIMEOUT_MS)
-    for _ in range(2):
-        page.wait_for_timeout(500)
-        page.wait_for_function(
-            "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-            timeout=PAGE_TIMEOUT_MS,
-        )
+    """Until the page's title is drawn and the script has finished: no 'Running…' widget seen
+    in `QUIET_CHECKS` checks in a row, a second apart (it shows only after a short delay)."""
+    page.wait_for_selector("[data-testid='stMain'] h1", timeout=PAGE_TIMEOUT_MS)
+    quiet = 0
+    deadline = time.monotonic() + PAGE_TIMEOUT_MS / 1000
+    while quiet < QUIET_CHECKS and time.monotonic() < deadline:
+        page.wait_for_timeout(1000)
+        running = page.locator("[data-testid='stStatusWidget']").count()
+        quiet = 0 if running else quiet + 1
 
 
 def serve_and_visit(path: Path) -> int:
