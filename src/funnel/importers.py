@@ -164,19 +164,28 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
-def _row_layout(text: str, delimiter: str) -> tuple[list[int], list[int]]:
-    """Each data row's field count and the line it starts on (quoted cells may span lines)."""
+def _python_rows(text: str, delimiter: str) -> tuple[list[str], list[list[str]], list[int]]:
+    """Header, non-blank rows and the line each row starts on (quoted cells may span lines)."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    next(reader)
-    widths: list[int] = []
+    header = next(reader)
+    rows: list[list[str]] = []
     starts: list[int] = []
     previous_end = reader.line_num
     for row in reader:
         if row:
-            widths.append(len(row))
+            rows.append(row)
             starts.append(previous_end + 1)
         previous_end = reader.line_num
-    return widths, starts
+    return header, rows, starts
+
+
+def _without_empty_rows(frame: pl.DataFrame, lines: pl.Series) -> tuple[pl.DataFrame, pl.Series, int]:
+    """Rows with no value at all (blank lines, Excel's trailing ',,,,') are not data."""
+    empty = frame.select(pl.all_horizontal(pl.all().is_null()).alias("empty"))["empty"]
+    skipped = int(empty.sum())
+    if not skipped:
+        return frame, lines, 0
+    return frame.filter(~empty), lines.filter(~empty), skipped
 
 
 def _read_csv(data: bytes, name: str) -> RawTable:
@@ -188,8 +197,12 @@ def _read_csv(data: bytes, name: str) -> RawTable:
     text, encoding = _decode(data, name)
     if not text.strip():
         raise ImportRejectedError(f"{name} holds only blank lines: there is nothing to import.")
+    if "\r" in text and "\n" not in text:  # classic Mac line ends (Excel's "CSV (Macintosh)")
+        text = text.replace("\r", "\n")
+        encoding += ", CR line ends"
     delimiter = _sniff_delimiter(text)
-    source = text.encode("utf-8") if encoding in ("Windows-1252", "Latin-1") else data
+    recoded = encoding not in ("UTF-8", "UTF-8 with BOM")
+    source = text.encode("utf-8") if recoded else data
     try:
         frame: pl.DataFrame | None = pl.read_csv(
             source,
@@ -200,35 +213,57 @@ def _read_csv(data: bytes, name: str) -> RawTable:
             raise_if_empty=False,
         )
     except pl.exceptions.ComputeError:
-        frame = None
+        frame = None  # ragged or oddly quoted: read again below, row by row
     notes = [f"Read as CSV: {encoding}, {DELIMITERS[delimiter]}-delimited."]
     lines = text.count("\n") + (not text.endswith("\n"))
     if frame is not None and lines == frame.height + 1:
-        _check_table(frame, name)
-        return RawTable(
-            frame, pl.int_range(2, frame.height + 2, eager=True).alias("line"), name, tuple(notes)
+        starts = pl.int_range(2, frame.height + 2, eager=True).alias("line")
+    else:
+        # Rows that do not map to lines (quoted line breaks, blank or ragged lines): Python's
+        # csv module reads them, slower but exact about lines and field counts.
+        header, rows, start_lines = _python_rows(text, delimiter)
+        ragged = [
+            f"line {line} has {len(row)} fields, the header has {len(header)}"
+            for line, row in zip(start_lines, rows, strict=True)
+            if len(row) > len(header)
+        ]
+        if ragged:
+            more = f"; and {len(ragged) - 10} more" if len(ragged) > 10 else ""
+            raise ImportRejectedError(
+                f"{name}: rows longer than the header, so their values cannot be put in columns "
+                f"({'; '.join(ragged[:10])}{more}). Quote values that contain the delimiter "
+                f"({DELIMITERS[delimiter]})."
+            )
+        short = sum(1 for row in rows if len(row) < len(header))
+        if short:
+            notes.append(
+                f"{plural(short, 'row')} with fewer fields than the header; the rest are empty."
+            )
+        names = _unique_names(header)
+        frame = pl.DataFrame(
+            {n: [row[i] or None if i < len(row) else None for row in rows] for i, n in enumerate(names)},
+            schema=dict.fromkeys(names, pl.String),
         )
-    widths, starts = _row_layout(text, delimiter)
-    header = len(next(csv.reader([text.split("\n", 1)[0]], delimiter=delimiter)))
-    ragged = [
-        f"line {line} has {w} fields, the header has {header}"
-        for line, w in zip(starts, widths, strict=True)
-        if w > header
-    ]
-    if frame is None and not ragged:
-        raise ImportRejectedError(f"{name} cannot be read as CSV: check its quotes.")
-    if ragged or frame is None:
-        shown = "; ".join(ragged[:10]) + (f"; and {len(ragged) - 10} more" if len(ragged) > 10 else "")
-        raise ImportRejectedError(
-            f"{name}: rows longer than the header, so their values cannot be put in columns "
-            f"({shown}). Quote values that contain the delimiter "
-            f"({DELIMITERS[delimiter]})."
-        )
+        starts = pl.Series("line", start_lines, dtype=pl.Int64)
+    frame, starts, skipped = _without_empty_rows(frame, starts)
+    if skipped:
+        notes.append(f"{plural(skipped, 'empty row')} skipped.")
     _check_table(frame, name)
-    short = sum(1 for w in widths if w < header)
-    if short:
-        notes.append(f"{short} rows have fewer fields than the header; the missing ones are empty.")
-    return RawTable(frame, pl.Series("line", starts, dtype=pl.Int64), name, tuple(notes))
+    return RawTable(frame, starts, name, tuple(notes))
+
+
+def _unique_names(header: list[str]) -> list[str]:
+    """Header names made unique the way Polars does it (name, name_duplicated_0, ...)."""
+    seen: dict[str, int] = {}
+    out = []
+    for h in header:
+        if h in seen:
+            out.append(f"{h}_duplicated_{seen[h]}")
+            seen[h] += 1
+        else:
+            out.append(h)
+            seen[h] = 0
+    return out
 
 
 def _check_table(frame: pl.DataFrame, name: str) -> None:
