@@ -151,3 +151,32 @@ def test_a_meeting_walks_the_app_and_leaves_its_decisions_recorded(
     with store.opened(demo_path) as db:
         assert store.decisions(db)["agreed_by"][0] == "Anna (marketing), Ben (sales)"
         assert store.scenarios(db)["name"][0] == "More webinars"
+
+
+def test_two_browsers_on_one_store_see_each_others_saves_and_never_overwrite_them(
+    app_server: AppServer, page: Page, browser: Browser
+) -> None:
+    ben_context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ben = ben_context.new_page()
+    open_app(page, app_server.url)
+    open_app(ben, app_server.url)
+    before = metric(ben, "Weighted pipeline")
+
+    page.get_by_role("button", name="Adopt all").click()
+    page.get_by_text("Probabilities adopted").wait_for(timeout=60_000)
+    settle(page)
+    adopted = metric(page, "Weighted pipeline")
+    assert adopted != before
+
+    # Ben's next click lists Anna's save in the History; back on Stages he sees her figures,
+    # and is told his editor started from an older version.
+    go(ben, "History")
+    ben.get_by_text("'Prospecting' 10 % ->").first.wait_for(state="attached")  # a grid cell
+    go(ben, "Stages & probabilities")
+    assert metric(ben, "Weighted pipeline") == adopted
+    ben.get_by_text("Someone else saved this pipeline since you opened it.").wait_for()
+    ben.get_by_role("button", name="Adopt all").click()
+    ben.get_by_text("was changed by someone else since you opened it").wait_for(timeout=60_000)
+    screenshot(ben, "meeting-two-browsers-stale-save-refused")
+    assert_no_exception(ben)
+    ben_context.close()
