@@ -1001,6 +1001,7 @@ def undo_last(
     before: Any = None if entry["before"] is None else json.loads(entry["before"])
     kind = (entry["entity"], entry["action"])
     if kind in (("stages", "save"), ("stages", "undo")):
+        _refuse_undo_that_strands_deals(db, int(entry["entity_id"]), before)
         save_stages(
             db,
             int(entry["entity_id"]),
@@ -1033,6 +1034,22 @@ def undo_last(
     undone = last_change(db, entity, entity_id)
     assert undone is not None
     return int(undone["id"])
+
+
+def _refuse_undo_that_strands_deals(
+    db: Database, pipeline_id: int, before: list[dict[str, Any]]
+) -> None:
+    """An undo cannot ask where deals go: a stage it would remove must be empty first."""
+    kept = {r["id"] for r in before}
+    for stage_id, name in db.execute(
+        "SELECT id, name FROM stages WHERE pipeline_id = ? AND active = 1", [pipeline_id]
+    ).fetchall():
+        held = db.execute("SELECT count(*) FROM deals WHERE stage_id = ?", [stage_id]).fetchone()[0]
+        if stage_id not in kept and held:
+            raise StoreError(
+                f"Undo would remove stage '{name}', which now holds {held} deals: move them or "
+                "edit the stages on the Stages & probabilities page instead."
+            )
 
 
 def _rule(saved: dict[str, Any]) -> Rule:
@@ -1111,11 +1128,26 @@ def _upsert_chunks(
         " WHERE r.rowid > ? AND r.rowid <= ?"  # a WHERE also tells the parser this is an upsert
         f" ON CONFLICT(external_id) DO UPDATE SET {updates}"
     )
+    # Into an empty table, secondary indexes are cheaper built once at the end than kept up
+    # row by row; the same transaction drops and rebuilds them, so a failure leaves them as were.
+    rebuilt = (
+        db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+            " AND sql IS NOT NULL",
+            [table],
+        ).fetchall()
+        if before == 0
+        else []
+    )
+    for name, _ in rebuilt:
+        db.conn.execute(f"DROP INDEX {name}")
     for start in range(0, frame.height, IMPORT_CHUNK_ROWS):
         end = min(start + IMPORT_CHUNK_ROWS, frame.height)
         db.conn.execute(sql, [*params, start, end])
         if progress:
             progress(end, frame.height)
+    for _, create in rebuilt:
+        db.conn.execute(create)
     added = int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]) - before
     return added, frame.height - added
 
