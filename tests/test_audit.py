@@ -175,3 +175,17 @@ def test_undo_offers_the_latest_changed_object_first(fresh_db: Database, pipelin
         ("scoring_model", None),
         ("pipeline", other),
     ]
+
+
+def test_undo_that_would_strand_deals_in_a_stage_is_refused(fresh_db: Database, pipeline: int) -> None:
+    demo, proposal, won = store.stage_list(fresh_db, pipeline)
+    store.save_stages(fresh_db, pipeline, [demo, Stage("Trial", 45.0), proposal, won], 1)
+    trial = store.stage_list(fresh_db, pipeline)[1]
+    with store.write(fresh_db):
+        fresh_db.conn.execute(
+            "INSERT INTO deals (pipeline_id, stage_id, name, value) VALUES (?, ?, 'Acme', 1000)",
+            [pipeline, trial.id],
+        )
+    with pytest.raises(store.StoreError, match="stage 'Trial', which now holds 1 deal:"):
+        store.undo_last(fresh_db, "pipeline", pipeline, who="Anna")
+    assert [s.name for s in store.stage_list(fresh_db, pipeline)] == ["Demo", "Trial", "Proposal", "Won"]

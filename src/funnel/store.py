@@ -1047,8 +1047,9 @@ def _refuse_undo_that_strands_deals(
         held = db.execute("SELECT count(*) FROM deals WHERE stage_id = ?", [stage_id]).fetchone()[0]
         if stage_id not in kept and held:
             raise StoreError(
-                f"Undo would remove stage '{name}', which now holds {held} deals: move them or "
-                "edit the stages on the Stages & probabilities page instead."
+                f"Undo would remove stage '{name}', which now holds {held} "
+                f"deal{'s' * (held != 1)}: move them or edit the stages on the Stages & "
+                "probabilities page instead."
             )
 
 
