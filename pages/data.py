@@ -38,7 +38,7 @@ def _backup(path: Path) -> bytes:
 
 def _read(upload: UploadedFile) -> importers.RawTable | None:
     """The upload read once per file and sheet; its name is only a label, never a path."""
-    key = (upload.file_id, st.session_state.get("data_sheet"))
+    key = (upload.file_id, st.session_state.get(f"data_sheet_{upload.file_id}"))
     if st.session_state.get("data_raw_key") != key:
         try:
             st.session_state.data_raw = importers.read_table(upload.getvalue(), upload.name, key[1])
@@ -176,7 +176,12 @@ with imp:
         )
     elif upload is not None and (raw := _read(upload)) is not None:
         if len(raw.sheets) > 1:
-            st.selectbox("Sheet", raw.sheets, index=raw.sheets.index(raw.sheet), key="data_sheet")
+            st.selectbox(
+                "Sheet",
+                raw.sheets,
+                index=raw.sheets.index(raw.sheet),
+                key=f"data_sheet_{upload.file_id}",
+            )
         for note in raw.notes:
             st.caption(_text(note))
         preset = importers.detect_preset(raw.frame.columns, kind)

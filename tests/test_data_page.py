@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from funnel import exports, store
 from tests.conftest import APP
+from tests.xlsx_writer import xlsx_bytes
 
 HUBSPOT = (
     b"Record ID,Email,Job Title,Company Name,Number of Employees,Create Date\n"
@@ -162,3 +163,19 @@ def test_restore_a_backup_after_confirming(app_env: Path, tmp_path: Path) -> Non
     with store.opened(app_env) as db:
         assert store.counts(db) == counts
     assert app_env.with_name(f"{app_env.stem}.before-restore.db").exists()
+
+
+def test_a_workbook_sheet_can_be_chosen(app_env: Path) -> None:
+    book = xlsx_bytes(
+        {
+            "Readme": [["exported by"], ["CRM"]],
+            "Leads": [["Lead ID", "Create Date"], ["W1", date(2026, 11, 2)], ["W2", date(2026, 11, 3)]],
+        }
+    )
+    at = data_page()
+    at.file_uploader(key="data_upload").set_value(("book.xlsx", book, "application/octet-stream")).run()
+    assert "read 'Readme'" in texts(at)
+    sheet = next(s for s in at.selectbox if s.label == "Sheet")
+    sheet.set_value("Leads").run()
+    at.button(key="data_dry_run").click().run()
+    assert "book.xlsx: 2 leads read; would add 2, would update 0." in texts(at)
