@@ -195,7 +195,7 @@ def _read_csv(data: bytes, name: str) -> RawTable:
     the rows longer than the header, which cannot be put in columns.
     """
     text, encoding = _decode(data, name)
-    if not text.strip():
+    if not text or text.isspace():
         raise ImportRejectedError(f"{name} holds only blank lines: there is nothing to import.")
     if "\r" in text and "\n" not in text:  # classic Mac line ends (Excel's "CSV (Macintosh)")
         text = text.replace("\r", "\n")
