@@ -18,9 +18,19 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 from sqlite_utils import Database
+from streamlit.runtime.pages_manager import PagesManager
 
 from funnel import demo, scoring, store
 from funnel.models import Rule
+
+# Until some run calls st.navigation, Streamlit treats an app beside a pages/ folder as a legacy
+# multipage app and runs a page's script on its own, without app.py: a link opened first on a
+# fresh server (/mql?F=70, sent in the meeting) then showed the page without the sidebar or
+# the wide layout. Every page imports this module, so that first run turns the legacy mode off
+# and starts again through app.py, on the same page.
+if PagesManager.uses_pages_directory:
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 
 def db_path() -> Path:

@@ -22,3 +22,18 @@ def test_sidebar_shows_page_titles_and_never_file_names(app_server: AppServer, p
     for legacy in ("\napp\n", "\nmql\n", "\nstages\n"):
         assert legacy not in f"\n{early}\n" and legacy not in f"\n{sidebar}\n"
     assert_no_exception(page)
+
+
+def test_a_link_opened_first_on_a_fresh_server_shows_the_page_inside_the_app(
+    app_server: AppServer, page: Page
+) -> None:
+    # The first visit of a fresh server is a deep link, as when a colleague opens the meeting's
+    # link: the page must come with the app's sidebar and settings, not as a bare script.
+    page.goto(f"{app_server.url}/mql?F=70&I=30")
+    sidebar = page.locator("[data-testid='stSidebar']")
+    sidebar.get_by_text("Funnel & forecast").wait_for(timeout=60_000)
+    page.wait_for_selector("[data-testid='stMetric']", timeout=120_000)
+    wait_for_app(page)
+    assert page.locator(".st-key-mql_fit_cutoff input[type='range']").input_value() == "70"
+    screenshot(page, "shell_deep_link")
+    assert_no_exception(page)
