@@ -957,19 +957,17 @@ def _stem(name: str) -> str:
     return stem[:30] or "import"
 
 
+FORMULA_RE = r"^(?:[=+@\t\r]|-[^0-9])"
+HTML_RE = r"(?i)<\s*/?\s*(script|[a-z]+[^>]*)>"
+
+
 def _text_warnings(text: pl.DataFrame, report: Report) -> None:
     """Say which text columns hold formula-like or HTML values (kept as text, never run)."""
     if text.width == 0:
         return
     counts = text.select(
-        *[
-            pl.col(c).str.contains(r"^(?:[=+@\t\r]|-[^0-9])").sum().alias(f"f{i}")
-            for i, c in enumerate(text.columns)
-        ],
-        *[
-            pl.col(c).str.contains(r"(?i)<\s*/?\s*(script|[a-z]+[^>]*)>").sum().alias(f"h{i}")
-            for i, c in enumerate(text.columns)
-        ],
+        *[pl.col(c).str.contains(FORMULA_RE).sum().alias(f"f{i}") for i, c in enumerate(text.columns)],
+        *[pl.col(c).str.contains(HTML_RE).sum().alias(f"h{i}") for i, c in enumerate(text.columns)],
     ).row(0)
     for i, label in enumerate(text.columns):
         formulas, html = int(counts[i]), int(counts[text.width + i])
