@@ -16,13 +16,18 @@ with ui.connection() as db:
     pipelines = store.pipelines(db)
 
 labels = {e: audit.ENTITY_LABELS.get(e, e) for e in log["entity"].unique().sort()}
+signers = log["who"].unique().sort().to_list()
+# A link carries the filters (?what=stages&who=Anna), so a colleague opens the same list.
+for key, param, options in (("history_entities", "what", labels), ("history_who", "who", signers)):
+    if key not in st.session_state:
+        st.session_state[key] = [v for v in st.query_params.get_all(param) if v in options]
 left, middle, right = st.columns([2, 2, 2])
 entities = left.multiselect(
     "What", list(labels), format_func=labels.__getitem__, key="history_entities", placeholder="All"
 )
-people = middle.multiselect(
-    "Who", log["who"].unique().sort().to_list(), key="history_who", placeholder="Everyone"
-)
+people = middle.multiselect("Who", signers, key="history_who", placeholder="Everyone")
+st.query_params["what"] = entities
+st.query_params["who"] = people
 days = log["at"].dt.date()
 picked = right.date_input(
     "Between",

@@ -81,3 +81,19 @@ def test_undo_refused_when_someone_saved_after_the_dialog_opened(app_env: Path) 
     assert any("changed again" in e.value and "Carl" in e.value for e in at.error), at.error
     with store.opened(app_env) as db:
         assert store.stage_list(db, pipeline)[0].probability == 70.0
+
+
+def test_a_link_with_filters_reopens_the_filtered_list(app_env: Path) -> None:
+    _raise_first_stage(app_env, 55.0, "Ben")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page(PAGE)
+    at.query_params["what"] = ["stages", "scoring_model"]
+    at.query_params["who"] = "Ben"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key="history_entities").value == ["stages", "scoring_model"]
+    assert at.dataframe[0].value["who"].tolist() == ["Ben"]
+    at.multiselect(key="history_who").set_value([]).run()
+    assert len(at.dataframe[0].value) == 2
+    assert "who" not in at.query_params
