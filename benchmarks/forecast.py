@@ -15,7 +15,7 @@ from itertools import cycle
 
 import polars as pl
 
-from benchmarks.harness import Bench, Figure
+from benchmarks.harness import Bench, Figure, Timing
 from benchmarks.mql import shared_scored
 from funnel import forecast, scoring, store
 
@@ -51,7 +51,7 @@ def slider_move(baseline: forecast.Baseline, volume: float) -> object:
     )
 
 
-def _at(bench: Bench, size: int) -> tuple[float, float, float | None]:
+def _at(bench: Bench, size: int) -> tuple[Timing, Timing, Timing | None]:
     """(slider move, baseline, no-cache move or None below the largest size) at `size`."""
     bench.log(f"forecast: baseline at {size:,}")
     leads, deals = inputs(bench, size)
@@ -70,20 +70,19 @@ def _at(bench: Bench, size: int) -> tuple[float, float, float | None]:
 
 
 def measure(bench: Bench) -> list[Figure]:
-    moves: dict[int, float | None] = {}
-    baselines: dict[int, float | None] = {}
+    moves: dict[int, Timing | None] = {}
+    baselines: dict[int, Timing | None] = {}
     usual = None
     for size in bench.sizes:
         moves[size], baselines[size], uncached = _at(bench, size)
         usual = uncached if uncached is not None else usual
     return [
-        Figure(
+        Figure.timed(
             "3. forecast recompute after a slider move, simulation included",
-            "s",
             moves,
             target=TARGET_S,
-            usual=usual,
+            usual=None if usual is None else usual.wall,
             usual_how="baseline measured again on every move",
         ),
-        Figure("3a. forecast baseline (once per store revision)", "s", baselines),
+        Figure.timed("3a. forecast baseline (once per store revision)", baselines),
     ]

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, NamedTuple, TypeVar, cast
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT / "bench-data"
@@ -73,27 +73,41 @@ class Bench:
             self._kept[key] = make()
         return cast(T, self._kept[key])
 
-    def median_time(self, fn: Callable[[], object], runs: int | None = None) -> float:
-        """Median wall time of `fn` in seconds, after one untimed warm-up call.
+    def median_time(self, fn: Callable[[], object], runs: int | None = None) -> Timing:
+        """Median wall and CPU time of `fn` in seconds, after one untimed warm-up call.
 
         A call slower than `SLOW_RUN_S` gets 3 timed runs; one slower than `VERY_SLOW_RUN_S` (a
         million-row import) is its own figure: warm-up effects are small beside it, and the
         machine is shared.
         """
         runs = runs or self.runs
-        started = time.perf_counter()
-        fn()
-        first = time.perf_counter() - started
-        if first > VERY_SLOW_RUN_S:
+        first = timed(fn)
+        if first.wall > VERY_SLOW_RUN_S:
             return first
-        if first > SLOW_RUN_S:
+        if first.wall > SLOW_RUN_S:
             runs = min(runs, 3)
-        times = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - started)
-        return statistics.median(times)
+        return median([timed(fn) for _ in range(runs)])
+
+
+class Timing(NamedTuple):
+    """Wall time, and the CPU time of this process (all its threads), in seconds.
+
+    On a shared machine wall time includes waiting for a core; CPU time does not. Where the
+    work runs on one thread, CPU time is what the wall time would be on an idle machine.
+    """
+
+    wall: float
+    cpu: float
+
+
+def timed(fn: Callable[[], object]) -> Timing:
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return Timing(time.perf_counter() - wall, time.process_time() - cpu)
+
+
+def median(timings: list[Timing]) -> Timing:
+    return Timing(statistics.median(t.wall for t in timings), statistics.median(t.cpu for t in timings))
 
 
 @dataclass
@@ -112,6 +126,19 @@ class Figure:
     usual_how: str = ""
     min_ratio: float | None = None
     note: str = ""
+    cpu: dict[int, float] = field(default_factory=dict)
+    """CPU seconds beside each time: what the figure is worth when the machine is busy."""
+
+    @classmethod
+    def timed(cls, name: str, timings: dict[int, Timing | None], **kwargs: Any) -> Figure:
+        """A time figure from `Bench.median_time` results (None: could not be measured)."""
+        return cls(
+            name,
+            "s",
+            {s: None if t is None else t.wall for s, t in timings.items()},
+            cpu={s: t.cpu for s, t in timings.items() if t is not None},
+            **kwargs,
+        )
 
     def at(self, size: int) -> float | None:
         return self.values.get(size)
@@ -165,6 +192,7 @@ def table(figures: list[Figure], sizes: tuple[int, ...]) -> str:
         + [size_label(s) for s in sizes]
         + [
             f"growth {size_label(small)}→{size_label(big)}",
+            f"CPU at {size_label(big)}",
             f"target at {size_label(big)}",
             f"usual way at {size_label(big)}",
             "ratio",
@@ -186,6 +214,7 @@ def table(figures: list[Figure], sizes: tuple[int, ...]) -> str:
             + [fmt(f.at(s), f.unit) for s in sizes]
             + [
                 growth,
+                fmt(f.cpu.get(big), "s"),
                 target,
                 usual if f.usual is not None else "—",
                 "—" if ratio is None else f"{ratio:.1f}x",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.harness import Bench, Figure
+from benchmarks.harness import Bench, Figure, Timing
 from funnel import importers, store
 from funnel.models import LEAD_FIELDS
 
@@ -63,7 +63,7 @@ def usual_way(bench: Bench, csv: Path) -> int:
 
 
 def measure(bench: Bench) -> list[Figure]:
-    values: dict[int, float | None] = {}
+    values: dict[int, Timing | None] = {}
     usual = None
     for size in bench.sizes:
         csv = leads_csv(bench, size)
@@ -71,12 +71,11 @@ def measure(bench: Bench) -> list[Figure]:
         values[size] = bench.median_time(lambda c=csv: ours(bench, c))
         if size == bench.largest:
             bench.log(f"imports: pandas read_csv + to_sql at {size:,}")
-            usual = bench.median_time(lambda c=csv: usual_way(bench, c))
+            usual = bench.median_time(lambda c=csv: usual_way(bench, c)).wall
     _empty_store(bench).unlink()
     return [
-        Figure(
+        Figure.timed(
             "5. import a leads CSV (validated, all or nothing)",
-            "s",
             values,
             target=TARGET_S,
             usual=usual,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import polars as pl
 
-from benchmarks.harness import Bench, Figure
+from benchmarks.harness import Bench, Figure, Timing
 from funnel import store
 from funnel.models import LEAD_FIELDS
 
@@ -60,18 +60,17 @@ def measure(bench: Bench) -> list[Figure]:
         ("1a. load, raw ADBC (store.read_frame, untyped)", adbc_raw, None, None),
         ("1b. load, sqlite3 cursor into Polars", sqlite_cursor, None, None),
     ):
-        values: dict[int, float | None] = {}
+        values: dict[int, Timing | None] = {}
         for size in bench.sizes:
             bench.log(f"load: {name} at {size:,}")
             path = bench.store(size)
             values[size] = bench.median_time(lambda p=path, r=reader: r(p))
         figures.append(
-            Figure(
+            Figure.timed(
                 name,
-                "s",
                 values,
                 target=target,
-                usual=usual,
+                usual=usual.wall,
                 usual_how="pandas.read_sql",
                 min_ratio=min_ratio,
             )

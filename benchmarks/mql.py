@@ -21,7 +21,7 @@ import pandas as pd
 import polars as pl
 from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec as vega_lite_spec
 
-from benchmarks.harness import Bench, Figure
+from benchmarks.harness import Bench, Figure, Timing
 from funnel import charts, scoring, store
 
 TARGET_S = 0.1
@@ -99,7 +99,7 @@ def usual_slider_move(df: pd.DataFrame, fit: int, interest: int) -> object:
     return counts, backtest, curve, sal, over, vega_lite_spec(chart)
 
 
-def _at(bench: Bench, size: int) -> tuple[float, float, float | None]:
+def _at(bench: Bench, size: int) -> tuple[Timing, Timing, Timing | None]:
     """(slider move, grid build, the pandas way or None below the largest size) at `size`."""
     scored = shared_scored(bench, size)
     grid_time = bench.median_time(lambda: filter_change(scored))
@@ -116,22 +116,21 @@ def _at(bench: Bench, size: int) -> tuple[float, float, float | None]:
 
 
 def measure(bench: Bench) -> list[Figure]:
-    moves: dict[int, float | None] = {}
-    grids: dict[int, float | None] = {}
+    moves: dict[int, Timing | None] = {}
+    grids: dict[int, Timing | None] = {}
     usual = None
     for size in bench.sizes:
         bench.log(f"mql: scoring {size:,} leads once (cached by the page)")
         moves[size], grids[size], pandas_time = _at(bench, size)
         usual = pandas_time if pandas_time is not None else usual
     return [
-        Figure(
+        Figure.timed(
             "2. MQL recompute after a slider move",
-            "s",
             moves,
             target=TARGET_S,
-            usual=usual,
+            usual=None if usual is None else usual.wall,
             usual_how="pandas on a pre-scored frame",
             min_ratio=MIN_RATIO,
         ),
-        Figure("2a. MQL filter change (cutoff grid and scatter sample over all leads)", "s", grids),
+        Figure.timed("2a. MQL filter change (cutoff grid and scatter sample over all leads)", grids),
     ]

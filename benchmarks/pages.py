@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-import statistics
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from benchmarks.harness import ROOT, Bench, Figure
+from benchmarks.harness import ROOT, Bench, Figure, Timing, median, timed
 
 APP = ROOT / "app.py"
 TARGET_S = 0.5
@@ -44,7 +42,7 @@ def store_env(path: Path) -> Iterator[None]:
             os.environ["FUNNEL_DB"] = before
 
 
-def rerun_time(bench: Bench, path: Path, page: str) -> float | None:
+def rerun_time(bench: Bench, path: Path, page: str) -> Timing | None:
     """Median time of a warm rerun of `page`; None when the page raises (reported, not timed)."""
     with store_env(path):
         at = AppTest.from_file(str(APP), default_timeout=FIRST_RUN_TIMEOUT_S)
@@ -53,20 +51,17 @@ def rerun_time(bench: Bench, path: Path, page: str) -> float | None:
         if at.exception:
             bench.log(f"pages: {page} raised: {at.exception[0].message}")
             return None
-        times = []
-        for _ in range(bench.runs):
-            started = time.perf_counter()
-            at.run()
-            times.append(time.perf_counter() - started)
-        return statistics.median(times)
+        return median([timed(at.run) for _ in range(bench.runs)])
 
 
 def measure(bench: Bench) -> list[Figure]:
     figures = []
     for page in app_pages():
-        values: dict[int, float | None] = {}
+        values: dict[int, Timing | None] = {}
         for size in bench.sizes:
             bench.log(f"pages: {page} at {size:,}")
             values[size] = rerun_time(bench, bench.store(size), page)
-        figures.append(Figure(f"4. rerun of {page} (AppTest, warm caches)", "s", values, TARGET_S))
+        figures.append(
+            Figure.timed(f"4. rerun of {page} (AppTest, warm caches)", values, target=TARGET_S)
+        )
     return figures
