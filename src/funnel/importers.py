@@ -586,7 +586,6 @@ CONVERTED_WORDS = (*TRUE_WORDS, "won", "converted", "closed won", "customer")
 LOST_WORDS = (*FALSE_WORDS, "lost", "not converted", "closed lost", "unconverted")
 WON_STAGE = re.compile(r"\b(won|gagn|signed|customer)\b|closed[ -]?won", re.IGNORECASE)
 LOST_STAGE = re.compile(r"\b(lost|perdu|churn\w*|dead)\b|closed[ -]?lost", re.IGNORECASE)
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cleaned(column: str) -> pl.Expr:
