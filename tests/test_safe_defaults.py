@@ -1,0 +1,36 @@
+"""Safe by default: the server stays on this machine, and user text is never rendered as HTML."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+from tests.conftest import ROOT
+
+UI_FILES = [ROOT / "app.py", ROOT / "ui.py", *sorted((ROOT / "pages").glob("*.py"))]
+
+
+def test_server_binds_loopback_unless_told_otherwise() -> None:
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["address"] == "127.0.0.1"
+    run = re.search(r"^run:.*\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert run is not None and "--server.address 127.0.0.1" in run.group(1)
+
+
+def test_readme_says_what_sharing_on_a_lan_exposes() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Sharing on a LAN", 1)[1].split("\n## ", 1)[0]
+    assert "--server.address 0.0.0.0" in section
+    assert "read and change the whole store" in section and "no authentication" in section
+
+
+def test_no_page_renders_html() -> None:
+    """Names and notes come from users: nothing on a page may turn text into HTML."""
+    html = re.compile(r"unsafe_allow_html\s*=\s*True|st\.html\(|components\.v1\.html|components\.html\(")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in UI_FILES
+        for n, line in enumerate(path.read_text().splitlines(), start=1)
+        if html.search(line)
+    ]
+    assert offenders == []
