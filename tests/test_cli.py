@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from funnel import cli, store
-from funnel.models import DEAL_FIELDS, LEAD_FIELDS
+from funnel.models import DEAL_FIELDS, LEAD_FIELDS, Stage
 
 CORPUS = Path(__file__).parent / "corpus"
 GOOD = b"Lead ID,Create Date,Employees\nL1,2026-01-02,12\nL2,2026-01-03,250\n"
@@ -155,3 +156,33 @@ def test_python_dash_m_funnel_runs_the_import(db_path: Path, tmp_path: Path) -> 
     )
     assert done.returncode == 1
     assert "line 3, column 'external_id': duplicate id (first on line 2)" in done.stderr
+
+
+def test_stage_map_and_date_order_options(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with store.opened(db_path) as db:
+        store.create_pipeline(db, "Sales", [Stage("Demo", 30), Stage("Won", 100, "won")])
+    source = tmp_path / "deals.csv"
+    source.write_bytes(b"external_id,stage,created\nD1,Demo,03/04/2026\nD2,Signed,05/06/2026\n")
+    stage_map = tmp_path / "stages.json"
+    stage_map.write_text(json.dumps({"Signed": "Won"}))
+    argv = ["import", str(source), "--kind", "deals", "--db", str(db_path), "--pipeline", "Sales"]
+    code, _, err = run(capsys, *argv)
+    assert code == 1 and "no day above 12 tells which" in err
+    code, _, err = run(capsys, *argv, "--dates", "dmy", "--stage-map", str(stage_map))
+    assert (code, err) == (0, ""), err
+    with store.opened(db_path) as db:
+        deals = store.deals(db).select("external_id", "stage", "created").rows()
+    assert deals == [("D1", "Demo", date(2026, 4, 3)), ("D2", "Won", date(2026, 6, 5))]
+
+
+def test_unknown_pipeline_name_is_an_error(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "deals.csv"
+    source.write_bytes(b"external_id,stage\nD1,Demo\n")
+    code, _, err = run(
+        capsys, "import", str(source), "--kind", "deals", "--db", str(db_path), "--pipeline", "Nope"
+    )
+    assert code == 2 and "There is no pipeline named 'Nope'." in err
