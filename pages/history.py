@@ -6,6 +6,8 @@ import ui
 from funnel import audit, store
 
 st.title("History")
+if message := st.session_state.pop("history_toast", None):
+    st.toast(message, icon=":material/undo:")  # said after the rerun that drew the undo
 st.caption(
     "Every change to pipelines, stages, the scoring model, decisions and scenarios, newest "
     "first, signed with the name typed in the sidebar."
@@ -99,7 +101,7 @@ def _confirm_undo(entity: str, entity_id: int | None, audit_id: int, what: str) 
             ui.show_error(error)
             return
         _forget_undo()
-        st.toast(f"Change #{audit_id} undone; the undo is in the History.", icon=":material/undo:")
+        st.session_state["history_toast"] = f"Change #{audit_id} undone; the undo is listed above."
         st.rerun()
     if right.button("Cancel", key="history_undo_cancel"):
         _forget_undo()

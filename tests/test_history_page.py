@@ -69,6 +69,9 @@ def test_undo_on_the_page_restores_the_stages_signed_by_the_sidebar_name(app_env
         newest = store.audit_log(db).row(0, named=True)
     assert (newest["who"], newest["entity"], newest["action"]) == ("Anna", "stages", "undo")
     assert at.dataframe[0].value.iloc[0]["action"] == "undo"
+    assert [t.value for t in at.toast] == [
+        f"Change #{newest['id'] - 1} undone; the undo is listed above."
+    ]
 
 
 def test_undo_refused_when_someone_saved_after_the_dialog_opened(app_env: Path) -> None:
