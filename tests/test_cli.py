@@ -186,3 +186,13 @@ def test_unknown_pipeline_name_is_an_error(
         capsys, "import", str(source), "--kind", "deals", "--db", str(db_path), "--pipeline", "Nope"
     )
     assert code == 2 and "There is no pipeline named 'Nope'." in err
+
+
+def test_every_command_has_help_and_is_in_the_readme() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    sub = next(a for a in cli.build_parser()._actions if a.dest == "command")
+    helps = {c.dest: c.help for c in sub._choices_actions}  # type: ignore[attr-defined]
+    assert set(helps) >= {"demo", "import", "fields", "export", "backup", "restore"}
+    for name, text in helps.items():
+        assert text, name
+        assert f"python -m funnel {name}" in readme, name
