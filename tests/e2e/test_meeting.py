@@ -180,3 +180,30 @@ def test_two_browsers_on_one_store_see_each_others_saves_and_never_overwrite_the
     screenshot(ben, "meeting-two-browsers-stale-save-refused")
     assert_no_exception(ben)
     ben_context.close()
+
+
+def test_an_adoption_is_undone_from_the_history_through_its_confirmation(
+    app_server: AppServer, page: Page, demo_path: Path
+) -> None:
+    open_app(page, app_server.url)
+    before = metric(page, "Weighted pipeline")
+    page.get_by_role("button", name="Adopt all").click()
+    page.get_by_text("Probabilities adopted").wait_for(timeout=60_000)
+    settle(page)
+    assert metric(page, "Weighted pipeline") != before
+
+    go(page, "History")
+    page.get_by_role("button", name="Undo…").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("'Prospecting' 10 % ->").wait_for()
+    screenshot(page, "history-undo-dialog")
+    dialog.get_by_role("button", name="Undo", exact=True).click()
+    page.get_by_text("undone; the undo is listed above").wait_for(timeout=60_000)
+    settle(page)
+    assert page.get_by_role("dialog").count() == 0
+    step(page, "history-undone")
+
+    go(page, "Stages & probabilities")
+    assert metric(page, "Weighted pipeline") == before
+    with store.opened(demo_path) as db:
+        assert store.audit_log(db)["action"].to_list()[:2] == ["undo", "save"]
