@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from funnel import store
 from funnel.models import Stage
-from tests.conftest import ROOT
+from tests.conftest import APP, ROOT
 
 # The child: open the store, start one write, and stall inside its transaction (after its
 # statements ran, before COMMIT) by wrapping `store.audit` or the import's progress callback.
@@ -135,3 +136,12 @@ def test_store_opens_and_takes_writes_after_a_killed_write(demo_path: Path, oper
         )
         assert store.revision(db) == revision + 1
         assert store.stage_list(db, 1)[0].probability == 12.0
+
+
+@pytest.mark.parametrize("page", ["pages/stages.py", "pages/history.py"])
+def test_app_opens_normally_after_a_killed_import(app_env: Path, page: str) -> None:
+    _kill_inside_write(app_env, "import")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
