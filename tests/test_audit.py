@@ -189,3 +189,13 @@ def test_undo_that_would_strand_deals_in_a_stage_is_refused(fresh_db: Database, 
     with pytest.raises(store.StoreError, match="stage 'Trial', which now holds 1 deal:"):
         store.undo_last(fresh_db, "pipeline", pipeline, who="Anna")
     assert [s.name for s in store.stage_list(fresh_db, pipeline)] == ["Demo", "Trial", "Proposal", "Won"]
+
+
+def test_sal_decision_and_restore_read_as_sentences() -> None:
+    sal = {"sal_status": "accepted", "bant_budget": True, "bant_authority": False}
+    sal |= {"bant_need": True, "bant_timeline": False}
+    assert audit.describe("lead", "sal", {}, sal) == "accepted by sales (BANT met: budget, need)"
+    assert (
+        audit.describe("store", "restore", None, {"from": "funnel-backup-2026-11-20.db"})
+        == "restored from backup 'funnel-backup-2026-11-20.db'"
+    )

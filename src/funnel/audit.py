@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from funnel import exports
+from funnel import exports, store
 
 ENTITY_LABELS = {
     "pipeline": "Pipeline",
@@ -25,6 +25,8 @@ ENTITY_LABELS = {
     "deal": "Deal",
     "leads": "Leads",
     "deals": "Deals",
+    "lead": "Lead",
+    "store": "Store",
 }
 """How each audited entity is named on the page; an entity not listed shows its raw name."""
 
@@ -94,6 +96,11 @@ def describe(entity: str, action: str, before: Any, after: Any) -> str:
         return f"scenario '{after['name']}'"
     if action == "import":
         return f"imported '{after['file']}': {after['added']:,} added, {after['updated']:,} updated"
+    if entity == "lead" and action == "sal":
+        met = [c for c in store.BANT if after.get(f"bant_{c}")]
+        return f"{after['sal_status']} by sales (BANT met: {', '.join(met) or 'none'})"
+    if entity == "store" and action == "restore":
+        return f"restored from backup '{after['from']}'"
     if entity == "deal" and action == "move":
         return f"stage {before['stage_id']} -> stage {after['stage_id']}"
     return action
