@@ -1162,8 +1162,9 @@ def _staged(db: Database, frame: pl.DataFrame) -> Iterator[None]:
     SQLite library. ATTACH is not allowed inside a transaction: enter this before `write()`.
     """
     memory = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # a RAM disk where there is one
-    with tempfile.TemporaryDirectory(prefix="funnel-import-", dir=memory) as folder:
-        path = Path(folder) / "staging.db"
+    folder = Path(tempfile.mkdtemp(prefix="funnel-import-", dir=memory))
+    path = folder / "staging.db"
+    try:
         # A throw-away file: no journal, no fsync.
         with adbc.connect(str(path), autocommit=True) as conn, conn.cursor() as cur:
             for pragma in ("journal_mode = OFF", "synchronous = OFF"):
@@ -1172,14 +1173,19 @@ def _staged(db: Database, frame: pl.DataFrame) -> Iterator[None]:
             # ISO text made by Polars ingests faster than ADBC's own date32 conversion.
             cur.adbc_ingest("rows", _sqlite_typed(frame).to_arrow(), mode="create")
         db.conn.execute("ATTACH DATABASE ? AS staging", [str(path)])
-        cache = db.execute("PRAGMA main.cache_size").fetchone()[0]
-        # A million-row upsert walks the external-id index at random: keep it in memory.
-        db.conn.execute("PRAGMA main.cache_size = -262144")
-        try:
-            yield
-        finally:
-            db.conn.execute(f"PRAGMA main.cache_size = {int(cache)}")
-            db.conn.execute("DETACH DATABASE staging")
+    finally:
+        # Attached, the file is read through its open descriptor: its name can go now, so even
+        # a killed import leaves nothing behind on the RAM disk.
+        path.unlink(missing_ok=True)
+        folder.rmdir()
+    cache = db.execute("PRAGMA main.cache_size").fetchone()[0]
+    # A million-row upsert walks the external-id index at random: keep it in memory.
+    db.conn.execute("PRAGMA main.cache_size = -262144")
+    try:
+        yield
+    finally:
+        db.conn.execute(f"PRAGMA main.cache_size = {int(cache)}")
+        db.conn.execute("DETACH DATABASE staging")
 
 
 def import_leads(
