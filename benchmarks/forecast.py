@@ -81,7 +81,7 @@ def measure(bench: Bench) -> list[Figure]:
             "3. forecast recompute after a slider move, simulation included",
             moves,
             target=TARGET_S,
-            usual=None if usual is None else usual.wall,
+            usual=usual,
             usual_how="baseline measured again on every move",
         ),
         Figure.timed("3a. forecast baseline (once per store revision)", baselines),

@@ -71,7 +71,7 @@ def measure(bench: Bench) -> list[Figure]:
         values[size] = bench.median_time(lambda c=csv: ours(bench, c))
         if size == bench.largest:
             bench.log(f"imports: pandas read_csv + to_sql at {size:,}")
-            usual = bench.median_time(lambda c=csv: usual_way(bench, c)).wall
+            usual = bench.median_time(lambda c=csv: usual_way(bench, c))
     _empty_store(bench).unlink()
     return [
         Figure.timed(

@@ -70,7 +70,7 @@ def measure(bench: Bench) -> list[Figure]:
                 name,
                 values,
                 target=target,
-                usual=usual.wall,
+                usual=usual,
                 usual_how="pandas.read_sql",
                 min_ratio=min_ratio,
             )

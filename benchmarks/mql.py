@@ -128,7 +128,7 @@ def measure(bench: Bench) -> list[Figure]:
             "2. MQL recompute after a slider move",
             moves,
             target=TARGET_S,
-            usual=None if usual is None else usual.wall,
+            usual=usual,
             usual_how="pandas on a pre-scored frame",
             min_ratio=MIN_RATIO,
         ),

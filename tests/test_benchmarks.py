@@ -53,12 +53,12 @@ def test_peak_rss_reads_the_kernels_high_water_mark() -> None:
     assert peak_rss(os.getpid()) > 10_000_000
 
 
-def test_table_shows_growth_cpu_ratio_and_a_missed_target() -> None:
+def test_table_shows_growth_cpu_a_ratio_of_cpu_times_and_a_missed_target() -> None:
     figure = Figure.timed(
         "load",
         {100: Timing(0.2, 0.2), 1000: Timing(1.0, 0.8)},
         target=0.6,
-        usual=4.0,
+        usual=Timing(4.0, 3.2),
         usual_how="pandas",
         min_ratio=3.0,
     )
