@@ -258,6 +258,7 @@ with exp:
             file_name=f"{name}.csv",
             mime="text/csv",
             key=f"data_export_{name}",
+            on_click="ignore",
             icon=":material/download:",
         )
     st.subheader("Charts as PNG or SVG")
@@ -267,10 +268,20 @@ with exp:
         st.altair_chart(chart, key="data_chart_view")
         png, svg = st.columns(2)
         png.download_button(
-            "PNG", partial(exports.chart_png, chart), "chart.png", "image/png", key="data_chart_png"
+            "PNG",
+            partial(exports.chart_png, chart),
+            "chart.png",
+            "image/png",
+            key="data_chart_png",
+            on_click="ignore",
         )
         svg.download_button(
-            "SVG", partial(exports.chart_svg, chart), "chart.svg", "image/svg+xml", key="data_chart_svg"
+            "SVG",
+            partial(exports.chart_svg, chart),
+            "chart.svg",
+            "image/svg+xml",
+            key="data_chart_svg",
+            on_click="ignore",
         )
 
 
@@ -306,6 +317,7 @@ with bak:
         file_name=f"funnel-backup-{date.today():%Y-%m-%d}.db",
         mime="application/vnd.sqlite3",
         key="data_backup",
+        on_click="ignore",
         icon=":material/backup:",
     )
     restore_upload = st.file_uploader("Restore from a backup file", key="data_restore_upload")
