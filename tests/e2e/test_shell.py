@@ -16,6 +16,7 @@ def test_sidebar_shows_page_titles_and_never_file_names(app_server: AppServer, p
     page.wait_for_selector("[data-testid='stSidebar']", timeout=30_000)
     early = page.locator("[data-testid='stSidebar']").inner_text()
     wait_for_app(page)
+    page.locator("[data-testid='stSidebar']").get_by_text("MQL threshold").wait_for()
     sidebar = page.locator("[data-testid='stSidebar']").inner_text()
     screenshot(page, "shell")
     assert "MQL threshold" in sidebar and "Funnel & forecast" in sidebar
