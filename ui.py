@@ -9,6 +9,7 @@ Connections are opened per use and never cached: a rerun may run on another thre
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -110,8 +111,13 @@ def who() -> str:
     return str(st.session_state.get("who", "")).strip() or "anonymous"
 
 
+def as_text(typed: str) -> str:
+    """Text from a user or a file (names, notes, cell values), escaped so Markdown shows it as typed."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!<>|~$])", r"\\\1", typed)
+
+
 def show_error(error: Exception) -> None:
-    st.error(str(error), icon=":material/error:")
+    st.error(as_text(str(error)), icon=":material/error:")
 
 
 @st.dialog("Reset demo data?")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import tempfile
 from collections.abc import Callable
 from datetime import date
@@ -18,11 +17,6 @@ import ui
 from funnel import charts, exports, forecast, importers, scoring, stages, store
 
 MB = 1024 * 1024
-
-
-def _text(message: str) -> str:
-    """A message quoting the user's file (names, values) escaped, so Markdown shows it as typed."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!<>|~$])", r"\\\1", message)
 
 
 def _csv(path: Path, name: exports.Table) -> bytes:
@@ -48,7 +42,7 @@ def _read(upload: UploadedFile) -> importers.RawTable | None:
         st.session_state.pop("data_prepared", None)
     raw = st.session_state.data_raw
     if isinstance(raw, importers.ImportRejectedError):
-        st.error(_text(str(raw)), icon=":material/error:")
+        st.error(ui.as_text(str(raw)), icon=":material/error:")
         return None
     return raw
 
@@ -147,15 +141,15 @@ def _chart_catalogue() -> dict[str, Callable[[], alt.TopLevelMixin]]:
 
 
 def _report(report: importers.Report) -> None:
-    (st.success if report.ok else st.error)(_text(report.summary()))
+    (st.success if report.ok else st.error)(ui.as_text(report.summary()))
     for line in report.blocking:
-        st.error(_text(line))
+        st.error(ui.as_text(line))
     if not report.problems.is_empty():
         st.dataframe(report.problems, hide_index=True, key="data_problems")
     for line in report.warnings:
-        st.warning(_text(line))
+        st.warning(ui.as_text(line))
     for line in report.notes:
-        st.caption(_text(line))
+        st.caption(ui.as_text(line))
 
 
 st.title("Data")
@@ -183,7 +177,7 @@ with imp:
                 key=f"data_sheet_{upload.file_id}",
             )
         for note in raw.notes:
-            st.caption(_text(note))
+            st.caption(ui.as_text(note))
         preset = importers.detect_preset(raw.frame.columns, kind)
         st.subheader("Map the file's columns to our fields")
         if preset:
@@ -231,7 +225,7 @@ with imp:
             _report(prepared.report)
     if "data_done" in st.session_state:
         done, counts = st.session_state.data_done
-        st.success(_text(done.summary()))
+        st.success(ui.as_text(done.summary()))
         for col, name in zip(st.columns(3), ("pipelines", "deals", "leads"), strict=True):
             col.metric(name.capitalize(), f"{counts[name]:,}")
         if done.pipeline_id is not None:
@@ -247,7 +241,7 @@ with imp:
             ):
                 col.metric(label, f"${value:,.0f}")
         for line in done.warnings:
-            st.warning(_text(line))
+            st.warning(ui.as_text(line))
 
 with exp:
     st.caption("CSV in UTF-8; a cell a spreadsheet would run as a formula starts with an apostrophe.")

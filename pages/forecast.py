@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import polars as pl
@@ -50,11 +49,6 @@ def set_levers(levers: fc.Levers) -> None:
         st.session_state[f"forecast_{key}"] = value
 
 
-def as_text(typed: str) -> str:
-    """A name someone typed, escaped so Markdown shows it as typed."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!<>|~$])", r"\\\1", typed)
-
-
 def money(frame: pl.DataFrame) -> dict[str, st.column_config.NumberColumn]:
     return {c: st.column_config.NumberColumn(format="$%,.0f") for c in frame.columns[1:]}
 
@@ -89,7 +83,7 @@ baseline, stage_funnel = measured(
 )
 fit, interest, version = fc.agreed_cutoff(decisions)
 agreed = (
-    f"agreed on {decisions['decided_on'][0]} by {as_text(decisions['agreed_by'][0])}"
+    f"agreed on {decisions['decided_on'][0]} by {ui.as_text(decisions['agreed_by'][0])}"
     if version is not None
     else ""
 )
@@ -210,7 +204,7 @@ def scenarios_panel(levers: fc.Levers) -> None:
         try:
             with ui.connection() as db:
                 store.save_scenario(db, name, fc.scenario_params(levers, baseline.period), who=ui.who())
-            st.toast(f"Saved scenario '{as_text(name.strip())}'.", icon=":material/check:")
+            st.toast(f"Saved scenario '{ui.as_text(name.strip())}'.", icon=":material/check:")
         except store.StoreError as e:
             ui.show_error(e)
     with ui.connection() as db:

@@ -133,4 +133,4 @@ def test_an_empty_store_shows_the_page_and_explains_the_reverse_funnel(
     monkeypatch.chdir(ROOT)
     at = open_page()
     assert metric(at, "Baseline, whole horizon") == "$0"
-    assert any("deal value is $0" in e.value for e in at.error)
+    assert any(r"deal value is \$0" in e.value for e in at.error)  # escaped: shown as typed
