@@ -8,6 +8,7 @@ set (`VmHWM` in /proc/<pid>/status) is read at the end: the most the process eve
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -19,12 +20,15 @@ from playwright.sync_api import Page, sync_playwright
 
 from benchmarks.harness import ROOT, Bench, Figure
 from benchmarks.pages import app_pages
+from funnel import store
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 TARGET_BYTES = 1.5e9
 PAGE_TIMEOUT_MS = 600_000
 QUIET_CHECKS = 3
+SAVES = 4
+"""As many saves as `ui.py` keeps cached revisions of the leads (`max_entries=4`)."""
 
 
 def _free_port() -> int:
@@ -53,8 +57,13 @@ def _wait_until_done(page: Page) -> None:
         quiet = 0 if running else quiet + 1
 
 
-def serve_and_visit(path: Path) -> int:
-    """Serve the app on `path`, open every page, return the server's peak RSS in bytes."""
+def serve_and_visit(path: Path, saves: int = 0) -> int:
+    """Serve the app on `path`, open every page, return the server's peak RSS in bytes.
+
+    With `saves`, then save that many scenarios one by one, each from outside the app as
+    another session would, reopening the MQL page after each: every write bumps the store's
+    revision, which every cached frame is keyed on, so this measures what the caches keep.
+    """
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
@@ -83,6 +92,11 @@ def serve_and_visit(path: Path) -> int:
             for script in app_pages():
                 page.goto(f"{url}/{Path(script).stem}")
                 _wait_until_done(page)
+            for n in range(saves):
+                with store.opened(path) as db:
+                    store.save_scenario(db, f"benchmark save {n + 1}", {"leads_per_period": 1.0})
+                page.goto(f"{url}/mql")
+                _wait_until_done(page)
             browser.close()
         return peak_rss(proc.pid)
     finally:
@@ -95,7 +109,16 @@ def serve_and_visit(path: Path) -> int:
 
 def measure(bench: Bench) -> list[Figure]:
     values: dict[int, float | None] = {}
+    after_saves: dict[int, float | None] = {}
     for size in bench.sizes:
         bench.log(f"memory: streamlit + every page at {size:,}")
         values[size] = float(serve_and_visit(bench.store(size)))
-    return [Figure("6. peak RSS of the app, every page open", "bytes", values, TARGET_BYTES)]
+        copy = bench.data_dir / "memory_saves.db"
+        shutil.copyfile(bench.store(size), copy)
+        bench.log(f"memory: then {SAVES} saves at {size:,} (on a copy of the store)")
+        after_saves[size] = float(serve_and_visit(copy, SAVES))
+        copy.unlink()
+    return [
+        Figure("6. peak RSS of the app, every page open", "bytes", values, TARGET_BYTES),
+        Figure(f"6a. peak RSS, every page open, then {SAVES} saves", "bytes", after_saves, TARGET_BYTES),
+    ]
