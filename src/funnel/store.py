@@ -513,18 +513,23 @@ def create_pipeline(db: Database, name: str, stages: Sequence[Stage], who: str =
     if db.execute("SELECT 1 FROM pipelines WHERE name = ?", [name]).fetchone():
         raise StoreError(f"A pipeline named '{name}' already exists; choose another name.")
     with write(db):
-        cur = db.conn.execute("INSERT INTO pipelines (name, created_at) VALUES (?, ?)", [name, now()])
-        pipeline_id = int(cur.lastrowid or 0)
-        _insert_stages(db, pipeline_id, stages)
-        audit(
-            db,
-            who,
-            "pipeline",
-            pipeline_id,
-            "create",
-            None,
-            {"name": name, "stages": [asdict(s) for s in stages]},
-        )
+        return _insert_pipeline(db, name, stages, who)
+
+
+def _insert_pipeline(db: Database, name: str, stages: Sequence[Stage], who: str) -> int:
+    """Insert a pipeline, its stages and the audit line; call it inside `write()`."""
+    cur = db.conn.execute("INSERT INTO pipelines (name, created_at) VALUES (?, ?)", [name, now()])
+    pipeline_id = int(cur.lastrowid or 0)
+    _insert_stages(db, pipeline_id, stages)
+    audit(
+        db,
+        who,
+        "pipeline",
+        pipeline_id,
+        "create",
+        None,
+        {"name": name, "stages": [asdict(s) for s in stages]},
+    )
     return pipeline_id
 
 
@@ -1227,20 +1232,7 @@ def import_deals(
     with _staged(db, frame), write(db):
         if new_pipeline is not None:
             name, new_stages = new_pipeline
-            cur = db.conn.execute(
-                "INSERT INTO pipelines (name, created_at) VALUES (?, ?)", [name.strip(), now()]
-            )
-            pipeline_id = int(cur.lastrowid or 0)
-            _insert_stages(db, pipeline_id, new_stages)
-            audit(
-                db,
-                who,
-                "pipeline",
-                pipeline_id,
-                "create",
-                None,
-                {"name": name, "stages": [asdict(s) for s in new_stages]},
-            )
+            pipeline_id = _insert_pipeline(db, name.strip(), new_stages, who)
         if pipeline_id is None:
             raise StoreError("Choose the pipeline the deals go into.")
         ids = dict(
