@@ -23,11 +23,9 @@ def settle(page: Page, timeout: float = 60_000) -> None:
 
 
 def open_app(page: Page, url: str) -> None:
-    """Open the app at its root and wait until the real navigation is drawn.
+    """Open the app at its root, as a user starting it does, and wait for the real navigation.
 
-    Until a first session has run app.py, Streamlit treats the pages/ folder as a legacy
-    multipage app: a link straight to a page runs that page's script alone, with no sidebar
-    (see test_meeting's link test). Opening the root first is what a user starting the app does.
+    (A link opened first on a fresh server is test_shell's case.)
     """
     page.goto(url)
     page.locator("[data-testid='stSidebar']").get_by_role("link", name="History").wait_for(
