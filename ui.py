@@ -44,12 +44,21 @@ def db_path() -> Path:
 
 @contextmanager
 def connection() -> Iterator[Database]:
-    with store.opened(db_path()) as db:
+    """The store, for one block; a file that is not a funnel store is named and left untouched."""
+    try:
+        db = store.connect(db_path())
+    except store.NotAFunnelStoreError as error:
+        show_error(error)
+        st.stop()
+    try:
         yield db
+    finally:
+        db.close()
 
 
 def revision() -> int:
-    return store.revision_at(db_path())
+    with connection() as db:
+        return store.revision(db)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading leads…")

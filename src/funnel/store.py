@@ -274,12 +274,6 @@ def revision(db: Database) -> int:
     return int(db.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
 
 
-def revision_at(path: Path | str) -> int:
-    """`revision` for a path, the cheap read each rerun makes before it trusts its caches."""
-    with opened(path) as db:
-        return revision(db)
-
-
 # --- writing ---------------------------------------------------------------------------------
 
 
@@ -298,9 +292,7 @@ def write(db: Database) -> Iterator[Database]:
         db.conn.execute("BEGIN IMMEDIATE")
         try:
             yield db
-            db.conn.execute(
-                "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'"
-            )
+            db.conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
             db.conn.execute("COMMIT")
         except BaseException:
             db.conn.execute("ROLLBACK")
@@ -1295,8 +1287,7 @@ def record_sal(
         if before is None:
             raise StoreError(f"Lead {lead_id} no longer exists.")
         db.conn.execute(
-            f"UPDATE leads SET sal_status = ?, {', '.join(f'bant_{c} = ?' for c in BANT)}"
-            " WHERE id = ?",
+            f"UPDATE leads SET sal_status = ?, {', '.join(f'bant_{c} = ?' for c in BANT)} WHERE id = ?",
             [status, *values, lead_id],
         )
         audit(
