@@ -2,8 +2,10 @@
 
 Frames are cached with `st.cache_resource` keyed on (store path, store revision): a write
 anywhere bumps the revision, so every session sees every saved change on its next rerun, and a
-million-lead frame is shared, never pickled per hit. Callers must not mutate what they get.
-Connections are opened per use and never cached: a rerun may run on another thread.
+million-lead frame is shared, never pickled per hit. Lead frames are keyed on the revision of
+the last write that changed leads, so a decision or a stage save does not reload them. Callers
+must not mutate what they get. Connections are opened per use and never cached: a rerun may run
+on another thread.
 """
 
 from __future__ import annotations
@@ -61,8 +63,14 @@ def revision() -> int:
         return store.revision(db)
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading leads…")
-def _leads(path: str, rev: int) -> pl.DataFrame:
+def _leads_revision() -> int:
+    with connection() as db:
+        return store.leads_revision(db)
+
+
+# Two entries: the frame every session uses, and the one before it while sessions catch up.
+@st.cache_resource(max_entries=2, show_spinner="Loading leads…")
+def _leads(path: str, leads_rev: int) -> pl.DataFrame:
     with store.opened(path) as db:
         return store.leads(db)
 
@@ -75,8 +83,8 @@ def _table(path: str, rev: int, name: str, pipeline_id: int | None) -> pl.DataFr
 
 
 def leads() -> pl.DataFrame:
-    """All leads, shared between sessions until the store changes (read-only)."""
-    return _leads(str(db_path()), revision())
+    """All leads, shared between sessions until a write changes leads (read-only)."""
+    return _leads(str(db_path()), _leads_revision())
 
 
 def deals(pipeline_id: int | None = None) -> pl.DataFrame:
@@ -91,11 +99,11 @@ def stage_history(pipeline_id: int | None = None) -> pl.DataFrame:
     return _table(str(db_path()), revision(), "history", pipeline_id)
 
 
-@st.cache_resource(max_entries=4, show_spinner="Scoring leads…")
+@st.cache_resource(max_entries=3, show_spinner="Scoring leads…")
 def _scored(
-    path: str, rev: int, rules: tuple[Rule, ...], half_life_days: float, today: date
+    path: str, leads_rev: int, rules: tuple[Rule, ...], half_life_days: float, today: date
 ) -> pl.DataFrame:
-    return scoring.score_leads(_leads(path, rev), rules, half_life_days, today)
+    return scoring.score_leads(_leads(path, leads_rev), rules, half_life_days, today)
 
 
 def scored_leads(version: int | None = None) -> pl.DataFrame:
@@ -112,7 +120,7 @@ def scored_leads(version: int | None = None) -> pl.DataFrame:
 
 def scored_with(rules: tuple[Rule, ...], half_life_days: float) -> pl.DataFrame:
     """All leads scored with rules not saved yet (the MQL page's draft, to show crossings)."""
-    return _scored(str(db_path()), revision(), rules, half_life_days, date.today())
+    return _scored(str(db_path()), _leads_revision(), rules, half_life_days, date.today())
 
 
 def who() -> str:

@@ -423,7 +423,7 @@ def seed_store(
     )
     lead_frame = make_leads(leads, today, seed)
     deal_frame, history = make_deals(db, deals, today, seed + 4)
-    with store.write(db):
+    with store.write(db, leads=True):
         store.insert_frame(db, "leads", lead_frame)
         store.insert_frame(db, "deals", deal_frame)
         store.insert_frame(db, "stage_history", history)
@@ -431,7 +431,7 @@ def seed_store(
 
 def clear(db: Database) -> None:
     """Delete every row of every data table, keeping the schema."""
-    with store.write(db):
+    with store.write(db, leads=True):
         for table in (
             "audit",
             "decisions",

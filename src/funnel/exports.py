@@ -210,7 +210,7 @@ def restore(db: Database, source: Path, keep_copy: Path | None = None) -> None:
     finally:
         src.close()
     store.migrations.apply(db)
-    with store.write(db):
+    with store.write(db, leads=True):
         db.conn.execute(
             "UPDATE meta SET value = ? WHERE key = 'revision'",
             [str(max(before, store.revision(db)) + 1)],

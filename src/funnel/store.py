@@ -274,6 +274,12 @@ def revision(db: Database) -> int:
     return int(db.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
 
 
+def leads_revision(db: Database) -> int:
+    """The `revision` of the last write that changed leads (0 before any): their cache key."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'leads_revision'").fetchone()
+    return 0 if row is None else int(row[0])
+
+
 # --- writing ---------------------------------------------------------------------------------
 
 
@@ -282,17 +288,24 @@ def now() -> str:
 
 
 @contextmanager
-def write(db: Database) -> Iterator[Database]:
+def write(db: Database, *, leads: bool = False) -> Iterator[Database]:
     """One write transaction: all of it lands, or none of it does.
 
     `BEGIN IMMEDIATE` takes the write lock up front, so two sessions saving at once wait for
-    each other (busy timeout) instead of failing half-way.
+    each other (busy timeout) instead of failing half-way. A write that changes leads says so
+    (`leads=True`): the million-row lead frames are cached on `leads_revision`, so a decision
+    or a stage save does not make every session reload and rescore all leads.
     """
     with _ONE_LIBRARY_AT_A_TIME:
         db.conn.execute("BEGIN IMMEDIATE")
         try:
             yield db
             db.conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
+            if leads:
+                db.conn.execute(
+                    "INSERT INTO meta (key, value) SELECT 'leads_revision', value FROM meta"
+                    " WHERE key = 'revision' ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+                )
             db.conn.execute("COMMIT")
         except BaseException:
             db.conn.execute("ROLLBACK")
@@ -1197,7 +1210,7 @@ def import_leads(
     Only the columns the file mapped are written, so a re-import never blanks other fields.
     Returns (added, updated).
     """
-    with _staged(db, frame), write(db):
+    with _staged(db, frame), write(db, leads=True):
         added, updated = _upsert_chunks(db, "leads", frame, progress)
         audit(
             db, who, "leads", None, "import", None, {"file": source, "added": added, "updated": updated}
@@ -1281,7 +1294,7 @@ def record_sal(
     if status not in ("accepted", "rejected"):
         raise StoreError(f"A sales answer is 'accepted' or 'rejected', not '{status}'.")
     values = [bool(bant.get(c, False)) for c in BANT]
-    with write(db):
+    with write(db, leads=True):
         columns = "sal_status, " + ", ".join(f"bant_{c}" for c in BANT)
         before = db.execute(f"SELECT {columns} FROM leads WHERE id = ?", [lead_id]).fetchone()
         if before is None:
