@@ -106,8 +106,7 @@ period = right.date_input(
     "Created between", (scored["created"].min(), scored["created"].max()), key="mql_period"
 )
 start, end = period if isinstance(period, tuple) and len(period) == 2 else (None, None)
-leads = scoring.filter_leads(scored, sources, owners, start, end)
-grid, sample = scoring.cutoff_grid(leads), scoring.scatter_sample(leads)
+leads, grid, sample = ui.mql_view(version, sources, owners, (start, end))
 
 
 @st.fragment
