@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
@@ -86,18 +87,10 @@ def serve_and_visit(path: Path, saves: int = 0) -> int:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise RuntimeError(f"streamlit did not start on {url}") from None
                 time.sleep(0.3)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            for script in app_pages():
-                page.goto(f"{url}/{Path(script).stem}")
-                _wait_until_done(page)
-            for n in range(saves):
-                with store.opened(path) as db:
-                    store.save_scenario(db, f"benchmark save {n + 1}", {"leads_per_period": 1.0})
-                page.goto(f"{url}/mql")
-                _wait_until_done(page)
-            browser.close()
+        # On a thread of its own: Playwright's sync API refuses to start where another
+        # instance already runs an event loop (the browser tests' session, under pytest).
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(_visit_every_page, url, path, saves).result()
         return peak_rss(proc.pid)
     finally:
         proc.terminate()
@@ -105,6 +98,21 @@ def serve_and_visit(path: Path, saves: int = 0) -> int:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def _visit_every_page(url: str, path: Path, saves: int) -> None:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        for script in app_pages():
+            page.goto(f"{url}/{Path(script).stem}")
+            _wait_until_done(page)
+        for n in range(saves):
+            with store.opened(path) as db:
+                store.save_scenario(db, f"benchmark save {n + 1}", {"leads_per_period": 1.0})
+            page.goto(f"{url}/mql")
+            _wait_until_done(page)
+        browser.close()
 
 
 def measure(bench: Bench) -> list[Figure]:
