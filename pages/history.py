@@ -14,8 +14,8 @@ st.caption(
 )
 
 with ui.connection() as db:
-    log = audit.readable(store.audit_log(db))
     pipelines = store.pipelines(db)
+    log = audit.readable(store.audit_log(db), dict(pipelines.select("id", "name").iter_rows()))
 
 labels = {e: audit.ENTITY_LABELS.get(e, e) for e in log["entity"].unique().sort()}
 signers = log["who"].unique().sort().to_list()

@@ -199,3 +199,12 @@ def test_sal_decision_and_restore_read_as_sentences() -> None:
         audit.describe("store", "restore", None, {"from": "funnel-backup-2026-11-20.db"})
         == "restored from backup 'funnel-backup-2026-11-20.db'"
     )
+
+
+def test_a_pipeline_change_names_the_pipeline_when_its_name_is_known(
+    fresh_db: Database, pipeline: int
+) -> None:
+    demo, proposal, won = store.stage_list(fresh_db, pipeline)
+    store.save_stages(fresh_db, pipeline, [Stage("Demo", 40.0, id=demo.id), proposal, won], 1)
+    log = audit.readable(store.audit_log(fresh_db), {pipeline: "Direct sales"})
+    assert log["object"].to_list() == ["Stages of 'Direct sales'", "Pipeline 'Direct sales'"]

@@ -106,10 +106,11 @@ def describe(entity: str, action: str, before: Any, after: Any) -> str:
     return action
 
 
-def readable(log: pl.DataFrame) -> pl.DataFrame:
+def readable(log: pl.DataFrame, pipeline_names: dict[int, str] | None = None) -> pl.DataFrame:
     """The audit log with `at` as a datetime, `object` (label and id) and `what` (a sentence).
 
-    Keeps `before` and `after` so an export loses nothing.
+    A pipeline's changes name it ("Stages of 'Startup'") when `pipeline_names` knows its id: a
+    meeting does not remember pipeline ids. Keeps `before` and `after` so an export loses nothing.
     """
     what = [
         describe(
@@ -121,10 +122,18 @@ def readable(log: pl.DataFrame) -> pl.DataFrame:
         for e, a, b, f in log.select("entity", "action", "before", "after").iter_rows()
     ]
     label = pl.col("entity").replace_strict(ENTITY_LABELS, default=pl.col("entity"))
+    names = pl.col("entity_id").replace_strict(
+        pipeline_names or {}, default=None, return_dtype=pl.String
+    )
+    of_pipeline = pl.col("entity").is_in(["pipeline", "stages"]) & names.is_not_null()
     return log.with_columns(
         pl.col("at").cast(pl.String).str.to_datetime(time_zone="UTC", strict=False),
         pl.when(pl.col("entity_id").is_null())
         .then(label)
+        .when(of_pipeline & (pl.col("entity") == "stages"))
+        .then(pl.format("Stages of '{}'", names))
+        .when(of_pipeline)
+        .then(pl.format("Pipeline '{}'", names))
         .otherwise(pl.format("{} {}", label, pl.col("entity_id")))
         .alias("object"),
         pl.Series("what", what, dtype=pl.String),
