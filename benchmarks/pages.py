@@ -1,4 +1,4 @@
-"""4. Each page's full rerun under `AppTest` with warm caches.
+"""4. Each page's full rerun under `AppTest` with warm caches, beside the same without caching.
 
 The app runs from its entry point on the big store (`FUNNEL_DB`); a page is opened once to warm
 the caches (frames are `st.cache_resource`, shared across sessions in this process), then
@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from benchmarks.harness import ROOT, Bench, Figure, Timing, median, timed
@@ -42,8 +43,12 @@ def store_env(path: Path) -> Iterator[None]:
             os.environ["FUNNEL_DB"] = before
 
 
-def rerun_time(bench: Bench, path: Path, page: str) -> Timing | None:
-    """Median time of a warm rerun of `page`; None when the page raises (reported, not timed)."""
+def rerun_time(bench: Bench, path: Path, page: str, cached: bool = True) -> Timing | None:
+    """Median time of a rerun of `page`; None when the page raises (reported, not timed).
+
+    `cached=False` empties `st.cache_resource` before each rerun: the same page as an app
+    without caching runs it, every rerun reading and scoring the store again.
+    """
     with store_env(path):
         at = AppTest.from_file(str(APP), default_timeout=FIRST_RUN_TIMEOUT_S)
         at.run()
@@ -51,7 +56,13 @@ def rerun_time(bench: Bench, path: Path, page: str) -> Timing | None:
         if at.exception:
             bench.log(f"pages: {page} raised: {at.exception[0].message}")
             return None
-        return median([timed(at.run) for _ in range(bench.runs)])
+
+        def rerun() -> None:
+            if not cached:
+                st.cache_resource.clear()
+            at.run()
+
+        return median([timed(rerun) for _ in range(bench.runs if cached else 3)])
 
 
 def measure(bench: Bench) -> list[Figure]:
@@ -61,7 +72,15 @@ def measure(bench: Bench) -> list[Figure]:
         for size in bench.sizes:
             bench.log(f"pages: {page} at {size:,}")
             values[size] = rerun_time(bench, bench.store(size), page)
+        bench.log(f"pages: {page} without caches at {bench.largest:,}")
+        usual = rerun_time(bench, bench.store(bench.largest), page, cached=False)
         figures.append(
-            Figure.timed(f"4. rerun of {page} (AppTest, warm caches)", values, target=TARGET_S)
+            Figure.timed(
+                f"4. rerun of {page} (AppTest, warm caches)",
+                values,
+                target=TARGET_S,
+                usual=usual,
+                usual_how="the same page without caching",
+            )
         )
     return figures
