@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from datetime import date
 from functools import partial
@@ -14,33 +13,13 @@ import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 import ui
-from funnel import charts, exports, forecast, importers, scoring, stages, store
-
-MB = 1024 * 1024
-
-
-def _csv(path: Path, name: exports.Table) -> bytes:
-    """Built on click, on Streamlit's download thread, with its own connection."""
-    with store.opened(path) as db:
-        return exports.table_csv(db, name, date.today())
-
-
-def _backup(path: Path) -> bytes:
-    with store.opened(path) as db:
-        return exports.backup_bytes(db)
+from funnel import exports, forecast, importers, stages, store
 
 
 def _read(upload: UploadedFile) -> importers.RawTable | None:
     """The upload read once per file and sheet; its name is only a label, never a path."""
     key = (upload.file_id, st.session_state.get(f"data_sheet_{upload.file_id}"))
-    if st.session_state.get("data_raw_key") != key:
-        try:
-            st.session_state.data_raw = importers.read_table(upload.getvalue(), upload.name, key[1])
-        except importers.ImportRejectedError as e:
-            st.session_state.data_raw = e
-        st.session_state.data_raw_key = key
-        st.session_state.pop("data_prepared", None)
-    raw = st.session_state.data_raw
+    raw = importers.read_once(st.session_state, key, upload.getvalue, upload.name)
     if isinstance(raw, importers.ImportRejectedError):
         st.error(ui.as_text(str(raw)), icon=":material/error:")
         return None
@@ -50,23 +29,19 @@ def _read(upload: UploadedFile) -> importers.RawTable | None:
 def _stage_plan(previous: importers.Prepared | None) -> importers.StagePlan:
     with ui.connection() as db:
         targets = store.import_targets(db)
-    ids = dict(targets.select("pipeline", "pipeline_id").unique(maintain_order=True).rows())
+    ids = importers.pipeline_ids(targets)
     chosen = st.selectbox("Pipeline", ["(best match)", *ids], key="data_pipeline")
     action = st.radio(
         "Stages the pipeline lacks",
-        ["reject", "create", "map"],
-        format_func={
-            "reject": "Reject those deals",
-            "create": "Create a pipeline from the stages found",
-            "map": "Map each to an existing stage",
-        }.get,
+        list(importers.UNKNOWN_STAGE_LABELS),
+        format_func=importers.UNKNOWN_STAGE_LABELS.get,
         horizontal=True,
         key="data_unknown",
     )
     pid = ids.get(chosen) or (previous.pipeline_id if previous else None)
     stage_map = {}
     if action == "map" and previous is not None:
-        own = targets.filter(pl.col("pipeline_id") == pid)["stage"].drop_nulls().to_list()
+        own = importers.pipeline_stage_names(targets, pid)
         for name in previous.report.unknown_stages:
             stage_map[name] = st.selectbox(f"'{name}' becomes", own, key=f"data_stage_{name}")
     new_name = st.text_input("New pipeline name", key="data_new_pipeline") if action == "create" else ""
@@ -78,8 +53,8 @@ def _options(kind: importers.Kind, mapping: dict[str, str]) -> importers.Options
     orders = {
         f: st.radio(
             f"Dates in '{mapping.get(f, f)}' read as",
-            ["mdy", "dmy"],
-            format_func={"mdy": "M/D/YYYY", "dmy": "D/M/YYYY"}.get,
+            list(importers.DATE_ORDER_LABELS),
+            format_func=importers.DATE_ORDER_LABELS.get,
             horizontal=True,
             key=f"data_dates_{f}",
         )
@@ -92,52 +67,33 @@ def _options(kind: importers.Kind, mapping: dict[str, str]) -> importers.Options
                 f"Scale of the file's {axis} (e.g. 0:10; empty: judged from the values)",
                 key=f"data_range_{axis}",
             )
-            lo, _, hi = text.partition(":")
-            if text.strip():
-                try:
-                    ranges[axis] = (float(lo), float(hi))
-                except ValueError:
-                    st.error(f"'{text}' is not a range like 0:10.")
+            try:
+                if (scale := importers.parse_range(text)) is not None:
+                    ranges[axis] = scale
+            except ValueError:
+                st.error(f"'{text}' is not a range like 0:10.")
     plan = _stage_plan(previous) if kind == "deals" else importers.StagePlan()
     return importers.Options(mapping, orders, ranges, plan)
 
 
-def _stage_chart(pipeline_id: int) -> alt.TopLevelMixin:
-    figures = stages.pipeline_figures(ui.deals(pipeline_id), ui.stages(pipeline_id))
-    return charts.stage_value_chart(figures.by_stage)
-
-
-def _mql_chart(kind: str, fit: float, interest: float, version: int | None) -> alt.TopLevelMixin:
-    """The MQL page's charts at the agreed cutoff (the page itself follows its sliders)."""
-    leads = ui.scored_leads(version)
-    if kind == "funnel":
-        window = forecast.full_quarters_window(date.today())
-        flagged = scoring.with_quadrants(leads, fit, interest)
-        return charts.funnel_chart(forecast.marketing_funnel(flagged, *window))
-    grid = scoring.cutoff_grid(leads)
-    if kind == "curve":
-        return charts.mql_curve_chart(scoring.backtest_curve(grid, round(fit), round(interest)))
-    quadrants = scoring.quadrant_counts(grid, round(fit), round(interest))
-    sample = scoring.scatter_sample(leads)
-    return charts.mql_quadrant_chart(sample, quadrants, fit, interest, leads.height)
+def _chart(
+    kind: exports.ChartKind, pipeline_id: int | None, fit: float, interest: float, version: int | None
+) -> alt.TopLevelMixin:
+    """Drawn from the session's cached frames, so only the chosen chart reads the store."""
+    if kind == "stages":
+        return exports.stage_chart(ui.deals(pipeline_id), ui.stages(pipeline_id))
+    return exports.mql_chart(ui.scored_leads(version), kind, fit, interest, date.today())
 
 
 def _chart_catalogue() -> dict[str, Callable[[], alt.TopLevelMixin]]:
     """Every chart the store can draw without a page's sliders, built only when chosen."""
     with ui.connection() as db:
-        pipes = store.import_targets(db).select("pipeline", "pipeline_id").unique(maintain_order=True)
+        targets = store.import_targets(db)
         fit, interest, version = forecast.agreed_cutoff(store.decisions(db))
-    catalogue: dict[str, Callable[[], alt.TopLevelMixin]] = {
-        f"Value vs weighted value per stage: {name}": partial(_stage_chart, pid)
-        for name, pid in pipes.rows()
+    return {
+        label: partial(_chart, kind, pid, fit, interest, version)
+        for label, (kind, pid) in exports.chart_choices(targets, fit, interest).items()
     }
-    at = f"at the agreed cutoff (fit ≥ {fit:g}, interest ≥ {interest:g})"
-    catalogue[f"MQL quadrants {at}"] = partial(_mql_chart, "quadrants", fit, interest, version)
-    catalogue[f"MQL back-test curve {at}"] = partial(_mql_chart, "curve", fit, interest, version)
-    catalogue["Marketing funnel, last four full quarters"] = partial(
-        _mql_chart, "funnel", fit, interest, version
-    )
-    return catalogue
 
 
 def _report(report: importers.Report) -> None:
@@ -163,11 +119,8 @@ with imp:
         key="data_upload",
         help=f"Up to {importers.MAX_UPLOAD_MB} MB; larger files: `python -m funnel import`.",
     )
-    if upload is not None and upload.size > importers.MAX_UPLOAD_MB * MB:
-        st.error(
-            f"This file is {upload.size / MB:,.0f} MB, over the {importers.MAX_UPLOAD_MB} MB limit: "
-            "split it, or import it with `python -m funnel import`."
-        )
+    if upload is not None and (too_big := importers.oversize_message(upload.size)):
+        st.error(too_big)
     elif upload is not None and (raw := _read(upload)) is not None:
         if len(raw.sheets) > 1:
             st.selectbox(
@@ -231,13 +184,7 @@ with imp:
         if done.pipeline_id is not None:
             figures = stages.pipeline_figures(ui.deals(done.pipeline_id), ui.stages(done.pipeline_id))
             for col, (label, value) in zip(
-                st.columns(3),
-                (
-                    ("Closed won", figures.closed_won),
-                    ("Open pipeline", figures.open_pipeline),
-                    ("Weighted pipeline", figures.weighted_pipeline),
-                ),
-                strict=True,
+                st.columns(3), importers.headline_figures(figures), strict=True
             ):
                 col.metric(label, f"${value:,.0f}")
         for line in done.warnings:
@@ -248,7 +195,7 @@ with exp:
     for col, name in zip(st.columns(len(exports.TABLES)), exports.TABLES, strict=True):
         col.download_button(
             name.capitalize(),
-            data=partial(_csv, ui.db_path(), name),
+            data=partial(exports.table_csv_at, ui.db_path(), name),
             file_name=f"{name}.csv",
             mime="text/csv",
             key=f"data_export_{name}",
@@ -293,9 +240,8 @@ def _confirm_restore(source: Path) -> None:
     )
     left, right = st.columns(2)
     if left.button("Restore", type="primary", key="data_restore_confirm"):
-        path = ui.db_path()
         with ui.connection() as db:
-            exports.restore(db, source, keep_copy=path.with_name(f"{path.stem}.before-restore.db"))
+            exports.restore(db, source, keep_copy=exports.before_restore_path(ui.db_path()))
         _forget_restore()
         st.toast("Store restored.", icon=":material/check:")
         st.rerun()
@@ -307,7 +253,7 @@ def _confirm_restore(source: Path) -> None:
 with bak:
     st.download_button(
         "Download a backup of the whole store",
-        data=partial(_backup, ui.db_path()),
+        data=partial(exports.backup_bytes_at, ui.db_path()),
         file_name=f"funnel-backup-{date.today():%Y-%m-%d}.db",
         mime="application/vnd.sqlite3",
         key="data_backup",
@@ -316,10 +262,7 @@ with bak:
     )
     restore_upload = st.file_uploader("Restore from a backup file", key="data_restore_upload")
     if restore_upload is not None:
-        # Our own name for the file (Streamlit's upload id), never the name the user gave it.
-        candidate = Path(tempfile.gettempdir()) / f"funnel-restore-{restore_upload.file_id}.db"
-        if not candidate.exists():
-            candidate.write_bytes(restore_upload.getvalue())
+        candidate = exports.staged_upload(restore_upload.file_id, restore_upload.getvalue)
         problem = exports.check_backup(candidate)
         if problem:
             st.error(f"{problem} Nothing was changed.")

@@ -194,3 +194,27 @@ def test_round_trip_export_then_import_into_an_empty_store_gives_the_same_figure
             )
             assert_frame_equal(after.by_stage.drop("stage_id"), before.by_stage.drop("stage_id"))
     assert_frame_equal(after_leads, before_leads)
+
+
+def test_chart_choices_one_stage_chart_per_pipeline_then_the_mql_charts() -> None:
+    targets = pl.DataFrame(
+        {"pipeline": ["Sales", "Sales", "Renewals"], "pipeline_id": [1, 1, 2], "stage": ["a", "b", "c"]}
+    )
+    choices = exports.chart_choices(targets, 60.0, 40.0)
+    assert list(choices.values()) == [
+        ("stages", 1),
+        ("stages", 2),
+        ("quadrants", None),
+        ("curve", None),
+        ("funnel", None),
+    ]
+    assert "MQL quadrants at the agreed cutoff (fit ≥ 60, interest ≥ 40)" in choices
+
+
+def test_staged_upload_writes_the_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(exports.tempfile, "gettempdir", lambda: str(tmp_path))
+    first = exports.staged_upload("abc", lambda: b"one")
+    again = exports.staged_upload("abc", lambda: b"two")
+    assert first == again == tmp_path / "funnel-restore-abc.db"
+    assert first.read_bytes() == b"one"
+    assert exports.before_restore_path(tmp_path / "funnel.db").name == "funnel.before-restore.db"

@@ -345,3 +345,30 @@ def test_a_file_name_is_only_a_label_never_a_path(fresh_db: Database, tmp_path: 
     assert report.committed
     assert store.external_ids(fresh_db, "leads").str.starts_with("etc-passwd-rm-rf-").all()
     assert {p.name for p in tmp_path.iterdir()} <= {"funnel.db", "funnel.db-wal", "funnel.db-shm"}
+
+
+def test_parse_range_reads_lo_hi_and_leaves_empty_to_the_values() -> None:
+    assert importers.parse_range("0:10") == (0.0, 10.0)
+    assert importers.parse_range("  ") is None
+    with pytest.raises(ValueError):
+        importers.parse_range("10")
+
+
+def test_oversize_message_only_past_the_limit() -> None:
+    assert importers.oversize_message(importers.MAX_UPLOAD_MB * importers.MB) == ""
+    assert "over the" in importers.oversize_message(importers.MAX_UPLOAD_MB * importers.MB + 1)
+
+
+def test_read_once_parses_a_file_and_sheet_only_once() -> None:
+    calls: list[int] = []
+
+    def data() -> bytes:
+        calls.append(1)
+        return b"Lead ID\nL1\n"
+
+    state: dict[str, object] = {"data_prepared": "stale"}
+    first = importers.read_once(state, ("f1", None), data, "a.csv")
+    again = importers.read_once(state, ("f1", None), data, "a.csv")
+    assert first is again and len(calls) == 1 and "data_prepared" not in state
+    refused = importers.read_once(state, ("f2", None), lambda: b"", "empty.csv")
+    assert isinstance(refused, importers.ImportRejectedError)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -20,7 +21,7 @@ import polars as pl
 import vl_convert as vlc
 from sqlite_utils import Database
 
-from funnel import forecast, scoring, store
+from funnel import charts, forecast, scoring, stages, store
 from funnel.models import LEAD_FIELDS
 
 Table = Literal["stages", "deals", "leads", "decisions", "scenarios"]
@@ -112,6 +113,13 @@ def table_csv(db: Database, name: Table, today: date) -> bytes:
     return to_csv(table(db, name, today))
 
 
+def table_csv_at(path: Path, name: Table, today: date | None = None) -> bytes:
+    """`table_csv` with its own connection: a download button builds it on click, on another
+    thread than the page's; `today` (default: the day of the click) dates the lead scores."""
+    with store.opened(path) as db:
+        return table_csv(db, name, today or date.today())
+
+
 # --- charts ---------------------------------------------------------------------------------------
 
 
@@ -123,6 +131,47 @@ def chart_png(chart: alt.TopLevelMixin, scale: float = 2.0) -> bytes:
 def chart_svg(chart: alt.TopLevelMixin) -> bytes:
     """A chart as SVG text (UTF-8), for documents that scale it."""
     return str(vlc.vegalite_to_svg(chart.to_json())).encode("utf-8")
+
+
+ChartKind = Literal["stages", "quadrants", "curve", "funnel"]
+
+
+def chart_choices(
+    targets: pl.DataFrame, fit: float, interest: float
+) -> dict[str, tuple[ChartKind, int | None]]:
+    """Label -> (chart kind, pipeline id) for every chart the store can draw without a page's
+    sliders: one stage chart per pipeline (from `store.import_targets`), then the MQL charts at
+    the agreed cutoff. Only labels here, so nothing is drawn until one is chosen."""
+    pipes = targets.select("pipeline", "pipeline_id").unique(maintain_order=True)
+    choices: dict[str, tuple[ChartKind, int | None]] = {
+        f"Value vs weighted value per stage: {name}": ("stages", pid) for name, pid in pipes.rows()
+    }
+    at = f"at the agreed cutoff (fit ≥ {fit:g}, interest ≥ {interest:g})"
+    choices[f"MQL quadrants {at}"] = ("quadrants", None)
+    choices[f"MQL back-test curve {at}"] = ("curve", None)
+    choices["Marketing funnel, last four full quarters"] = ("funnel", None)
+    return choices
+
+
+def stage_chart(deals: pl.DataFrame, stage_rows: pl.DataFrame) -> alt.TopLevelMixin:
+    """One pipeline's value vs weighted value per stage, as the Stages page draws it."""
+    return charts.stage_value_chart(stages.pipeline_figures(deals, stage_rows).by_stage)
+
+
+def mql_chart(
+    leads: pl.DataFrame, kind: ChartKind, fit: float, interest: float, today: date
+) -> alt.TopLevelMixin:
+    """The MQL page's charts at the agreed cutoff (the page itself follows its sliders)."""
+    if kind == "funnel":
+        window = forecast.full_quarters_window(today)
+        flagged = scoring.with_quadrants(leads, fit, interest)
+        return charts.funnel_chart(forecast.marketing_funnel(flagged, *window))
+    grid = scoring.cutoff_grid(leads)
+    if kind == "curve":
+        return charts.mql_curve_chart(scoring.backtest_curve(grid, round(fit), round(interest)))
+    quadrants = scoring.quadrant_counts(grid, round(fit), round(interest))
+    sample = scoring.scatter_sample(leads)
+    return charts.mql_quadrant_chart(sample, quadrants, fit, interest, leads.height)
 
 
 # --- backup and restore ---------------------------------------------------------------------------
@@ -148,6 +197,28 @@ def backup_bytes(db: Database) -> bytes:
     """The backup as bytes, for a download button."""
     with tempfile.TemporaryDirectory() as tmp:
         return backup(db, Path(tmp) / "funnel-backup.db").read_bytes()
+
+
+def backup_bytes_at(path: Path) -> bytes:
+    """`backup_bytes` with its own connection: a download button builds it on click, on another
+    thread than the page's."""
+    with store.opened(path) as db:
+        return backup_bytes(db)
+
+
+def staged_upload(file_id: str, data: Callable[[], bytes]) -> Path:
+    """An uploaded backup written once to the temp folder, under our own name for it (the
+    upload's id), never the name the user gave it, so it can be checked and restored from a path.
+    `data` is called only when the file is not there yet, so a rerun does not copy it again."""
+    path = Path(tempfile.gettempdir()) / f"funnel-restore-{file_id}.db"
+    if not path.exists():
+        path.write_bytes(data())
+    return path
+
+
+def before_restore_path(path: Path) -> Path:
+    """Where the store at `path` is kept as it was before a restore, beside it."""
+    return path.with_name(f"{path.stem}.before-restore.db")
 
 
 def check_backup(path: Path) -> str:

@@ -19,16 +19,17 @@ import io
 import re
 import sys
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 from sqlite_utils import Database
 
 from funnel import store
 from funnel.models import DEAL_FIELDS, LEAD_FIELDS, Field, Stage
+from funnel.stages import PipelineFigures
 
 Kind = Literal["leads", "deals"]
 DateOrder = Literal["mdy", "dmy"]
@@ -471,6 +472,73 @@ def preview(raw: RawTable, kind: Kind, mapping: dict[str, str], rows: int = 10) 
     return raw.frame.head(rows).select(
         pl.Series("line", raw.lines.head(rows)), *[pl.col(mapping[n]).alias(n) for n in known]
     )
+
+
+MB = 1024 * 1024
+DATE_ORDER_LABELS: dict[str, str] = {"mdy": "M/D/YYYY", "dmy": "D/M/YYYY"}
+UNKNOWN_STAGE_LABELS: dict[str, str] = {
+    "reject": "Reject those deals",
+    "create": "Create a pipeline from the stages found",
+    "map": "Map each to an existing stage",
+}
+
+
+def oversize_message(size: int) -> str:
+    """Why an upload of `size` bytes is refused before it is read, or "" when it fits: a browser
+    upload that large would hold the whole file in the server's memory; the command line streams."""
+    if size <= MAX_UPLOAD_MB * MB:
+        return ""
+    return (
+        f"This file is {size / MB:,.0f} MB, over the {MAX_UPLOAD_MB} MB limit: "
+        "split it, or import it with `python -m funnel import`."
+    )
+
+
+def parse_range(text: str) -> tuple[float, float] | None:
+    """A score scale typed as "lo:hi"; None when left empty (the scale is then judged from the
+    values). Raises ValueError when the text is not such a range, so the form can say so."""
+    if not text.strip():
+        return None
+    lo, _, hi = text.partition(":")
+    return float(lo), float(hi)
+
+
+def pipeline_ids(targets: pl.DataFrame) -> dict[str, int]:
+    """Pipeline name -> id, in the store's order, from `store.import_targets`: the choices a deals
+    import can be sent to."""
+    return dict(targets.select("pipeline", "pipeline_id").unique(maintain_order=True).rows())
+
+
+def read_once(
+    state: MutableMapping[str, Any], key: tuple[str, str | None], data: Callable[[], bytes], name: str
+) -> RawTable | ImportRejectedError:
+    """The upload read once per (file id, sheet) `key`, kept in `state` (the page's session) with
+    its refusal if any, so a rerun does not parse the file again. A new file or sheet drops the
+    previous dry run, which no longer describes what would be imported. `name` is only a label."""
+    if state.get("data_raw_key") != key:
+        try:
+            state["data_raw"] = read_table(data(), name, key[1])
+        except ImportRejectedError as e:
+            state["data_raw"] = e
+        state["data_raw_key"] = key
+        state.pop("data_prepared", None)
+    raw: RawTable | ImportRejectedError = state["data_raw"]
+    return raw
+
+
+def headline_figures(figures: PipelineFigures) -> tuple[tuple[str, float], ...]:
+    """Label and amount of the three figures shown after a deals import, so the user sees at once
+    what the pipeline now adds up to."""
+    return (
+        ("Closed won", figures.closed_won),
+        ("Open pipeline", figures.open_pipeline),
+        ("Weighted pipeline", figures.weighted_pipeline),
+    )
+
+
+def pipeline_stage_names(targets: pl.DataFrame, pipeline_id: int | None) -> list[str]:
+    """The stages of one pipeline from `store.import_targets`: what an unknown stage can map to."""
+    return targets.filter(pl.col("pipeline_id") == pipeline_id)["stage"].drop_nulls().to_list()
 
 
 # --- validation ---------------------------------------------------------------------------------
