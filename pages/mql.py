@@ -12,7 +12,6 @@ import ui
 from funnel import charts, scoring, store
 
 T = TypeVar("T")
-SLIDERS = (("F", "mql_fit_cutoff", "fit_cutoff"), ("I", "mql_interest_cutoff", "interest_cutoff"))
 EDITOR = {
     "axis": st.column_config.SelectboxColumn("Axis", options=["fit", "interest"], required=True),
     "field": st.column_config.SelectboxColumn("Field", options=scoring.SCORABLE_FIELDS, required=True),
@@ -25,35 +24,9 @@ EDITOR = {
 }
 
 
-def pct(x: float | None) -> str:
-    return "–" if x is None else f"{x:.1%}"
-
-
-def restore(decision: dict[str, float]) -> None:
+def restore(decision: dict[str, object]) -> None:
     """Put a recorded decision back on the sliders, with its model version."""
-    for _, key, column in SLIDERS:
-        st.session_state[key] = int(decision[column])
-    st.session_state["mql_version"] = int(decision["model_version"])
-
-
-def from_link(param: str, allowed: range | list[int]) -> int | None:
-    wanted = st.query_params.get(param, "")
-    return int(wanted) if wanted.isdigit() and int(wanted) in allowed else None
-
-
-def open_view(versions: list[int], agreed: pl.DataFrame) -> None:
-    """Sliders and version as this session left them, else from the link (?F=&I=&v=), else the
-    last agreed cutoff. Streamlit forgets widget values on another page, hence the `_kept` copies.
-    """
-    last = agreed.row(0, named=True) if agreed.height else {"fit_cutoff": 60, "interest_cutoff": 40}
-    for param, key, column in SLIDERS:
-        if key not in st.session_state:
-            choices = (st.session_state.get(f"{key}_kept"), from_link(param, range(101)), last[column])
-            st.session_state[key] = int(next(v for v in choices if v is not None))
-    if st.session_state.get("mql_version") not in versions:
-        kept = st.session_state.get("mql_version_kept")
-        choices = (kept if kept in versions else None, from_link("v", versions), versions[0])
-        st.session_state["mql_version"] = next(v for v in choices if v is not None)
+    st.session_state.update(scoring.restored_view(decision))
 
 
 def attempt(write: Callable[[Database], T], message: str) -> tuple[bool, T | None]:
@@ -77,36 +50,23 @@ versions = models["version"].to_list()
 if not versions:
     st.info("No scoring model yet: reset the demo data, or import leads on the Data page.")
     st.stop()
-if (saved := st.session_state.pop("mql_saved_version", None)) is not None:
-    st.session_state["mql_version"] = saved
-open_view(versions, agreed)
-labels = {
-    m["version"]: f"v{m['version']} · {m['created_at'][:10]} · {m['created_by']} · {m['rules']} rules"
-    for m in models.iter_rows(named=True)
-}
+saved = st.session_state.pop("mql_saved_version", None)
+st.session_state.update(scoring.opening_view(st.session_state, st.query_params, versions, agreed, saved))
+labels = scoring.version_labels(models)
 version = st.selectbox("Scoring model version", versions, key="mql_version", format_func=labels.get)
 st.session_state["mql_version_kept"] = version
-st.caption(
-    "**MQL = fit ≥ F and interest ≥ I** (both inclusive). Fit and interest are each on 0..100: the "
-    "points of the rules that fire, placed between the fewest (0) and the most (100) points the "
-    "model allows, rules on one field counted once; interest points halve every half-life since the "
-    "lead's last activity. Leads imported with ready-made scores keep them."
-)
+st.caption(scoring.MQL_DEFINITION)
 scored = ui.scored_leads(version)
 if scored.is_empty():
     st.info("No leads yet: import them on the Data page, or reset the demo data.")
     st.stop()
 
+source_options, owner_options, span = scoring.filter_options(scored)
 left, mid, right = st.columns(3)
-sources = left.multiselect(
-    "Lead source", scored["source"].drop_nulls().unique().sort(), key="mql_source"
-)
-owners = mid.multiselect("Owner", scored["owner"].drop_nulls().unique().sort(), key="mql_owner")
-period = right.date_input(
-    "Created between", (scored["created"].min(), scored["created"].max()), key="mql_period"
-)
-start, end = period if isinstance(period, tuple) and len(period) == 2 else (None, None)
-leads, grid, sample = ui.mql_view(version, sources, owners, (start, end))
+sources = left.multiselect("Lead source", source_options, key="mql_source")
+owners = mid.multiselect("Owner", owner_options, key="mql_owner")
+period = right.date_input("Created between", span, key="mql_period")
+leads, grid, sample = ui.mql_view(version, sources, owners, scoring.period_bounds(period))
 
 
 @st.fragment
@@ -120,15 +80,7 @@ def threshold(leads: pl.DataFrame, grid: pl.DataFrame, sample: pl.DataFrame, ver
     if st.session_state["mql_version"] != version:  # a decision of another version was restored
         st.rerun(scope="app")
     quadrants, bt = scoring.quadrant_counts(grid, f, i), scoring.mql_backtest(grid, f, i)
-    sal, mql = scoring.sal_summary(grid, f, i), quadrants.row(0, named=True)
-    figures = [
-        ("MQLs", f"{mql['leads']:,}", f"{pct(mql['share'])} of {leads.height:,} leads"),
-        ("Conversion in MQLs", pct(bt.conversion_in), f"outside: {pct(bt.conversion_out)}"),
-        ("Conversions kept", pct(bt.recall), f"{bt.mql_conversions:,} of {bt.conversions:,}"),
-        ("Lift", "–" if bt.lift is None else f"{bt.lift:.2f}×", f"base rate {pct(bt.base_rate)}"),
-        ("Conversions lost", f"{bt.conversions_lost:,}", "below the cutoff"),
-        ("SALs", f"{sal.accepted:,}", f"SAL rate {pct(sal.sal_rate)} · {sal.rejected:,} rejected"),
-    ]
+    figures = scoring.threshold_figures(quadrants, bt, scoring.sal_summary(grid, f, i), leads.height)
     for column, (label, value, note) in zip(st.columns(3) + st.columns(3), figures, strict=True):
         column.metric(label, value, note, delta_color="off", delta_arrow="off")
     st.caption(f"Back-test on the {bt.known:,} leads with a known outcome (converted or lost).")
@@ -140,14 +92,8 @@ def threshold(leads: pl.DataFrame, grid: pl.DataFrame, sample: pl.DataFrame, ver
     reps = a.number_input("Sales reps", 1, 500, 4, key="mql_reps")
     per_rep = b.number_input("Leads a rep can work per week", 1, 1000, 10, key="mql_leads_per_rep")
     weekly = scoring.mql_per_week(grid, f, i, int(reps), int(per_rep))
-    cap = scoring.capacity_summary(weekly)
-    if cap.weeks_over:
-        st.warning(
-            f"This cutoff would have sent more MQLs than sales can work ({cap.capacity:,} a "
-            f"week) in {cap.weeks_over} of {cap.weeks} weeks; the busiest had {cap.peak:,}."
-        )
-    else:
-        st.success(f"Within capacity every week: at most {cap.peak:,} MQLs against {cap.capacity:,}.")
+    within, message = scoring.capacity_message(scoring.capacity_summary(weekly))
+    (st.success if within else st.warning)(message)
     st.altair_chart(charts.mql_capacity_chart(weekly))
 
     st.subheader("Sales acceptance (SAL)")
@@ -156,11 +102,7 @@ def threshold(leads: pl.DataFrame, grid: pl.DataFrame, sample: pl.DataFrame, ver
         st.info("No MQL at this cutoff.")
     else:
         with st.form("mql_sal_form"):
-            names = {
-                q["id"]: f"#{q['id']} {q['job_title']} at {q['company']} · fit {q['fit']:.0f} · "
-                f"interest {q['interest']:.0f} · {q['sal_status'] or 'not reviewed'}"
-                for q in queue.iter_rows(named=True)
-            }
+            names = scoring.sal_choices(queue)
             lead_id = st.selectbox("MQL", list(names), key="mql_sal_lead", format_func=names.get)
             boxes = st.columns(4)
             bant = {
@@ -196,9 +138,7 @@ def threshold(leads: pl.DataFrame, grid: pl.DataFrame, sample: pl.DataFrame, ver
         history = store.decisions(db)
     for d in history.iter_rows(named=True):
         text, button = st.columns([5, 1])
-        parts = [d["decided_on"], f"F {d['fit_cutoff']:g}", f"I {d['interest_cutoff']:g}"]
-        parts += [f"model v{d['model_version']}", f"agreed by {d['agreed_by']}", d["note"]]
-        text.text(" · ".join(p for p in parts if p))
+        text.text(scoring.decision_line(d))
         button.button("Put on sliders", key=f"mql_restore_{d['id']}", on_click=restore, args=(d,))
 
 
@@ -233,12 +173,9 @@ def model_editor(scored: pl.DataFrame, version: int, latest: int) -> None:
         st.error(error)
     if errors or (draft == saved_rules and half_life == saved_half_life):
         return
-    f_now, i_now = (st.session_state[key] for _, key, _ in SLIDERS)
+    f_now, i_now = (st.session_state[key] for _, key, _ in scoring.MQL_SLIDERS)
     moved = scoring.crossings(scored, ui.scored_with(tuple(draft), half_life), f_now, i_now)
-    st.info(
-        f"With this edit, {moved.entered:,} leads would enter the MQL and {moved.left:,} would "
-        f"leave it (all leads, at F = {f_now}, I = {i_now})."
-    )
+    st.info(scoring.crossings_message(moved, f_now, i_now))
     if st.button(f"Save as a new model version (based on v{version})", key="mql_save_model"):
         ok, new = attempt(
             lambda db: store.save_model(db, draft, half_life, version, ui.who()),
@@ -261,9 +198,8 @@ def explainer(scored: pl.DataFrame, version: int) -> None:
     st.text(f"Fit {lead['fit'][0]:.1f} · interest {lead['interest'][0]:.1f} (model v{version})")
     raw = ui.leads().filter(pl.col("id") == lead_id)
     why = scoring.explain(raw, saved_rules, saved_half_life, date.today())
-    headings = {"axis": "Axis", "rule": "Rule", "points": "Points in the model"}
     decayed = st.column_config.NumberColumn("Counted today (after decay)", format="%.2f")
-    st.dataframe(why, hide_index=True, column_config={**headings, "counted": decayed})
+    st.dataframe(why, hide_index=True, column_config={**scoring.EXPLAIN_HEADINGS, "counted": decayed})
 
 
 model_editor(scored, version, versions[0])

@@ -350,3 +350,25 @@ def test_mqls_for_sales_lists_unreviewed_mqls_first_best_first() -> None:
     # MQLs 1-4 and 8; unreviewed first (8: 75+90 before 4: 70+45), then 1 (150), 3 (140), 2 (100).
     assert result["id"].to_list() == [8, 4, 1, 3, 2]
     assert scoring.mqls_for_sales(leads, 60, 40, limit=2)["id"].to_list() == [8, 4]
+
+
+def test_opening_view_prefers_the_session_then_the_link_then_the_last_decision() -> None:
+    agreed = pl.DataFrame({"fit_cutoff": [55.0], "interest_cutoff": [35.0]})
+    link = {"F": "72", "I": "abc", "v": "1"}
+    assert scoring.opening_view({}, link, [2, 1], agreed) == {
+        "mql_fit_cutoff": 72,
+        "mql_interest_cutoff": 35,
+        "mql_version": 1,
+    }
+    kept = {"mql_fit_cutoff": 10, "mql_interest_cutoff_kept": 20, "mql_version": 2}
+    assert scoring.opening_view(kept, link, [2, 1], agreed) == {"mql_interest_cutoff": 20}
+    assert scoring.opening_view(kept, {}, [3, 2, 1], agreed, saved=3)["mql_version"] == 3
+
+
+def test_a_restored_decision_sets_both_sliders_and_its_version() -> None:
+    decision = {"fit_cutoff": 65.0, "interest_cutoff": 45.0, "model_version": 1}
+    assert scoring.restored_view(decision) == {
+        "mql_fit_cutoff": 65,
+        "mql_interest_cutoff": 45,
+        "mql_version": 1,
+    }

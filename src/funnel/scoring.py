@@ -7,9 +7,10 @@ interest, negative criteria (anything that correlates with lost deals) take poin
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import polars as pl
 
@@ -710,4 +711,153 @@ def mqls_for_sales(
     )
     return scored[top["row"].cast(pl.Int64)].select(
         "id", "company", "job_title", "fit", "interest", "sal_status"
+    )
+
+
+# --- the MQL page's view, as plain data ------------------------------------------------------
+
+# (query parameter, session key, decision column) of each slider: a link, a session and a
+# recorded decision all name the same two cutoffs.
+MQL_SLIDERS = (("F", "mql_fit_cutoff", "fit_cutoff"), ("I", "mql_interest_cutoff", "interest_cutoff"))
+
+
+def pct(share: float | None) -> str:
+    """A share as a percentage; a dash where nothing was there to measure."""
+    return "–" if share is None else f"{share:.1%}"
+
+
+def _from_link(link: Mapping[str, str], param: str, allowed: range | Sequence[int]) -> int | None:
+    """A link's value only when it is a whole number the page can show; else it is ignored."""
+    wanted = link.get(param, "")
+    return int(wanted) if wanted.isdigit() and int(wanted) in allowed else None
+
+
+def opening_view(
+    state: Mapping[str, Any],
+    link: Mapping[str, str],
+    versions: Sequence[int],
+    agreed: pl.DataFrame,
+    saved: int | None = None,
+) -> dict[str, int]:
+    """Session values to set so the page opens where the user expects.
+
+    Sliders and version as this session left them, else from the link (?F=&I=&v=), else the
+    last agreed cutoff; a version just saved wins. Streamlit forgets widget values on another
+    page, hence the `_kept` copies. Only keys that must change are returned.
+    """
+    last = agreed.row(0, named=True) if agreed.height else {"fit_cutoff": 60, "interest_cutoff": 40}
+    updates: dict[str, int] = {}
+    for param, key, column in MQL_SLIDERS:
+        if key not in state:
+            choices = (state.get(f"{key}_kept"), _from_link(link, param, range(101)), last[column])
+            updates[key] = int(next(v for v in choices if v is not None))
+    current: Any = saved if saved is not None else state.get("mql_version")
+    if current not in versions:
+        kept = state.get("mql_version_kept")
+        choices = (kept if kept in versions else None, _from_link(link, "v", versions), versions[0])
+        current = next(v for v in choices if v is not None)
+    if saved is not None or current != state.get("mql_version"):
+        updates["mql_version"] = current
+    return updates
+
+
+def restored_view(decision: Mapping[str, Any]) -> dict[str, int]:
+    """Session values that put a recorded decision back on the sliders, with its model version."""
+    view = {key: int(decision[column]) for _, key, column in MQL_SLIDERS}
+    return {**view, "mql_version": int(decision["model_version"])}
+
+
+def version_labels(models: pl.DataFrame) -> dict[int, str]:
+    """One line per model version, so the picker says who made it, when and how big it is."""
+    return {
+        m[
+            "version"
+        ]: f"v{m['version']} · {m['created_at'][:10]} · {m['created_by']} · {m['rules']} rules"
+        for m in models.iter_rows(named=True)
+    }
+
+
+def period_bounds(period: object) -> tuple[date | None, date | None]:
+    """The date picker's range, or no bounds while the user has picked only its first day."""
+    if isinstance(period, tuple) and len(period) == 2:
+        return period[0], period[1]
+    return None, None
+
+
+def threshold_figures(
+    quadrants: pl.DataFrame, bt: Backtest, sal: SalSummary, total: int
+) -> list[tuple[str, str, str]]:
+    """The six headline figures of a cutoff as (label, value, note), in the order shown."""
+    mql = quadrants.row(0, named=True)
+    return [
+        ("MQLs", f"{mql['leads']:,}", f"{pct(mql['share'])} of {total:,} leads"),
+        ("Conversion in MQLs", pct(bt.conversion_in), f"outside: {pct(bt.conversion_out)}"),
+        ("Conversions kept", pct(bt.recall), f"{bt.mql_conversions:,} of {bt.conversions:,}"),
+        ("Lift", "–" if bt.lift is None else f"{bt.lift:.2f}×", f"base rate {pct(bt.base_rate)}"),
+        ("Conversions lost", f"{bt.conversions_lost:,}", "below the cutoff"),
+        ("SALs", f"{sal.accepted:,}", f"SAL rate {pct(sal.sal_rate)} · {sal.rejected:,} rejected"),
+    ]
+
+
+def capacity_message(cap: CapacitySummary) -> tuple[bool, str]:
+    """Whether sales could work every week's MQLs, and the sentence that says so."""
+    if cap.weeks_over:
+        return False, (
+            f"This cutoff would have sent more MQLs than sales can work ({cap.capacity:,} a "
+            f"week) in {cap.weeks_over} of {cap.weeks} weeks; the busiest had {cap.peak:,}."
+        )
+    return True, f"Within capacity every week: at most {cap.peak:,} MQLs against {cap.capacity:,}."
+
+
+def sal_choices(queue: pl.DataFrame) -> dict[int, str]:
+    """Each MQL of `mqls_for_sales` by id, labelled with what sales needs to pick it."""
+    return {
+        q["id"]: f"#{q['id']} {q['job_title']} at {q['company']} · fit {q['fit']:.0f} · "
+        f"interest {q['interest']:.0f} · {q['sal_status'] or 'not reviewed'}"
+        for q in queue.iter_rows(named=True)
+    }
+
+
+def decision_line(decision: Mapping[str, Any]) -> str:
+    """One recorded decision as a line of the history; empty parts (no note) are left out."""
+    parts = [
+        decision["decided_on"],
+        f"F {decision['fit_cutoff']:g}",
+        f"I {decision['interest_cutoff']:g}",
+    ]
+    parts += [
+        f"model v{decision['model_version']}",
+        f"agreed by {decision['agreed_by']}",
+        decision["note"],
+    ]
+    return " · ".join(p for p in parts if p)
+
+
+def crossings_message(moved: Crossings, fit_cutoff: int, interest_cutoff: int) -> str:
+    """What a model edit would do to the MQL at the sliders' cutoff, before anyone saves it."""
+    return (
+        f"With this edit, {moved.entered:,} leads would enter the MQL and {moved.left:,} would "
+        f"leave it (all leads, at F = {fit_cutoff}, I = {interest_cutoff})."
+    )
+
+
+# The cutoff rule in the words of `is_mql`, `score_leads` and `decay_factor`, kept beside them
+# so the page's explanation changes when the scoring does.
+MQL_DEFINITION = (
+    "**MQL = fit ≥ F and interest ≥ I** (both inclusive). Fit and interest are each on 0..100: the "
+    "points of the rules that fire, placed between the fewest (0) and the most (100) points the "
+    "model allows, rules on one field counted once; interest points halve every half-life since the "
+    "lead's last activity. Leads imported with ready-made scores keep them."
+)
+
+# Headings of `explain`'s columns as the meeting reads them.
+EXPLAIN_HEADINGS = {"axis": "Axis", "rule": "Rule", "points": "Points in the model"}
+
+
+def filter_options(scored: pl.DataFrame) -> tuple[pl.Series, pl.Series, tuple[date, date]]:
+    """What the filters offer: the sources and owners present, and the span of creation dates."""
+    return (
+        scored["source"].drop_nulls().unique().sort(),
+        scored["owner"].drop_nulls().unique().sort(),
+        (scored["created"].min(), scored["created"].max()),  # type: ignore[return-value]
     )
