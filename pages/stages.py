@@ -68,9 +68,9 @@ def attempt(message: str, write: Callable[[Database], Any], rebase: int | None =
 
 def start_from_link(key: str, options: list[Any], param: str) -> None:
     """Open a selectbox on the choice in the link (`?param=`), else on its first option."""
-    if options and st.session_state.get(key) not in options:
-        wanted = st.query_params.get(param, "")
-        st.session_state[key] = next((o for o in options if str(o) == wanted), options[0])
+    pick = stages.pick_from_link(st.session_state.get(key), options, st.query_params.get(param, ""))
+    if pick is not None:
+        st.session_state[key] = pick
 
 
 @st.dialog("Delete pipeline?")
@@ -112,7 +112,7 @@ if message := st.session_state.pop("stages_toast", None):
     st.toast(message, icon=":material/check:")
 with ui.connection() as db:
     pipelines = store.pipelines(db)
-names = dict(zip(pipelines["id"].to_list(), pipelines["name"].to_list(), strict=True))
+names = stages.labels(pipelines, "id", "name")
 if (created := st.session_state.pop("stages_created", None)) is not None:
     st.session_state["stages_pipeline"] = created
 start_from_link("stages_pipeline", list(names), "pipeline")
@@ -193,20 +193,13 @@ figures_for_period(deals, stage_frame)
 
 st.subheader("Probabilities from history")
 learned = stages.history_probability(deals, stage_frame, history)
-pseudo = f"{stages.DEFAULT_PSEUDO_DEALS:g}"
-st.caption(
-    "Empirical = won deals that reached the stage / closed deals (won + lost) that reached it, "
-    "over every closed deal of this pipeline (passing a stage by skipping it counts as reaching it). "
-    f"Smoothed = (won + {pseudo} × manual/100) / (n + {pseudo}): as if {pseudo} more deals had "
-    "closed at the manual rate, so a small sample stays near it."
-)
+st.caption(stages.smoothing_caption())
 st.dataframe(learned, hide_index=True, column_config=COLUMNS)
-labels = dict(zip(learned["stage_id"].to_list(), learned["stage"].to_list(), strict=True))
+labels = stages.labels(learned, "stage_id", "stage")
 chosen = st.multiselect(
     "Stages to adopt", list(labels), format_func=labels.get, key="stages_adopt_which"
 )
-edits = st.session_state.get(editor_key, {})
-unsaved = any(edits.get(k) for k in ("edited_rows", "added_rows", "deleted_rows"))
+unsaved = stages.has_unsaved_edits(st.session_state.get(editor_key, {}))
 if unsaved:
     st.caption("Save or undo your edits in the stage table first: adopting replaces it.")
 left, right = st.columns(2)
@@ -235,13 +228,8 @@ st.caption(f"{stalled.height:,} open deals stalled past their stage's rotting li
 st.dataframe(stalled, hide_index=True, column_config=COLUMNS, width="content")
 
 st.subheader("Move a deal")
-open_deals = deals.filter(pl.col("stage_kind") == "open").sort("name", nulls_last=True)
-deal_labels = dict(
-    open_deals.select(
-        "id", pl.concat_str(pl.col("name").fill_null("(no name)"), pl.lit(" · "), pl.col("stage"))
-    ).iter_rows()
-)
-stage_labels = dict(zip(stage_frame["id"], stage_frame["name"], strict=True))
+deal_labels = stages.open_deal_labels(deals)
+stage_labels = stages.labels(stage_frame, "id", "name")
 cols = st.columns([3, 2, 1], vertical_alignment="bottom")
 deal_id = cols[0].selectbox(
     "Open deal", list(deal_labels), format_func=deal_labels.get, key="stages_move_deal"

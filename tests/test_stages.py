@@ -436,3 +436,20 @@ def test_a_pipeline_without_deals_or_history_gives_zeros(fresh_db: Database) -> 
     assert stages.history_probability(deals, pipeline, history)["smoothed"].to_list() == [100.0]
     assert stages.stalled_deals(deals, pipeline, history, date(2026, 1, 1)).is_empty()
     assert stages.time_in_stage(pipeline, history).is_empty()
+
+
+def test_pick_from_link_keeps_current_else_link_else_first() -> None:
+    assert stages.pick_from_link(2, [1, 2], "1") is None
+    assert stages.pick_from_link(None, [1, 2], "2") == 2
+    assert stages.pick_from_link(None, [1, 2], "x") == 1
+    assert stages.pick_from_link(None, [], "1") is None
+
+
+def test_open_deal_labels_and_unsaved_edits() -> None:
+    deals = pl.DataFrame(
+        {"id": [1, 2], "name": [None, "A"], "stage": ["Lead", "Won"], "stage_kind": ["open", "won"]}
+    )
+    assert stages.open_deal_labels(deals) == {1: "(no name) · Lead"}
+    assert stages.labels(deals, "id", "stage") == {1: "Lead", 2: "Won"}
+    assert not stages.has_unsaved_edits({"edited_rows": {}, "added_rows": []})
+    assert stages.has_unsaved_edits({"deleted_rows": [0]})

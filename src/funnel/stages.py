@@ -433,3 +433,42 @@ def removed_stages_with_deals(
         .sort("position")
         .select("id", "name", "deals")
     )
+
+
+def pick_from_link(current: Any, options: Sequence[Any], wanted: str) -> Any:
+    """Choice a selectbox should open on: kept if still offered, else the link's, else the first.
+
+    Returns None when the current choice stands, so the page leaves session state alone.
+    """
+    if not options or current in options:
+        return None
+    return next((o for o in options if str(o) == wanted), options[0])
+
+
+def labels(frame: pl.DataFrame, key: str, label: str) -> dict[Any, str]:
+    """Map ids to display names, so selectboxes store ids yet show names."""
+    return dict(zip(frame[key].to_list(), frame[label].to_list(), strict=True))
+
+
+def open_deal_labels(deals: pl.DataFrame) -> dict[int, str]:
+    """Open deals by name as 'name · stage', so a deal can be told apart from its namesakes."""
+    open_deals = deals.filter(pl.col("stage_kind") == "open").sort("name", nulls_last=True)
+    label = pl.concat_str(pl.col("name").fill_null("(no name)"), pl.lit(" · "), pl.col("stage"))
+    return dict(open_deals.select("id", label).iter_rows())
+
+
+def has_unsaved_edits(editor_state: Mapping[str, Any]) -> bool:
+    """Whether a data editor's state holds edits, which adopting probabilities would discard."""
+    return any(editor_state.get(k) for k in ("edited_rows", "added_rows", "deleted_rows"))
+
+
+def smoothing_caption() -> str:
+    """How learned probabilities are computed, worded with the pseudo-deal count in force."""
+    pseudo = f"{DEFAULT_PSEUDO_DEALS:g}"
+    return (
+        "Empirical = won deals that reached the stage / closed deals (won + lost) that reached it, "
+        "over every closed deal of this pipeline "
+        "(passing a stage by skipping it counts as reaching it). "
+        f"Smoothed = (won + {pseudo} × manual/100) / (n + {pseudo}): as if {pseudo} more deals had "
+        "closed at the manual rate, so a small sample stays near it."
+    )
