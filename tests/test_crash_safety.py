@@ -55,8 +55,9 @@ elif operation == "rules":
     rules = [Rule("fit", "company_size", "at_least", float(n), 1.0, f"rule {n}") for n in range(5000)]
     store.save_model(db, rules, 30.0, store.latest_model_version(db), "crash")
 elif operation == "import":
-    # The import keeps its pages in a big cache; after the first chunk, shrink it so the
-    # second chunk spills to disk, then stall once it is written.
+    # The import keeps its pages in a big cache; after the first part, shrink it so the
+    # second part spills to disk, then stall once it is written.
+    store.IMPORT_PART_ROWS = 20_000
     def progress(done, total):
         if done < total:
             db.execute("PRAGMA main.cache_size = 2")

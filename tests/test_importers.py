@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -232,6 +235,55 @@ def test_reimport_updates_rows_by_external_id(fresh_db: Database) -> None:
         leads,
         pl.DataFrame({"external_id": ["L1", "L2", "L3"], "company": ["Acme", "Beta Corp", "Gamma"]}),
     )
+
+
+def test_import_in_several_staged_parts_writes_every_row_once_in_file_order(
+    fresh_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 7 rows in parts of 3: the parts are staged in parallel and upserted in order.
+    monkeypatch.setattr(store, "IMPORT_PART_ROWS", 3)
+    first = b"external_id,created,company\nL4,2026-01-01,Old\n"
+    importers.import_bytes(fresh_db, first, "leads", "a.csv")
+    rows = "".join(f"L{i},2026-01-0{i},Co {i}\n" for i in range(1, 8))
+    seen: list[str] = []
+    report = importers.import_bytes(
+        fresh_db,
+        f"external_id,created,company\n{rows}".encode(),
+        "leads",
+        "b.csv",
+        progress=lambda _f, message: seen.append(message),
+    )
+    assert (report.to_add, report.to_update) == (6, 1)
+    with store.opened(store.db_file(fresh_db)) as db:
+        leads = store.leads(db).select("external_id", "company")
+    assert leads["external_id"].to_list() == ["L4", "L1", "L2", "L3", "L5", "L6", "L7"]
+    assert leads.filter(pl.col("external_id") == "L4")["company"].item() == "Co 4"
+    assert [m for m in seen if m.startswith("Writing")] == [
+        "Writing 3 of 7 rows",
+        "Writing 6 of 7 rows",
+        "Writing 7 of 7 rows",
+    ]
+
+
+def test_import_sweeps_the_staging_left_by_a_killed_import_and_only_that(
+    fresh_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(store, "_scratch", lambda: temp)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], check=True, capture_output=True
+    )
+    dead = temp / f"funnel-import-{int(gone.stdout)}-abc"
+    alive = temp / f"funnel-import-{os.getppid()}-def"  # another import still running
+    for folder in (dead, alive):
+        folder.mkdir()
+        (folder / "part0.db").write_bytes(b"x" * 1024)
+    report = importers.import_bytes(fresh_db, b"external_id,created\nL1,2026-01-02\n", "leads", "a.csv")
+    assert report.committed
+    assert not dead.exists()
+    assert (alive / "part0.db").exists()
+    assert sorted(p.name for p in temp.iterdir()) == [alive.name]
 
 
 def test_file_without_ids_gets_generated_ids_and_says_reimport_adds_again(fresh_db: Database) -> None:

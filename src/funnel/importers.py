@@ -39,6 +39,7 @@ Progress = Callable[[float, str], None]
 FIELDS: dict[str, tuple[Field, ...]] = {"leads": LEAD_FIELDS, "deals": DEAL_FIELDS}
 PLACEHOLDERS = ("", "select", "n/a", "#n/a", "-", "--", "null")
 PLACEHOLDER_RE = "(?i)^(?:" + "|".join(re.escape(p) for p in PLACEHOLDERS) + ")$"
+PLACEHOLDER_BYTES = max(len(p) for p in PLACEHOLDERS)
 MAX_CELL_CHARS = 10_000
 MAX_UPLOAD_MB = 200
 SHOWN_PROBLEMS = 50
@@ -666,15 +667,18 @@ def _clean_columns(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     """`_cleaned` for every column that needs it: one parallel pass finds which hold padded
     values or placeholders, and only those are rewritten (most columns of a clean file are not).
     """
-    padded = [
-        pl.col(c).str.starts_with(w) | pl.col(c).str.ends_with(w) for c in columns for w in (" ", "\t")
-    ]
-    needs = frame.select(
-        *[
-            (padded[2 * i] | padded[2 * i + 1] | pl.col(c).str.contains(PLACEHOLDER_RE)).any()
-            for i, c in enumerate(columns)
-        ]
-    ).row(0)
+
+    def padded(c: str) -> pl.Expr:
+        return pl.any_horizontal(
+            pl.col(c).str.starts_with(w) | pl.col(c).str.ends_with(w) for w in (" ", "\t")
+        ).any()
+
+    def placeholder(c: str) -> pl.Expr:
+        # Only values as short as the longest placeholder can be one: the regex skips the rest.
+        short = pl.col(c).filter(pl.col(c).str.len_bytes() <= PLACEHOLDER_BYTES)
+        return short.str.contains(PLACEHOLDER_RE).any()
+
+    needs = frame.select(padded(c) | placeholder(c) for c in columns).row(0)
     return frame.select(
         _cleaned(c) if need else pl.col(c) for c, need in zip(columns, needs, strict=True)
     )

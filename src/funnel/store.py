@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -1078,7 +1080,9 @@ def _rule(saved: dict[str, Any]) -> Rule:
 
 # --- import -------------------------------------------------------------------------------------
 
-IMPORT_CHUNK_ROWS = 50_000
+IMPORT_PART_ROWS = 125_000
+IMPORT_MAX_PARTS = 8  # SQLite attaches at most 10 databases
+STAGING_THREADS = 2
 
 
 def external_ids(db: Database, table: str) -> pl.Series:
@@ -1110,35 +1114,30 @@ def import_targets(db: Database) -> pl.DataFrame:
     )
 
 
-def _upsert_chunks(
+def _upsert_parts(
     db: Database,
     table: str,
     frame: pl.DataFrame,
+    parts: Iterator[tuple[str, int]],
     progress: Callable[[int, int], None] | None,
     pipeline_id: int | None = None,
 ) -> tuple[int, int]:
-    """Upsert a frame into `table` on `external_id`; call it inside `write()` after `_staged`.
+    """Upsert a frame into `table` on `external_id`; call it inside `write()` within `_staged`.
 
-    The rows come from the staging file attached as `staging` (see `_staged`): one
-    INSERT ... SELECT per chunk runs inside SQLite, no Python object per cell.
+    Each part is one INSERT ... SELECT from a staged file, run inside SQLite: no Python object
+    per cell.
     """
     before = int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
     names = [c for c in frame.columns if c != "stage"]
     picked = [f"r.{c}" for c in names]
-    source = "staging.rows r"
-    params: list[Any] = []
+    join, params = "", []
     if pipeline_id is not None:
         # Deals: stage names become the pipeline's stage ids in the same statement.
         names += ["pipeline_id", "stage_id"]
         picked += ["s.pipeline_id", "s.id"]
-        source += " JOIN stages s ON s.pipeline_id = ? AND s.active = 1 AND s.name = r.stage"
+        join = " JOIN stages s ON s.pipeline_id = ? AND s.active = 1 AND s.name = r.stage"
         params.append(pipeline_id)
     updates = ", ".join(f"{c} = excluded.{c}" for c in names if c != "external_id")
-    sql = (
-        f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(picked)} FROM {source}"
-        " WHERE r.rowid > ? AND r.rowid <= ?"  # a WHERE also tells the parser this is an upsert
-        f" ON CONFLICT(external_id) DO UPDATE SET {updates}"
-    )
     # Into an empty table, secondary indexes are cheaper built once at the end than kept up
     # row by row; the same transaction drops and rebuilds them, so a failure leaves them as were.
     rebuilt = (
@@ -1152,50 +1151,104 @@ def _upsert_chunks(
     )
     for name, _ in rebuilt:
         db.conn.execute(f"DROP INDEX {name}")
-    for start in range(0, frame.height, IMPORT_CHUNK_ROWS):
-        end = min(start + IMPORT_CHUNK_ROWS, frame.height)
-        db.conn.execute(sql, [*params, start, end])
+    done = 0
+    for schema, rows in parts:
+        db.conn.execute(
+            f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(picked)}"
+            f" FROM {schema}.rows r{join}"
+            " WHERE true"  # a WHERE tells the parser that ON CONFLICT starts an upsert
+            f" ON CONFLICT(external_id) DO UPDATE SET {updates}",
+            params,
+        )
+        done += rows
         if progress:
-            progress(end, frame.height)
+            progress(done, frame.height)
     for _, create in rebuilt:
         db.conn.execute(create)
     added = int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]) - before
     return added, frame.height - added
 
 
+def _stage_part(path: Path, part: pl.DataFrame) -> int:
+    """Write one part into its own throw-away SQLite file (no journal, no fsync) and close it."""
+    with adbc.connect(str(path), autocommit=True) as conn, conn.cursor() as cur:
+        for pragma in ("journal_mode = OFF", "synchronous = OFF"):
+            cur.execute(f"PRAGMA {pragma}")
+            cur.fetchall()
+        # ISO text made by Polars ingests faster than ADBC's own date32 conversion.
+        cur.adbc_ingest("rows", _sqlite_typed(part).to_arrow(), mode="create")
+    return part.height
+
+
+def _scratch() -> Path:
+    """The RAM disk where there is one, else the temporary folder."""
+    return Path("/dev/shm") if os.access("/dev/shm", os.W_OK) else Path(tempfile.gettempdir())
+
+
+def _staging_folder() -> Path:
+    """A private scratch folder, named for this process, after sweeping the folders of
+    imports whose process was killed mid-way."""
+    for old in _scratch().glob("funnel-import-*-*"):
+        pid = old.name.split("-")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"funnel-import-{os.getpid()}-", dir=_scratch()))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, and somebody else's
+        pass
+    return True
+
+
 @contextmanager
-def _staged(db: Database, frame: pl.DataFrame) -> Iterator[None]:
-    """The frame bulk-written into a private SQLite file, attached to `db` as `staging`.
+def _staged(db: Database, frame: pl.DataFrame) -> Iterator[Iterator[tuple[str, int]]]:
+    """The frame bulk-written into private SQLite files, yielded as (schema, rows) as each part
+    is attached to `db`.
 
     ADBC ingests the Arrow columns in C, five times faster than `executemany` over Python
-    tuples; the file is ours alone (a temporary folder), so the store never meets a second
-    SQLite library. ATTACH is not allowed inside a transaction: enter this before `write()`.
+    tuples, and lets go of the GIL: two threads write the parts while the caller upserts those
+    already written, so staging and writing overlap. ADBC closes a part before `db` attaches
+    it, so no file ever has two SQLite libraries on it (see `_keep_open`). SQLite allows ATTACH
+    inside a transaction but not DETACH: enter this before `write()`, which must be done with
+    the parts before this detaches them.
     """
-    memory = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # a RAM disk where there is one
-    folder = Path(tempfile.mkdtemp(prefix="funnel-import-", dir=memory))
-    path = folder / "staging.db"
-    try:
-        # A throw-away file: no journal, no fsync.
-        with adbc.connect(str(path), autocommit=True) as conn, conn.cursor() as cur:
-            for pragma in ("journal_mode = OFF", "synchronous = OFF"):
-                cur.execute(f"PRAGMA {pragma}")
-                cur.fetchall()
-            # ISO text made by Polars ingests faster than ADBC's own date32 conversion.
-            cur.adbc_ingest("rows", _sqlite_typed(frame).to_arrow(), mode="create")
-        db.conn.execute("ATTACH DATABASE ? AS staging", [str(path)])
-    finally:
-        # Attached, the file is read through its open descriptor: its name can go now, so even
-        # a killed import leaves nothing behind on the RAM disk.
-        path.unlink(missing_ok=True)
-        folder.rmdir()
+    folder = _staging_folder()
+    size = max(IMPORT_PART_ROWS, -(-frame.height // IMPORT_MAX_PARTS))
+    pool = ThreadPoolExecutor(STAGING_THREADS, thread_name_prefix="funnel-staging")
+    futures = [
+        pool.submit(_stage_part, folder / f"part{i}.db", frame.slice(start, size))
+        for i, start in enumerate(range(0, frame.height, size))
+    ]
+    attached: list[str] = []
+
+    def parts() -> Iterator[tuple[str, int]]:
+        for i, future in enumerate(futures):
+            rows = future.result()
+            path = folder / f"part{i}.db"
+            db.conn.execute(f"ATTACH DATABASE ? AS staging{i}", [str(path)])
+            attached.append(f"staging{i}")
+            # Attached, the file is read through its open descriptor: its name can go now.
+            path.unlink()
+            yield f"staging{i}", rows
+
     cache = db.execute("PRAGMA main.cache_size").fetchone()[0]
     # A million-row upsert walks the external-id index at random: keep it in memory.
     db.conn.execute("PRAGMA main.cache_size = -262144")
     try:
-        yield
+        yield parts()
     finally:
+        for future in futures:
+            future.cancel()
+        pool.shutdown(wait=True)
         db.conn.execute(f"PRAGMA main.cache_size = {int(cache)}")
-        db.conn.execute("DETACH DATABASE staging")
+        for schema in attached:
+            db.conn.execute(f"DETACH DATABASE {schema}")
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def import_leads(
@@ -1210,8 +1263,8 @@ def import_leads(
     Only the columns the file mapped are written, so a re-import never blanks other fields.
     Returns (added, updated).
     """
-    with _staged(db, frame), write(db, leads=True):
-        added, updated = _upsert_chunks(db, "leads", frame, progress)
+    with _staged(db, frame) as parts, write(db, leads=True):
+        added, updated = _upsert_parts(db, "leads", frame, parts, progress)
         audit(
             db, who, "leads", None, "import", None, {"file": source, "added": added, "updated": updated}
         )
@@ -1234,7 +1287,7 @@ def import_deals(
     computed probabilities and time in stage keep working after a re-import. Returns
     (added, updated).
     """
-    with _staged(db, frame), write(db):
+    with _staged(db, frame) as parts, write(db):
         if new_pipeline is not None:
             name, new_stages = new_pipeline
             pipeline_id = _insert_pipeline(db, name.strip(), new_stages, who)
@@ -1250,7 +1303,7 @@ def import_deals(
             raise StoreError(f"Stages {', '.join(missing)} are not in pipeline {pipeline_id}.")
         db.conn.execute("CREATE TEMP TABLE import_before AS SELECT id, stage_id FROM deals")
         try:
-            added, updated = _upsert_chunks(db, "deals", frame, progress, pipeline_id)
+            added, updated = _upsert_parts(db, "deals", frame, parts, progress, pipeline_id)
             at = now()[:19]  # the history's own format: ISO without offset, like every move
             db.conn.execute(
                 "INSERT INTO stage_history (deal_id, from_stage_id, to_stage_id, at)"
