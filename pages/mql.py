@@ -13,12 +13,12 @@ from funnel import charts, scoring, store
 
 T = TypeVar("T")
 EDITOR = {
-    "axis": st.column_config.SelectboxColumn("Axis", options=["fit", "interest"], required=True),
+    "axis": st.column_config.SelectboxColumn("Axis", options=scoring.AXES, required=True),
     "field": st.column_config.SelectboxColumn("Field", options=scoring.SCORABLE_FIELDS, required=True),
     "condition": st.column_config.SelectboxColumn(
         "Condition", options=scoring.CONDITIONS, required=True
     ),
-    "value": st.column_config.TextColumn("Value", help="in: CEO, CTO · between: 50..199 · at_least: 5"),
+    "value": st.column_config.TextColumn("Value", help=scoring.VALUE_HELP),
     "points": st.column_config.NumberColumn("Points", min_value=-100, max_value=100, step=1),
     "label": st.column_config.TextColumn("Label", width="medium"),
 }
@@ -48,7 +48,7 @@ with ui.connection() as db:
     models, agreed = store.model_versions(db), store.decisions(db)
 versions = models["version"].to_list()
 if not versions:
-    st.info("No scoring model yet: reset the demo data, or import leads on the Data page.")
+    st.info(scoring.NO_MODEL)
     st.stop()
 saved = st.session_state.pop("mql_saved_version", None)
 st.session_state.update(scoring.opening_view(st.session_state, st.query_params, versions, agreed, saved))
@@ -58,7 +58,7 @@ st.session_state["mql_version_kept"] = version
 st.caption(scoring.MQL_DEFINITION)
 scored = ui.scored_leads(version)
 if scored.is_empty():
-    st.info("No leads yet: import them on the Data page, or reset the demo data.")
+    st.info(scoring.NO_LEADS)
     st.stop()
 
 source_options, owner_options, span = scoring.filter_options(scored)
@@ -75,31 +75,29 @@ def threshold(leads: pl.DataFrame, grid: pl.DataFrame, sample: pl.DataFrame, ver
     c1, c2 = st.columns(2)
     f = c1.slider("Fit cutoff F", 0, 100, key="mql_fit_cutoff")
     i = c2.slider("Interest cutoff I", 0, 100, key="mql_interest_cutoff")
-    st.session_state["mql_fit_cutoff_kept"], st.session_state["mql_interest_cutoff_kept"] = f, i
-    st.query_params.update({"F": str(f), "I": str(i), "v": str(version)})
+    st.session_state.update(scoring.kept_cutoffs(f, i))
+    st.query_params.update(scoring.view_link(f, i, version))
     if st.session_state["mql_version"] != version:  # a decision of another version was restored
         st.rerun(scope="app")
-    quadrants, bt = scoring.quadrant_counts(grid, f, i), scoring.mql_backtest(grid, f, i)
-    figures = scoring.threshold_figures(quadrants, bt, scoring.sal_summary(grid, f, i), leads.height)
-    for column, (label, value, note) in zip(st.columns(3) + st.columns(3), figures, strict=True):
+    view = scoring.cutoff_view(grid, f, i, leads.height)
+    for column, (label, value, note) in zip(st.columns(3) + st.columns(3), view.figures, strict=True):
         column.metric(label, value, note, delta_color="off", delta_arrow="off")
-    st.caption(f"Back-test on the {bt.known:,} leads with a known outcome (converted or lost).")
-    st.altair_chart(charts.mql_quadrant_chart(sample, quadrants, f, i, leads.height))
-    st.altair_chart(charts.mql_curve_chart(scoring.backtest_curve(grid, f, i)))
+    st.caption(view.caption)
+    st.altair_chart(charts.mql_quadrant_chart(sample, view.quadrants, f, i, leads.height))
+    st.altair_chart(charts.mql_curve_chart(view.curve))
 
     st.subheader("Capacity")
     a, b = st.columns(2)
     reps = a.number_input("Sales reps", 1, 500, 4, key="mql_reps")
     per_rep = b.number_input("Leads a rep can work per week", 1, 1000, 10, key="mql_leads_per_rep")
-    weekly = scoring.mql_per_week(grid, f, i, int(reps), int(per_rep))
-    within, message = scoring.capacity_message(scoring.capacity_summary(weekly))
+    weekly, within, message = scoring.capacity_check(grid, f, i, int(reps), int(per_rep))
     (st.success if within else st.warning)(message)
     st.altair_chart(charts.mql_capacity_chart(weekly))
 
     st.subheader("Sales acceptance (SAL)")
     queue = scoring.mqls_for_sales(leads, f, i)
     if queue.is_empty():
-        st.info("No MQL at this cutoff.")
+        st.info(scoring.NO_MQL)
     else:
         with st.form("mql_sal_form"):
             names = scoring.sal_choices(queue)
@@ -109,10 +107,9 @@ def threshold(leads: pl.DataFrame, grid: pl.DataFrame, sample: pl.DataFrame, ver
                 c: boxes[n].checkbox(c.title(), key=f"mql_bant_{c}") for n, c in enumerate(store.BANT)
             }
             accept, reject = st.columns(2)
-            status = "accepted" if accept.form_submit_button("Accept (SAL)") else None
-            status = "rejected" if reject.form_submit_button("Reject") else status
-        if status:
-            done = f"Lead #{lead_id} {status}."
+            pressed = accept.form_submit_button("Accept (SAL)"), reject.form_submit_button("Reject")
+        if status := scoring.sal_answer(*pressed):
+            done = scoring.sal_recorded(lead_id, status)
             ok, _ = attempt(lambda db: store.record_sal(db, lead_id, status, bant, ui.who()), done)
             if ok:
                 st.rerun(scope="app")
@@ -125,14 +122,12 @@ def threshold(leads: pl.DataFrame, grid: pl.DataFrame, sample: pl.DataFrame, ver
             "Who agreed", key="mql_agreed_by", placeholder="Anna (marketing), Ben (sales)"
         )
         note = st.text_input("Note", key="mql_note")
-        submitted = st.form_submit_button(f"Record F = {f}, I = {i}, model v{version}")
-    if (
-        submitted
-        and attempt(
-            lambda db: store.record_decision(db, f, i, version, str(on), by, note, ui.who()),
-            "Decision recorded.",
-        )[0]
-    ):
+        submitted = st.form_submit_button(scoring.decision_button(f, i, version))
+
+    def record(db: Database) -> int:
+        return store.record_decision(db, f, i, version, str(on), by, note, ui.who())
+
+    if submitted and attempt(record, scoring.DECISION_RECORDED)[0]:  # no rerun: toast it now
         st.toast(st.session_state.pop("mql_toast"))
     with ui.connection() as db:
         history = store.decisions(db)
@@ -151,8 +146,8 @@ with ui.connection() as db:
 def model_editor(scored: pl.DataFrame, version: int, latest: int) -> None:
     """Rules and half-life of the open version; an edit shows who would cross the MQL line."""
     st.subheader("Scoring model")
-    if version != latest:
-        st.caption(f"You are looking at v{version}; a save builds on it only while it is the latest.")
+    if note := scoring.older_version_note(version, latest):
+        st.caption(note)
     half_life = st.number_input(
         "Interest half-life (days, 0 = no decay)",
         0.0,
@@ -163,7 +158,6 @@ def model_editor(scored: pl.DataFrame, version: int, latest: int) -> None:
     table = st.data_editor(
         scoring.rules_frame(saved_rules),
         column_config=EDITOR,
-        column_order=("label", "axis", "points", "field", "condition", "value"),
         num_rows="dynamic",
         hide_index=True,
         key=f"mql_rules_{version}",
@@ -173,13 +167,12 @@ def model_editor(scored: pl.DataFrame, version: int, latest: int) -> None:
         st.error(error)
     if errors or (draft == saved_rules and half_life == saved_half_life):
         return
-    f_now, i_now = (st.session_state[key] for _, key, _ in scoring.MQL_SLIDERS)
+    f_now, i_now = scoring.slider_cutoffs(st.session_state)
     moved = scoring.crossings(scored, ui.scored_with(tuple(draft), half_life), f_now, i_now)
     st.info(scoring.crossings_message(moved, f_now, i_now))
-    if st.button(f"Save as a new model version (based on v{version})", key="mql_save_model"):
+    if st.button(scoring.save_button(version), key="mql_save_model"):
         ok, new = attempt(
-            lambda db: store.save_model(db, draft, half_life, version, ui.who()),
-            "Scoring model saved as a new version.",
+            lambda db: store.save_model(db, draft, half_life, version, ui.who()), scoring.MODEL_SAVED
         )
         if ok:
             st.session_state["mql_saved_version"] = new
@@ -191,14 +184,14 @@ def explainer(scored: pl.DataFrame, version: int) -> None:
     """Why one lead scores what it scores: the rules that fired, in the meeting's own words."""
     st.subheader("Why does a lead score what it scores?")
     lead_id = st.number_input("Lead id", 1, value=int(scored["id"][0]), key="mql_explain_lead")
-    lead = scored.filter(pl.col("id") == lead_id)
-    if lead.is_empty():
-        st.warning(f"No lead has the id {lead_id}.")
+    found, line = scoring.lead_scores(scored, lead_id, version)
+    if not found:
+        st.warning(line)
         return
-    st.text(f"Fit {lead['fit'][0]:.1f} · interest {lead['interest'][0]:.1f} (model v{version})")
+    st.text(line)
     raw = ui.leads().filter(pl.col("id") == lead_id)
     why = scoring.explain(raw, saved_rules, saved_half_life, date.today())
-    decayed = st.column_config.NumberColumn("Counted today (after decay)", format="%.2f")
+    decayed = st.column_config.NumberColumn(scoring.EXPLAIN_HEADINGS["counted"], format="%.2f")
     st.dataframe(why, hide_index=True, column_config={**scoring.EXPLAIN_HEADINGS, "counted": decayed})
 
 

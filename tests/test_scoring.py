@@ -372,3 +372,90 @@ def test_a_restored_decision_sets_both_sliders_and_its_version() -> None:
         "mql_interest_cutoff": 45,
         "mql_version": 1,
     }
+
+
+def test_the_view_link_and_kept_copies_read_back_into_the_same_view() -> None:
+    assert scoring.kept_cutoffs(65, 45) == {"mql_fit_cutoff_kept": 65, "mql_interest_cutoff_kept": 45}
+    link = scoring.view_link(65, 45, 1)
+    assert link == {"F": "65", "I": "45", "v": "1"}
+    agreed = pl.DataFrame({"fit_cutoff": [55.0], "interest_cutoff": [35.0]})
+    assert scoring.opening_view({}, link, [2, 1], agreed) == {
+        "mql_fit_cutoff": 65,
+        "mql_interest_cutoff": 45,
+        "mql_version": 1,
+    }
+    kept = {**scoring.kept_cutoffs(65, 45), "mql_version": 2}
+    assert scoring.opening_view(kept, {}, [2, 1], agreed) == {
+        "mql_fit_cutoff": 65,
+        "mql_interest_cutoff": 45,
+    }
+    assert scoring.slider_cutoffs({"mql_fit_cutoff": 65, "mql_interest_cutoff": 45}) == (65, 45)
+
+
+def test_cutoff_view_on_the_hand_table() -> None:
+    # At F=60, I=40: 5 of 10 leads are MQLs; back-test on 9 known leads (see the tests above).
+    view = scoring.cutoff_view(scoring.cutoff_grid(hand_table()), 60, 40, 10)
+    assert view.quadrants["leads"].to_list() == [5, 1, 2, 2]
+    assert view.figures == [
+        ("MQLs", "5", "50.0% of 10 leads"),
+        ("Conversion in MQLs", "50.0%", "outside: 20.0%"),
+        ("Conversions kept", "66.7%", "2 of 3"),
+        ("Lift", "1.50×", "base rate 33.3%"),
+        ("Conversions lost", "1", "below the cutoff"),
+        ("SALs", "2", "SAL rate 40.0% · 1 rejected"),
+    ]
+    assert view.caption == "Back-test on the 9 leads with a known outcome (converted or lost)."
+    assert view.curve.filter("current").height == 6
+
+
+def test_capacity_check_says_how_many_weeks_sales_could_not_keep_up() -> None:
+    grid = scoring.cutoff_grid(hand_table())
+    # Weekly MQLs 4, 0, 1 (see test_mql_per_week_flags_the_weeks_over_capacity).
+    weekly, within, message = scoring.capacity_check(grid, 60, 40, reps=1, leads_per_rep=2)
+    assert weekly["mqls"].to_list() == [4, 0, 1]
+    assert not within
+    assert message == (
+        "This cutoff would have sent more MQLs than sales can work (2 a week) in 1 of 3 weeks;"
+        " the busiest had 4."
+    )
+    _, within, message = scoring.capacity_check(grid, 60, 40, reps=2, leads_per_rep=2)
+    assert within
+    assert message == "Within capacity every week: at most 4 MQLs against 4."
+
+
+def test_sal_answer_follows_the_button_pressed() -> None:
+    assert scoring.sal_answer(accepted=True, rejected=False) == "accepted"
+    assert scoring.sal_answer(accepted=False, rejected=True) == "rejected"
+    assert scoring.sal_answer(accepted=False, rejected=False) is None
+    assert scoring.sal_recorded(7, "accepted") == "Lead #7 accepted."
+
+
+def test_lead_scores_name_the_scores_or_say_the_lead_is_missing() -> None:
+    scored = pl.DataFrame({"id": [1, 2], "fit": [72.25, 10.0], "interest": [40.0, 5.04]})
+    assert scoring.lead_scores(scored, 2, 3) == (True, "Fit 10.0 · interest 5.0 (model v3)")
+    assert scoring.lead_scores(scored, 9, 3) == (False, "No lead has the id 9.")
+
+
+def test_page_labels_name_the_cutoff_and_the_version() -> None:
+    assert scoring.decision_button(65, 45, 1) == "Record F = 65, I = 45, model v1"
+    assert scoring.save_button(2) == "Save as a new model version (based on v2)"
+    assert scoring.older_version_note(2, 2) is None
+    assert scoring.older_version_note(1, 2) == (
+        "You are looking at v1; a save builds on it only while it is the latest."
+    )
+
+
+def test_the_rules_editor_reads_name_first_and_its_help_matches_the_messages() -> None:
+    assert scoring.rules_frame(TOY_RULES).columns == [
+        "label",
+        "axis",
+        "points",
+        "field",
+        "condition",
+        "value",
+    ]
+    assert scoring.VALUE_HELP == "in: CEO, CTO · between: 50..199 · at_least: 5"
+    table = scoring.rules_frame(TOY_RULES[2:3]).with_columns(value=pl.lit("50-199"))
+    assert scoring.parse_rules(table)[1] == [
+        "Rule row 1: value '50-199' does not fit 'between' (e.g. 50..199)."
+    ]

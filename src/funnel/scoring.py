@@ -605,7 +605,11 @@ SCORABLE_FIELDS: tuple[str, ...] = (
     *DERIVED_FIELDS,
 )
 _NUMERIC_FIELDS = {f.name for f in LEAD_FIELDS if f.dtype in ("int", "float", "bool")}
+AXES: tuple[Axis, ...] = ("fit", "interest")
 CONDITIONS: tuple[Condition, ...] = ("in", "between", "at_least")
+# One example value per condition: the editor's help and `parse_rules`' messages show the same.
+VALUE_EXAMPLES = {"in": "CEO, CTO", "between": "50..199", "at_least": "5"}
+VALUE_HELP = " · ".join(f"{condition}: {example}" for condition, example in VALUE_EXAMPLES.items())
 RULE_COLUMNS = ("axis", "field", "condition", "value", "points", "label")
 
 
@@ -621,16 +625,19 @@ def _format_value(rule: Rule) -> str:
 
 
 def rules_frame(rules: Sequence[Rule]) -> pl.DataFrame:
-    """Rules as the editor's table; `value` as text: `CEO, CTO`, `50..199` or `5`."""
+    """Rules as the editor's table; `value` as text: `CEO, CTO`, `50..199` or `5`.
+
+    Columns in the order the meeting reads a rule: its name, then what it gives and when.
+    """
     return pl.DataFrame(
-        [(r.axis, r.field, r.condition, _format_value(r), float(r.points), r.label) for r in rules],
+        [(r.label, r.axis, float(r.points), r.field, r.condition, _format_value(r)) for r in rules],
         schema={
+            "label": pl.String,
             "axis": pl.String,
+            "points": pl.Float64,
             "field": pl.String,
             "condition": pl.String,
             "value": pl.String,
-            "points": pl.Float64,
-            "label": pl.String,
         },
         orient="row",
     )
@@ -649,7 +656,7 @@ def parse_rules(table: pl.DataFrame) -> tuple[list[Rule], list[str]]:
             continue
         axis, fld, condition, text = cells["axis"], cells["field"], cells["condition"], cells["value"]
         where = f"Rule row {n}"
-        if axis not in ("fit", "interest"):
+        if axis not in AXES:
             errors.append(f"{where}: axis must be 'fit' or 'interest', not '{axis}'.")
             continue
         if fld not in SCORABLE_FIELDS:
@@ -681,7 +688,7 @@ def parse_rules(table: pl.DataFrame) -> tuple[list[Rule], list[str]]:
             else:
                 value = float(text)
         except ValueError:
-            example = {"in": "CEO, CTO", "between": "50..199", "at_least": "5"}[condition]
+            example = VALUE_EXAMPLES[condition]
             errors.append(f"{where}: value '{text}' does not fit '{condition}' (e.g. {example}).")
             continue
         rules.append(Rule(axis, fld, condition, value, points, cells["label"]))  # type: ignore[arg-type]
@@ -761,6 +768,25 @@ def opening_view(
     return updates
 
 
+def kept_cutoffs(fit_cutoff: int, interest_cutoff: int) -> dict[str, int]:
+    """Copies of the sliders that `opening_view` reads back after a visit to another page."""
+    cutoffs = (fit_cutoff, interest_cutoff)
+    return {f"{key}_kept": cutoff for (_, key, _), cutoff in zip(MQL_SLIDERS, cutoffs, strict=True)}
+
+
+def view_link(fit_cutoff: int, interest_cutoff: int, version: int) -> dict[str, str]:
+    """The query parameters `opening_view` reads, so the address bar is a link to this view."""
+    cutoffs = (fit_cutoff, interest_cutoff)
+    link = {param: str(cutoff) for (param, _, _), cutoff in zip(MQL_SLIDERS, cutoffs, strict=True)}
+    return {**link, "v": str(version)}
+
+
+def slider_cutoffs(state: Mapping[str, Any]) -> tuple[int, int]:
+    """The fit and interest cutoffs the sliders hold now."""
+    fit_cutoff, interest_cutoff = (int(state[key]) for _, key, _ in MQL_SLIDERS)
+    return fit_cutoff, interest_cutoff
+
+
 def restored_view(decision: Mapping[str, Any]) -> dict[str, int]:
     """Session values that put a recorded decision back on the sliders, with its model version."""
     view = {key: int(decision[column]) for _, key, column in MQL_SLIDERS}
@@ -799,6 +825,29 @@ def threshold_figures(
     ]
 
 
+@dataclass(frozen=True)
+class CutoffView:
+    """What the sliders' cutoff shows: counts per quadrant, headline figures and the back-test."""
+
+    quadrants: pl.DataFrame
+    figures: list[tuple[str, str, str]]
+    caption: str
+    curve: pl.DataFrame
+
+
+def cutoff_view(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int, total: int) -> CutoffView:
+    """Everything one cutoff shows, from `cutoff_grid`, so a slider move recomputes it in one call."""
+    quadrants = quadrant_counts(grid, fit_cutoff, interest_cutoff)
+    bt = mql_backtest(grid, fit_cutoff, interest_cutoff)
+    sal = sal_summary(grid, fit_cutoff, interest_cutoff)
+    return CutoffView(
+        quadrants=quadrants,
+        figures=threshold_figures(quadrants, bt, sal, total),
+        caption=f"Back-test on the {bt.known:,} leads with a known outcome (converted or lost).",
+        curve=backtest_curve(grid, fit_cutoff, interest_cutoff),
+    )
+
+
 def capacity_message(cap: CapacitySummary) -> tuple[bool, str]:
     """Whether sales could work every week's MQLs, and the sentence that says so."""
     if cap.weeks_over:
@@ -807,6 +856,15 @@ def capacity_message(cap: CapacitySummary) -> tuple[bool, str]:
             f"week) in {cap.weeks_over} of {cap.weeks} weeks; the busiest had {cap.peak:,}."
         )
     return True, f"Within capacity every week: at most {cap.peak:,} MQLs against {cap.capacity:,}."
+
+
+def capacity_check(
+    grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int, reps: int, leads_per_rep: int
+) -> tuple[pl.DataFrame, bool, str]:
+    """Weekly MQLs against what sales can work, whether every week fits, and the sentence."""
+    weekly = mql_per_week(grid, fit_cutoff, interest_cutoff, reps, leads_per_rep)
+    within, message = capacity_message(capacity_summary(weekly))
+    return weekly, within, message
 
 
 def sal_choices(queue: pl.DataFrame) -> dict[int, str]:
@@ -833,6 +891,43 @@ def decision_line(decision: Mapping[str, Any]) -> str:
     return " · ".join(p for p in parts if p)
 
 
+def sal_answer(accepted: bool, rejected: bool) -> str | None:
+    """The answer `store.record_sal` takes for the button sales pressed, or None before a press."""
+    if rejected:
+        return "rejected"
+    return "accepted" if accepted else None
+
+
+def sal_recorded(lead_id: int, status: str) -> str:
+    """The toast after sales accepts or rejects an MQL."""
+    return f"Lead #{lead_id} {status}."
+
+
+def decision_button(fit_cutoff: int, interest_cutoff: int, version: int) -> str:
+    """The record button names the cutoff and model, so nobody records a value they did not see."""
+    return f"Record F = {fit_cutoff}, I = {interest_cutoff}, model v{version}"
+
+
+def older_version_note(version: int, latest: int) -> str | None:
+    """A warning while the editor shows an older model: a save then conflicts with the latest."""
+    if version == latest:
+        return None
+    return f"You are looking at v{version}; a save builds on it only while it is the latest."
+
+
+def save_button(version: int) -> str:
+    """The save button says which version the new one builds on."""
+    return f"Save as a new model version (based on v{version})"
+
+
+def lead_scores(scored: pl.DataFrame, lead_id: int, version: int) -> tuple[bool, str]:
+    """Whether `lead_id` is among the scored leads, and its scores or the sentence saying not."""
+    lead = scored.filter(pl.col("id") == lead_id)
+    if lead.is_empty():
+        return False, f"No lead has the id {lead_id}."
+    return True, f"Fit {lead['fit'][0]:.1f} · interest {lead['interest'][0]:.1f} (model v{version})"
+
+
 def crossings_message(moved: Crossings, fit_cutoff: int, interest_cutoff: int) -> str:
     """What a model edit would do to the MQL at the sliders' cutoff, before anyone saves it."""
     return (
@@ -851,7 +946,18 @@ MQL_DEFINITION = (
 )
 
 # Headings of `explain`'s columns as the meeting reads them.
-EXPLAIN_HEADINGS = {"axis": "Axis", "rule": "Rule", "points": "Points in the model"}
+EXPLAIN_HEADINGS = {
+    "axis": "Axis",
+    "rule": "Rule",
+    "points": "Points in the model",
+    "counted": "Counted today (after decay)",
+}
+
+NO_MODEL = "No scoring model yet: reset the demo data, or import leads on the Data page."
+NO_LEADS = "No leads yet: import them on the Data page, or reset the demo data."
+NO_MQL = "No MQL at this cutoff."
+DECISION_RECORDED = "Decision recorded."
+MODEL_SAVED = "Scoring model saved as a new version."
 
 
 def filter_options(scored: pl.DataFrame) -> tuple[pl.Series, pl.Series, tuple[date, date]]:
