@@ -205,3 +205,21 @@ def sidebar() -> None:
         )
         if st.button("Reset demo data…", key="sidebar_reset"):
             _confirm_reset()
+
+
+def column_config(columns: dict[str, str | dict[str, object] | None]) -> dict[str, object]:
+    """Streamlit column configs from a core's plain column description.
+
+    Cores never import streamlit, so they describe columns as data: None hides a column, a
+    string only renames it, a dict names the kind ("number", "text" or "select") and the
+    settings that column type takes (label, format, help, min_value, options...).
+    """
+    kinds = {"number": "NumberColumn", "text": "TextColumn", "select": "SelectboxColumn"}
+    configs: dict[str, object] = {}
+    for name, spec in columns.items():
+        if isinstance(spec, dict):
+            settings = dict(spec)
+            configs[name] = getattr(st.column_config, kinds[str(settings.pop("kind"))])(**settings)
+        else:
+            configs[name] = spec
+    return configs

@@ -10,44 +10,10 @@ from sqlite_utils import Database
 
 import ui
 from funnel import charts, stages, store
-from funnel.models import STAGE_KINDS
-from funnel.templates import TEMPLATES
 
-EMPTY = "Empty (add stages yourself)"
 # One set of headings for every read-only table on the page (keys a table lacks are ignored).
-COLUMNS = {
-    "id": None,
-    "stage_id": None,
-    "won": None,
-    "stage": "Stage",
-    "kind": "Kind",
-    "probability": "Prob. %",
-    "deals": "Deals",
-    "value": st.column_config.NumberColumn("Value ($)", format="localized"),
-    "weighted_value": st.column_config.NumberColumn("Weighted ($)", format="localized"),
-    "manual": st.column_config.NumberColumn("Manual %", format="%.1f"),
-    "n": st.column_config.NumberColumn("n", help="Closed deals (won + lost) that reached it"),
-    "empirical": st.column_config.NumberColumn("Empirical %", format="%.1f"),
-    "smoothed": st.column_config.NumberColumn("Smoothed %", format="%.1f"),
-    "stays": st.column_config.NumberColumn("Stays", help="Finished stays measured"),
-    "median_days": st.column_config.NumberColumn("Median days", format="%.1f"),
-    "rot_days": "Limit (days)",
-    "name": "Deal",
-    "owner": "Owner",
-    "days_in_stage": "Days in stage",
-    "days_over": "Days over",
-}
-EDITOR_COLUMNS = {
-    "position": st.column_config.NumberColumn("Order", step=1, help="Stages are sorted by it"),
-    "name": st.column_config.TextColumn("Stage", required=True),
-    "probability": st.column_config.NumberColumn(
-        "Probability %", min_value=0, max_value=100, step=1, required=True
-    ),
-    "kind": st.column_config.SelectboxColumn("Kind", options=STAGE_KINDS, required=True),
-    "rot_days": st.column_config.NumberColumn(
-        "Rotting limit (days)", min_value=1, step=1, help="Open deals stuck longer are stalled"
-    ),
-}
+COLUMNS = ui.column_config(stages.TABLE_COLUMNS)
+EDITOR_COLUMNS = ui.column_config(stages.EDITOR_COLUMNS)
 
 
 def attempt(message: str, write: Callable[[Database], Any], rebase: int | None = None) -> None:
@@ -61,24 +27,16 @@ def attempt(message: str, write: Callable[[Database], Any], rebase: int | None =
     except store.StoreError as e:
         ui.show_error(e)
         return
-    st.session_state.pop(f"stages_base_{rebase}", None)
-    st.session_state["stages_toast"] = message
+    stages.after_write(st.session_state, message, rebase)
     st.rerun()
-
-
-def start_from_link(key: str, options: list[Any], param: str) -> None:
-    """Open a selectbox on the choice in the link (`?param=`), else on its first option."""
-    pick = stages.pick_from_link(st.session_state.get(key), options, st.query_params.get(param, ""))
-    if pick is not None:
-        st.session_state[key] = pick
 
 
 @st.dialog("Delete pipeline?")
 def confirm_delete(pipeline_id: int, name: str, deals: int) -> None:
     if deals:
-        st.error(f"'{name}' still holds {deals:,} deals, so it cannot be deleted: move them first.")
+        st.error(stages.delete_refusal(name, deals))
         return
-    st.write(f"Delete the pipeline '{name}' and its stages? This cannot be undone.")
+    st.write(stages.delete_question(name))
     if st.button("Delete", type="primary", key="stages_delete_confirm"):
         attempt("Pipeline deleted", lambda db: store.delete_pipeline(db, pipeline_id, ui.who()))
 
@@ -88,45 +46,37 @@ def figures_for_period(deals: pl.DataFrame, stage_frame: pl.DataFrame) -> None:
     """The period selector reruns only this part of the page."""
     st.subheader("Figures")
     periods = stages.period_options(deals)
-    start_from_link("stages_period", periods, "period")
+    stages.start_from_link(st.session_state, st.query_params, "stages_period", periods, "period")
     period = st.selectbox(
         "Period (open deals by expected close, closed deals by close date)", periods, key="stages_period"
     )
     st.query_params["period"] = period
     figures = stages.pipeline_figures(stages.in_period(deals, period), stage_frame)
-    cols = st.columns(3)
-    cols[0].metric("Closed won", f"${figures.closed_won:,.0f}")
-    cols[1].metric("Open pipeline", f"${figures.open_pipeline:,.0f}")
-    cols[2].metric("Weighted pipeline", f"${figures.weighted_pipeline:,.0f}")
+    for col, (label, value) in zip(st.columns(3), figures.headline(), strict=True):
+        col.metric(label, value)
     st.altair_chart(charts.stage_value_chart(figures.by_stage))
-    st.dataframe(
-        figures.by_stage.select("stage", "probability", "deals", "value", "weighted_value"),
-        hide_index=True,
-        column_config=COLUMNS,
-        width="content",
-    )
+    st.dataframe(figures.table(), hide_index=True, column_config=COLUMNS, width="content")
 
 
 st.title("Stages & probabilities")
-if message := st.session_state.pop("stages_toast", None):
+if message := st.session_state.pop(stages.TOAST_KEY, None):
     st.toast(message, icon=":material/check:")
 with ui.connection() as db:
     pipelines = store.pipelines(db)
 names = stages.labels(pipelines, "id", "name")
-if (created := st.session_state.pop("stages_created", None)) is not None:
-    st.session_state["stages_pipeline"] = created
-start_from_link("stages_pipeline", list(names), "pipeline")
+stages.follow_created(st.session_state, "stages_pipeline")
+stages.start_from_link(st.session_state, st.query_params, "stages_pipeline", list(names), "pipeline")
 top = st.columns([2, 3])
 pipeline_id = top[0].selectbox("Pipeline", list(names), format_func=names.get, key="stages_pipeline")
 with top[1].expander("New, rename or delete a pipeline"):
-    template = st.selectbox("Start from", [*TEMPLATES, EMPTY], key="stages_new_template")
+    template = st.selectbox("Start from", stages.template_choices(), key="stages_new_template")
     new_name = st.text_input("New pipeline's name", key="stages_new_name")
     if st.button("Create pipeline", key="stages_create"):
-        stage_list = TEMPLATES.get(template, ())
+        stage_list = stages.template_stages(template)
         attempt(
             "Pipeline created",
             lambda db: st.session_state.update(
-                stages_created=store.create_pipeline(db, new_name, stage_list, ui.who())
+                {stages.CREATED_KEY: store.create_pipeline(db, new_name, stage_list, ui.who())}
             ),
         )
     if pipeline_id is not None:
@@ -139,7 +89,7 @@ with top[1].expander("New, rename or delete a pipeline"):
                 pipeline_id,
             )
         if right.button("Delete pipeline…", key="stages_delete"):
-            held = pipelines.filter(pl.col("id") == pipeline_id)["deals"].item()
+            held = stages.pipeline_row(pipelines, pipeline_id)["deals"]
             confirm_delete(pipeline_id, names[pipeline_id], held)
 if pipeline_id is None:
     st.info("No pipeline yet: create one from a template above.")
@@ -147,11 +97,11 @@ if pipeline_id is None:
 st.query_params["pipeline"] = str(pipeline_id)
 stage_frame, deals = ui.stages(pipeline_id), ui.deals(pipeline_id)
 history = ui.stage_history(pipeline_id)
-version = pipelines.filter(pl.col("id") == pipeline_id)["version"].item()
-base = st.session_state.setdefault(f"stages_base_{pipeline_id}", version)
+version = stages.pipeline_row(pipelines, pipeline_id)["version"]
+base = st.session_state.setdefault(stages.base_key(pipeline_id), version)
 
 st.subheader("Stages")
-editor_key = f"stages_editor_{pipeline_id}_{base}"
+editor_key = stages.editor_key(pipeline_id, base)
 edited = st.data_editor(
     stage_frame.select(*EDITOR_COLUMNS, "id"),
     key=editor_key,
@@ -168,14 +118,8 @@ if problems:
 else:
     new_stages = stages.edited_stages(edited)
     reassign = {
-        stage_id: st.selectbox(
-            f"'{name}' holds {held:,} deals: move them to",
-            [s.name for s in new_stages],
-            key=f"stages_reassign_{stage_id}",
-        )
-        for stage_id, name, held in stages.removed_stages_with_deals(
-            stage_frame, new_stages, deals
-        ).iter_rows()
+        stage_id: st.selectbox(prompt, [s.name for s in new_stages], key=f"stages_reassign_{stage_id}")
+        for stage_id, prompt in stages.reassign_prompts(stage_frame, new_stages, deals).items()
     }
     if st.button("Save stages", type="primary", key="stages_save"):
         attempt(
@@ -224,7 +168,7 @@ st.dataframe(
     stages.time_in_stage(stage_frame, history), hide_index=True, column_config=COLUMNS, width="content"
 )
 stalled = stages.stalled_deals(deals, stage_frame, history, date.today())
-st.caption(f"{stalled.height:,} open deals stalled past their stage's rotting limit, longest first")
+st.caption(stages.stalled_caption(stalled.height))
 st.dataframe(stalled, hide_index=True, column_config=COLUMNS, width="content")
 
 st.subheader("Move a deal")

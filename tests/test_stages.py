@@ -453,3 +453,72 @@ def test_open_deal_labels_and_unsaved_edits() -> None:
     assert stages.labels(deals, "id", "stage") == {1: "Lead", 2: "Won"}
     assert not stages.has_unsaved_edits({"edited_rows": {}, "added_rows": []})
     assert stages.has_unsaved_edits({"deleted_rows": [0]})
+
+
+# --- what the page shows -------------------------------------------------------------------------
+
+
+def test_headline_figures_and_the_stage_table_under_the_chart() -> None:
+    rows = [deal(1, 2, value=10_000), deal(2, 4, value=2_500, closed_at=date(2026, 10, 1))]
+    figures = stages.pipeline_figures(deals_frame(rows), PIPELINE)
+    # Open: 10,000 in Demo at 50 % -> weighted 5,000; won: 2,500.
+    assert figures.headline() == [
+        ("Closed won", "$2,500"),
+        ("Open pipeline", "$10,000"),
+        ("Weighted pipeline", "$5,000"),
+    ]
+    table = figures.table()
+    assert table.columns == ["stage", "probability", "deals", "value", "weighted_value"]
+    assert table.row(1) == ("Demo", 50.0, 1, 10_000.0, 5_000.0)
+
+
+def test_reassign_prompts_ask_where_a_removed_stages_deals_go() -> None:
+    deals = deals_frame([deal(1, 2), deal(2, 2), deal(3, 3)])
+    kept = [Stage("Qualify", 20, id=1), Stage("Won", 100, "won", id=4)]
+    assert stages.reassign_prompts(PIPELINE, kept, deals) == {
+        2: "'Demo' holds 2 deals: move them to",
+        3: "'Proposal' holds 1 deals: move them to",
+    }
+
+
+def test_pipeline_row_templates_and_messages() -> None:
+    pipelines = pl.DataFrame({"id": [1, 2], "name": ["A", "B"], "version": [3, 7], "deals": [0, 1200]})
+    assert stages.pipeline_row(pipelines, 2) == {"id": 2, "name": "B", "version": 7, "deals": 1200}
+    assert stages.template_choices()[-1] == stages.EMPTY_TEMPLATE
+    assert stages.template_stages(stages.EMPTY_TEMPLATE) == ()
+    assert stages.template_stages("Traditional B2B")[0].name == "Prospecting"
+    assert stages.delete_refusal("B", 1200) == (
+        "'B' still holds 1,200 deals, so it cannot be deleted: move them first."
+    )
+    assert "'A'" in stages.delete_question("A")
+    assert stages.stalled_caption(1234).startswith("1,234 open deals stalled")
+
+
+def test_session_bookkeeping_after_a_write_and_a_creation() -> None:
+    state: dict[str, Any] = {"stages_base_1": 4, "stages_base_2": 9}
+    stages.after_write(state, "Stages saved", 1)
+    assert state == {"stages_base_2": 9, stages.TOAST_KEY: "Stages saved"}
+    assert stages.editor_key(2, 9) == "stages_editor_2_9"
+
+    state = {stages.CREATED_KEY: 5, "pipeline": 1}
+    stages.follow_created(state, "pipeline")
+    assert state == {"pipeline": 5}
+    stages.follow_created(state, "pipeline")
+    assert state == {"pipeline": 5}
+
+
+def test_start_from_link_opens_on_the_linked_choice_once() -> None:
+    state: dict[str, Any] = {}
+    stages.start_from_link(state, {"pipeline": "2"}, "choice", [1, 2, 3], "pipeline")
+    assert state == {"choice": 2}
+    stages.start_from_link(state, {"pipeline": "3"}, "choice", [1, 2, 3], "pipeline")
+    assert state == {"choice": 2}  # the choice made stands
+    stages.start_from_link(state, {}, "choice", [1, 3], "pipeline")
+    assert state == {"choice": 1}  # no longer offered, no link: the first option
+
+
+def test_column_descriptions_name_known_kinds_and_the_editor_order() -> None:
+    described = [*stages.TABLE_COLUMNS.values(), *stages.EDITOR_COLUMNS.values()]
+    kinds = {c["kind"] for c in described if isinstance(c, dict)}
+    assert kinds == {"number", "text", "select"}
+    assert list(stages.EDITOR_COLUMNS) == ["position", "name", "probability", "kind", "rot_days"]

@@ -6,9 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+import ui
 from funnel import stages, store
+from funnel.models import STAGE_KINDS
 from tests.conftest import APP
 
 PIPELINE_ID = 1  # the demo's first pipeline, Traditional B2B; its first stage is Prospecting
@@ -222,3 +225,14 @@ def test_a_link_reopens_the_pipeline_and_period_it_names(app_env: Path) -> None:
     assert not at.exception, at.exception
     assert shown(at.selectbox(key="stages_pipeline")) == "Financial services / law firm"
     assert at.selectbox(key="stages_period").value == "2026 Q3"
+
+
+def test_the_core_column_descriptions_become_streamlit_column_configs() -> None:
+    configs = ui.column_config(stages.EDITOR_COLUMNS)
+    assert configs["kind"] == st.column_config.SelectboxColumn(
+        "Kind", options=STAGE_KINDS, required=True
+    )
+    assert configs["name"] == st.column_config.TextColumn("Stage", required=True)
+    table = ui.column_config(stages.TABLE_COLUMNS)
+    assert table["value"] == st.column_config.NumberColumn("Value ($)", format="localized")
+    assert (table["id"], table["stage"]) == (None, "Stage")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -27,6 +27,7 @@ from typing import Any
 import polars as pl
 
 from funnel.models import STAGE_KINDS, Stage, StageKind
+from funnel.templates import TEMPLATES
 
 ALL_PERIODS = "All"
 DEFAULT_PSEUDO_DEALS = 10.0
@@ -132,6 +133,18 @@ class PipelineFigures:
     open_pipeline: float
     weighted_pipeline: float
     by_stage: pl.DataFrame
+
+    def headline(self) -> list[tuple[str, str]]:
+        """The three figures the source text keeps apart, as (label, dollars) for metrics."""
+        return [
+            ("Closed won", f"${self.closed_won:,.0f}"),
+            ("Open pipeline", f"${self.open_pipeline:,.0f}"),
+            ("Weighted pipeline", f"${self.weighted_pipeline:,.0f}"),
+        ]
+
+    def table(self) -> pl.DataFrame:
+        """The per-stage rows as listed under the chart: the ids and positions are left out."""
+        return self.by_stage.select("stage", "probability", "deals", "value", "weighted_value")
 
 
 def pipeline_figures(deals: pl.DataFrame, stages: pl.DataFrame) -> PipelineFigures:
@@ -445,6 +458,22 @@ def pick_from_link(current: Any, options: Sequence[Any], wanted: str) -> Any:
     return next((o for o in options if str(o) == wanted), options[0])
 
 
+def start_from_link(
+    state: MutableMapping[str, Any],
+    params: Mapping[str, str],
+    key: str,
+    options: Sequence[Any],
+    param: str,
+) -> None:
+    """Open selectbox `key` on the choice in the link (`?param=`), else on its first option.
+
+    A choice already made and still offered is kept, so the link only decides on first open.
+    """
+    pick = pick_from_link(state.get(key), options, params.get(param, ""))
+    if pick is not None:
+        state[key] = pick
+
+
 def labels(frame: pl.DataFrame, key: str, label: str) -> dict[Any, str]:
     """Map ids to display names, so selectboxes store ids yet show names."""
     return dict(zip(frame[key].to_list(), frame[label].to_list(), strict=True))
@@ -472,3 +501,119 @@ def smoothing_caption() -> str:
         f"Smoothed = (won + {pseudo} × manual/100) / (n + {pseudo}): as if {pseudo} more deals had "
         "closed at the manual rate, so a small sample stays near it."
     )
+
+
+# --- what the page shows -----------------------------------------------------------------------
+
+# Columns as plain data, since the core never imports streamlit: the page turns these into
+# Streamlit column configs (`ui.column_config`). None hides a column, a string only renames it,
+# a mapping names the column kind ("number", "text" or "select") and its settings.
+TABLE_COLUMNS: dict[str, str | dict[str, Any] | None] = {
+    "id": None,
+    "stage_id": None,
+    "won": None,
+    "stage": "Stage",
+    "kind": "Kind",
+    "probability": "Prob. %",
+    "deals": "Deals",
+    "value": {"kind": "number", "label": "Value ($)", "format": "localized"},
+    "weighted_value": {"kind": "number", "label": "Weighted ($)", "format": "localized"},
+    "manual": {"kind": "number", "label": "Manual %", "format": "%.1f"},
+    "n": {"kind": "number", "label": "n", "help": "Closed deals (won + lost) that reached it"},
+    "empirical": {"kind": "number", "label": "Empirical %", "format": "%.1f"},
+    "smoothed": {"kind": "number", "label": "Smoothed %", "format": "%.1f"},
+    "stays": {"kind": "number", "label": "Stays", "help": "Finished stays measured"},
+    "median_days": {"kind": "number", "label": "Median days", "format": "%.1f"},
+    "rot_days": "Limit (days)",
+    "name": "Deal",
+    "owner": "Owner",
+    "days_in_stage": "Days in stage",
+    "days_over": "Days over",
+}
+# The stage editor's columns, in the order it shows them (the stage id rides along hidden).
+EDITOR_COLUMNS: dict[str, str | dict[str, Any] | None] = {
+    "position": {"kind": "number", "label": "Order", "step": 1, "help": "Stages are sorted by it"},
+    "name": {"kind": "text", "label": "Stage", "required": True},
+    "probability": {
+        "kind": "number",
+        "label": "Probability %",
+        "min_value": 0,
+        "max_value": 100,
+        "step": 1,
+        "required": True,
+    },
+    "kind": {"kind": "select", "label": "Kind", "options": STAGE_KINDS, "required": True},
+    "rot_days": {
+        "kind": "number",
+        "label": "Rotting limit (days)",
+        "min_value": 1,
+        "step": 1,
+        "help": "Open deals stuck longer are stalled",
+    },
+}
+EMPTY_TEMPLATE = "Empty (add stages yourself)"
+TOAST_KEY = "stages_toast"
+CREATED_KEY = "stages_created"
+
+
+def template_choices() -> list[str]:
+    """What a new pipeline can start from: every template, then an empty stage list."""
+    return [*TEMPLATES, EMPTY_TEMPLATE]
+
+
+def template_stages(choice: str) -> tuple[Stage, ...]:
+    """The stages a new pipeline starts with for a `template_choices` entry (none when empty)."""
+    return TEMPLATES.get(choice, ())
+
+
+def pipeline_row(pipelines: pl.DataFrame, pipeline_id: int) -> dict[str, Any]:
+    """One pipeline's row of `store.pipelines` (its deal count, its saved version) by id."""
+    return pipelines.filter(pl.col("id") == pipeline_id).row(0, named=True)
+
+
+def delete_refusal(name: str, deals: int) -> str:
+    """Why a pipeline that still holds deals cannot be deleted, and what to do instead."""
+    return f"'{name}' still holds {deals:,} deals, so it cannot be deleted: move them first."
+
+
+def delete_question(name: str) -> str:
+    """The confirmation asked before deleting an empty pipeline for good."""
+    return f"Delete the pipeline '{name}' and its stages? This cannot be undone."
+
+
+def base_key(pipeline_id: int | None) -> str:
+    """Session key of the saved version a pipeline's stage editor started from."""
+    return f"stages_base_{pipeline_id}"
+
+
+def editor_key(pipeline_id: int, base: int) -> str:
+    """Session key of the stage editor: a new base version gives a fresh editor, edits dropped."""
+    return f"stages_editor_{pipeline_id}_{base}"
+
+
+def after_write(state: MutableMapping[str, Any], message: str, rebase: int | None) -> None:
+    """Queue `message` as a toast for the redraw; `rebase`'s editor restarts from the saved stages."""
+    state.pop(base_key(rebase), None)
+    state[TOAST_KEY] = message
+
+
+def follow_created(state: MutableMapping[str, Any], key: str) -> None:
+    """Point the pipeline choice (`key`) at the pipeline just created, if one was."""
+    if (created := state.pop(CREATED_KEY, None)) is not None:
+        state[key] = created
+
+
+def reassign_prompts(
+    stages: pl.DataFrame, edited: Sequence[Stage], deals: pl.DataFrame
+) -> dict[int, str]:
+    """For each removed stage that holds deals, by id, the question asking where they go."""
+    removed = removed_stages_with_deals(stages, edited, deals)
+    return {
+        stage_id: f"'{name}' holds {held:,} deals: move them to"
+        for stage_id, name, held in removed.iter_rows()
+    }
+
+
+def stalled_caption(count: int) -> str:
+    """Heading of the stalled-deals table, with how many there are."""
+    return f"{count:,} open deals stalled past their stage's rotting limit, longest first"
