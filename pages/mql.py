@@ -12,21 +12,17 @@ import ui
 from funnel import charts, scoring, store
 
 T = TypeVar("T")
-EDITOR = {
-    "axis": st.column_config.SelectboxColumn("Axis", options=scoring.AXES, required=True),
-    "field": st.column_config.SelectboxColumn("Field", options=scoring.SCORABLE_FIELDS, required=True),
-    "condition": st.column_config.SelectboxColumn(
-        "Condition", options=scoring.CONDITIONS, required=True
-    ),
-    "value": st.column_config.TextColumn("Value", help=scoring.VALUE_HELP),
-    "points": st.column_config.NumberColumn("Points", min_value=-100, max_value=100, step=1),
-    "label": st.column_config.TextColumn("Label", width="medium"),
-}
 
 
 def restore(decision: dict[str, object]) -> None:
     """Put a recorded decision back on the sliders, with its model version."""
     st.session_state.update(scoring.restored_view(decision))
+
+
+def start_default(db: Database) -> int:
+    """A store made empty, then imported into, starts from the demo's scoring model."""
+    rules, half_life = scoring.DEFAULT_RULES, scoring.DEFAULT_HALF_LIFE_DAYS
+    return store.save_model(db, rules, half_life, None, ui.who(), scoring.DEFAULT_NOTE)
 
 
 def attempt(write: Callable[[Database], T], message: str) -> tuple[bool, T | None]:
@@ -49,6 +45,8 @@ with ui.connection() as db:
 versions = models["version"].to_list()
 if not versions:
     st.info(scoring.NO_MODEL)
+    saving = (start_default, scoring.MODEL_SAVED)
+    st.button(scoring.START_DEFAULT, key="mql_start_default", on_click=attempt, args=saving)
     st.stop()
 saved = st.session_state.pop("mql_saved_version", None)
 st.session_state.update(scoring.opening_view(st.session_state, st.query_params, versions, agreed, saved))
@@ -157,7 +155,7 @@ def model_editor(scored: pl.DataFrame, version: int, latest: int) -> None:
     )
     table = st.data_editor(
         scoring.rules_frame(saved_rules),
-        column_config=EDITOR,
+        column_config=ui.column_config(scoring.EDITOR_COLUMNS),
         num_rows="dynamic",
         hide_index=True,
         key=f"mql_rules_{version}",

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from funnel import charts, scoring, store
+from funnel import charts, importers, scoring, store
 from tests.conftest import APP, ROOT
 from tests.test_scoring import hand_table
 
@@ -257,3 +257,25 @@ def test_a_decision_on_an_older_model_reopens_that_version(app_env: Path) -> Non
         35,
     )
     assert at.query_params["v"] == "1"
+
+
+def test_a_store_made_empty_then_imported_into_starts_from_the_default_rules(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An empty store, then the user's own leads: no scoring model yet.
+    csv = b"external_id,created,job_title,company_size\nL1,2026-11-02,CEO,250\nL2,2026-11-03,Student,3\n"
+    with store.opened(db_path) as db:
+        assert importers.import_bytes(db, csv, "leads", "crm.csv").committed
+    monkeypatch.setenv("FUNNEL_DB", str(db_path))
+    monkeypatch.chdir(ROOT)
+    at = open_page()
+    assert any("no scoring model yet" in i.value for i in at.info)
+    at.button(key="mql_start_default").click().run()
+    assert not at.exception, at.exception
+    with store.opened(db_path) as db:
+        assert store.rules(db, 1) == list(scoring.DEFAULT_RULES)
+        assert store.half_life(db, 1) == 30.0
+    # CEO (30) at a large company (25) on the fit scale the rules span, -90 to 90 points:
+    # (55 + 90) / (90 + 90) = 80.6.
+    at.number_input(key="mql_explain_lead").set_value(1).run()
+    assert at.text[0].value.startswith("Fit 80.6 "), at.text[0].value

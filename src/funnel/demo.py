@@ -16,12 +16,17 @@ import polars as pl
 from sqlite_utils import Database
 
 from funnel import store
-from funnel.scoring import COMPETITORS, DEFAULT_RULES, PERSONAL_DOMAINS
+from funnel.scoring import (
+    COMPETITORS,
+    DEFAULT_HALF_LIFE_DAYS,
+    DEFAULT_NOTE,
+    DEFAULT_RULES,
+    PERSONAL_DOMAINS,
+)
 from funnel.templates import TEMPLATES
 
 DEFAULT_LEADS = 5_000
 DEFAULT_DEALS = 1_500
-DEFAULT_HALF_LIFE_DAYS = 30.0
 
 OWNERS = (
     "Alice Martin",
@@ -419,7 +424,7 @@ def seed_store(
         DEFAULT_HALF_LIFE_DAYS,
         based_on=None,
         who="demo",
-        note="Default model: explicit fit, implicit interest, negative criteria",
+        note=DEFAULT_NOTE,
     )
     lead_frame = make_leads(leads, today, seed)
     deal_frame, history = make_deals(db, deals, today, seed + 4)

@@ -71,6 +71,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("interest", "unsubscribed", "at_least", 1.0, -20, "Unsubscribed"),
     Rule("interest", "bounced", "at_least", 1.0, -30, "E-mail bounced"),
 )
+DEFAULT_HALF_LIFE_DAYS = 30.0
+DEFAULT_NOTE = "Default model: explicit fit, implicit interest, negative criteria"
 
 QUADRANTS = ("MQL", "Good fit, not yet engaged", "Engaged, poor fit", "Cold")
 DERIVED_FIELDS = ("email_domain",)
@@ -953,7 +955,21 @@ EXPLAIN_HEADINGS = {
     "counted": "Counted today (after decay)",
 }
 
-NO_MODEL = "No scoring model yet: reset the demo data, or import leads on the Data page."
+# The rules editor's columns, as plain data for `ui.column_config`.
+EDITOR_COLUMNS: dict[str, str | dict[str, Any] | None] = {
+    "axis": {"kind": "select", "label": "Axis", "options": AXES, "required": True},
+    "field": {"kind": "select", "label": "Field", "options": SCORABLE_FIELDS, "required": True},
+    "condition": {"kind": "select", "label": "Condition", "options": CONDITIONS, "required": True},
+    "value": {"kind": "text", "label": "Value", "help": VALUE_HELP},
+    "points": {"kind": "number", "label": "Points", "min_value": -100, "max_value": 100, "step": 1},
+    "label": {"kind": "text", "label": "Label", "width": "medium"},
+}
+NO_MODEL = (
+    "This store has no scoring model yet (it was made empty, not from the demo data). Start "
+    "from the default rules: fit from job title, company size, industry and country, interest "
+    "from activity that counts half as much every 30 days; then change them here."
+)
+START_DEFAULT = "Start from the default rules"
 NO_LEADS = "No leads yet: import them on the Data page, or reset the demo data."
 NO_MQL = "No MQL at this cutoff."
 DECISION_RECORDED = "Decision recorded."
