@@ -4,6 +4,7 @@ hand-made store whose every figure is known."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -401,3 +402,173 @@ def test_without_history_the_simulation_still_centres_on_the_levers() -> None:
     assert result.quantiles["p10"][0] < 250_000.0 < result.quantiles["p90"][0]
     zero = fc.simulate(fc.Levers(1_000, (0.0, 0.5, 0.25), 10_000.0, 0.0), baseline, 1.0)
     assert zero.quantiles["p90"][0] == 0.0 and zero.chance == 0.0
+
+
+# --- the page's view as plain data ---------------------------------------------------------------
+
+FIVE = fc.Levers(10.0, (0.5,) * 5, 1_000.0, 30.0)
+
+
+def test_rates_top_out_at_100_and_other_sliders_at_three_times_the_baseline() -> None:
+    assert fc.slider_max("rate_mql", 40.0, 55.0) == 100.0
+    assert fc.slider_max("leads_per_period", 40.0, 50.0) == 120.0
+    assert fc.slider_max("deal_value", 2.0, 3.0) == 10.0
+    assert fc.slider_max("cycle_days", 100.0, 500.0) == 500.0
+
+
+def test_every_lever_has_a_slider_and_a_kept_value() -> None:
+    assert fc.SLIDERS["rate_mql"] == ("Qualified prospect → MQL", 0.1, "%.1f %%")
+    assert list(fc.SLIDERS) == list(FIVE.params())
+    assert fc.KEPT_KEYS[:3] == ("forecast_window", "forecast_period", "forecast_pipeline")
+    assert len(fc.KEPT_KEYS) == 3 + 8
+
+
+def test_pipeline_names_offer_all_pipelines_first() -> None:
+    pipelines = pl.DataFrame({"id": [3, 5], "name": ["New", "Renewals"]})
+    assert fc.pipeline_names(pipelines) == {None: "All pipelines", 3: "New", 5: "Renewals"}
+
+
+def test_opening_view_restores_kept_values_then_fills_the_rest_from_the_link() -> None:
+    names = {None: "All pipelines", 3: "New", 5: "Renewals"}
+    link = {"window": "Last full quarter", "period": "Fortnight", "pipeline": "Renewals"}
+    assert fc.opening_view({}, link, names) == {
+        "forecast_window": "Last full quarter",
+        "forecast_pipeline": 5,
+    }
+    kept = {"forecast_window": "Last 2 full quarters", "forecast_rate_mql": 40.0}
+    state = {"forecast_kept": kept, "forecast_rate_mql": 55.0}
+    assert fc.opening_view(state, link, names) == {
+        "forecast_window": "Last 2 full quarters",
+        "forecast_pipeline": 5,
+    }
+    assert fc.opening_view({}, {"pipeline": "All pipelines", "period": "Month"}, names) == {
+        "forecast_period": "Month"
+    }
+
+
+def test_lever_state_and_slider_params_are_the_levers_as_shown() -> None:
+    state = fc.lever_state(FIVE)
+    assert state["forecast_leads_per_period"] == 10.0 and state["forecast_rate_sql"] == 50.0
+    assert state["forecast_deal_value"] == 1_000.0 and state["forecast_cycle_days"] == 30.0
+    assert fc.slider_params({**state, "forecast_window": "Last full quarter"}) == FIVE.params()
+
+
+def test_a_new_choice_resets_the_sliders_and_the_first_load_reads_the_link() -> None:
+    link = {"deal_value": "2000", "rate_sal": "140"}
+    first, problems = fc.levers_for_view({}, ("Q", None), link, FIVE)
+    assert first["forecast_deal_value"] == 2_000.0 and first["forecast_rate_sal"] == 50.0
+    assert first["forecast_signature"] == ("Q", None)
+    assert problems == ["Link value rate_sal=140 is outside 0..100; kept 50."]
+    assert fc.levers_for_view({"forecast_signature": ("Q", None)}, ("Q", None), link, FIVE) == ({}, [])
+    later, problems = fc.levers_for_view({"forecast_signature": ("Q", None)}, ("M", 3), link, FIVE)
+    assert later["forecast_deal_value"] == 1_000.0 and problems == []
+
+
+def test_link_params_carry_choices_by_label_and_levers_as_shown() -> None:
+    params = {"deal_value": 2_000.0, "rate_mql": 12.5}
+    assert fc.link_params("Last full quarter", "Month", "All pipelines", params) == {
+        "window": "Last full quarter",
+        "period": "Month",
+        "pipeline": "All pipelines",
+        "deal_value": "2000",
+        "rate_mql": "12.5",
+    }
+
+
+def test_window_caption_names_the_window_and_who_agreed_the_cutoff() -> None:
+    tail = "A lead counts at every stage up to the furthest it reached."
+    assert fc.window_caption(hand_baseline(), pl.DataFrame(), str.upper) == (
+        "Leads created 01 Oct 2025 to 01 Oct 2026 (excluded). MQL: fit ≥ 50 and interest ≥ 50, "
+        f"no cutoff agreed yet (see MQL threshold). {tail}"
+    )
+    decisions = pl.DataFrame(
+        {
+            "fit_cutoff": [60.0],
+            "interest_cutoff": [40.0],
+            "model_version": [2],
+            "decided_on": ["2026-11-02"],
+            "agreed_by": ["ann_b"],
+        }
+    )
+    assert fc.window_caption(hand_baseline(), decisions, str.upper) == (
+        "Leads created 01 Oct 2025 to 01 Oct 2026 (excluded). MQL: fit ≥ 60 and interest ≥ 40, "
+        f"the cutoff agreed on 2026-11-02 by ANN_B. {tail}"
+    )
+
+
+def test_compare_levers_forecasts_both_on_one_baseline() -> None:
+    a = fc.Levers(1_000, (0.2, 0.5, 0.25), 10_000.0, 0.0)
+    b = fc.Levers(1_000, (0.2, 0.5, 0.25), 20_000.0, 0.0)
+    side = fc.compare_levers(a, b, hand_baseline(), ("A", "B"))
+    assert side["period"].to_list() == ["2027 Q1", "Total"]
+    assert side["A"].to_list() == pytest.approx([250_000.0, 250_000.0])
+    assert side["difference"].to_list() == pytest.approx([250_000.0, 250_000.0])
+
+
+def test_headline_metrics_read_the_total_row() -> None:
+    side = pl.DataFrame(
+        {
+            "period": ["2027 Q1", "Total"],
+            "Baseline": [300.0, 300.0],
+            "Scenario": [450.0, 450.0],
+            "difference": [150.0, 150.0],
+        }
+    )
+    assert fc.headline_metrics(side, 1_234) == [
+        ("Baseline, whole horizon", "$300", None),
+        ("Scenario, whole horizon", "$450", "150"),
+        ("Won deals measured", "1,234", None),
+    ]
+
+
+def test_reverse_message_warns_when_the_leads_were_due_already() -> None:
+    # $250,000 / $10,000 = 25 customers / 25 % / 50 % / 20 % = 1,000 leads, 30 days before Q1.
+    reverse = fc.reverse_funnel(fc.Levers(1_000, (0.2, 0.5, 0.25), 10_000.0, 30.0), 250_000.0, Q1)
+    assert fc.reverse_message(reverse, TODAY) == "**1,000 leads** arriving by **02 Dec 2026**."
+    assert fc.reverse_message(reverse, date(2026, 12, 3)).endswith(
+        " That date is already past: only a shorter cycle gets there."
+    )
+
+
+def test_period_starts_map_labels_to_first_days() -> None:
+    starts = fc.period_starts(fc.horizon(TODAY, "quarter").head(2))
+    assert starts == {"2027 Q1": Q1, "2027 Q2": date(2027, 4, 1)}
+
+
+def test_saved_scenarios_get_labels_and_levers_by_id() -> None:
+    saved = pl.DataFrame(
+        {
+            "id": [2, 1],
+            "name": ["Push", "Push"],
+            "params": ['{"deal_value": 2000, "leads_per_period": 20, "months_per_period": 1}', "oops"],
+            "created_at": ["2026-11-20T10:15:42", "2026-11-19T09:00:00"],
+        }
+    )
+    assert fc.scenario_labels(saved) == {2: "Push (2026-11-20T10:15)", 1: "Push (2026-11-19T09:00)"}
+    baseline = replace(hand_baseline(), levers=FIVE)
+    # Saved per month, opened per quarter: 20 leads a month are 60 a quarter.
+    assert fc.scenario_levers(saved, baseline) == {
+        2: fc.Levers(60.0, (0.5,) * 5, 2_000.0, 30.0),
+        1: FIVE,
+    }
+
+
+def test_slider_specs_give_each_slider_its_key_label_and_top() -> None:
+    state = fc.lever_state(FIVE)
+    specs = fc.slider_specs(FIVE, {**state, "forecast_deal_value": 5_000.0})
+    assert specs[0] == ("forecast_leads_per_period", "Leads per period", 30.0, 1.0, "%,.0f")
+    assert specs[2] == ("forecast_rate_mql", "Qualified prospect → MQL", 100.0, 0.1, "%.1f %%")
+    assert specs[6] == ("forecast_deal_value", "Average deal value", 5_000.0, 100.0, "$%,.0f")
+
+
+def test_measure_view_adds_the_chosen_pipelines_funnel_over_the_same_window(
+    hand_store: Database,
+) -> None:
+    leads, deals = with_mql(store.leads(hand_store)), store.deals(hand_store)
+    baseline, none = fc.measure_view(leads, deals, TODAY, 4, "quarter")
+    assert none is None and baseline.window == (date(2025, 10, 1), date(2026, 10, 1))
+    assert baseline.levers == fc.Levers(2.5, (0.8, 0.625, 0.8, 0.5, 0.5), 15_000.0, 75.0)
+    pid = int(store.pipelines(hand_store).get_column("id")[0])
+    chosen = (store.stages(hand_store, pid), store.stage_history(hand_store, pid))
+    _, funnel = fc.measure_view(leads, store.deals(hand_store, pid), TODAY, 4, "quarter", chosen)
+    assert funnel is not None and funnel["count"].to_list() == [7, 4, 3]

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from itertools import pairwise
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -533,6 +533,28 @@ def side_by_side(a: pl.DataFrame, b: pl.DataFrame, names: tuple[str, str]) -> pl
     )
 
 
+def measure_view(
+    leads: pl.DataFrame,
+    deals: pl.DataFrame,
+    today: date,
+    quarters: int,
+    period: Period,
+    pipeline: tuple[pl.DataFrame, pl.DataFrame] | None = None,
+) -> tuple[Baseline, pl.DataFrame | None]:
+    """The baseline over the last `quarters` full quarters, and over the same window the funnel
+    of one pipeline given as its (stages, stage history); None when all pipelines are shown."""
+    window = full_quarters_window(today, quarters)
+    baseline = measure_baseline(leads, deals, today, window, period)
+    if pipeline is None:
+        return baseline, None
+    return baseline, pipeline_funnel(deals, *pipeline, *window)
+
+
+def compare_levers(a: Levers, b: Levers, baseline: Baseline, names: tuple[str, str]) -> pl.DataFrame:
+    """`side_by_side` of two sets of levers forecast on one baseline, as the page compares them."""
+    return side_by_side(forecast(a, baseline), forecast(b, baseline), names)
+
+
 @dataclass(frozen=True)
 class Simulation:
     """P10/P50/P90 per period and in total, and the chance the total reaches the target."""
@@ -643,3 +665,159 @@ def sensitivity(levers: Levers, baseline: Baseline) -> pl.DataFrame:
         .sort("gain", descending=True, maintain_order=True)
         .with_columns(bottleneck=pl.int_range(pl.len()) == 0)
     )
+
+
+# --- the forecast page's view, as plain data ----------------------------------------------------
+
+# Baseline window choices: label -> number of full quarters measured.
+WINDOWS: dict[str, int] = {
+    "Last 4 full quarters": 4,
+    "Last 2 full quarters": 2,
+    "Last full quarter": 1,
+    "Last 8 full quarters": 8,
+}
+PERIODS: dict[str, Period] = {"Quarter": "quarter", "Month": "month"}
+# Slider per lever: label, step, display format.
+SLIDERS: dict[str, tuple[str, float, str]] = {
+    "leads_per_period": ("Leads per period", 1.0, "%,.0f"),
+    **{key: (step, 0.1, "%.1f %%") for key, step in zip(RATE_KEYS, STEPS, strict=True)},
+    "deal_value": ("Average deal value", 100.0, "$%,.0f"),
+    "cycle_days": ("Cycle length", 1.0, "%.0f days"),
+}
+# Widget values Streamlit forgets once another page runs, so the page keeps a copy of them.
+KEPT_KEYS: tuple[str, ...] = (
+    "forecast_window",
+    "forecast_period",
+    "forecast_pipeline",
+    *(f"forecast_{k}" for k in SLIDERS),
+)
+ALL_PIPELINES = "All pipelines"
+
+
+def slider_max(key: str, baseline_value: float, current: float) -> float:
+    """A slider's top: 100 % for a rate, else room to triple the baseline (and never below the
+    value already set, which a link or a scenario may have pushed past that)."""
+    return 100.0 if key in RATE_KEYS else max(10.0, 3 * baseline_value, current)
+
+
+def slider_specs(fallback: Levers, state: Mapping[str, Any]) -> list[tuple[str, str, float, float, str]]:
+    """Each slider as (session key, label, top, step, format), its top set by `slider_max` from
+    the baseline's value (`fallback`) and the value in `state`."""
+    base = fallback.params()
+    return [
+        (f"forecast_{key}", label, slider_max(key, base[key], state[f"forecast_{key}"]), step, fmt)
+        for key, (label, step, fmt) in SLIDERS.items()
+    ]
+
+
+def pipeline_names(pipelines: pl.DataFrame) -> dict[int | None, str]:
+    """The pipeline picker's options (None = all pipelines) and the names shown and linked."""
+    return {None: ALL_PIPELINES, **dict(zip(pipelines["id"], pipelines["name"], strict=True))}
+
+
+def opening_view(
+    state: Mapping[str, Any], link: Mapping[str, str], names: Mapping[int | None, str]
+) -> dict[str, Any]:
+    """Session values to set so the page opens where the user left it, else where the link says.
+
+    The kept copies (`forecast_kept`) come back first; a window, period or pipeline the session
+    still lacks is taken from the link when the link names one the page offers. Only keys
+    missing from `state` are returned, so a value the user set is never overwritten.
+    """
+    updates = {k: v for k, v in state.get("forecast_kept", {}).items() if k not in state}
+    by_name = {name: pid for pid, name in names.items() if pid is not None}
+    window, period = link.get("window", ""), link.get("period", "")
+    wanted = {
+        "forecast_window": window if window in WINDOWS else None,
+        "forecast_period": period if period in PERIODS else None,
+        "forecast_pipeline": by_name.get(link.get("pipeline", "")),
+    }
+    for key, value in wanted.items():
+        if key not in state and key not in updates and value is not None:
+            updates[key] = value
+    return updates
+
+
+def lever_state(levers: Levers) -> dict[str, float]:
+    """Session values that move every slider to `levers`."""
+    return {f"forecast_{key}": value for key, value in levers.params().items()}
+
+
+def levers_for_view(
+    state: Mapping[str, Any], signature: tuple[Any, ...], link: Mapping[str, str], fallback: Levers
+) -> tuple[dict[str, Any], list[str]]:
+    """Session values for a new window, period or pipeline, and the link's problems.
+
+    A new choice is a new baseline, so the sliders start from `fallback`; on the first load
+    they start from the link instead. Nothing changes while the choice (`signature`) stays.
+    """
+    if state.get("forecast_signature") == signature:
+        return {}, []
+    if "forecast_signature" in state:
+        return {**lever_state(fallback), "forecast_signature": signature}, []
+    levers, problems = levers_from_params(link, fallback, source="Link")
+    return {**lever_state(levers), "forecast_signature": signature}, problems
+
+
+def slider_params(state: Mapping[str, Any]) -> dict[str, float]:
+    """The sliders' values by lever key, as `levers_from_params` and the link take them."""
+    return {key: state[f"forecast_{key}"] for key in SLIDERS}
+
+
+def link_params(window: str, period: str, pipeline: str, params: Mapping[str, float]) -> dict[str, str]:
+    """The query parameters that reopen this view: choices by label, levers as shown."""
+    levers = {k: f"{v:g}" for k, v in params.items()}
+    return {"window": window, "period": period, "pipeline": pipeline, **levers}
+
+
+def window_caption(baseline: Baseline, decisions: pl.DataFrame, as_text: Callable[[str], str]) -> str:
+    """What the baseline measured: the lead window and which MQL cutoff counted, and who agreed
+    it. `as_text` escapes the agreeing user's name, which is typed text shown as Markdown."""
+    fit, interest, version = agreed_cutoff(decisions)
+    agreed = (
+        f"agreed on {decisions['decided_on'][0]} by {as_text(decisions['agreed_by'][0])}"
+        if version is not None
+        else ""
+    )
+    return (
+        f"Leads created {baseline.window[0]:%d %b %Y} to {baseline.window[1]:%d %b %Y} (excluded). "
+        f"MQL: fit ≥ {fit:g} and interest ≥ {interest:g}, "
+        + (f"the cutoff {agreed}. " if agreed else "no cutoff agreed yet (see MQL threshold). ")
+        + "A lead counts at every stage up to the furthest it reached."
+    )
+
+
+def headline_metrics(side: pl.DataFrame, won_deals: int) -> list[tuple[str, str, str | None]]:
+    """The three figures above the tabs as (label, value, change): `side` is `side_by_side`
+    of the baseline and the scenario, whose last row holds the whole horizon."""
+    total = side.row(side.height - 1, named=True)
+    return [
+        ("Baseline, whole horizon", f"${total['Baseline']:,.0f}", None),
+        ("Scenario, whole horizon", f"${total['Scenario']:,.0f}", f"{total['difference']:,.0f}"),
+        ("Won deals measured", f"{won_deals:,}", None),
+    ]
+
+
+def reverse_message(reverse: ReverseFunnel, today: date) -> str:
+    """The reverse funnel's answer in a sentence (Markdown), warning when the date has passed."""
+    late = " That date is already past: only a shorter cycle gets there." if reverse.by < today else ""
+    return f"**{reverse.stages['needed'][0]:,} leads** arriving by **{reverse.by:%d %b %Y}**.{late}"
+
+
+def period_starts(horizon: pl.DataFrame) -> dict[str, date]:
+    """Each horizon period's first day by its label, for the reverse funnel's period picker."""
+    return dict(zip(horizon["period"], horizon["start"], strict=True))
+
+
+def scenario_labels(saved: pl.DataFrame) -> dict[int, str]:
+    """Saved scenarios by id as 'name (saved at)', so namesakes can be told apart."""
+    return {r["id"]: f"{r['name']} ({r['created_at'][:16]})" for r in saved.iter_rows(named=True)}
+
+
+def scenario_levers(saved: pl.DataFrame, baseline: Baseline) -> dict[int, Levers]:
+    """Saved scenarios' levers by id, read for the baseline's period (`levers_from_json`), so
+    one can be reopened or compared; a value it cannot use stays the baseline's."""
+    return {
+        sid: levers_from_json(text, baseline.levers, baseline.period)[0]
+        for sid, text in zip(saved["id"], saved["params"], strict=True)
+    }
