@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -23,7 +23,7 @@ import streamlit as st
 from sqlite_utils import Database
 from streamlit.runtime.pages_manager import PagesManager
 
-from funnel import demo, scoring, store
+from funnel import demo, importers, scoring, store
 from funnel.models import Rule
 
 # Until some run calls st.navigation, Streamlit treats an app beside a pages/ folder as a legacy
@@ -223,3 +223,59 @@ def column_config(columns: dict[str, str | dict[str, object] | None]) -> dict[st
         else:
             configs[name] = spec
     return configs
+
+
+def show_report(report: importers.Report, key: str) -> None:
+    """An import report as the user reads it: the verdict, what blocks the import, the bad rows as
+    a table (`key` names it), then warnings and notes; file text is escaped."""
+    (st.success if report.ok else st.error)(as_text(report.summary()))
+    for line in report.blocking:
+        st.error(as_text(line))
+    if not report.problems.is_empty():
+        st.dataframe(report.problems, hide_index=True, key=key)
+    for line in report.warnings:
+        st.warning(as_text(line))
+    for line in report.notes:
+        st.caption(as_text(line))
+
+
+def confirm_dialog(title: str, text: str, confirm: str, action: Callable[[str], str], key: str) -> None:
+    """Ask before a step that replaces data, while session state holds `key`_pending.
+
+    The pending step lives in session state so the dialog stays open across the rerun its own
+    button causes; closing it (X, Esc, Cancel) forgets it. On `confirm`, `action` gets the pending
+    value and returns the toast to show; the buttons' keys are `key`_confirm and `key`_cancel.
+    """
+    pending = f"{key}_pending"
+
+    def forget() -> None:
+        st.session_state.pop(pending, None)
+
+    @st.dialog(title, on_dismiss=forget)
+    def dialog(value: str) -> None:
+        st.write(text)
+        left, right = st.columns(2)
+        if left.button(confirm, type="primary", key=f"{key}_confirm"):
+            toast = action(value)
+            forget()
+            st.toast(toast, icon=":material/check:")
+            st.rerun()
+        if right.button("Cancel", key=f"{key}_cancel"):
+            forget()
+            st.rerun()
+
+    if pending in st.session_state:
+        dialog(st.session_state[pending])
+
+
+def choice(label: str, labels: dict[str, str], key: str) -> str:
+    """One of a core's labelled choices as a horizontal radio: the user reads the label, the page
+    gets the choice's key."""
+    return str(st.radio(label, list(labels), format_func=labels.get, horizontal=True, key=key))
+
+
+def progress(text: str, scale: float = 1.0) -> Callable[[float, str], None]:
+    """A progress bar starting at `text`, and the callback a core's long step reports to: the
+    fraction times `scale` (a step reporting up to 0.5 fills the bar with 2), capped at full."""
+    bar = st.progress(0.0, text=text)
+    return lambda fraction, message: bar.progress(min(scale * fraction, 1.0), text=message)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import sqlite3
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -218,3 +219,33 @@ def test_staged_upload_writes_the_file_once(tmp_path: Path, monkeypatch: pytest.
     assert first == again == tmp_path / "funnel-restore-abc.db"
     assert first.read_bytes() == b"one"
     assert exports.before_restore_path(tmp_path / "funnel.db").name == "funnel.before-restore.db"
+
+
+def test_chart_catalogue_draws_only_the_chosen_chart_at_the_agreed_cutoff(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    read: list[tuple[str, int | None]] = []
+
+    def reader(name: str) -> Callable[[int | None], pl.DataFrame]:
+        return lambda key: read.append((name, key)) or pl.DataFrame()
+
+    monkeypatch.setattr(exports, "stage_chart", lambda deals, rows: "stage chart")
+    monkeypatch.setattr(
+        exports, "mql_chart", lambda leads, kind, fit, interest, today: (kind, fit, interest)
+    )
+    targets = pl.DataFrame({"pipeline": ["Sales"], "pipeline_id": [7], "stage": ["a"]})
+    decided = pl.DataFrame({"fit_cutoff": [60.0], "interest_cutoff": [40.0], "model_version": [3]})
+    frames = exports.ChartFrames(reader("deals"), reader("stages"), reader("scored"))
+    catalogue = exports.chart_catalogue(targets, decided, frames, DEMO_TODAY)
+    assert len(catalogue) == 4 and read == []
+    assert catalogue["Value vs weighted value per stage: Sales"]() == "stage chart"
+    assert read == [("deals", 7), ("stages", 7)]
+    assert catalogue["Marketing funnel, last four full quarters"]() == ("funnel", 60.0, 40.0)
+    assert read[-1] == ("scored", 3)
+
+
+def test_chart_formats_name_their_mime_types() -> None:
+    assert {fmt: mime for fmt, (_, mime) in exports.CHART_FORMATS.items()} == {
+        "PNG": "image/png",
+        "SVG": "image/svg+xml",
+    }

@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from funnel import importers, store
 from funnel.importers import Options, StagePlan
+from funnel.stages import PipelineFigures
 from funnel.templates import TEMPLATES
 from tests.xlsx_writer import xlsx_bytes
 
@@ -424,3 +425,56 @@ def test_read_once_parses_a_file_and_sheet_only_once() -> None:
     assert first is again and len(calls) == 1 and "data_prepared" not in state
     refused = importers.read_once(state, ("f2", None), lambda: b"", "empty.csv")
     assert isinstance(refused, importers.ImportRejectedError)
+
+
+def test_range_error_and_parse_ranges_keep_only_usable_scales() -> None:
+    assert importers.range_error("0:10") == importers.range_error(" ") == ""
+    assert importers.range_error("ten") == "'ten' is not a range like 0:10."
+    typed = {"fit": "0:10", "interest": "ten", "other": ""}
+    assert importers.parse_ranges(typed) == {"fit": (0.0, 10.0)}
+
+
+def test_preset_note_only_when_a_crm_is_recognised() -> None:
+    hubspot = ["Record ID", "Email", "Job Title", "Company Name", "Create Date"]
+    assert importers.preset_note(hubspot, "leads").startswith("Looks like a HubSpot export")
+    assert importers.preset_note(["a", "b"], "leads") == ""
+
+
+def _prepared(ok: bool, pipeline_id: int | None = None) -> importers.Prepared:
+    report = importers.Report("leads", "a.csv", blocking=[] if ok else ["map a column"])
+    return importers.Prepared("leads", pl.DataFrame(), report, pipeline_id)
+
+
+def test_dry_run_bookkeeping_marks_stale_and_ready() -> None:
+    state: dict[str, object] = {"data_done": "earlier import"}
+    assert importers.dry_run_status(state, Options({})) == (None, True, False)
+    clean = _prepared(ok=True)
+    importers.record_dry_run(state, clean, Options({"external_id": "id"}))
+    assert "data_done" not in state
+    assert importers.dry_run_status(state, Options({"external_id": "id"})) == (clean, False, True)
+    assert importers.dry_run_status(state, Options({"external_id": "ID"})) == (clean, True, False)
+    importers.record_dry_run(state, _prepared(ok=False), Options({}))
+    assert importers.dry_run_status(state, Options({}))[1:] == (False, False)
+    done = importers.Report("leads", "a.csv", committed=True)
+    importers.record_import(state, done, {"leads": 2})
+    assert state["data_done"] == (done, {"leads": 2}) and "data_prepared" not in state
+
+
+def test_mapped_pipeline_is_the_chosen_one_else_the_dry_runs() -> None:
+    ids = {"Sales": 1, "Renewals": 2}
+    assert importers.mapped_pipeline(ids, "Renewals", _prepared(True, 1)) == 2
+    assert importers.mapped_pipeline(ids, "(best match)", _prepared(True, 1)) == 1
+    assert importers.mapped_pipeline(ids, "(best match)", None) is None
+
+
+def test_done_metrics_counts_then_the_pipeline_figures() -> None:
+    counts = {"pipelines": 2, "deals": 1500, "leads": 12}
+    assert importers.done_metrics(counts, None) == [
+        [("Pipelines", "2"), ("Deals", "1,500"), ("Leads", "12")]
+    ]
+    figures = PipelineFigures(500.0, 1000.0, 250.4, pl.DataFrame())
+    assert importers.done_metrics(counts, figures)[1] == [
+        ("Closed won", "$500"),
+        ("Open pipeline", "$1,000"),
+        ("Weighted pipeline", "$250"),
+    ]

@@ -12,7 +12,9 @@ from __future__ import annotations
 import sqlite3
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -153,6 +155,50 @@ def chart_choices(
     return choices
 
 
+CHART_FORMATS: dict[str, tuple[Callable[[alt.TopLevelMixin], bytes], str]] = {
+    "PNG": (chart_png, "image/png"),
+    "SVG": (chart_svg, "image/svg+xml"),
+}
+
+
+@dataclass(frozen=True)
+class ChartFrames:
+    """Where the catalogue's charts read their frames: the page passes its session's cached
+    readers (by pipeline id, and by model version for scored leads), so drawing one chart reads
+    the store only for what that chart needs."""
+
+    deals: Callable[[int | None], pl.DataFrame]
+    stages: Callable[[int | None], pl.DataFrame]
+    scored_leads: Callable[[int | None], pl.DataFrame]
+
+
+def draw_chart(
+    kind: ChartKind,
+    pipeline_id: int | None,
+    fit: float,
+    interest: float,
+    version: int | None,
+    frames: ChartFrames,
+    today: date,
+) -> alt.TopLevelMixin:
+    """One catalogue chart: a pipeline's stage chart, or an MQL chart scored with model `version`."""
+    if kind == "stages":
+        return stage_chart(frames.deals(pipeline_id), frames.stages(pipeline_id))
+    return mql_chart(frames.scored_leads(version), kind, fit, interest, today)
+
+
+def chart_catalogue(
+    targets: pl.DataFrame, decided: pl.DataFrame, frames: ChartFrames, today: date
+) -> dict[str, Callable[[], alt.TopLevelMixin]]:
+    """Label -> a call drawing that chart, for every chart in `chart_choices` at the agreed cutoff
+    of `decided` (`store.decisions`): nothing is drawn until the user picks one."""
+    fit, interest, version = forecast.agreed_cutoff(decided)
+    return {
+        label: partial(draw_chart, kind, pid, fit, interest, version, frames, today)
+        for label, (kind, pid) in chart_choices(targets, fit, interest).items()
+    }
+
+
 def stage_chart(deals: pl.DataFrame, stage_rows: pl.DataFrame) -> alt.TopLevelMixin:
     """One pipeline's value vs weighted value per stage, as the Stages page draws it."""
     return charts.stage_value_chart(stages.pipeline_figures(deals, stage_rows).by_stage)
@@ -219,6 +265,12 @@ def staged_upload(file_id: str, data: Callable[[], bytes]) -> Path:
 def before_restore_path(path: Path) -> Path:
     """Where the store at `path` is kept as it was before a restore, beside it."""
     return path.with_name(f"{path.stem}.before-restore.db")
+
+
+RESTORE_WARNING = (
+    "This replaces **everything** in the store with the backup. The store as it is now is "
+    "kept beside it as a `.before-restore.db` file."
+)
 
 
 def check_backup(path: Path) -> str:

@@ -416,6 +416,12 @@ def detect_preset(columns: Sequence[str], kind: Kind) -> str | None:
     return crm if n >= 3 else None
 
 
+def preset_note(columns: Sequence[str], kind: Kind) -> str:
+    """Why the mapping form comes pre-filled, or "" when no CRM's export headers match."""
+    preset = detect_preset(columns, kind)
+    return f"Looks like a {preset} export: the mapping is pre-filled from its headers." if preset else ""
+
+
 def suggest_mapping(columns: Sequence[str], kind: Kind) -> dict[str, str]:
     """Our field -> the file's column, from the detected CRM preset, then from name similarity.
 
@@ -504,6 +510,26 @@ def parse_range(text: str) -> tuple[float, float] | None:
     return float(lo), float(hi)
 
 
+def range_error(text: str) -> str:
+    """Why a typed score scale cannot be used, said under its input, or "" when it is empty or a
+    range like 0:10."""
+    try:
+        parse_range(text)
+    except ValueError:
+        return f"'{text}' is not a range like 0:10."
+    return ""
+
+
+def parse_ranges(typed: dict[str, str]) -> dict[str, tuple[float, float]]:
+    """Axis -> scale for the scales typed per axis; an empty or malformed one is left out, so that
+    axis is judged from the values (`range_error` tells the user about a malformed one)."""
+    return {
+        axis: scale
+        for axis, text in typed.items()
+        if not range_error(text) and (scale := parse_range(text))
+    }
+
+
 def pipeline_ids(targets: pl.DataFrame) -> dict[str, int]:
     """Pipeline name -> id, in the store's order, from `store.import_targets`: the choices a deals
     import can be sent to."""
@@ -527,6 +553,41 @@ def read_once(
     return raw
 
 
+def record_dry_run(state: MutableMapping[str, Any], prepared: Prepared, options: Options) -> None:
+    """Keep a dry run in `state` with the options it checked, so a later change of mapping or
+    options shows it stale; the summary of an earlier import no longer applies."""
+    state["data_prepared"] = prepared
+    state["data_options"] = options
+    state.pop("data_done", None)
+
+
+def dry_run_status(
+    state: MutableMapping[str, Any], options: Options
+) -> tuple[Prepared | None, bool, bool]:
+    """The dry run kept in `state` (None before any), whether it is stale (checked with other
+    options than `options`, the ones on the form now) and whether it may be imported: only a
+    fresh dry run that found nothing blocking."""
+    prepared: Prepared | None = state.get("data_prepared")
+    stale = state.get("data_options") != options
+    return prepared, stale, prepared is not None and prepared.report.ok and not stale
+
+
+def record_import(state: MutableMapping[str, Any], done: Report, counts: dict[str, int]) -> None:
+    """Keep what an import wrote and the store's counts after it, to show on the next run; the dry
+    run it imported is spent."""
+    state["data_done"] = (done, counts)
+    state.pop("data_prepared")
+
+
+def done_metrics(counts: dict[str, int], figures: PipelineFigures | None) -> list[list[tuple[str, str]]]:
+    """Rows of (label, value) shown after an import: the store's counts, then for a deals import
+    what its pipeline now adds up to (`figures`, None for leads)."""
+    rows = [[(name.capitalize(), f"{counts[name]:,}") for name in ("pipelines", "deals", "leads")]]
+    if figures is not None:
+        rows.append([(label, f"${value:,.0f}") for label, value in headline_figures(figures)])
+    return rows
+
+
 def headline_figures(figures: PipelineFigures) -> tuple[tuple[str, float], ...]:
     """Label and amount of the three figures shown after a deals import, so the user sees at once
     what the pipeline now adds up to."""
@@ -535,6 +596,12 @@ def headline_figures(figures: PipelineFigures) -> tuple[tuple[str, float], ...]:
         ("Open pipeline", figures.open_pipeline),
         ("Weighted pipeline", figures.weighted_pipeline),
     )
+
+
+def mapped_pipeline(ids: dict[str, int], chosen: str, previous: Prepared | None) -> int | None:
+    """The pipeline whose stages unknown stages can be mapped to: the one chosen by name in `ids`,
+    else the one the last dry run matched (None before any)."""
+    return ids.get(chosen) or (previous.pipeline_id if previous else None)
 
 
 def pipeline_stage_names(targets: pl.DataFrame, pipeline_id: int | None) -> list[str]:
