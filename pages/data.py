@@ -106,11 +106,8 @@ with imp:
             st.caption(note)
         edited = st.data_editor(
             importers.mapping_table(kind, importers.suggest_mapping(raw.frame.columns, kind)),
-            column_config={
-                "column": st.column_config.SelectboxColumn("file column", options=raw.frame.columns),
-                "meaning": st.column_config.TextColumn(width="large"),
-            },
-            disabled=["field", "type", "required", "meaning"],
+            column_config=ui.column_config(importers.mapping_columns(raw.frame.columns)),
+            disabled=importers.MAPPING_LOCKED,
             hide_index=True,
             key=f"data_mapping_{kind}_{upload.file_id}",
         )

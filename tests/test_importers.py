@@ -478,3 +478,16 @@ def test_done_metrics_counts_then_the_pipeline_figures() -> None:
         ("Open pipeline", "$1,000"),
         ("Weighted pipeline", "$250"),
     ]
+
+
+def test_mapping_columns_offer_the_files_columns_and_lock_the_rest() -> None:
+    spec = importers.mapping_columns(("Lead ID", "Create Date"))
+    assert spec["column"] == {
+        "kind": "select",
+        "label": "file column",
+        "options": ["Lead ID", "Create Date"],
+    }
+    assert "column" not in importers.MAPPING_LOCKED
+    assert set(importers.MAPPING_LOCKED) | {"column"} == set(
+        importers.mapping_table("leads", {}).columns
+    )

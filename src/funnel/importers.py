@@ -468,6 +468,18 @@ def mapping_table(kind: Kind, mapping: dict[str, str]) -> pl.DataFrame:
     )
 
 
+def mapping_columns(columns: Sequence[str]) -> dict[str, str | dict[str, object] | None]:
+    """How the mapping form shows `mapping_table` (for `ui.column_config`): each field's file
+    column is chosen among the file's `columns`, and the meaning gets the room to be read."""
+    return {
+        "column": {"kind": "select", "label": "file column", "options": list(columns)},
+        "meaning": {"kind": "text", "width": "large"},
+    }
+
+
+MAPPING_LOCKED = ("field", "type", "required", "meaning")
+
+
 def mapping_from_table(table: pl.DataFrame) -> dict[str, str]:
     """The mapping back from the edited form: fields with a column chosen."""
     return {f: c for f, c in table.select("field", "column").rows() if c}
