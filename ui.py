@@ -3,8 +3,9 @@
 Frames are cached with `st.cache_resource` keyed on (store path, store revision): a write
 anywhere bumps the revision, so every session sees every saved change on its next rerun, and a
 million-lead frame is shared, never pickled per hit. Lead frames are keyed on the revision of
-the last write that changed leads, so a decision or a stage save does not reload them. Callers
-must not mutate what they get. Connections are opened per use and never cached: a rerun may run
+the last write that changed leads, so a decision or a stage save does not reload them, and
+sales' answers to MQLs are laid over them on their own revision, so an answer does not either.
+Callers must not mutate what they get. Connections are opened per use and never cached: a rerun may run
 on another thread.
 """
 
@@ -63,9 +64,10 @@ def revision() -> int:
         return store.revision(db)
 
 
-def _leads_revision() -> int:
+def _lead_revisions() -> tuple[int, int]:
+    """The revisions of the last write to leads and of sales' last answer: lead frames' keys."""
     with connection() as db:
-        return store.leads_revision(db)
+        return store.leads_revision(db), store.answers_revision(db)
 
 
 # Two entries: the frame every session uses, and the one before it while sessions catch up.
@@ -73,6 +75,18 @@ def _leads_revision() -> int:
 def _leads(path: str, leads_rev: int) -> pl.DataFrame:
     with store.opened(path) as db:
         return store.leads(db)
+
+
+# Keyed on both revisions: a write to leads (an import, a restore) may change answers too.
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _answers(path: str, leads_rev: int, answers_rev: int) -> pl.DataFrame:
+    with store.opened(path) as db:
+        return store.sal_answers(db)
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _answered_leads(path: str, leads_rev: int, answers_rev: int) -> pl.DataFrame:
+    return scoring.with_answers(_leads(path, leads_rev), _answers(path, leads_rev, answers_rev))
 
 
 @st.cache_resource(max_entries=8)
@@ -83,8 +97,8 @@ def _table(path: str, rev: int, name: str, pipeline_id: int | None) -> pl.DataFr
 
 
 def leads() -> pl.DataFrame:
-    """All leads, shared between sessions until a write changes leads (read-only)."""
-    return _leads(str(db_path()), _leads_revision())
+    """All leads as they are now, shared between sessions (read-only)."""
+    return _answered_leads(str(db_path()), *_lead_revisions())
 
 
 def deals(pipeline_id: int | None = None) -> pl.DataFrame:
@@ -104,6 +118,19 @@ def _scored(
     path: str, leads_rev: int, rules: tuple[Rule, ...], half_life_days: float, today: date
 ) -> pl.DataFrame:
     return scoring.score_leads(_leads(path, leads_rev), rules, half_life_days, today)
+
+
+@st.cache_resource(max_entries=3, show_spinner=False)
+def _answered(
+    path: str,
+    revisions: tuple[int, int],
+    model: tuple[tuple[Rule, ...], float],
+    today: date,
+) -> pl.DataFrame:
+    """The scored leads with sales' answers as they are now: after an answer, a join instead
+    of reloading and rescoring every lead."""
+    scored = _scored(path, revisions[0], *model, today)
+    return scoring.with_answers(scored, _answers(path, *revisions))
 
 
 def _model(version: int | None) -> tuple[tuple[Rule, ...], float]:
@@ -126,14 +153,14 @@ def scored_leads(version: int | None = None) -> pl.DataFrame:
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _mql_view(
     path: str,
-    leads_rev: int,
+    revisions: tuple[int, int],
     model: tuple[tuple[Rule, ...], float],
     today: date,
     sources: tuple[str, ...],
     owners: tuple[str, ...],
     created: tuple[date | None, date | None],
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    scored = _scored(path, leads_rev, *model, today)
+    scored = _answered(path, revisions, model, today)
     leads = scoring.filter_leads(scored, sources, owners, *created)
     return leads, scoring.cutoff_grid(leads), scoring.scatter_sample(leads)
 
@@ -150,12 +177,12 @@ def mql_view(
     cached, a rerun of the MQL page for any other widget does not pay it again.
     """
     key = (tuple(sources), tuple(owners), created)
-    return _mql_view(str(db_path()), _leads_revision(), _model(version), date.today(), *key)
+    return _mql_view(str(db_path()), _lead_revisions(), _model(version), date.today(), *key)
 
 
 def scored_with(rules: tuple[Rule, ...], half_life_days: float) -> pl.DataFrame:
     """All leads scored with rules not saved yet (the MQL page's draft, to show crossings)."""
-    return _scored(str(db_path()), _leads_revision(), rules, half_life_days, date.today())
+    return _answered(str(db_path()), _lead_revisions(), (rules, half_life_days), date.today())
 
 
 def who() -> str:

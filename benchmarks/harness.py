@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -64,6 +65,15 @@ class Bench:
             )
             partial.rename(path)
         return path
+
+    def scratch_store(self, leads: int) -> Path:
+        """A fresh copy of the `leads` store, for measurements that write (the original stays
+        as generated, so every run starts from the same data)."""
+        copy = self.data_dir / f"scratch_{leads}.db"
+        for leftover in (copy, copy.with_name(copy.name + "-wal"), copy.with_name(copy.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+        shutil.copyfile(self.store(leads), copy)
+        return copy
 
     def once(self, what: str, size: int, make: Callable[[], T]) -> T:
         """`make()` the first time, then the same object: a frame several measurements share

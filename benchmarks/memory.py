@@ -8,7 +8,6 @@ set (`VmHWM` in /proc/<pid>/status) is read at the end: the most the process eve
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -121,8 +120,7 @@ def measure(bench: Bench) -> list[Figure]:
     for size in bench.sizes:
         bench.log(f"memory: streamlit + every page at {size:,}")
         values[size] = float(serve_and_visit(bench.store(size)))
-        copy = bench.data_dir / "memory_saves.db"
-        shutil.copyfile(bench.store(size), copy)
+        copy = bench.scratch_store(size)
         bench.log(f"memory: then {SAVES} saves at {size:,} (on a copy of the store)")
         after_saves[size] = float(serve_and_visit(copy, SAVES))
         copy.unlink()

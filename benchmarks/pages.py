@@ -1,4 +1,5 @@
-"""4. Each page's full rerun under `AppTest` with warm caches, beside the same without caching.
+"""4. Each page's full rerun under `AppTest` with warm caches, beside the same without caching;
+4b. the MQL page's rerun after sales answers an MQL (a write that changes one lead).
 
 The app runs from its entry point on the big store (`FUNNEL_DB`); a page is opened once to warm
 the caches (frames are `st.cache_resource`, shared across sessions in this process), then
@@ -18,6 +19,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from benchmarks.harness import ROOT, Bench, Figure, Timing, median, timed
+from funnel import store
 
 APP = ROOT / "app.py"
 TARGET_S = 0.5
@@ -65,6 +67,35 @@ def rerun_time(bench: Bench, path: Path, page: str, cached: bool = True) -> Timi
         return median([timed(rerun) for _ in range(bench.runs if cached else 3)])
 
 
+def after_sal_answer(bench: Bench, path: Path, cached: bool = True) -> Timing:
+    """Median rerun of the MQL page right after one SAL answer, a different lead each time.
+
+    The answer is written the way the page writes it (`store.record_sal`); the rerun is what
+    sales waits for before the next lead, with its SAL count moved.
+    """
+    with store_env(path):
+        at = AppTest.from_file(str(APP), default_timeout=FIRST_RUN_TIMEOUT_S)
+        at.run()
+        at.switch_page("pages/mql.py").run()
+        with store.opened(path) as db:
+            unanswered = db.execute(
+                "SELECT id FROM leads WHERE sal_status IS NULL ORDER BY id LIMIT 20"
+            ).fetchall()
+        queue = iter(lead for (lead,) in unanswered)
+
+        def answer_then_rerun() -> None:
+            with store.opened(path) as db:
+                store.record_sal(db, next(queue), "accepted", dict.fromkeys(store.BANT, True), "bench")
+            if not cached:
+                st.cache_resource.clear()
+            at.run()
+
+        timings = [timed(answer_then_rerun) for _ in range(bench.runs if cached else 3)]
+        if at.exception:
+            raise RuntimeError(f"the MQL page raised after a SAL answer: {at.exception[0].message}")
+        return median(timings)
+
+
 def measure(bench: Bench) -> list[Figure]:
     figures = []
     for page in app_pages():
@@ -83,4 +114,17 @@ def measure(bench: Bench) -> list[Figure]:
                 usual_how="the same page without caching",
             )
         )
+    values = {}
+    for size in bench.sizes:
+        bench.log(f"pages: the MQL page after a SAL answer at {size:,}")
+        values[size] = after_sal_answer(bench, bench.scratch_store(size))
+    figures.append(
+        Figure.timed(
+            "4b. rerun of pages/mql.py right after a SAL answer",
+            values,
+            target=TARGET_S,
+            usual=after_sal_answer(bench, bench.scratch_store(bench.largest), cached=False),
+            usual_how="the same page without caching",
+        )
+    )
     return figures

@@ -211,6 +211,24 @@ def test_sales_accepts_an_mql_with_bant_and_the_sal_count_moves(app_env: Path) -
     assert int(metric(at, "SALs").replace(",", "")) == before + 1
 
 
+def test_a_sal_answer_moves_the_count_without_reloading_or_rescoring_leads(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = open_page({"F": "60", "I": "40"})
+    before = int(metric(at, "SALs").replace(",", ""))
+    reads: list[str] = []
+    for name in ("leads", "sal_answers"):
+        real = getattr(store, name)
+        monkeypatch.setattr(
+            store, name, lambda db, real=real, name=name: (reads.append(name), real(db))[1]
+        )
+    monkeypatch.setattr(scoring, "score_leads", lambda *a: pytest.fail("rescored every lead"))
+    at.button(key="FormSubmitter:mql_sal_form-Accept (SAL)").click().run()
+    assert not at.exception, at.exception
+    assert int(metric(at, "SALs").replace(",", "")) == before + 1
+    assert reads == ["sal_answers"]
+
+
 def test_a_filter_that_keeps_no_lead_shows_empty_figures_not_an_error(app_env: Path) -> None:
     at = open_page()
     at.date_input(key="mql_period").set_value((date(2027, 1, 1), date(2027, 1, 31))).run()

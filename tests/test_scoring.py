@@ -340,6 +340,44 @@ def test_record_sal_stores_the_answer_with_bant_and_audits_it(fresh_db: Database
         store.record_sal(fresh_db, 999, "rejected", bant)
 
 
+def test_answers_laid_over_leads_replace_only_the_answered_leads_columns() -> None:
+    leads = pl.DataFrame(
+        {
+            "id": [1, 2, 3],
+            "fit": [70.0, 20.0, 90.0],
+            "sal_status": [None, None, "rejected"],
+            "bant_budget": [None, None, False],
+        },
+        schema_overrides={"sal_status": pl.String, "bant_budget": pl.Boolean},
+    )
+    answers = pl.DataFrame({"id": [1], "sal_status": ["accepted"], "bant_budget": [True]})
+    assert_frame_equal(
+        scoring.with_answers(leads, answers),
+        leads.with_columns(
+            sal_status=pl.Series(["accepted", None, "rejected"]),
+            bant_budget=pl.Series([True, None, False]),
+        ),
+    )
+
+
+def test_sal_answers_reads_the_answered_leads_only_typed_as_leads(fresh_db: Database) -> None:
+    frame = pl.DataFrame({"external_id": ["L1", "L2", "L3"], "created": [TODAY] * 3})
+    with store.write(fresh_db):
+        store.insert_frame(fresh_db, "leads", frame)
+    ids = [r[0] for r in fresh_db.execute("SELECT id FROM leads ORDER BY id").fetchall()]
+    store.record_sal(fresh_db, ids[2], "rejected", {"budget": True})
+    store.record_sal(fresh_db, ids[0], "accepted", dict.fromkeys(store.BANT, True))
+    answers = store.sal_answers(fresh_db)
+    assert answers.columns == ["id", "sal_status", *(f"bant_{c}" for c in store.BANT)]
+    assert answers.rows() == [
+        (ids[0], "accepted", True, True, True, True),
+        (ids[2], "rejected", True, False, False, False),
+    ]
+    assert_frame_equal(
+        answers, store.leads(fresh_db).select(answers.columns).filter(pl.col("sal_status").is_not_null())
+    )
+
+
 def test_mqls_for_sales_lists_unreviewed_mqls_first_best_first() -> None:
     leads = hand_table().with_columns(
         pl.int_range(1, 11).alias("id"),

@@ -47,7 +47,9 @@ def test_a_write_from_another_process_between_arrow_reads_loses_nothing(db_path:
     assert _names(db_path) == ["In the app", "From the CLI", "In the app again"]
 
 
-def test_leads_revision_moves_with_lead_writes_only(db_path: Path, tmp_path: Path) -> None:
+def test_leads_revision_moves_with_lead_writes_and_answers_revision_with_sal_answers(
+    db_path: Path, tmp_path: Path
+) -> None:
     with store.opened(db_path) as db:
         demo.seed_store(db, leads=50, deals=10, today=date(2026, 11, 23))
         seeded = store.leads_revision(db)
@@ -57,12 +59,14 @@ def test_leads_revision_moves_with_lead_writes_only(db_path: Path, tmp_path: Pat
         store.save_scenario(db, "Plan", {"leads": 100.0})
         assert store.leads_revision(db) == seeded < store.revision(db)
 
+        # A SAL answer moves the answers' revision only: the cached leads stay.
         lead_id = db.execute("SELECT min(id) FROM leads").fetchone()[0]
         store.record_sal(db, lead_id, "accepted", dict.fromkeys(store.BANT, True))
-        after_sal = store.leads_revision(db)
-        assert after_sal == store.revision(db) > seeded
+        assert store.leads_revision(db) == seeded
+        assert store.answers_revision(db) == store.revision(db) > seeded
 
         exports.backup(db, tmp_path / "backup.db")
         store.record_decision(db, 70, 50, 1, "2026-11-23", "Anna, Ben")
+        before_restore = store.revision(db)
         exports.restore(db, tmp_path / "backup.db")
-        assert store.leads_revision(db) == store.revision(db) > after_sal
+        assert store.leads_revision(db) == store.revision(db) > before_restore

@@ -232,6 +232,22 @@ def with_quadrants(scored: pl.DataFrame, fit_cutoff: float, interest_cutoff: flo
     )
 
 
+def with_answers(leads: pl.DataFrame, answers: pl.DataFrame) -> pl.DataFrame:
+    """`leads` with sales' answers laid over them: each answered lead (by `id`) takes the
+    answer's columns, every other lead keeps its own.
+
+    Scores never read these columns, so the cached scored leads stay valid after an answer,
+    and this join is all an answer costs.
+    """
+    columns = [c for c in answers.columns if c != "id"]
+    now = answers.rename({c: f"{c}_now" for c in columns})
+    return (
+        leads.join(now, on="id", how="left", maintain_order="left")
+        .with_columns(pl.coalesce(f"{c}_now", c).alias(c) for c in columns)
+        .drop(f"{c}_now" for c in columns)
+    )
+
+
 # --- filters and the scatter sample ------------------------------------------------------------
 
 

@@ -278,7 +278,17 @@ def revision(db: Database) -> int:
 
 def leads_revision(db: Database) -> int:
     """The `revision` of the last write that changed leads (0 before any): their cache key."""
-    row = db.execute("SELECT value FROM meta WHERE key = 'leads_revision'").fetchone()
+    return _marked_revision(db, "leads_revision")
+
+
+def answers_revision(db: Database) -> int:
+    """The `revision` of sales' last answer to an MQL (0 before any): the cache key of
+    `sal_answers`, so an answer costs reading the answers, not every lead."""
+    return _marked_revision(db, "answers_revision")
+
+
+def _marked_revision(db: Database, key: str) -> int:
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
     return 0 if row is None else int(row[0])
 
 
@@ -290,23 +300,27 @@ def now() -> str:
 
 
 @contextmanager
-def write(db: Database, *, leads: bool = False) -> Iterator[Database]:
+def write(db: Database, *, leads: bool = False, answers: bool = False) -> Iterator[Database]:
     """One write transaction: all of it lands, or none of it does.
 
     `BEGIN IMMEDIATE` takes the write lock up front, so two sessions saving at once wait for
     each other (busy timeout) instead of failing half-way. A write that changes leads says so
     (`leads=True`): the million-row lead frames are cached on `leads_revision`, so a decision
-    or a stage save does not make every session reload and rescore all leads.
+    or a stage save does not make every session reload and rescore all leads. A SAL answer
+    changes only sales' columns of one lead (`answers=True`): the cached leads stay, and the
+    answers are laid over them (see `sal_answers`).
     """
+    marks = [key for key, on in (("leads_revision", leads), ("answers_revision", answers)) if on]
     with _ONE_LIBRARY_AT_A_TIME:
         db.conn.execute("BEGIN IMMEDIATE")
         try:
             yield db
             db.conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
-            if leads:
+            for key in marks:
                 db.conn.execute(
-                    "INSERT INTO meta (key, value) SELECT 'leads_revision', value FROM meta"
-                    " WHERE key = 'revision' ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+                    "INSERT INTO meta (key, value) SELECT ?, value FROM meta WHERE key = 'revision'"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [key],
                 )
             db.conn.execute("COMMIT")
         except BaseException:
@@ -419,6 +433,22 @@ def leads(db: Database) -> pl.DataFrame:
     names = ", ".join(f.name for f in LEAD_FIELDS)
     frame = read_frame(db, f"SELECT id, {names} FROM leads ORDER BY id")
     return _typed(frame.with_columns(pl.col("id").cast(pl.Int64)), LEAD_FIELDS)
+
+
+def sal_answers(db: Database) -> pl.DataFrame:
+    """Every lead sales has answered: `id`, `sal_status` and BANT, typed as in `leads`.
+
+    An answer is never taken back (a later one replaces it), so laying these over leads read
+    earlier gives the leads as they are now; the partial index `leads_answered` keeps this a
+    read of the answered leads only.
+    """
+    fields = [f for f in LEAD_FIELDS if f.name in ANSWER_COLUMNS]
+    frame = read_frame(
+        db,
+        f"SELECT id, {', '.join(ANSWER_COLUMNS)} FROM leads INDEXED BY leads_answered"
+        " WHERE sal_status IS NOT NULL ORDER BY id",
+    )
+    return _typed(frame.with_columns(pl.col("id").cast(pl.Int64)), fields)
 
 
 def lead_count(db: Database) -> int:
@@ -1330,6 +1360,14 @@ def import_deals(
 # --- SAL ---------------------------------------------------------------------------------------
 
 BANT = ("budget", "authority", "need", "timeline")
+ANSWER_COLUMNS = ("sal_status", *(f"bant_{c}" for c in BANT))
+"""The columns of a lead that sales' answer sets (`record_sal`)."""
+
+
+@migrations()
+def m003_answered_leads_index(db: Database) -> None:
+    """Read sales' answers without scanning every lead (see `sal_answers`)."""
+    db.execute("CREATE INDEX leads_answered ON leads(id) WHERE sal_status IS NOT NULL")
 
 
 def record_sal(
@@ -1347,8 +1385,8 @@ def record_sal(
     if status not in ("accepted", "rejected"):
         raise StoreError(f"A sales answer is 'accepted' or 'rejected', not '{status}'.")
     values = [bool(bant.get(c, False)) for c in BANT]
-    with write(db, leads=True):
-        columns = "sal_status, " + ", ".join(f"bant_{c}" for c in BANT)
+    with write(db, answers=True):
+        columns = ", ".join(ANSWER_COLUMNS)
         before = db.execute(f"SELECT {columns} FROM leads WHERE id = ?", [lead_id]).fetchone()
         if before is None:
             raise StoreError(f"Lead {lead_id} no longer exists.")
