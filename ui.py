@@ -84,11 +84,6 @@ def _answers(path: str, leads_rev: int, answers_rev: int) -> pl.DataFrame:
         return store.sal_answers(db)
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
-def _answered_leads(path: str, leads_rev: int, answers_rev: int) -> pl.DataFrame:
-    return scoring.with_answers(_leads(path, leads_rev), _answers(path, leads_rev, answers_rev))
-
-
 @st.cache_resource(max_entries=8)
 def _table(path: str, rev: int, name: str, pipeline_id: int | None) -> pl.DataFrame:
     with store.opened(path) as db:
@@ -96,9 +91,10 @@ def _table(path: str, rev: int, name: str, pipeline_id: int | None) -> pl.DataFr
         return reader[name](db, pipeline_id)
 
 
-def leads() -> pl.DataFrame:
-    """All leads as they are now, shared between sessions (read-only)."""
-    return _answered_leads(str(db_path()), *_lead_revisions())
+def lead(lead_id: int) -> pl.DataFrame:
+    """One lead as it is now (no row when there is none): read alone, not out of all leads."""
+    with connection() as db:
+        return store.leads(db, lead_id)
 
 
 def deals(pipeline_id: int | None = None) -> pl.DataFrame:

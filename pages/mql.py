@@ -187,7 +187,7 @@ def explainer(scored: pl.DataFrame, version: int) -> None:
         st.warning(line)
         return
     st.text(line)
-    raw = ui.leads().filter(pl.col("id") == lead_id)
+    raw = ui.lead(lead_id)
     why = scoring.explain(raw, saved_rules, saved_half_life, date.today())
     decayed = st.column_config.NumberColumn(scoring.EXPLAIN_HEADINGS["counted"], format="%.2f")
     st.dataframe(why, hide_index=True, column_config={**scoring.EXPLAIN_HEADINGS, "counted": decayed})

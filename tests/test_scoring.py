@@ -306,6 +306,14 @@ def test_filter_leads_by_source_owner_and_period() -> None:
     result = scoring.filter_leads(leads, sources=["Webinar"], created_from=date(2026, 2, 1))
     assert result["owner"].to_list() == ["Ben"]
     assert scoring.filter_leads(leads, owners=["Ann"], created_to=date(2026, 6, 1)).height == 1
+    # The page's default period spans every lead: the same frame comes back, nothing copied.
+    assert (
+        scoring.filter_leads(leads, created_from=date(2026, 1, 5), created_to=date(2026, 6, 2)) is leads
+    )
+    # A lead without a date still falls outside any period, as before.
+    undated = pl.concat([leads, pl.DataFrame({"source": ["Fair"], "owner": ["Cy"], "created": [None]})])
+    every = scoring.filter_leads(undated, created_from=date(2026, 1, 5), created_to=date(2026, 6, 2))
+    assert every.height == 3
 
 
 def test_scatter_sample_never_sends_more_than_the_limit() -> None:
@@ -350,14 +358,17 @@ def test_answers_laid_over_leads_replace_only_the_answered_leads_columns() -> No
         },
         schema_overrides={"sal_status": pl.String, "bant_budget": pl.Boolean},
     )
+    untouched = leads.clone()
     answers = pl.DataFrame({"id": [1], "sal_status": ["accepted"], "bant_budget": [True]})
-    assert_frame_equal(
-        scoring.with_answers(leads, answers),
-        leads.with_columns(
-            sal_status=pl.Series(["accepted", None, "rejected"]),
-            bant_budget=pl.Series([True, None, False]),
-        ),
+    expected = leads.with_columns(
+        sal_status=pl.Series(["accepted", None, "rejected"]),
+        bant_budget=pl.Series([True, None, False]),
     )
+    assert_frame_equal(scoring.with_answers(leads, answers), expected)
+    assert_frame_equal(leads, untouched)  # the cached frame it reads is never written to
+    # Leads not in id order are matched by id all the same.
+    backwards = scoring.with_answers(leads.reverse(), answers)
+    assert_frame_equal(backwards, expected.reverse())
 
 
 def test_sal_answers_reads_the_answered_leads_only_typed_as_leads(fresh_db: Database) -> None:

@@ -237,15 +237,21 @@ def with_answers(leads: pl.DataFrame, answers: pl.DataFrame) -> pl.DataFrame:
     answer's columns, every other lead keeps its own.
 
     Scores never read these columns, so the cached scored leads stay valid after an answer,
-    and this join is all an answer costs.
+    and this is all an answer costs. Leads come sorted by id (`store.leads`): the answers are
+    written in place by position, a few columns copied instead of the whole frame joined.
     """
     columns = [c for c in answers.columns if c != "id"]
-    now = answers.rename({c: f"{c}_now" for c in columns})
-    return (
-        leads.join(now, on="id", how="left", maintain_order="left")
-        .with_columns(pl.coalesce(f"{c}_now", c).alias(c) for c in columns)
-        .drop(f"{c}_now" for c in columns)
-    )
+    at = leads["id"].search_sorted(answers["id"])
+    found = at.filter(at < leads.height)
+    if found.len() != answers.height or not leads["id"].gather(found).equals(answers["id"]):
+        # Not sorted by id, or an answer for a lead not in `leads`: match by joining instead.
+        now = answers.rename({c: f"{c}_now" for c in columns})
+        joined = leads.join(now, on="id", how="left", maintain_order="left")
+        return joined.with_columns(pl.coalesce(f"{c}_now", c).alias(c) for c in columns).drop(
+            f"{c}_now" for c in columns
+        )
+    # `scatter` writes in place: on copies, so the cached frame `leads` stays as it was.
+    return leads.with_columns(leads[c].clone().scatter(at, answers[c]) for c in columns)
 
 
 # --- filters and the scatter sample ------------------------------------------------------------
@@ -258,16 +264,25 @@ def filter_leads(
     created_from: date | None = None,
     created_to: date | None = None,
 ) -> pl.DataFrame:
-    """The leads the meeting looks at: by source, owner and creation period (empty = all)."""
+    """The leads the meeting looks at: by source, owner and creation period (empty = all).
+
+    A bound that every lead already meets (the page's default period spans them all) is no
+    condition: filtering a million rows to keep them all would copy every column for nothing.
+    """
+    created = pl.col("created")
+    first, last, undated = scored.select(
+        created.min().alias("first"), created.max().alias("last"), created.null_count().alias("n")
+    ).row(0)
     conditions = []
     if sources:
         conditions.append(pl.col("source").is_in(list(sources)))
     if owners:
         conditions.append(pl.col("owner").is_in(list(owners)))
-    if created_from is not None:
-        conditions.append(pl.col("created") >= created_from)
-    if created_to is not None:
-        conditions.append(pl.col("created") <= created_to)
+    # A lead without a date never passes a bound: with any such lead, every bound stays.
+    if created_from is not None and (undated or first is None or created_from > first):
+        conditions.append(created >= created_from)
+    if created_to is not None and (undated or last is None or created_to < last):
+        conditions.append(created <= created_to)
     return scored.filter(*conditions) if conditions else scored
 
 
@@ -940,7 +955,7 @@ def save_button(version: int) -> str:
 
 def lead_scores(scored: pl.DataFrame, lead_id: int, version: int) -> tuple[bool, str]:
     """Whether `lead_id` is among the scored leads, and its scores or the sentence saying not."""
-    lead = scored.filter(pl.col("id") == lead_id)
+    lead = scored.select("id", "fit", "interest").filter(pl.col("id") == lead_id)  # 3 columns, not all
     if lead.is_empty():
         return False, f"No lead has the id {lead_id}."
     return True, f"Fit {lead['fit'][0]:.1f} · interest {lead['interest'][0]:.1f} (model v{version})"

@@ -428,10 +428,11 @@ def _typed(frame: pl.DataFrame, fields: Sequence[Field]) -> pl.DataFrame:
     return frame.with_columns(casts)
 
 
-def leads(db: Database) -> pl.DataFrame:
-    """Every lead, typed per `LEAD_FIELDS`, with its store id."""
+def leads(db: Database, lead_id: int | None = None) -> pl.DataFrame:
+    """Every lead (or the one `lead_id`), typed per `LEAD_FIELDS`, with its store id, by id."""
     names = ", ".join(f.name for f in LEAD_FIELDS)
-    frame = read_frame(db, f"SELECT id, {names} FROM leads ORDER BY id")
+    where, params = ("WHERE id = ?", [lead_id]) if lead_id is not None else ("", [])
+    frame = read_frame(db, f"SELECT id, {names} FROM leads {where} ORDER BY id", params)
     return _typed(frame.with_columns(pl.col("id").cast(pl.Int64)), LEAD_FIELDS)
 
 
@@ -439,8 +440,8 @@ def sal_answers(db: Database) -> pl.DataFrame:
     """Every lead sales has answered: `id`, `sal_status` and BANT, typed as in `leads`.
 
     An answer is never taken back (a later one replaces it), so laying these over leads read
-    earlier gives the leads as they are now; the partial index `leads_answered` keeps this a
-    read of the answered leads only.
+    earlier gives the leads as they are now; the partial index `leads_answered` holds these
+    columns of the answered leads only, so this reads the index alone.
     """
     fields = [f for f in LEAD_FIELDS if f.name in ANSWER_COLUMNS]
     frame = read_frame(
@@ -1367,7 +1368,8 @@ ANSWER_COLUMNS = ("sal_status", *(f"bant_{c}" for c in BANT))
 @migrations()
 def m003_answered_leads_index(db: Database) -> None:
     """Read sales' answers without scanning every lead (see `sal_answers`)."""
-    db.execute("CREATE INDEX leads_answered ON leads(id) WHERE sal_status IS NOT NULL")
+    columns = ", ".join(ANSWER_COLUMNS)
+    db.execute(f"CREATE INDEX leads_answered ON leads(id, {columns}) WHERE sal_status IS NOT NULL")
 
 
 def record_sal(
