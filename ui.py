@@ -5,8 +5,8 @@ anywhere bumps the revision, so every session sees every saved change on its nex
 million-lead frame is shared, never pickled per hit. Lead frames are keyed on the revision of
 the last write that changed leads, so a decision or a stage save does not reload them, and
 sales' answers to MQLs are laid over them on their own revision, so an answer does not either.
-Callers must not mutate what they get. Connections are opened per use and never cached: a rerun may run
-on another thread.
+Callers must not mutate what they get. Connections are opened per use and never cached: a rerun
+may run on another thread.
 """
 
 from __future__ import annotations
@@ -123,8 +123,8 @@ def _answered(
     model: tuple[tuple[Rule, ...], float],
     today: date,
 ) -> pl.DataFrame:
-    """The scored leads with sales' answers as they are now: after an answer, a join instead
-    of reloading and rescoring every lead."""
+    """The scored leads with sales' answers as they are now: after an answer, the answers are
+    laid over the cached scores instead of every lead being reloaded and rescored."""
     scored = _scored(path, revisions[0], *model, today)
     return scoring.with_answers(scored, _answers(path, *revisions))
 
