@@ -57,7 +57,7 @@ def _options(kind: importers.Kind, mapping: dict[str, str]) -> importers.Options
                 key=f"data_range_{axis}",
             )
             if error := importers.range_error(typed[axis]):
-                st.error(error)
+                st.error(ui.as_text(error))
     plan = _stage_plan(previous) if kind == "deals" else importers.StagePlan()
     return importers.Options(mapping, orders, importers.parse_ranges(typed), plan)
 
