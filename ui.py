@@ -301,4 +301,8 @@ def progress(text: str, scale: float = 1.0) -> Callable[[float, str], None]:
     """A progress bar starting at `text`, and the callback a core's long step reports to: the
     fraction times `scale` (a step reporting up to 0.5 fills the bar with 2), capped at full."""
     bar = st.progress(0.0, text=text)
-    return lambda fraction, message: bar.progress(min(scale * fraction, 1.0), text=message)
+
+    def report(fraction: float, message: str) -> None:
+        bar.progress(min(scale * fraction, 1.0), text=message)
+
+    return report
