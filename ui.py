@@ -24,7 +24,7 @@ import streamlit as st
 from sqlite_utils import Database
 from streamlit.runtime.pages_manager import PagesManager
 
-from funnel import demo, importers, scoring, store
+from funnel import clock, demo, importers, scoring, store
 from funnel.models import Rule
 
 # Until some run calls st.navigation, Streamlit treats an app beside a pages/ folder as a legacy
@@ -173,12 +173,12 @@ def mql_view(
     cached, a rerun of the MQL page for any other widget does not pay it again.
     """
     key = (tuple(sources), tuple(owners), created)
-    return _mql_view(str(db_path()), _lead_revisions(), _model(version), date.today(), *key)
+    return _mql_view(str(db_path()), _lead_revisions(), _model(version), clock.today(), *key)
 
 
 def scored_with(rules: tuple[Rule, ...], half_life_days: float) -> pl.DataFrame:
     """All leads scored with rules not saved yet (the MQL page's draft, to show crossings)."""
-    return _answered(str(db_path()), _lead_revisions(), (rules, half_life_days), date.today())
+    return _answered(str(db_path()), _lead_revisions(), (rules, half_life_days), clock.today())
 
 
 def who() -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from functools import partial
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 import ui
-from funnel import exports, importers, stages, store
+from funnel import clock, exports, importers, stages, store
 
 
 def _read(upload: UploadedFile) -> importers.RawTable | None:
@@ -68,7 +67,7 @@ def _chart_catalogue() -> dict[str, Callable[[], alt.TopLevelMixin]]:
     with ui.connection() as db:
         targets, decided = store.import_targets(db), store.decisions(db)
     frames = exports.ChartFrames(ui.deals, ui.stages, ui.scored_leads)
-    return exports.chart_catalogue(targets, decided, frames, date.today())
+    return exports.chart_catalogue(targets, decided, frames, clock.today())
 
 
 def _restore(source: str) -> str:
@@ -176,7 +175,7 @@ with bak:
     st.download_button(
         "Download a backup of the whole store",
         data=partial(exports.backup_bytes_at, ui.db_path()),
-        file_name=f"funnel-backup-{date.today():%Y-%m-%d}.db",
+        file_name=f"funnel-backup-{clock.today():%Y-%m-%d}.db",
         mime="application/vnd.sqlite3",
         key="data_backup",
         on_click="ignore",

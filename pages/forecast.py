@@ -8,7 +8,7 @@ import polars as pl
 import streamlit as st
 
 import ui
-from funnel import charts, scoring, store
+from funnel import charts, clock, scoring, store
 from funnel import forecast as fc
 
 
@@ -55,11 +55,11 @@ pipeline = right.selectbox(
     key="forecast_pipeline",
     help="Whose won deals give the deal value and cycle, and whose open deals add their weighted value.",
 )
-today = date.today()
+today = clock.today()
 baseline, stage_funnel = measured(
     str(ui.db_path()), ui.revision(), fc.WINDOWS[window_name], fc.PERIODS[period_name], pipeline, today
 )
-st.caption(fc.window_caption(baseline, decisions, ui.as_text))
+st.caption(fc.window_caption(baseline, decisions, ui.as_text, today))
 marketing_tab, pipeline_tab = st.tabs(["Marketing funnel", "Deal pipeline"])
 marketing_tab.altair_chart(charts.funnel_chart(baseline.funnel), key="forecast_funnel_chart")
 if stage_funnel is None:

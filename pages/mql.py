@@ -1,7 +1,6 @@
 """MQL threshold: marketing and sales agree where the MQL cutoff sits, on real numbers."""
 
 from collections.abc import Callable
-from datetime import date
 from typing import TypeVar
 
 import polars as pl
@@ -9,7 +8,7 @@ import streamlit as st
 from sqlite_utils import Database
 
 import ui
-from funnel import charts, scoring, store
+from funnel import charts, clock, scoring, store
 
 T = TypeVar("T")
 
@@ -115,7 +114,7 @@ def threshold(leads: pl.DataFrame, grid: pl.DataFrame, sample: pl.DataFrame, ver
     st.subheader("Record the agreed cutoff")
     with st.form("mql_decision_form", clear_on_submit=True):
         d1, d2 = st.columns(2)
-        on = d1.date_input("Date", date.today(), key="mql_decided_on")
+        on = d1.date_input("Date", clock.today(), key="mql_decided_on")
         by = d2.text_input(
             "Who agreed", key="mql_agreed_by", placeholder="Anna (marketing), Ben (sales)"
         )
@@ -188,7 +187,7 @@ def explainer(scored: pl.DataFrame, version: int) -> None:
         return
     st.text(line)
     raw = ui.lead(lead_id)
-    why = scoring.explain(raw, saved_rules, saved_half_life, date.today())
+    why = scoring.explain(raw, saved_rules, saved_half_life, clock.today())
     decayed = st.column_config.NumberColumn(scoring.EXPLAIN_HEADINGS["counted"], format="%.2f")
     st.dataframe(why, hide_index=True, column_config={**scoring.EXPLAIN_HEADINGS, "counted": decayed})
 

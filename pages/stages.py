@@ -1,7 +1,6 @@
 """Stages & probabilities: edit a pipeline's stages and see closed, pipeline and weighted figures."""
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 import polars as pl
@@ -9,7 +8,7 @@ import streamlit as st
 from sqlite_utils import Database
 
 import ui
-from funnel import charts, stages, store
+from funnel import charts, clock, stages, store
 
 # One set of headings for every read-only table on the page (keys a table lacks are ignored).
 COLUMNS = ui.column_config(stages.TABLE_COLUMNS)
@@ -167,7 +166,7 @@ st.subheader("Time in stage")
 st.dataframe(
     stages.time_in_stage(stage_frame, history), hide_index=True, column_config=COLUMNS, width="content"
 )
-stalled = stages.stalled_deals(deals, stage_frame, history, date.today())
+stalled = stages.stalled_deals(deals, stage_frame, history, clock.today())
 st.caption(stages.stalled_caption(stalled.height))
 st.dataframe(stalled, hide_index=True, column_config=COLUMNS, width="content")
 

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlite_utils import Database
 
-from funnel import demo, store
+from funnel import clock, demo, store
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_TODAY = date(2026, 11, 23)
+# Every test runs on one pinned day, the day its demo store is built at, whatever the real date:
+# AppTest reads it in this process, and the servers the browser tests start inherit it.
+# `make test` runs the date-sensitive tests a second time with FUNNEL_TODAY set to far dates.
+os.environ.setdefault(clock.ENV, "2026-11-23")
+DEMO_TODAY = clock.today()
 
 
 @pytest.fixture

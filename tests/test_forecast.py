@@ -477,8 +477,9 @@ def test_link_params_carry_choices_by_label_and_levers_as_shown() -> None:
 
 def test_window_caption_names_the_window_and_who_agreed_the_cutoff() -> None:
     tail = "A lead counts at every stage up to the furthest it reached."
-    assert fc.window_caption(hand_baseline(), pl.DataFrame(), str.upper) == (
-        "Leads created 01 Oct 2025 to 01 Oct 2026 (excluded). MQL: fit ≥ 50 and interest ≥ 50, "
+    assert fc.window_caption(hand_baseline(), pl.DataFrame(), str.upper, TODAY) == (
+        "As of 23 Nov 2026: forecast 2027 Q1 to 2027 Q1; "
+        "leads created 01 Oct 2025 to 01 Oct 2026 (excluded). MQL: fit ≥ 50 and interest ≥ 50, "
         f"no cutoff agreed yet (see MQL threshold). {tail}"
     )
     decisions = pl.DataFrame(
@@ -490,8 +491,9 @@ def test_window_caption_names_the_window_and_who_agreed_the_cutoff() -> None:
             "agreed_by": ["ann_b"],
         }
     )
-    assert fc.window_caption(hand_baseline(), decisions, str.upper) == (
-        "Leads created 01 Oct 2025 to 01 Oct 2026 (excluded). MQL: fit ≥ 60 and interest ≥ 40, "
+    assert fc.window_caption(hand_baseline(), decisions, str.upper, TODAY) == (
+        "As of 23 Nov 2026: forecast 2027 Q1 to 2027 Q1; "
+        "leads created 01 Oct 2025 to 01 Oct 2026 (excluded). MQL: fit ≥ 60 and interest ≥ 40, "
         f"the cutoff agreed on 2026-11-02 by ANN_B. {tail}"
     )
 

@@ -3,13 +3,16 @@ round-trip through the store, the URL carries the slider values."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from funnel import store
-from tests.conftest import APP, ROOT
+from tests.conftest import APP, DEMO_TODAY, ROOT
+
+pytestmark = pytest.mark.dates
 
 PAGE = "pages/forecast.py"
 
@@ -88,7 +91,8 @@ def test_per_month_the_sliders_start_from_a_third_of_the_quarterly_volume(app_en
     at.selectbox(key="forecast_period").set_value("Month").run()
     assert not at.exception, at.exception
     assert at.slider(key="forecast_leads_per_period").value == round(quarterly / 3, 1)
-    assert at.selectbox(key="forecast_reverse_period").options[0] == "2026-12"
+    next_month = date(DEMO_TODAY.year + DEMO_TODAY.month // 12, DEMO_TODAY.month % 12 + 1, 1)
+    assert at.selectbox(key="forecast_reverse_period").options[0] == f"{next_month:%Y-%m}"
 
 
 def test_slider_values_survive_a_visit_to_another_page(app_env: Path) -> None:

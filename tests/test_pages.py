@@ -10,6 +10,8 @@ from streamlit.testing.v1 import AppTest
 import ui
 from tests.conftest import APP, ROOT
 
+pytestmark = pytest.mark.dates
+
 PAGES = ["pages/stages.py", "pages/mql.py", "pages/forecast.py", "pages/data.py", "pages/history.py"]
 
 

@@ -6,13 +6,16 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import ui
 from funnel import stages, store
 from funnel.models import STAGE_KINDS
-from tests.conftest import APP
+from tests.conftest import APP, DEMO_TODAY
+
+pytestmark = pytest.mark.dates
 
 PIPELINE_ID = 1  # the demo's first pipeline, Traditional B2B; its first stage is Prospecting
 
@@ -219,12 +222,13 @@ def test_renaming_the_pipeline_keeps_the_page_free_of_a_stale_warning(app_env: P
 def test_a_link_reopens_the_pipeline_and_period_it_names(app_env: Path) -> None:
     at = AppTest.from_file(APP, default_timeout=60)  # a fresh session; the app opens on this page
     at.query_params["pipeline"] = "3"
-    at.query_params["period"] = "2026 Q3"
+    last_quarter = f"{DEMO_TODAY.year - (DEMO_TODAY.month <= 3)} Q{(DEMO_TODAY.month - 4) % 12 // 3 + 1}"
+    at.query_params["period"] = last_quarter
     at.run()
 
     assert not at.exception, at.exception
     assert shown(at.selectbox(key="stages_pipeline")) == "Financial services / law firm"
-    assert at.selectbox(key="stages_period").value == "2026 Q3"
+    assert at.selectbox(key="stages_period").value == last_quarter
 
 
 def test_the_core_column_descriptions_become_streamlit_column_configs() -> None:

@@ -10,10 +10,9 @@ import argparse
 import json
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
-from funnel import demo, exports, importers, store
+from funnel import clock, demo, exports, importers, store
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -119,7 +118,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     with store.opened(Path(args.db)) as db:
         for name in names:
             path = out / f"{name}.csv"
-            path.write_bytes(exports.table_csv(db, name, date.today()))
+            path.write_bytes(exports.table_csv(db, name, clock.today()))
             print(f"{path}")
     return 0
 

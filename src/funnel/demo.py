@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 from sqlite_utils import Database
 
-from funnel import store
+from funnel import clock, store
 from funnel.scoring import (
     COMPETITORS,
     DEFAULT_HALF_LIFE_DAYS,
@@ -414,7 +414,7 @@ def seed_store(
 
     Pipelines and the scoring model come first (deals need stage ids), then leads and deals.
     """
-    today = today or date.today()
+    today = today or clock.today()
     clear(db)
     for name, stages in TEMPLATES.items():
         store.create_pipeline(db, name, stages, who="demo")

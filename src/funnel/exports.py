@@ -23,7 +23,7 @@ import polars as pl
 import vl_convert as vlc
 from sqlite_utils import Database
 
-from funnel import charts, forecast, scoring, stages, store
+from funnel import charts, clock, forecast, scoring, stages, store
 from funnel.models import LEAD_FIELDS
 
 Table = Literal["stages", "deals", "leads", "decisions", "scenarios"]
@@ -119,7 +119,7 @@ def table_csv_at(path: Path, name: Table, today: date | None = None) -> bytes:
     """`table_csv` with its own connection: a download button builds it on click, on another
     thread than the page's; `today` (default: the day of the click) dates the lead scores."""
     with store.opened(path) as db:
-        return table_csv(db, name, today or date.today())
+        return table_csv(db, name, today or clock.today())
 
 
 # --- charts ---------------------------------------------------------------------------------------

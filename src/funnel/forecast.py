@@ -770,17 +770,23 @@ def link_params(window: str, period: str, pipeline: str, params: Mapping[str, fl
     return {"window": window, "period": period, "pipeline": pipeline, **levers}
 
 
-def window_caption(baseline: Baseline, decisions: pl.DataFrame, as_text: Callable[[str], str]) -> str:
-    """What the baseline measured: the lead window and which MQL cutoff counted, and who agreed
-    it. `as_text` escapes the agreeing user's name, which is typed text shown as Markdown."""
+def window_caption(
+    baseline: Baseline, decisions: pl.DataFrame, as_text: Callable[[str], str], today: date
+) -> str:
+    """What the baseline measured and when: the day it counts as today (the window and the
+    horizon both move on the first of a quarter), the lead window, the periods forecast, and
+    which MQL cutoff counted, and who agreed it. `as_text` escapes the agreeing user's name,
+    which is typed text shown as Markdown."""
     fit, interest, version = agreed_cutoff(decisions)
     agreed = (
         f"agreed on {decisions['decided_on'][0]} by {as_text(decisions['agreed_by'][0])}"
         if version is not None
         else ""
     )
+    periods = baseline.horizon["period"]
     return (
-        f"Leads created {baseline.window[0]:%d %b %Y} to {baseline.window[1]:%d %b %Y} (excluded). "
+        f"As of {today:%d %b %Y}: forecast {periods[0]} to {periods[-1]}; "
+        f"leads created {baseline.window[0]:%d %b %Y} to {baseline.window[1]:%d %b %Y} (excluded). "
         f"MQL: fit ≥ {fit:g} and interest ≥ {interest:g}, "
         + (f"the cutoff {agreed}. " if agreed else "no cutoff agreed yet (see MQL threshold). ")
         + "A lead counts at every stage up to the furthest it reached."

@@ -26,6 +26,7 @@ import polars as pl
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from funnel import clock
 from funnel.models import DEAL_FIELDS, LEAD_FIELDS, Field, Rule, SalStatus, Stage
 
 DEFAULT_DB = Path("data/funnel.db")
@@ -697,7 +698,7 @@ def save_stages(
                         f"Stage '{r['name']}' holds {len(held)} deals: choose the stage that "
                         "receives them before deleting it."
                     )
-                at = now()
+                at = clock.stamp()
                 db.conn.executemany(
                     "INSERT INTO stage_history (deal_id, from_stage_id, to_stage_id, at)"
                     " VALUES (?, ?, ?, ?)",
@@ -742,7 +743,7 @@ def move_deal(
     Reaching a won or lost stage closes the deal (closed_at = the move's date); moving back to
     an open stage reopens it.
     """
-    at = at or now()
+    at = at or clock.stamp()
     with write(db):
         deal = db.execute(
             "SELECT d.stage_id, d.pipeline_id, d.name FROM deals d WHERE d.id = ?", [deal_id]
@@ -1340,7 +1341,7 @@ def import_deals(
         db.conn.execute("CREATE TEMP TABLE import_before AS SELECT id, stage_id FROM deals")
         try:
             added, updated = _upsert_parts(db, "deals", frame, parts, progress, pipeline_id)
-            at = now()[:19]  # the history's own format: ISO without offset, like every move
+            at = clock.stamp()
             db.conn.execute(
                 "INSERT INTO stage_history (deal_id, from_stage_id, to_stage_id, at)"
                 " SELECT d.id, b.stage_id, d.stage_id,"
