@@ -24,4 +24,4 @@ with st.sidebar:
         st.page_link(p)
     st.divider()
 ui.sidebar()
-page.run()
+ui.run_page(page)

@@ -22,19 +22,40 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 from sqlite_utils import Database
+from streamlit.navigation.page import StreamlitPage
 from streamlit.runtime.pages_manager import PagesManager
 
 from funnel import clock, demo, importers, scoring, store
 from funnel.models import Rule
 
-# Until some run calls st.navigation, Streamlit treats an app beside a pages/ folder as a legacy
-# multipage app and runs a page's script on its own, without app.py: a link opened first on a
-# fresh server (/mql?F=70, sent in the meeting) then showed the page without the sidebar or
-# the wide layout. Every page imports this module, so that first run turns the legacy mode off
-# and starts again through app.py, on the same page.
-if PagesManager.uses_pages_directory:
-    PagesManager.uses_pages_directory = False
-    st.rerun()
+_VIA_APP = "ui_page_run_via_app"
+_LEFT_LEGACY = "ui_left_legacy_pages"
+
+
+def run_page(page: StreamlitPage) -> None:
+    """Run the page app.py navigated to, marked as run through the app (see `through_app`)."""
+    st.session_state[_VIA_APP] = True
+    page.run()
+
+
+def through_app() -> None:
+    """Make sure this page runs inside app.py; every page calls it before it draws anything.
+
+    Until some run calls st.navigation, Streamlit treats an app beside a pages/ folder as a
+    legacy multipage app and runs a page's script on its own, without app.py: a link opened
+    first on a fresh server (/mql?F=70, sent in the meeting) then showed the page without the
+    sidebar or the wide layout. A run that did not come through `run_page` turns the legacy mode
+    off and starts again through app.py, on the same page. Every session checks its own run
+    (five people opening the link at once each started in the legacy mode), and the check runs
+    when a page runs, never while this module is imported: a rerun raised mid-import left the
+    module half-built for the sessions that opened at the same moment (`module 'ui' has no
+    attribute 'sidebar'`). Once per session: AppTest puts every run back in the legacy mode, and
+    a rerun on each would drop the button click that started it.
+    """
+    if not st.session_state.pop(_VIA_APP, False) and not st.session_state.get(_LEFT_LEGACY):
+        st.session_state[_LEFT_LEGACY] = True
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 def db_path() -> Path:

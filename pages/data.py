@@ -14,6 +14,8 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 import ui
 from funnel import clock, exports, importers, stages, store
 
+ui.through_app()
+
 
 def _read(upload: UploadedFile) -> importers.RawTable | None:
     """The upload read once per file and sheet; its name is only a label, never a path."""

@@ -11,6 +11,8 @@ import ui
 from funnel import charts, clock, scoring, store
 from funnel import forecast as fc
 
+ui.through_app()
+
 
 @st.cache_resource(max_entries=8, show_spinner="Measuring the funnel…")
 def measured(

@@ -5,6 +5,8 @@ import streamlit as st
 import ui
 from funnel import audit, store
 
+ui.through_app()
+
 st.title("History")
 if message := st.session_state.pop("history_toast", None):
     st.toast(message, icon=":material/undo:")  # said after the rerun that drew the undo

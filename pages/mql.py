@@ -10,6 +10,8 @@ from sqlite_utils import Database
 import ui
 from funnel import charts, clock, scoring, store
 
+ui.through_app()
+
 T = TypeVar("T")
 
 

@@ -10,6 +10,8 @@ from sqlite_utils import Database
 import ui
 from funnel import charts, clock, stages, store
 
+ui.through_app()
+
 # One set of headings for every read-only table on the page (keys a table lacks are ignored).
 COLUMNS = ui.column_config(stages.TABLE_COLUMNS)
 EDITOR_COLUMNS = ui.column_config(stages.EDITOR_COLUMNS)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
 
 from tests.e2e.conftest import AppServer, assert_no_exception, screenshot, wait_for_app
+from tests.e2e.waits import settle
 
 pytestmark = pytest.mark.browser
 
@@ -38,3 +39,27 @@ def test_a_link_opened_first_on_a_fresh_server_shows_the_page_inside_the_app(
     assert page.locator(".st-key-mql_fit_cutoff input[type='range']").input_value() == "70"
     screenshot(page, "shell_deep_link")
     assert_no_exception(page)
+
+
+def test_five_people_opening_a_fresh_server_at_once_all_get_the_app(
+    app_server: AppServer, browser: Browser
+) -> None:
+    # The meeting's link, opened by five colleagues in the same second on a server just started:
+    # each session must see the page inside the app, none a half-imported module's error.
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(5)]
+    try:
+        pages = [c.new_page() for c in contexts]
+        for p in pages:
+            p.goto(f"{app_server.url}/mql?F=70&I=30", wait_until="commit")
+        for n, p in enumerate(pages):
+            p.locator("[data-testid='stSidebar']").get_by_text("Funnel & forecast").wait_for(
+                timeout=120_000
+            )
+            p.wait_for_selector("[data-testid='stMetric']", timeout=120_000)
+            settle(p)
+            screenshot(p, f"shell_cold_start_{n}")
+            assert_no_exception(p)
+            assert p.get_by_text("has no attribute").count() == 0
+    finally:
+        for c in contexts:
+            c.close()
