@@ -208,8 +208,14 @@ def who() -> str:
 
 
 def as_text(typed: str) -> str:
-    """Text from a user or a file (names, notes, cell values), escaped so Markdown shows it as typed."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!<>|~$])", r"\\\1", typed)
+    """Text from a user or a file (names, notes, cell values), escaped so Markdown shows it as typed.
+
+    Streamlit also turns bare web addresses and e-mails (`http://…`, `www.…`, `ann@acme.com`)
+    into links, escaped or not, so a name or a link parameter could put a working link on the
+    page: an invisible word joiner (U+2060) before `//`, `@` and inside `www.` keeps them text.
+    """
+    defused = re.sub(r"(//|@|(?<=w)ww\.)", "\u2060\\1", typed, flags=re.IGNORECASE)
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!<>|~$])", r"\\\1", defused)
 
 
 def show_error(error: Exception) -> None:
@@ -243,7 +249,7 @@ def sidebar() -> None:
         )
         with connection() as db:
             counts = store.counts(db)
-        st.caption(f"Store: `{db_path()}`")
+        st.caption(f"Store: {as_text(str(db_path()))}")
         st.caption(
             f"{counts['pipelines']:,} pipelines · {counts['deals']:,} deals · {counts['leads']:,} leads"
         )

@@ -37,7 +37,9 @@ def _stage_plan(previous: importers.Prepared | None) -> importers.StagePlan:
     if action == "map" and previous is not None:
         own = importers.pipeline_stage_names(targets, importers.mapped_pipeline(ids, chosen, previous))
         for name in previous.report.unknown_stages:
-            stage_map[name] = st.selectbox(f"'{name}' becomes", own, key=f"data_stage_{name}")
+            stage_map[name] = st.selectbox(
+                ui.as_text(f"'{name}' becomes"), own, key=f"data_stage_{name}"
+            )
     new_name = st.text_input("New pipeline name", key="data_new_pipeline") if action == "create" else ""
     return importers.StagePlan(ids.get(chosen), action, new_name, stage_map)
 
@@ -188,7 +190,7 @@ with bak:
         candidate = exports.staged_upload(restore_upload.file_id, restore_upload.getvalue)
         problem = exports.check_backup(candidate)
         if problem:
-            st.error(f"{problem} Nothing was changed.")
+            st.error(ui.as_text(f"{problem} Nothing was changed."))
         elif st.button("Restore…", key="data_restore"):
             st.session_state.data_restore_pending = str(candidate)
     ui.confirm_dialog(

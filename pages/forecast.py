@@ -47,6 +47,8 @@ with ui.connection() as db:
 # Streamlit forgets a page's widget values once another page runs: put them back on return (a
 # link fills in the rest).
 st.session_state.update(fc.opening_view(st.session_state, query, names))
+for notice in fc.link_notices(query, names):
+    st.warning(ui.as_text(notice))
 left, middle, right = st.columns(3)
 window_name = left.selectbox("Baseline window", list(fc.WINDOWS), key="forecast_window")
 period_name = middle.selectbox("Forecast per", list(fc.PERIODS), key="forecast_period")
@@ -74,7 +76,7 @@ else:
 signature = (window_name, period_name, pipeline)
 updates, problems = fc.levers_for_view(st.session_state, signature, query, baseline.levers)
 for problem in problems:
-    st.warning(problem)
+    st.warning(ui.as_text(problem))
 st.session_state.update(updates)
 
 

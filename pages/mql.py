@@ -51,6 +51,8 @@ if not versions:
     st.stop()
 saved = st.session_state.pop("mql_saved_version", None)
 st.session_state.update(scoring.opening_view(st.session_state, st.query_params, versions, agreed, saved))
+for notice in scoring.link_notices(st.query_params, versions):
+    st.warning(ui.as_text(notice))
 labels = scoring.version_labels(models)
 version = st.selectbox("Scoring model version", versions, key="mql_version", format_func=labels.get)
 st.session_state["mql_version_kept"] = version
@@ -163,7 +165,7 @@ def model_editor(scored: pl.DataFrame, version: int, latest: int) -> None:
     )
     draft, errors = scoring.parse_rules(pl.DataFrame(table))
     for error in errors:
-        st.error(error)
+        st.error(ui.as_text(error))
     if errors or (draft == saved_rules and half_life == saved_half_life):
         return
     f_now, i_now = scoring.slider_cutoffs(st.session_state)
@@ -185,7 +187,7 @@ def explainer(scored: pl.DataFrame, version: int) -> None:
     lead_id = st.number_input("Lead id", 1, value=int(scored["id"][0]), key="mql_explain_lead")
     found, line = scoring.lead_scores(scored, lead_id, version)
     if not found:
-        st.warning(line)
+        st.warning(ui.as_text(line))
         return
     st.text(line)
     raw = ui.lead(lead_id)

@@ -25,6 +25,9 @@ def attempt(message: str, write: Callable[[Database], Any], rebase: int | None =
     try:
         with ui.connection() as db:
             write(db)
+    except store.NothingToSaveError as e:
+        st.info(ui.as_text(str(e)), icon=":material/info:")
+        return
     except store.StoreError as e:
         ui.show_error(e)
         return
@@ -35,9 +38,9 @@ def attempt(message: str, write: Callable[[Database], Any], rebase: int | None =
 @st.dialog("Delete pipeline?")
 def confirm_delete(pipeline_id: int, name: str, deals: int) -> None:
     if deals:
-        st.error(stages.delete_refusal(name, deals))
+        st.error(ui.as_text(stages.delete_refusal(name, deals)))
         return
-    st.write(stages.delete_question(name))
+    st.write(ui.as_text(stages.delete_question(name)))
     if st.button("Delete", type="primary", key="stages_delete_confirm"):
         attempt("Pipeline deleted", lambda db: store.delete_pipeline(db, pipeline_id, ui.who()))
 
@@ -47,7 +50,10 @@ def figures_for_period(deals: pl.DataFrame, stage_frame: pl.DataFrame) -> None:
     """The period selector reruns only this part of the page."""
     st.subheader("Figures")
     periods = stages.period_options(deals)
-    stages.start_from_link(st.session_state, st.query_params, "stages_period", periods, "period")
+    if notice := stages.start_from_link(
+        st.session_state, st.query_params, "stages_period", periods, "period"
+    ):
+        st.warning(ui.as_text(notice))
     period = st.selectbox(
         "Period (open deals by expected close, closed deals by close date)", periods, key="stages_period"
     )
@@ -66,7 +72,10 @@ with ui.connection() as db:
     pipelines = store.pipelines(db)
 names = stages.labels(pipelines, "id", "name")
 stages.follow_created(st.session_state, "stages_pipeline")
-stages.start_from_link(st.session_state, st.query_params, "stages_pipeline", list(names), "pipeline")
+if notice := stages.start_from_link(
+    st.session_state, st.query_params, "stages_pipeline", list(names), "pipeline"
+):
+    st.warning(ui.as_text(notice))
 top = st.columns([2, 3])
 pipeline_id = top[0].selectbox("Pipeline", list(names), format_func=names.get, key="stages_pipeline")
 with top[1].expander("New, rename or delete a pipeline"):
@@ -113,13 +122,15 @@ edited = st.data_editor(
 )
 problems = stages.validate_stages(edited)
 for problem in problems:
-    st.error(problem, icon=":material/error:")
+    st.error(ui.as_text(problem), icon=":material/error:")
 if problems:
     st.caption("Nothing is saved until these are fixed.")
 else:
     new_stages = stages.edited_stages(edited)
     reassign = {
-        stage_id: st.selectbox(prompt, [s.name for s in new_stages], key=f"stages_reassign_{stage_id}")
+        stage_id: st.selectbox(
+            ui.as_text(prompt), [s.name for s in new_stages], key=f"stages_reassign_{stage_id}"
+        )
         for stage_id, prompt in stages.reassign_prompts(stage_frame, new_stages, deals).items()
     }
     if st.button("Save stages", type="primary", key="stages_save"):

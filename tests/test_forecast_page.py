@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import ui
 from funnel import store
 from tests.conftest import APP, DEMO_TODAY, ROOT
 
@@ -82,7 +83,7 @@ def test_a_link_reopens_the_slider_values_and_reports_a_bad_one(app_env: Path) -
         == "Startup"
     )
     assert at.slider(key="forecast_rate_customer").value == 42.5
-    assert any("cycle_days='oops' is not a number" in w.value for w in at.warning)
+    assert any(ui.as_text("cycle_days='oops' is not a number") in w.value for w in at.warning)
 
 
 def test_per_month_the_sliders_start_from_a_third_of_the_quarterly_volume(app_env: Path) -> None:
@@ -138,3 +139,18 @@ def test_an_empty_store_shows_the_page_and_explains_the_reverse_funnel(
     at = open_page()
     assert metric(at, "Baseline, whole horizon") == "$0"
     assert any(r"deal value is \$0" in e.value for e in at.error)  # escaped: shown as typed
+
+
+def test_a_link_with_an_infinite_or_unknown_value_keeps_the_baseline_and_says_so(app_env: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page(PAGE)
+    at.query_params.update({"deal_value": "1e309", "leads_per_period": "inf", "window": "Last 99 years"})
+    at.run()
+
+    assert not at.exception, at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert r"deal\_value=inf is outside 0\.\.1e\+12" in warnings
+    assert r"leads\_per\_period=inf is outside 0\.\.1e\+09" in warnings
+    assert "window='Last 99 years' is not one of the page's choices; ignored" in warnings
+    assert metric(at, "Scenario, whole horizon") == metric(at, "Baseline, whole horizon")

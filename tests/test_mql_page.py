@@ -11,6 +11,7 @@ import pytest
 from sqlite_utils import Database
 from streamlit.testing.v1 import AppTest
 
+import ui
 from funnel import charts, importers, scoring, store
 from tests.conftest import APP, DEMO_TODAY, ROOT
 from tests.test_scoring import hand_table
@@ -190,7 +191,7 @@ def test_a_bad_rule_is_explained_beside_the_table_and_nothing_is_saved(app_env: 
     at = open_page()
     edit_rules(at, {3: {"value": "199..50"}})
     assert [e.value for e in at.error] == [
-        "Rule row 4: in '199..50' the low end comes first, e.g. 50..199."
+        ui.as_text("Rule row 4: in '199..50' the low end comes first, e.g. 50..199.")
     ]
     assert not [b for b in at.button if b.key == "mql_save_model"]
     with store.opened(app_env) as db:
@@ -309,3 +310,22 @@ def test_a_store_made_empty_then_imported_into_starts_from_the_default_rules(
     # (55 + 90) / (90 + 90) = 80.6.
     at.number_input(key="mql_explain_lead").set_value(1).run()
     assert at.text[0].value.startswith("Fit 80.6 "), at.text[0].value
+
+
+def test_a_link_with_cutoffs_the_page_cannot_show_opens_on_the_agreed_view_and_says_why(
+    app_env: Path,
+) -> None:
+    at = open_page({"F": "9" * 5_000, "I": "1e309", "v": "99"})
+
+    assert (at.slider(key="mql_fit_cutoff").value, at.slider(key="mql_interest_cutoff").value) == (
+        60,
+        40,
+    )
+    assert [w.value for w in at.warning] == [
+        ui.as_text(
+            f"Link value F='{'9' * 200}'… (5,000 characters) is not a whole number from 0 to 100; "
+            "ignored."
+        ),
+        ui.as_text("Link value I='1e309' is not a whole number from 0 to 100; ignored."),
+        ui.as_text("Link value v='99' is not one of the model versions (1); ignored."),
+    ]

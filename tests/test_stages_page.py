@@ -80,7 +80,7 @@ def test_a_probability_of_150_is_refused_and_nothing_is_saved(app_env: Path) -> 
     edit_first_stage(at, 150)
 
     errors = [e.value for e in at.error]
-    assert "Row 1 (Prospecting): probability 150 is outside 0 to 100." in errors
+    assert ui.as_text("Row 1 (Prospecting): probability 150 is outside 0 to 100.") in errors
     assert not [b for b in at.button if b.key == "stages_save"]
     with store.opened(app_env) as db:
         assert store.stage_list(db, PIPELINE_ID) == saved_before
@@ -240,3 +240,54 @@ def test_the_core_column_descriptions_become_streamlit_column_configs() -> None:
     table = ui.column_config(stages.TABLE_COLUMNS)
     assert table["value"] == st.column_config.NumberColumn("Value ($)", format="localized")
     assert (table["id"], table["stage"]) == (None, "Stage")
+
+
+def test_save_with_nothing_changed_says_so_and_writes_nothing(app_env: Path) -> None:
+    # A value still being typed when Save is clicked has not reached the table yet: the save
+    # must not claim "Stages saved", nor log a change that changed nothing.
+    at = open_page()
+    with store.opened(app_env) as db:
+        version, changes = store.pipeline_version(db, PIPELINE_ID), store.audit_log(db).height
+    at.button(key="stages_save").click().run()
+
+    assert not at.exception, at.exception
+    assert any(i.value.startswith("Nothing to save") for i in at.info)
+    assert not at.toast
+    with store.opened(app_env) as db:
+        assert store.pipeline_version(db, PIPELINE_ID) == version
+        assert store.audit_log(db).height == changes
+
+
+def test_a_link_naming_choices_the_page_lacks_opens_anyway_and_says_which(app_env: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["pipeline"] = "9" * 5_000
+    at.query_params["period"] = "![x](http://127.0.0.1:9/p.png)"
+    at.run()
+
+    assert not at.exception, at.exception
+    assert shown(at.selectbox(key="stages_pipeline")) == "Traditional B2B"
+    warnings = [w.value for w in at.warning]
+    assert warnings[0].startswith(ui.as_text("Link value pipeline='999"))
+    assert warnings[0].endswith(
+        ui.as_text("… (5,000 characters) is not one of the page's choices; ignored.")
+    )
+    assert (
+        ui.as_text(
+            "Link value period='![x](http://127.0.0.1:9/p.png)' is not one of the page's choices; "
+            "ignored."
+        )
+        in warnings
+    )
+
+
+def test_a_stage_or_pipeline_name_in_a_prompt_is_shown_as_typed(app_env: Path) -> None:
+    hostile = "![x](http://127.0.0.1:9/p.png) [sign in](http://evil.example)"
+    with store.opened(app_env) as db:
+        store.rename_pipeline(db, PIPELINE_ID, hostile, None)
+        held = stages.pipeline_row(store.pipelines(db), PIPELINE_ID)["deals"]
+    at = open_page()
+    at.button(key="stages_delete").click().run()
+
+    assert held > 0
+    assert [e.value for e in at.error] == [ui.as_text(stages.delete_refusal(hostile, held))]
+    assert "](" not in at.error[0].value  # every bracket escaped: no image, no link

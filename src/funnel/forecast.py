@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from itertools import pairwise
@@ -27,6 +27,8 @@ from typing import Any, Literal
 
 import numpy as np
 import polars as pl
+
+from funnel.text import excerpt
 
 Period = Literal["month", "quarter"]
 PERIOD_MONTHS: dict[Period, int] = {"month": 1, "quarter": 3}
@@ -235,10 +237,11 @@ class Levers:
         }
 
 
+# Finite tops: a slider's range is drawn from its value, and a browser cannot draw past ~1.8e308.
 _LIMITS: dict[str, tuple[float, float]] = {
-    "leads_per_period": (0.0, math.inf),
+    "leads_per_period": (0.0, 1e9),
     **{k: (0.0, 100.0) for k in RATE_KEYS},
-    "deal_value": (0.0, math.inf),
+    "deal_value": (0.0, 1e12),
     "cycle_days": (0.0, 3650.0),
 }
 
@@ -268,9 +271,9 @@ def levers_from_params(
         try:
             value = float(raw)  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            problems.append(f"{source} value {key}={raw!r} is not a number; kept {shown[key]:g}.")
+            problems.append(f"{source} value {key}={excerpt(raw)} is not a number; kept {shown[key]:g}.")
             continue
-        if not low <= value <= high:
+        if not math.isfinite(value) or not low <= value <= high:
             problems.append(
                 f"{source} value {key}={value:g} is outside {low:g}..{high:g}; kept {shown[key]:g}."
             )
@@ -736,6 +739,21 @@ def opening_view(
         if key not in state and key not in updates and value is not None:
             updates[key] = value
     return updates
+
+
+def link_notices(link: Mapping[str, str], names: Mapping[int | None, str]) -> list[str]:
+    """One line per window, period or pipeline in the link that the page does not offer (it
+    opens on its own choice instead), so a mistyped link is never ignored without a word."""
+    offered: dict[str, Collection[str]] = {
+        "window": WINDOWS.keys(),
+        "period": PERIODS.keys(),
+        "pipeline": set(names.values()),
+    }
+    return [
+        f"Link value {param}={excerpt(link[param])} is not one of the page's choices; ignored."
+        for param, choices in offered.items()
+        if param in link and link[param] not in choices
+    ]
 
 
 def lever_state(levers: Levers) -> dict[str, float]:

@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from funnel.models import LEAD_FIELDS, Axis, Condition, Rule
+from funnel.text import excerpt
 
 PERSONAL_DOMAINS = ("gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "orange.fr")
 COMPETITORS = ("Rivalsoft", "Funnelly")
@@ -767,9 +768,24 @@ def pct(share: float | None) -> str:
 
 
 def _from_link(link: Mapping[str, str], param: str, allowed: range | Sequence[int]) -> int | None:
-    """A link's value only when it is a whole number the page can show; else it is ignored."""
+    """A link's value only when it is a whole number the page can show; else it is ignored
+    (`link_notices` says so). No more than 9 digits are read: a 5,000-digit value is not a
+    cutoff, and Python refuses to convert it."""
     wanted = link.get(param, "")
-    return int(wanted) if wanted.isdigit() and int(wanted) in allowed else None
+    return int(wanted) if wanted.isdigit() and len(wanted) <= 9 and int(wanted) in allowed else None
+
+
+def link_notices(link: Mapping[str, str], versions: Sequence[int]) -> list[str]:
+    """One line per cutoff or model version in the link that the page cannot show, naming it,
+    so a mistyped link opens on the agreed view with a word instead of silently."""
+    cutoff = ("a whole number from 0 to 100", range(101))
+    model = (f"one of the model versions ({', '.join(map(str, versions))})", versions)
+    checks: dict[str, tuple[str, range | Sequence[int]]] = {"F": cutoff, "I": cutoff, "v": model}
+    return [
+        f"Link value {param}={excerpt(link[param])} is not {what}; ignored."
+        for param, (what, allowed) in checks.items()
+        if param in link and _from_link(link, param, allowed) is None
+    ]
 
 
 def opening_view(

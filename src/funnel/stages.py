@@ -28,6 +28,7 @@ import polars as pl
 
 from funnel.models import STAGE_KINDS, Stage, StageKind
 from funnel.templates import TEMPLATES
+from funnel.text import excerpt
 
 ALL_PERIODS = "All"
 DEFAULT_PSEUDO_DEALS = 10.0
@@ -464,14 +465,21 @@ def start_from_link(
     key: str,
     options: Sequence[Any],
     param: str,
-) -> None:
+) -> str | None:
     """Open selectbox `key` on the choice in the link (`?param=`), else on its first option.
 
     A choice already made and still offered is kept, so the link only decides on first open.
+    Returns a notice when the link names a choice the page does not offer (it opens on the
+    first one instead), so a mistyped link is never ignored without a word.
     """
-    pick = pick_from_link(state.get(key), options, params.get(param, ""))
-    if pick is not None:
-        state[key] = pick
+    wanted = params.get(param, "")
+    pick = pick_from_link(state.get(key), options, wanted)
+    if pick is None:
+        return None
+    state[key] = pick
+    if param in params and str(pick) != wanted:
+        return f"Link value {param}={excerpt(wanted)} is not one of the page's choices; ignored."
+    return None
 
 
 def labels(frame: pl.DataFrame, key: str, label: str) -> dict[Any, str]:

@@ -56,6 +56,10 @@ class StaleVersionError(StoreError):
     """A save was based on a version that another session has since replaced."""
 
 
+class NothingToSaveError(StoreError):
+    """A save that would change nothing: nothing is written, and the user is told so."""
+
+
 def default_path() -> Path:
     """The store to open: `FUNNEL_DB` if set, else `data/funnel.db`."""
     return Path(os.environ.get("FUNNEL_DB") or DEFAULT_DB)
@@ -706,8 +710,14 @@ def save_stages(
                 )
                 db.conn.execute("UPDATE deals SET stage_id = ? WHERE stage_id = ?", [target[0], r["id"]])
             db.conn.execute("UPDATE stages SET active = 0, name = ? WHERE id = ?", [r["name"], r["id"]])
+        after = _stage_rows(db, pipeline_id)
+        if after == before:
+            raise NothingToSaveError(
+                "Nothing to save: the stages are as saved. A value still being typed reaches the "
+                "table when you press Enter or click outside its cell; then save again."
+            )
         db.conn.execute("UPDATE pipelines SET version = ? WHERE id = ?", [version + 1, pipeline_id])
-        audit(db, who, "stages", pipeline_id, action, before, _stage_rows(db, pipeline_id))
+        audit(db, who, "stages", pipeline_id, action, before, after)
 
 
 def _stage_rows(db: Database, pipeline_id: int) -> list[dict[str, Any]]:

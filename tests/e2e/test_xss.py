@@ -8,7 +8,9 @@ page must show those characters literally while no script of theirs runs.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Page
@@ -79,3 +81,56 @@ def test_script_and_onerror_in_user_text_never_run_and_show_literally(
         assert page.locator("img[src='x'], script:has-text('__xss')").count() == 0, name
         assert_no_exception(page)
     assert dialogs == []
+
+
+MD_IMAGE = "![x](http://127.0.0.1:9/md.png)"
+MD_LINK = "[Your session expired: sign in again](http://evil.example/login)"
+MARKDOWN = f"{MD_IMAGE} {MD_LINK} www.evil.example ann@evil.example"
+# No element may come from the payload: an image fetched from it or a link to it.
+FROM_MARKDOWN = "img[src*='md.png'], a[href*='evil.example']"
+
+
+@pytest.fixture
+def markdown_server(demo_path: Path) -> Iterator[AppServer]:
+    with store.opened(demo_path) as db:
+        store.rename_pipeline(db, 1, f"Pipe {MARKDOWN}", None, who=f"Mallory {MARKDOWN}")
+        stages = store.stage_list(db, 1)
+        renamed = [replace(stages[0], name=f"Stage {MARKDOWN}"), *stages[1:]]
+        store.save_stages(db, 1, renamed, store.pipeline_version(db, 1), who="Mallory")
+        version = store.latest_model_version(db)
+        assert version is not None
+        store.record_decision(db, 60, 50, version, "2026-11-23", f"Team {MARKDOWN}", MARKDOWN)
+        store.save_scenario(db, f"Plan {MARKDOWN}", {}, who="Mallory")
+    server = AppServer(demo_path)
+    yield server
+    server.stop()
+
+
+def test_markdown_images_and_links_in_user_text_and_links_never_become_elements(
+    markdown_server: AppServer, page: Page
+) -> None:
+    open_app(page, markdown_server.url)
+    link = quote(MARKDOWN)
+    for path in (
+        "",
+        "mql",
+        "forecast",
+        "data",
+        "history",
+        f"forecast?window={link}&deal_value=1e309",
+        f"mql?F={link}",
+        f"?pipeline={link}",
+    ):
+        page.goto(f"{markdown_server.url}/{path}")
+        settle(page)
+        screenshot(page, f"markdown-{path.split('?')[0] or 'stages'}")
+        assert page.locator(FROM_MARKDOWN).count() == 0, path
+        assert_no_exception(page)
+    # The one prompt that names the pipeline: deleting one that still holds deals.
+    page.goto(markdown_server.url)
+    settle(page)
+    page.get_by_text("New, rename or delete a pipeline").click()
+    page.locator(".st-key-stages_delete button").click()
+    page.get_by_text("still holds").wait_for(timeout=30_000)
+    screenshot(page, "markdown-delete-prompt")
+    assert page.locator(FROM_MARKDOWN).count() == 0
