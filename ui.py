@@ -12,12 +12,14 @@ may run on another thread.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from urllib.parse import unquote
 
 import polars as pl
 import streamlit as st
@@ -238,15 +240,36 @@ def _confirm_reset() -> None:
         st.rerun()
 
 
+WHO_COOKIE = "funnel_who"
+
+
+def _remember_who() -> None:
+    """Keep the typed name in a cookie of this browser, so a reload does not silently sign the
+    next changes "anonymous"; the name is a signature for the History, not a login."""
+    name = json.dumps(who() if st.session_state.get("who", "").strip() else "").replace("<", "\\u003c")
+    st.html(
+        f"<script>document.cookie = '{WHO_COOKIE}=' + encodeURIComponent({name})"
+        " + '; path=/; max-age=31536000; samesite=strict';</script>",
+        unsafe_allow_javascript=True,
+        width=1,
+    )
+    st.session_state["who_remembered"] = st.session_state.get("who", "")
+
+
 def sidebar() -> None:
-    st.session_state.setdefault("who", "")
+    st.session_state.setdefault("who", unquote(st.context.cookies.get(WHO_COOKIE, "")))
+    st.session_state.setdefault("who_remembered", st.session_state["who"])
     with st.sidebar:
         st.text_input(
             "Your name",
             key="who",
             placeholder="signs your changes",
-            help="Recorded with every change you save (audit trail).",
+            help="Recorded with every change you save (audit trail); this browser remembers it.",
         )
+        if st.session_state["who"] != st.session_state["who_remembered"]:
+            _remember_who()
+        if not st.session_state["who"].strip():
+            st.caption("No name typed: changes you save are signed 'anonymous'.")
         with connection() as db:
             counts = store.counts(db)
         st.caption(f"Store: {as_text(str(db_path()))}")

@@ -41,6 +41,7 @@ def _free_port() -> int:
 
 class AppServer:
     def __init__(self, db: Path) -> None:
+        self.db = db
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, Page
 
+from funnel import store
 from tests.e2e.conftest import AppServer, assert_no_exception, screenshot, wait_for_app
-from tests.e2e.waits import settle
+from tests.e2e.waits import open_app, settle
 
 pytestmark = pytest.mark.browser
 
@@ -63,3 +64,25 @@ def test_five_people_opening_a_fresh_server_at_once_all_get_the_app(
     finally:
         for c in contexts:
             c.close()
+
+
+def test_the_name_that_signs_changes_survives_a_reload(app_server: AppServer, page: Page) -> None:
+    # A reload starts a new session: the next change must still carry the name typed before it,
+    # not "anonymous".
+    open_app(page, app_server.url)
+    name = page.locator(".st-key-who input")
+    name.fill("Anna <b>Sales</b>")
+    name.press("Enter")
+    settle(page)
+    page.reload()
+    settle(page)
+    assert name.input_value() == "Anna <b>Sales</b>"
+    page.get_by_text("New, rename or delete a pipeline").click()
+    page.locator(".st-key-stages_rename_1 input").fill("Enterprise B2B")
+    page.locator(".st-key-stages_rename_1 input").press("Enter")
+    settle(page)
+    page.locator(".st-key-stages_rename button").click()
+    settle(page)
+    with store.opened(app_server.db) as db:
+        last = store.audit_log(db).row(0, named=True)
+    assert (last["entity"], last["action"], last["who"]) == ("pipeline", "rename", "Anna <b>Sales</b>")
