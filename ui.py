@@ -257,7 +257,8 @@ def _remember_who() -> None:
 
 
 def sidebar() -> None:
-    st.session_state.setdefault("who", unquote(st.context.cookies.get(WHO_COOKIE, "")))
+    remembered = st.context.cookies.get(WHO_COOKIE)  # not always a str: AppTest mocks the browser
+    st.session_state.setdefault("who", unquote(remembered) if isinstance(remembered, str) else "")
     st.session_state.setdefault("who_remembered", st.session_state["who"])
     with st.sidebar:
         st.text_input(

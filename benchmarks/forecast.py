@@ -10,14 +10,13 @@ the usual way, timed beside it.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 from itertools import cycle
 
 import polars as pl
 
 from benchmarks.harness import Bench, Figure, Timing
 from benchmarks.mql import shared_scored
-from funnel import forecast, scoring, store
+from funnel import clock, forecast, scoring, store
 
 TARGET_S = 0.2
 TARGET_REVENUE = 1_000_000.0
@@ -55,7 +54,7 @@ def _at(bench: Bench, size: int) -> tuple[Timing, Timing, Timing | None]:
     """(slider move, baseline, no-cache move or None below the largest size) at `size`."""
     bench.log(f"forecast: baseline at {size:,}")
     leads, deals = inputs(bench, size)
-    today = date.today()
+    today = clock.today()
     baseline_time = bench.median_time(lambda: forecast.measure_baseline(leads, deals, today))
     baseline = forecast.measure_baseline(leads, deals, today)
     steps = cycle(VOLUME_STEPS)

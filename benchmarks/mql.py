@@ -11,7 +11,6 @@ of every lead converted the same way.
 
 from __future__ import annotations
 
-from datetime import date
 from itertools import cycle
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import polars as pl
 from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec as vega_lite_spec
 
 from benchmarks.harness import Bench, Figure, Timing
-from funnel import charts, scoring, store
+from funnel import charts, clock, scoring, store
 
 TARGET_S = 0.1
 MIN_RATIO = 5.0
@@ -38,7 +37,7 @@ def scored_leads(path: Path) -> pl.DataFrame:
         rules = store.rules(db, version) if version else list(scoring.DEFAULT_RULES)
         half_life = store.half_life(db, version) if version else 0.0
         leads = store.leads(db)
-    return scoring.score_leads(leads, rules, half_life, date.today())
+    return scoring.score_leads(leads, rules, half_life, clock.today())
 
 
 def shared_scored(bench: Bench, size: int) -> pl.DataFrame:

@@ -10,6 +10,7 @@ import os
 
 import pytest
 
+from benchmarks import browser
 from benchmarks.__main__ import MEASUREMENTS, run
 from benchmarks.harness import Bench, Figure, Timing, table
 from benchmarks.memory import peak_rss, serve_and_visit
@@ -23,8 +24,8 @@ def tiny_bench(tmp_path_factory: pytest.TempPathFactory) -> Bench:
     return Bench(sizes=TINY, runs=1, data_dir=tmp_path_factory.mktemp("bench"), log=lambda _: None)
 
 
-def test_every_measurement_but_the_browser_one_fills_its_rows(tiny_bench: Bench) -> None:
-    report = run(tiny_bench, [name for name in MEASUREMENTS if name != "memory"])
+def test_every_measurement_but_the_browser_ones_fills_its_rows(tiny_bench: Bench) -> None:
+    report = run(tiny_bench, [name for name in MEASUREMENTS if name not in ("memory", "browser")])
     rows = [line for line in report.splitlines() if line.startswith("| ")][1:]
     names = [row.split(" | ")[0].removeprefix("| ") for row in rows]
     assert "1. load leads into a frame (store.leads)" in names
@@ -79,3 +80,11 @@ def test_a_target_is_met_only_with_its_ratio() -> None:
 def test_memory_is_read_after_every_page_has_drawn(tiny_bench: Bench) -> None:
     peak = serve_and_visit(tiny_bench.store(TINY[0]))
     assert 100e6 < peak < 1.5e9
+
+
+@pytest.mark.browser
+def test_the_felt_rows_time_our_page_and_the_usual_one_from_a_key_press(tiny_bench: Bench) -> None:
+    ours = browser.feel(tiny_bench.store(TINY[0]), browser.OURS, runs=1, sessions=(2,))
+    usual = browser.feel(tiny_bench.store(TINY[0]), browser.USUAL, runs=1)
+    assert set(ours) == {"open", "step", "sessions_2"} and set(usual) == {"open", "step"}
+    assert all(0 < seconds < 120 for seconds in (*ours.values(), *usual.values()))

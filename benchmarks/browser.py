@@ -1,0 +1,198 @@
+"""B. What a user feels, timed in headless Chromium against `streamlit run`, median of the runs.
+
+B1 first open of the MQL page on a fresh server, to its figures on screen; B2 a keyboard step on
+the fit slider, to the MQL count changing; B3 the same step made at the same moment by 1, 5 and
+10 people (one browser context each, as a meeting of laptops on one server), the median of
+every person's wait. B1 and B2 stand beside the same actions on benchmarks/usual_app.py, the
+same page written the usual way (pandas `read_sql`, no cache, one scatter), served the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+from playwright.async_api import Page, async_playwright
+
+from benchmarks.harness import ROOT, Bench, Figure
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+USUAL_APP = "benchmarks/usual_app.py"
+OURS = {"script": "app.py", "path": "/mql", "slider": ".st-key-mql_fit_cutoff", "metric": "MQLs"}
+USUAL = {"script": USUAL_APP, "path": "/", "slider": ".st-key-fit", "metric": "MQLs"}
+SESSIONS = (1, 5, 10)
+TIMEOUT_MS = 300_000
+# The value of the metric labelled `name` (its label may carry a help icon beside the text).
+METRIC_VALUE = """name => {
+  for (const m of document.querySelectorAll("[data-testid='stMetric']")) {
+    const label = m.querySelector("[data-testid='stMetricLabel']");
+    if (label && label.innerText.trim() === name) {
+      const value = m.querySelector("[data-testid='stMetricValue']");
+      return value ? value.innerText : null;
+    }
+  }
+  return null;
+}"""
+OPEN_TARGET_S, MOVE_TARGET_S, MEETING_TARGET_S = 1.5, 0.3, 1.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def served(script: str, db: Path) -> Iterator[str]:
+    """A fresh `streamlit run` of `script` on `db`; yields its URL once it answers."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port)),
+            *("--server.headless", "true", "--", "--db", str(db)),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "FUNNEL_DB": str(db)},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"{script} did not start on {url}") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+async def _open(page: Page, url: str, app: dict[str, str]) -> float:
+    """Seconds from navigation to the MQL count on screen."""
+    started = time.perf_counter()
+    await page.goto(url + app["path"])
+    await page.wait_for_function(f"({METRIC_VALUE})({app['metric']!r}) !== null", timeout=TIMEOUT_MS)
+    return time.perf_counter() - started
+
+
+async def _idle(page: Page) -> None:
+    await page.wait_for_selector(
+        "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=TIMEOUT_MS
+    )
+
+
+async def _step(page: Page, app: dict[str, str], key: str) -> float:
+    """Seconds from one key press on the fit slider to the MQL count changing."""
+    before = await page.evaluate(f"({METRIC_VALUE})({app['metric']!r})")
+    thumb = page.locator(f"{app['slider']} input[type='range']")
+    started = time.perf_counter()
+    await thumb.press(key)
+    await page.wait_for_function(
+        f"old => ({METRIC_VALUE})({app['metric']!r}) !== old", arg=before, timeout=TIMEOUT_MS
+    )
+    return time.perf_counter() - started
+
+
+async def _feel(db: Path, app: dict[str, str], runs: int, sessions: tuple[int, ...]) -> dict[str, float]:
+    """B1 and B2 for `app` on `db` (each open on a fresh server), and B3 for each session count."""
+    figures: dict[str, float] = {}
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        opens, steps = [], []
+        for _ in range(runs):
+            with served(app["script"], db) as url:
+                page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+                opens.append(await _open(page, url, app))
+                await _idle(page)
+                for n in range(runs):
+                    steps.append(await _step(page, app, "ArrowRight" if n % 2 == 0 else "ArrowLeft"))
+                    await _idle(page)
+                await page.close()
+        figures["open"], figures["step"] = statistics.median(opens), statistics.median(steps)
+        for count in sessions:
+            with served(app["script"], db) as url:
+                pages = [
+                    await browser.new_page(viewport={"width": 1400, "height": 1000})
+                    for _ in range(count)
+                ]
+                for page in pages:
+                    await _open(page, url, app)
+                    await _idle(page)
+                waits: list[float] = []
+                for n in range(3):
+                    key = "ArrowRight" if n % 2 == 0 else "ArrowLeft"
+                    waits += await asyncio.gather(*(_step(page, app, key) for page in pages))
+                    await asyncio.gather(*(_idle(page) for page in pages))
+                figures[f"sessions_{count}"] = statistics.median(waits)
+                for page in pages:
+                    await page.close()
+        await browser.close()
+    return figures
+
+
+def feel(db: Path, app: dict[str, str], runs: int, sessions: tuple[int, ...] = ()) -> dict[str, float]:
+    """`_feel` on a thread of its own: Playwright refuses to start inside a running event loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _feel(db, app, runs, sessions)).result()
+
+
+def measure(bench: Bench) -> list[Figure]:
+    ours: dict[int, dict[str, float]] = {}
+    for size in bench.sizes:
+        bench.log(f"browser: our MQL page at {size:,}, then {', '.join(map(str, SESSIONS))} sessions")
+        ours[size] = feel(bench.store(size), OURS, bench.runs, SESSIONS)
+    bench.log(f"browser: the usual way at {bench.largest:,}")
+    usual = feel(bench.store(bench.largest), USUAL, min(bench.runs, 3))
+    sizes = bench.sizes
+
+    def row(key: str) -> dict[int, float | None]:
+        return {s: ours[s][key] for s in sizes}
+
+    return [
+        Figure(
+            "B1. first open of the MQL page, figures on screen (browser)",
+            "s",
+            row("open"),
+            OPEN_TARGET_S,
+            usual["open"],
+            "pandas read_sql, no cache",
+        ),
+        Figure(
+            "B2. fit slider key step to the MQL count changing (browser)",
+            "s",
+            row("step"),
+            MOVE_TARGET_S,
+            usual["step"],
+            "pandas, no cache, one scatter",
+            min_ratio=5.0,
+        ),
+        *(
+            Figure(
+                f"B3. the same step by {n} people at once, median wait (browser)",
+                "s",
+                row(f"sessions_{n}"),
+                MEETING_TARGET_S if n == 5 else None,
+            )
+            for n in SESSIONS
+        ),
+    ]
