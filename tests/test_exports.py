@@ -130,7 +130,9 @@ def test_restore_checks_the_file_and_leaves_the_store_unchanged(
         conn.commit()
         conn.close()
     elif content == "damaged":
-        data = bytearray(demo_path.read_bytes())
+        source = sqlite3.connect(demo_path)
+        data = bytearray(source.serialize())
+        source.close()
         data[100:4096] = b"\xff" * (4096 - 100)
         bad.write_bytes(bytes(data))
     else:

@@ -240,9 +240,14 @@ def backup(db: Database, dest: Path) -> Path:
 
 
 def backup_bytes(db: Database) -> bytes:
-    """The backup as bytes, for a download button."""
-    with tempfile.TemporaryDirectory() as tmp:
-        return backup(db, Path(tmp) / "funnel-backup.db").read_bytes()
+    """The backup as bytes, for a download button: copied by the backup API into memory and
+    serialised there, so no file of the store is ever read outside SQLite."""
+    target = sqlite3.connect(":memory:")
+    try:
+        db.conn.backup(target)
+        return target.serialize()
+    finally:
+        target.close()
 
 
 def backup_bytes_at(path: Path) -> bytes:
@@ -281,9 +286,6 @@ def check_backup(path: Path) -> str:
     """
     if not path.exists() or path.stat().st_size == 0:
         return "The backup file is empty."
-    with path.open("rb") as f:
-        if f.read(len(store.SQLITE_HEADER)) != store.SQLITE_HEADER:
-            return "This is not a SQLite file, so not a funnel backup."
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -302,6 +304,8 @@ def check_backup(path: Path) -> str:
             )
         }
     except sqlite3.DatabaseError as e:
+        if "not a database" in str(e):
+            return "This is not a SQLite file, so not a funnel backup."
         return f"The backup cannot be read: {e}."
     finally:
         conn.close()

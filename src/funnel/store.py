@@ -31,7 +31,6 @@ from funnel.models import DEAL_FIELDS, LEAD_FIELDS, Field, Rule, SalStatus, Stag
 
 DEFAULT_DB = Path("data/funnel.db")
 APP_ID = "funnel"
-SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 10_000
 
 _SQL_TYPES = {"str": "TEXT", "int": "INTEGER", "float": "REAL", "date": "TEXT", "bool": "INTEGER"}
@@ -171,26 +170,26 @@ def m001_initial(db: Database) -> None:
 # --- opening -------------------------------------------------------------------------------
 
 
-def _check_is_funnel_store(path: Path) -> None:
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    with path.open("rb") as f:
-        header = f.read(len(SQLITE_HEADER))
-    if header != SQLITE_HEADER:
-        raise NotAFunnelStoreError(
-            f"{path} is not a SQLite file, so not a funnel store; left untouched."
-        )
-    probe = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+def _check_is_funnel_store(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse a file that is not a funnel store, read through the connection about to use it.
+
+    Never with Python's `open()`: closing any descriptor on the file outside SQLite drops every
+    POSIX lock this process holds on it, and another client closing its connection then
+    deletes the WAL under the app (sqlite.org/howtocorrupt.html 2.2). Reading `sqlite_master`
+    writes nothing, so a file of another application is left as it was.
+    """
     try:
-        tables = {r[0] for r in probe.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         app = None
         if "meta" in tables:
-            row = probe.execute("SELECT value FROM meta WHERE key = 'app'").fetchone()
+            row = conn.execute("SELECT value FROM meta WHERE key = 'app'").fetchone()
             app = row[0] if row else None
     except sqlite3.DatabaseError as e:
+        if "not a database" in str(e):
+            raise NotAFunnelStoreError(
+                f"{path} is not a SQLite file, so not a funnel store; left untouched."
+            ) from e
         raise NotAFunnelStoreError(f"{path} cannot be read as SQLite ({e}); left untouched.") from e
-    finally:
-        probe.close()
     if tables and app != APP_ID:
         raise NotAFunnelStoreError(
             f"{path} is a SQLite database of another application (tables: "
@@ -205,9 +204,13 @@ def connect(path: Path | str) -> Database:
     and never cached across Streamlit reruns, which may run on other threads.
     """
     path = Path(path)
-    _check_is_funnel_store(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    try:
+        _check_is_funnel_store(conn, path)
+    except NotAFunnelStoreError:
+        conn.close()
+        raise
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
