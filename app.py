@@ -24,4 +24,5 @@ with st.sidebar:
         st.page_link(p)
     st.divider()
 ui.sidebar()
-page.run()
+with ui.failures_explained():
+    page.run()

@@ -12,12 +12,15 @@ may run on another thread.
 from __future__ import annotations
 
 import argparse
+import functools
+import logging
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import polars as pl
 import streamlit as st
@@ -32,6 +35,10 @@ from funnel.models import Rule
 # fresh server (/mql?F=70, sent in the meeting) then showed the page without the sidebar or
 # the wide layout. Every page imports this module, so that first run turns the legacy mode off
 # and starts again through app.py, on the same page.
+_log = logging.getLogger("funnel")
+P = ParamSpec("P")
+R = TypeVar("R")
+
 if PagesManager.uses_pages_directory:
     PagesManager.uses_pages_directory = False
     st.rerun()
@@ -46,15 +53,49 @@ def db_path() -> Path:
 
 
 @contextmanager
-def connection() -> Iterator[Database]:
-    """The store, for one block; a file that is not a funnel store is named and left untouched."""
+def failures_explained(stop: bool = True) -> Iterator[None]:
+    """A failure of the store itself (read-only file, full disk, a table dropped by another
+    program) shows a sentence saying what to do instead of a traceback, its detail goes to the
+    server log, and the page (or fragment) stops there unless `stop` is False. Any other error
+    is left to Streamlit, which the config tells to show a short message only
+    (`client.showErrorDetails = "none"`) while it logs the traceback."""
     try:
-        db = store.connect(db_path())
+        yield
+    except Exception as error:
+        message = store.failure_message(error, db_path())
+        if message is None:
+            raise
+        _log.warning("store failure on a page: %s", error, exc_info=error)
+        st.error(as_text(message), icon=":material/error:")
+        if stop:
+            st.stop()
+
+
+def explained(read: Callable[P, R]) -> Callable[P, R]:
+    """`read` with its store failures explained (see `failures_explained`)."""
+
+    @functools.wraps(read)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with failures_explained():
+            return read(*args, **kwargs)
+        raise AssertionError("unreachable: failures_explained stops the script")
+
+    return wrapper
+
+
+@contextmanager
+def connection(stop: bool = True) -> Iterator[Database]:
+    """The store, for one block; a file that is not a funnel store is named and left untouched,
+    a failing store explained (see `failures_explained`, which `stop` is passed to)."""
+    try:
+        with failures_explained():
+            db = store.connect(db_path())
     except store.NotAFunnelStoreError as error:
         show_error(error)
         st.stop()
     try:
-        yield db
+        with failures_explained(stop):
+            yield db
     finally:
         db.close()
 
@@ -91,20 +132,24 @@ def _table(path: str, rev: int, name: str, pipeline_id: int | None) -> pl.DataFr
         return reader[name](db, pipeline_id)
 
 
+@explained
 def lead(lead_id: int) -> pl.DataFrame:
     """One lead as it is now (no row when there is none): read alone, not out of all leads."""
     with connection() as db:
         return store.leads(db, lead_id)
 
 
+@explained
 def deals(pipeline_id: int | None = None) -> pl.DataFrame:
     return _table(str(db_path()), revision(), "deals", pipeline_id)
 
 
+@explained
 def stages(pipeline_id: int | None = None) -> pl.DataFrame:
     return _table(str(db_path()), revision(), "stages", pipeline_id)
 
 
+@explained
 def stage_history(pipeline_id: int | None = None) -> pl.DataFrame:
     return _table(str(db_path()), revision(), "history", pipeline_id)
 
@@ -138,6 +183,7 @@ def _model(version: int | None) -> tuple[tuple[Rule, ...], float]:
         return tuple(store.rules(db, version)), store.half_life(db, version)
 
 
+@explained
 def scored_leads(version: int | None = None) -> pl.DataFrame:
     """All leads scored with model `version` (the latest when None), scored once per version.
 
@@ -161,6 +207,7 @@ def _mql_view(
     return leads, scoring.cutoff_grid(leads), scoring.scatter_sample(leads)
 
 
+@explained
 def mql_view(
     version: int,
     sources: Sequence[str],
@@ -176,6 +223,7 @@ def mql_view(
     return _mql_view(str(db_path()), _lead_revisions(), _model(version), clock.today(), *key)
 
 
+@explained
 def scored_with(rules: tuple[Rule, ...], half_life_days: float) -> pl.DataFrame:
     """All leads scored with rules not saved yet (the MQL page's draft, to show crossings)."""
     return _answered(str(db_path()), _lead_revisions(), (rules, half_life_days), clock.today())
@@ -197,16 +245,22 @@ def show_error(error: Exception) -> None:
 
 @st.dialog("Reset demo data?")
 def _confirm_reset() -> None:
-    st.write(
-        "This replaces **everything** in the store (pipelines, deals, leads, rules, "
-        "decisions, scenarios) with fresh demo data. It cannot be undone."
-    )
+    with connection() as db:
+        plan = demo.reset_plan(db)
+    st.write(as_text(plan.question()))
+    typed = ""
+    if plan.outside_data:
+        typed = st.text_input(f"Type {plan.store_name} to confirm", key="sidebar_reset_name")
     left, right = st.columns(2)
     if left.button("Reset", type="primary", key="sidebar_reset_confirm"):
-        with connection() as db:
-            demo.seed_store(db)
-        st.session_state.clear()
-        st.rerun()
+        with failures_explained():
+            with connection() as db:
+                kept = demo.reset_to_demo(db, who(), typed)
+            st.session_state.clear()
+            st.session_state["sidebar_reset_done"] = (
+                f"Reset to demo data; the store as it was is kept as {kept}."
+            )
+            st.rerun()
     if right.button("Cancel", key="sidebar_reset_cancel"):
         st.rerun()
 
@@ -220,12 +274,16 @@ def sidebar() -> None:
             placeholder="signs your changes",
             help="Recorded with every change you save (audit trail).",
         )
-        with connection() as db:
-            counts = store.counts(db)
         st.caption(f"Store: `{db_path()}`")
-        st.caption(
-            f"{counts['pipelines']:,} pipelines · {counts['deals']:,} deals · {counts['leads']:,} leads"
-        )
+        # A failure here is said in the sidebar, and the page still runs.
+        with connection(stop=False) as db:
+            counts = store.counts(db)
+            st.caption(
+                f"{counts['pipelines']:,} pipelines · {counts['deals']:,} deals · "
+                f"{counts['leads']:,} leads"
+            )
+        if done := st.session_state.pop("sidebar_reset_done", None):
+            st.toast(as_text(done), icon=":material/check:")
         if st.button("Reset demo data…", key="sidebar_reset"):
             _confirm_reset()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -527,12 +528,59 @@ def stage_history(db: Database, pipeline_id: int | None = None) -> pl.DataFrame:
     )
 
 
-def counts(db: Database) -> dict[str, int]:
-    """How many pipelines, deals and leads the store holds (shown in the sidebar)."""
-    return {
-        table: int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-        for table in ("pipelines", "deals", "leads")
-    }
+COUNTED = ("pipelines", "deals", "leads", "decisions", "scenarios", "scoring_models")
+
+
+def counts(db: Database, tables: Sequence[str] = COUNTED[:3]) -> dict[str, int]:
+    """How many rows each of `tables` holds: pipelines, deals and leads by default (shown in
+    the sidebar); a reset names every one of `COUNTED` that it replaces."""
+    unknown = set(tables) - set(COUNTED)
+    if unknown:
+        raise StoreError(f"Nothing is counted in {', '.join(sorted(unknown))}.")
+    return {table: int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]) for table in tables}
+
+
+def holds_outside_data(db: Database) -> bool:
+    """Whether anything in the store came from outside the demo (an import or a restore, as
+    the audit trail records them): a reset then asks for the store's name."""
+    row = db.execute("SELECT 1 FROM audit WHERE action IN ('import', 'restore') LIMIT 1").fetchone()
+    return row is not None
+
+
+def failure_message(error: Exception, path: Path | str) -> str | None:
+    """A sentence saying what went wrong with the store at `path` and what to do, for an error
+    SQLite itself raised (through either driver); None for any other error.
+
+    A page shows this instead of a traceback: the user can act on a read-only file, a full
+    disk or a table dropped by another program, not on a stack of frames.
+    """
+    text = str(error)
+    if not (isinstance(error, sqlite3.Error) or type(error).__module__.startswith("adbc_")):
+        return None
+    if "readonly" in text or "read-only" in text:
+        return (
+            f"The store {path} is read-only, so nothing can be saved: make the file and its "
+            "folder writable (or open a copy with --db), then try again. Nothing was changed."
+        )
+    if "full" in text:
+        return f"The disk holding {path} is full: free some space, then try again. Nothing was saved."
+    if missing := re.search(r"no such (table|column): ([\w.]+)", text):
+        return (
+            f"The store {path} has no {missing.group(1)} '{missing.group(2)}' (was it changed by "
+            "another program?): restore a backup (`python -m funnel restore FILE`) or open "
+            "another store with --db."
+        )
+    if "locked" in text or "busy" in text:
+        return f"The store {path} is busy with another program's long write: try again in a moment."
+    if "malformed" in text or "not a database" in text or "I/O" in text:
+        return (
+            f"The store {path} cannot be read ({text[:200]}): restore a backup "
+            "(`python -m funnel restore FILE`) or open another store with --db."
+        )
+    return (
+        f"The store {path} failed ({text[:200]}): try again; if it happens again, restore a "
+        "backup or open another store with --db."
+    )
 
 
 # --- pipelines and stages --------------------------------------------------------------------
