@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import polars as pl
 import streamlit as st
@@ -320,12 +320,13 @@ def show_report(report: importers.Report, key: str) -> None:
         st.caption(as_text(line))
 
 
-def confirm_dialog(title: str, text: str, confirm: str, action: Callable[[str], str], key: str) -> None:
+def confirm_dialog(title: str, text: str, confirm: str, action: Callable[[Any], str], key: str) -> None:
     """Ask before a step that replaces data, while session state holds `key`_pending.
 
     The pending step lives in session state so the dialog stays open across the rerun its own
     button causes; closing it (X, Esc, Cancel) forgets it. On `confirm`, `action` gets the pending
-    value and returns the toast to show; the buttons' keys are `key`_confirm and `key`_cancel.
+    value and returns the toast to show (a refusal, `store.StoreError`, is shown in the dialog);
+    the buttons' keys are `key`_confirm and `key`_cancel.
     """
     pending = f"{key}_pending"
 
@@ -333,11 +334,15 @@ def confirm_dialog(title: str, text: str, confirm: str, action: Callable[[str], 
         st.session_state.pop(pending, None)
 
     @st.dialog(title, on_dismiss=forget)
-    def dialog(value: str) -> None:
+    def dialog(value: Any) -> None:
         st.write(text)
         left, right = st.columns(2)
         if left.button(confirm, type="primary", key=f"{key}_confirm"):
-            toast = action(value)
+            try:
+                toast = action(value)
+            except store.StoreError as error:
+                show_error(error)
+                return
             forget()
             st.toast(toast, icon=":material/check:")
             st.rerun()

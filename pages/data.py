@@ -70,10 +70,13 @@ def _chart_catalogue() -> dict[str, Callable[[], alt.TopLevelMixin]]:
     return exports.chart_catalogue(targets, decided, frames, clock.today())
 
 
-def _restore(source: str) -> str:
-    """Replace the store with the checked backup at `source`, the current store kept beside it."""
+def _restore(pending: tuple[str, int]) -> str:
+    """Replace the store with the checked backup at `source`, the current store kept beside it,
+    unless the store changed since the user chose to restore (its revision then)."""
+    source, seen = pending
+    keep = exports.before_restore_path(ui.db_path())
     with ui.connection() as db:
-        exports.restore(db, Path(source), keep_copy=exports.before_restore_path(ui.db_path()))
+        exports.restore(db, Path(source), keep_copy=keep, expected_revision=seen)
     return "Store restored."
 
 
@@ -188,7 +191,7 @@ with bak:
         if problem:
             st.error(f"{problem} Nothing was changed.")
         elif st.button("Restore…", key="data_restore"):
-            st.session_state.data_restore_pending = str(candidate)
+            st.session_state.data_restore_pending = (str(candidate), ui.revision())
     ui.confirm_dialog(
         "Restore this backup?", exports.RESTORE_WARNING, "Restore", _restore, "data_restore"
     )

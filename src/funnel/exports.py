@@ -318,16 +318,32 @@ def check_backup(path: Path) -> str:
     return ""
 
 
-def restore(db: Database, source: Path, keep_copy: Path | None = None) -> None:
+def restore(
+    db: Database,
+    source: Path,
+    keep_copy: Path | None = None,
+    expected_revision: int | None = None,
+) -> None:
     """Replace the whole store with the backup at `source`, after `check_backup` passes.
 
-    The current store is first copied to `keep_copy` (when given), then the backup is copied in
-    through the backup API, under the store's write lock. The revision ends above both, so every
-    session's caches see the change.
+    `expected_revision` is the store's revision on the page the user chose to restore from: if
+    anything was saved since, the restore is refused rather than wiping a change nobody saw.
+    The check claims the store in one write (the revision moves on), so of several restores
+    started from one page state only the first runs. The current store is then copied to
+    `keep_copy` (when given), and the backup copied in through the backup API. The revision
+    ends above both, so every session's caches see the change.
     """
     problem = check_backup(source)
     if problem:
         raise store.StoreError(f"Restore refused, the store is unchanged: {problem}")
+    with store.write(db):
+        now = store.revision(db)
+        if expected_revision is not None and now != expected_revision:
+            raise store.StaleVersionError(
+                f"The store was changed by someone else (revision {now}) since you chose to "
+                f"restore (revision {expected_revision}). Reload to see their change, then "
+                "restore again if you still want to."
+            )
     if keep_copy is not None:
         backup(db, keep_copy)
     before = store.revision(db)

@@ -645,13 +645,13 @@ def rename_pipeline(
     name = name.strip()
     if not name:
         raise StoreError("A pipeline needs a name.")
-    clash = db.execute(
-        "SELECT 1 FROM pipelines WHERE name = ? AND id != ?", [name, pipeline_id]
-    ).fetchone()
-    if clash:
-        raise StoreError(f"A pipeline named '{name}' already exists; choose another name.")
     with write(db):
         version = _check_version(db, pipeline_id, expected_version)
+        clash = db.execute(
+            "SELECT 1 FROM pipelines WHERE name = ? AND id != ?", [name, pipeline_id]
+        ).fetchone()
+        if clash:
+            raise StoreError(f"A pipeline named '{name}' already exists; choose another name.")
         old = db.execute("SELECT name FROM pipelines WHERE id = ?", [pipeline_id]).fetchone()[0]
         db.conn.execute(
             "UPDATE pipelines SET name = ?, version = ? WHERE id = ?",
@@ -660,12 +660,16 @@ def rename_pipeline(
         audit(db, who, "pipeline", pipeline_id, "rename", {"name": old}, {"name": name})
 
 
-def delete_pipeline(db: Database, pipeline_id: int, who: str = "") -> None:
-    """Delete an empty pipeline; one that still holds deals is refused (move them first)."""
+def delete_pipeline(
+    db: Database, pipeline_id: int, who: str = "", expected_version: int | None = None
+) -> None:
+    """Delete an empty pipeline; one that still holds deals is refused (move them first), and
+    so is one changed since the user saw `expected_version` of it."""
     with write(db):
         row = db.execute("SELECT name FROM pipelines WHERE id = ?", [pipeline_id]).fetchone()
         if row is None:
-            raise StoreError(f"Pipeline {pipeline_id} no longer exists.")
+            raise StoreError(f"Pipeline {pipeline_id} no longer exists; another session deleted it.")
+        _check_version(db, pipeline_id, expected_version)
         n = db.execute("SELECT count(*) FROM deals WHERE pipeline_id = ?", [pipeline_id]).fetchone()
         if n[0]:
             raise StoreError(
@@ -787,20 +791,34 @@ def pipeline_version(db: Database, pipeline_id: int) -> int:
 
 
 def move_deal(
-    db: Database, deal_id: int, to_stage_id: int, who: str = "", at: str | None = None
+    db: Database,
+    deal_id: int,
+    to_stage_id: int,
+    who: str = "",
+    at: str | None = None,
+    expected_stage_id: int | None = None,
 ) -> None:
     """Move a deal to another stage of its pipeline and record the move in the history.
 
     Reaching a won or lost stage closes the deal (closed_at = the move's date); moving back to
-    an open stage reopens it.
+    an open stage reopens it. `expected_stage_id` is the stage the user saw the deal in: if
+    someone moved it since, the move is refused rather than silently overriding theirs.
     """
     at = at or clock.stamp()
     with write(db):
         deal = db.execute(
-            "SELECT d.stage_id, d.pipeline_id, d.name FROM deals d WHERE d.id = ?", [deal_id]
+            "SELECT d.stage_id, d.pipeline_id, d.name, s.name FROM deals d"
+            " JOIN stages s ON s.id = d.stage_id WHERE d.id = ?",
+            [deal_id],
         ).fetchone()
         if deal is None:
-            raise StoreError(f"Deal {deal_id} no longer exists.")
+            raise StoreError(f"Deal {deal_id} no longer exists; another session deleted it.")
+        if expected_stage_id is not None and deal[0] != expected_stage_id:
+            raise StaleVersionError(
+                f"Deal '{deal[2]}' was moved by someone else since you opened the page (it is now "
+                f"in '{deal[3]}'). Reload to see their change, then move it again if you still "
+                "want to."
+            )
         target = db.execute(
             "SELECT pipeline_id, kind, name FROM stages WHERE id = ? AND active = 1", [to_stage_id]
         ).fetchone()
@@ -1113,7 +1131,7 @@ def undo_last(
     elif kind == ("pipeline", "rename"):
         rename_pipeline(db, int(entry["entity_id"]), before["name"], pipeline_version_seen, who)
     elif kind == ("pipeline", "create"):
-        delete_pipeline(db, int(entry["entity_id"]), who)
+        delete_pipeline(db, int(entry["entity_id"]), who, pipeline_version_seen)
     elif entry["entity"] == "scoring_model" and before is not None:
         previous = int(before["version"])
         save_model(
