@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import altair as alt
 import polars as pl
@@ -261,10 +261,54 @@ def staged_upload(file_id: str, data: Callable[[], bytes]) -> Path:
     """An uploaded backup written once to the temp folder, under our own name for it (the
     upload's id), never the name the user gave it, so it can be checked and restored from a path.
     `data` is called only when the file is not there yet, so a rerun does not copy it again."""
-    path = Path(tempfile.gettempdir()) / f"funnel-restore-{file_id}.db"
+    path = staged_path(file_id)
     if not path.exists():
         path.write_bytes(data())
     return path
+
+
+def staged_path(file_id: str) -> Path:
+    return Path(tempfile.gettempdir()) / f"funnel-restore-{file_id}.db"
+
+
+VERDICTS_KEY = "restore_verdicts"
+USED_UPLOAD = (
+    "This file was used by the last restore and has been removed from the temp folder; "
+    "upload it again to restore it once more."
+)
+
+
+def checked_upload(state: MutableMapping[str, Any], file_id: str, data: Callable[[], bytes]) -> str:
+    """Why the uploaded backup `file_id` cannot be restored (or `USED_UPLOAD`), "" when it can:
+    staged and checked once per upload (the verdict is kept in `state`, so a rerun neither
+    copies nor checks it again), and a refused file removed from the temp folder at once."""
+    verdicts = state.setdefault(VERDICTS_KEY, {})
+    if file_id not in verdicts:
+        verdict = check_backup(staged_upload(file_id, data))
+        verdicts[file_id] = f"{verdict} Nothing was changed." if verdict else ""
+        if verdict:
+            _remove_staged(file_id)
+    return str(verdicts[file_id])
+
+
+def used_upload(state: MutableMapping[str, Any], file_id: str) -> None:
+    """After a restore from `file_id`, whatever its outcome: the staged file leaves the temp
+    folder, and the upload still on the page is not staged again."""
+    _remove_staged(file_id)
+    state.setdefault(VERDICTS_KEY, {})[file_id] = USED_UPLOAD
+
+
+def discard_uploads(state: MutableMapping[str, Any]) -> None:
+    """Once no backup is on the page: every file this session staged leaves the temp folder."""
+    for file_id in state.pop(VERDICTS_KEY, {}):
+        _remove_staged(file_id)
+
+
+def _remove_staged(file_id: str) -> None:
+    path = staged_path(file_id)
+    # Reading a WAL-mode file leaves its -wal and -shm beside it: those go too.
+    for leftover in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        leftover.unlink(missing_ok=True)
 
 
 def before_restore_path(path: Path) -> Path:
@@ -281,41 +325,20 @@ RESTORE_WARNING = (
 def check_backup(path: Path) -> str:
     """Why `path` cannot be restored, or "" when it is a sound funnel store.
 
-    Checks the SQLite header, that it is a funnel store (meta app), that it passes
-    `PRAGMA integrity_check` and that its schema is not newer than this version knows.
+    Checks that it is a SQLite file of funnel's (meta app), that it passes
+    `PRAGMA integrity_check`, that its schema is the one its migrations create (not newer, no
+    trigger or view funnel never made, no table, column or index missing) and that every row
+    keeps the domain's rules and foreign keys (`store.schema_problems`, `store.row_problems`);
+    the first problems found are listed.
     """
     if not path.exists() or path.stat().st_size == 0:
         return "The backup file is empty."
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if "meta" not in tables:
-            return "This SQLite file is not a funnel store (it has no meta table)."
-        app = conn.execute("SELECT value FROM meta WHERE key = 'app'").fetchone()
-        if not app or app[0] != store.APP_ID:
-            return "This SQLite file belongs to another application, not funnel."
-        result = conn.execute("PRAGMA integrity_check").fetchall()
-        if result != [("ok",)]:
-            return f"The backup is damaged: {'; '.join(str(r[0]) for r in result[:3])}."
-        applied = {
-            r[0]
-            for r in conn.execute(
-                "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [store.APP_ID]
-            )
-        }
-    except sqlite3.DatabaseError as e:
-        if "not a database" in str(e):
-            return "This is not a SQLite file, so not a funnel backup."
-        return f"The backup cannot be read: {e}."
-    finally:
-        conn.close()
-    unknown = applied - {m.name for m in store.migrations._migrations}
-    if unknown:
-        return (
-            f"The backup comes from a newer funnel (migrations {', '.join(sorted(unknown))}); "
-            "update funnel first."
-        )
-    return ""
+    problems = store.file_problems(path)
+    if not problems:
+        return ""
+    if len(problems) == 1 and problems[0].endswith("."):
+        return problems[0]
+    return f"This backup is not a sound funnel store: {'; '.join(problems)}."
 
 
 def restore(
