@@ -371,8 +371,8 @@ def _check_table(frame: pl.DataFrame, name: str) -> None:
         key = re.sub(r"_duplicated_\d+$", "", column).strip().casefold()
         if key and key in first:
             raise ImportRejectedError(
-                f"{name}: the header names '{column[:200]}' twice (columns {first[key]} and {i}, "
-                "case aside): rename one so each column has one meaning."
+                f"{name}: the header names '{frame.columns[first[key] - 1][:200]}' twice (columns "
+                f"{first[key]} and {i}, case aside): rename one so each column has one meaning."
             )
         first.setdefault(key, i)
     if frame.height == 0:
