@@ -473,12 +473,19 @@ def test_a_hostile_file_exits_one_with_its_reason_and_the_store_unchanged(
     assert _fingerprint(small_store) == before
 
 
+LONG = "n" * 5_000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [f"external_id,created,{LONG},{LONG}\nL1,2026-01-02,a,b\n", f"{LONG}a,{LONG}b\na,b\n", f"{LONG}\n"],
+    ids=["repeated", "unmapped", "header only"],
+)
 def test_messages_quote_at_most_two_hundred_characters_of_a_value(
-    small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
 ) -> None:
     source = tmp_path / "long_header.csv"
-    long_name = "n" * 5_000
-    source.write_bytes(f"external_id,created,{long_name},{long_name}\nL1,2026-01-02,a,b\n".encode())
+    source.write_text(text)
     assert cli.main(["import", str(source), "--kind", "leads", "--db", str(small_store)]) == 1
     err = capsys.readouterr().err
     assert "n" * 200 in err and "n" * 201 not in err

@@ -377,7 +377,7 @@ def _check_table(frame: pl.DataFrame, name: str) -> None:
         first.setdefault(key, i)
     if frame.height == 0:
         raise ImportRejectedError(
-            f"{name} has a header ({', '.join(frame.columns[:8])}) but no data rows."
+            f"{name} has a header ({', '.join(c[:200] for c in frame.columns[:8])}) but no data rows."
         )
     blank = [i + 1 for i, c in enumerate(frame.columns) if not c.strip()]
     if blank and frame.width == len(blank):
@@ -1121,7 +1121,7 @@ def validate(
         elif theirs not in raw.frame.columns:
             report.blocking.append(
                 f"The mapping sends '{ours}' to column '{theirs}', which the file does not have "
-                f"(its columns: {', '.join(raw.frame.columns[:12])})."
+                f"(its columns: {', '.join(c[:200] for c in raw.frame.columns[:12])})."
             )
     for theirs in {t for t in mapping.values() if list(mapping.values()).count(t) > 1}:
         both = [o for o, t in mapping.items() if t == theirs]
@@ -1135,7 +1135,7 @@ def validate(
                 f" The file has a single column '{raw.frame.columns[0][:60]}': is it delimited "
                 "by something other than comma, semicolon or tab?"
                 if raw.frame.width == 1
-                else f" Map one of its columns: {', '.join(raw.frame.columns[:12])}."
+                else f" Map one of its columns: {', '.join(c[:200] for c in raw.frame.columns[:12])}."
             )
             report.blocking.append(f"Required field '{f.name}' is not mapped.{hint}")
     if report.blocking:
