@@ -253,9 +253,12 @@ def _confirm_reset() -> None:
         typed = st.text_input(f"Type {plan.store_name} to confirm", key="sidebar_reset_name")
     left, right = st.columns(2)
     if left.button("Reset", type="primary", key="sidebar_reset_confirm"):
-        with failures_explained():
+        try:
             with connection() as db:
                 kept = demo.reset_to_demo(db, who(), typed)
+        except store.StoreError as error:
+            show_error(error)
+        else:
             st.session_state.clear()
             st.session_state["sidebar_reset_done"] = (
                 f"Reset to demo data; the store as it was is kept as {kept}."
