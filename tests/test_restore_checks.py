@@ -152,3 +152,10 @@ def test_an_upload_restored_on_the_page_leaves_the_temp_folder(
     with store.opened(app_env) as db:
         assert store.audit_log(db)["action"][0] == "restore"
     assert exports.USED_UPLOAD in texts(at)
+
+
+def test_a_backup_onto_the_store_itself_is_refused(demo_path: Path) -> None:
+    before = _snapshot(demo_path)
+    with store.opened(demo_path) as db, pytest.raises(store.StoreError, match="is the store itself"):
+        exports.backup(db, demo_path.parent / "." / demo_path.name)
+    assert _snapshot(demo_path) == before

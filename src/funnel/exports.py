@@ -226,8 +226,11 @@ def mql_chart(
 def backup(db: Database, dest: Path) -> Path:
     """Copy the whole store, consistently, into `dest` (SQLite's online backup API).
 
-    Safe while other sessions read or write: the copy is a single snapshot.
+    Safe while other sessions read or write: the copy is a single snapshot. Refused onto the
+    store itself, which it would delete first.
     """
+    if dest.resolve() == store.db_file(db).resolve():
+        raise store.StoreError(f"{dest} is the store itself: name another file for the backup.")
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.exists():
         dest.unlink()
