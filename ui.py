@@ -30,15 +30,15 @@ from streamlit.runtime.pages_manager import PagesManager
 from funnel import clock, demo, importers, scoring, store
 from funnel.models import Rule
 
+_log = logging.getLogger("funnel")
+P = ParamSpec("P")
+R = TypeVar("R")
+
 # Until some run calls st.navigation, Streamlit treats an app beside a pages/ folder as a legacy
 # multipage app and runs a page's script on its own, without app.py: a link opened first on a
 # fresh server (/mql?F=70, sent in the meeting) then showed the page without the sidebar or
 # the wide layout. Every page imports this module, so that first run turns the legacy mode off
 # and starts again through app.py, on the same page.
-_log = logging.getLogger("funnel")
-P = ParamSpec("P")
-R = TypeVar("R")
-
 if PagesManager.uses_pages_directory:
     PagesManager.uses_pages_directory = False
     st.rerun()
@@ -78,7 +78,6 @@ def explained(read: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         with failures_explained():
             return read(*args, **kwargs)
-        raise AssertionError("unreachable: failures_explained stops the script")
 
     return wrapper
 
