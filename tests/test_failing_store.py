@@ -61,9 +61,10 @@ CASES = [
 
 
 @pytest.mark.parametrize(("table", "page"), CASES)
-def test_a_dropped_table_is_named_on_the_page_without_a_traceback(
+def test_a_table_dropped_while_the_app_runs_is_named_on_the_page_without_a_traceback(
     app_env: Path, table: str, page: str
 ) -> None:
+    _open(page)  # the app opened (and checked) the store before another program changed it
     _drop(app_env, table)
     at, errors = _open(page)
     assert not at.exception, at.exception
@@ -91,3 +92,20 @@ def test_every_page_opens_on_a_read_only_store(read_only: Path, page: str) -> No
     at, errors = _open(page)
     assert not at.exception, at.exception
     assert errors == ""
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_store_changed_while_the_app_was_stopped_is_refused_at_open(app_env: Path, page: str) -> None:
+    conn = sqlite3.connect(app_env)
+    before = conn.execute("SELECT count(*) FROM audit").fetchone()[0]
+    conn.execute("CREATE TRIGGER wipe AFTER INSERT ON audit BEGIN DELETE FROM decisions; END")
+    conn.commit()
+    conn.close()
+    at, errors = _open(page)
+    assert not at.exception, at.exception
+    assert "is not a sound funnel store: it holds a trigger 'wipe' that funnel never creates" in errors
+    conn = sqlite3.connect(app_env)  # refused before any write: nothing ran, nothing was changed
+    try:
+        assert conn.execute("SELECT count(*) FROM audit").fetchone() == (before,)
+    finally:
+        conn.close()

@@ -196,6 +196,20 @@ def _check_is_funnel_store(conn: sqlite3.Connection, path: Path) -> None:
             f"{path} is a SQLite database of another application (tables: "
             f"{', '.join(sorted(tables)[:5])}); funnel leaves it untouched."
         )
+    key = path.resolve()
+    if tables and key not in _schema_checked:
+        # Once per process and file: a store copied in, or changed by another program while
+        # the app was stopped, may carry a trigger or a view, or lack a table or an index.
+        if problems := schema_problems(conn):
+            raise NotAFunnelStoreError(
+                f"{path} is not a sound funnel store: {'; '.join(problems[:MAX_PROBLEMS])}. "
+                "funnel leaves it untouched: restore a backup, or remove what another program "
+                "added."
+            )
+        _schema_checked.add(key)
+
+
+_schema_checked: set[Path] = set()
 
 
 def connect(path: Path | str) -> Database:
