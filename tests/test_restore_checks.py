@@ -3,7 +3,10 @@ problems named, before anything is replaced (issue 19 §3, issue 15 §3)."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +162,26 @@ def test_a_backup_onto_the_store_itself_is_refused(demo_path: Path) -> None:
     with store.opened(demo_path) as db, pytest.raises(store.StoreError, match="is the store itself"):
         exports.backup(db, demo_path.parent / "." / demo_path.name)
     assert _snapshot(demo_path) == before
+
+
+def test_uploads_left_by_a_stopped_server_are_swept_at_the_next_upload(
+    demo_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(exports.tempfile, "gettempdir", lambda: str(tmp_path))
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    left = [
+        tmp_path / f"funnel-restore-pid{gone.stdout.strip()}-old.db{end}" for end in ("", "-wal", "-shm")
+    ]
+    for path in left:
+        path.write_bytes(b"left over")
+    mine = tmp_path / f"funnel-restore-pid{os.getpid()}-kept.db"
+    mine.write_bytes(b"another upload of this server, still on its page")
+    good = _craft(demo_path, tmp_path, "SELECT 1").read_bytes()
+    assert exports.checked_upload({}, "new", lambda: good) == ""
+    assert not any(path.exists() for path in left)
+    assert mine.exists() and exports.staged_path("new").exists()

@@ -9,6 +9,8 @@ CSV cell that a spreadsheet would run as a formula is neutralised in exactly one
 
 from __future__ import annotations
 
+import os
+import re
 import sqlite3
 import tempfile
 from collections.abc import Callable, MutableMapping
@@ -271,7 +273,9 @@ def staged_upload(file_id: str, data: Callable[[], bytes]) -> Path:
 
 
 def staged_path(file_id: str) -> Path:
-    return Path(tempfile.gettempdir()) / f"funnel-restore-{file_id}.db"
+    """Where the upload `file_id` is staged: named for this process, so the files a killed or
+    stopped server left behind can be told apart and swept (`checked_upload`)."""
+    return Path(tempfile.gettempdir()) / f"funnel-restore-pid{os.getpid()}-{file_id}.db"
 
 
 VERDICTS_KEY = "restore_verdicts"
@@ -287,6 +291,10 @@ def checked_upload(state: MutableMapping[str, Any], file_id: str, data: Callable
     copies nor checks it again), and a refused file removed from the temp folder at once."""
     verdicts = state.setdefault(VERDICTS_KEY, {})
     if file_id not in verdicts:
+        for old in Path(tempfile.gettempdir()).glob("funnel-restore-pid*"):
+            pid = re.match(r"funnel-restore-pid(\d+)-", old.name)
+            if pid and not store.alive(int(pid.group(1))):
+                old.unlink(missing_ok=True)
         verdict = check_backup(staged_upload(file_id, data))
         verdicts[file_id] = f"{verdict} Nothing was changed." if verdict else ""
         if verdict:

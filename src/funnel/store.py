@@ -1310,12 +1310,13 @@ def _staging_folder() -> Path:
     imports whose process was killed mid-way."""
     for old in _scratch().glob("funnel-import-*-*"):
         pid = old.name.split("-")[2]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not alive(int(pid)):
             shutil.rmtree(old, ignore_errors=True)
     return Path(tempfile.mkdtemp(prefix=f"funnel-import-{os.getpid()}-", dir=_scratch()))
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process `pid` runs: a scratch file named for a dead one is left over."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
