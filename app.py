@@ -24,4 +24,5 @@ with st.sidebar:
         st.page_link(p)
     st.divider()
 ui.sidebar()
-ui.run_page(page)
+with ui.failures_explained():
+    ui.run_page(page)

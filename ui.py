@@ -12,13 +12,16 @@ may run on another thread.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import logging
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import unquote
 
 import polars as pl
@@ -29,6 +32,10 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from funnel import clock, demo, importers, scoring, store
 from funnel.models import Rule
+
+_log = logging.getLogger("funnel")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _VIA_APP = "ui_page_run_via_app"
 _LEFT_LEGACY = "ui_left_legacy_pages"
@@ -69,15 +76,48 @@ def db_path() -> Path:
 
 
 @contextmanager
-def connection() -> Iterator[Database]:
-    """The store, for one block; a file that is not a funnel store is named and left untouched."""
+def failures_explained(stop: bool = True) -> Iterator[None]:
+    """A failure of the store itself (read-only file, full disk, a table dropped by another
+    program) shows a sentence saying what to do instead of a traceback, its detail goes to the
+    server log, and the page (or fragment) stops there unless `stop` is False. Any other error
+    is left to Streamlit, which the config tells to show a short message only
+    (`client.showErrorDetails = "none"`) while it logs the traceback."""
     try:
-        db = store.connect(db_path())
+        yield
+    except Exception as error:
+        message = store.failure_message(error, db_path())
+        if message is None:
+            raise
+        _log.warning("store failure on a page: %s", error, exc_info=error)
+        st.error(as_text(message), icon=":material/error:")
+        if stop:
+            st.stop()
+
+
+def explained(read: Callable[P, R]) -> Callable[P, R]:
+    """`read` with its store failures explained (see `failures_explained`)."""
+
+    @functools.wraps(read)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with failures_explained():
+            return read(*args, **kwargs)
+
+    return wrapper
+
+
+@contextmanager
+def connection(stop: bool = True) -> Iterator[Database]:
+    """The store, for one block; a file that is not a funnel store is named and left untouched,
+    a failing store explained (see `failures_explained`, which `stop` is passed to)."""
+    try:
+        with failures_explained():
+            db = store.connect(db_path())
     except store.NotAFunnelStoreError as error:
         show_error(error)
         st.stop()
     try:
-        yield db
+        with failures_explained(stop):
+            yield db
     finally:
         db.close()
 
@@ -114,20 +154,24 @@ def _table(path: str, rev: int, name: str, pipeline_id: int | None) -> pl.DataFr
         return reader[name](db, pipeline_id)
 
 
+@explained
 def lead(lead_id: int) -> pl.DataFrame:
     """One lead as it is now (no row when there is none): read alone, not out of all leads."""
     with connection() as db:
         return store.leads(db, lead_id)
 
 
+@explained
 def deals(pipeline_id: int | None = None) -> pl.DataFrame:
     return _table(str(db_path()), revision(), "deals", pipeline_id)
 
 
+@explained
 def stages(pipeline_id: int | None = None) -> pl.DataFrame:
     return _table(str(db_path()), revision(), "stages", pipeline_id)
 
 
+@explained
 def stage_history(pipeline_id: int | None = None) -> pl.DataFrame:
     return _table(str(db_path()), revision(), "history", pipeline_id)
 
@@ -161,6 +205,7 @@ def _model(version: int | None) -> tuple[tuple[Rule, ...], float]:
         return tuple(store.rules(db, version)), store.half_life(db, version)
 
 
+@explained
 def scored_leads(version: int | None = None) -> pl.DataFrame:
     """All leads scored with model `version` (the latest when None), scored once per version.
 
@@ -184,6 +229,7 @@ def _mql_view(
     return leads, scoring.cutoff_grid(leads), scoring.scatter_sample(leads)
 
 
+@explained
 def mql_view(
     version: int,
     sources: Sequence[str],
@@ -199,6 +245,7 @@ def mql_view(
     return _mql_view(str(db_path()), _lead_revisions(), _model(version), clock.today(), *key)
 
 
+@explained
 def scored_with(rules: tuple[Rule, ...], half_life_days: float) -> pl.DataFrame:
     """All leads scored with rules not saved yet (the MQL page's draft, to show crossings)."""
     return _answered(str(db_path()), _lead_revisions(), (rules, half_life_days), clock.today())
@@ -226,16 +273,25 @@ def show_error(error: Exception) -> None:
 
 @st.dialog("Reset demo data?")
 def _confirm_reset() -> None:
-    st.write(
-        "This replaces **everything** in the store (pipelines, deals, leads, rules, "
-        "decisions, scenarios) with fresh demo data. It cannot be undone."
-    )
+    with connection() as db:
+        plan = demo.reset_plan(db)
+    st.write(as_text(plan.question()))
+    typed = ""
+    if plan.outside_data:
+        typed = st.text_input(f"Type {plan.store_name} to confirm", key="sidebar_reset_name")
     left, right = st.columns(2)
     if left.button("Reset", type="primary", key="sidebar_reset_confirm"):
-        with connection() as db:
-            demo.seed_store(db)
-        st.session_state.clear()
-        st.rerun()
+        try:
+            with connection() as db:
+                kept = demo.reset_to_demo(db, who(), typed)
+        except store.StoreError as error:
+            show_error(error)
+        else:
+            st.session_state.clear()
+            st.session_state["sidebar_reset_done"] = (
+                f"Reset to demo data; the store as it was is kept as {kept}."
+            )
+            st.rerun()
     if right.button("Cancel", key="sidebar_reset_cancel"):
         st.rerun()
 
@@ -271,12 +327,16 @@ def sidebar() -> None:
             _remember_who()
         if not st.session_state["who"].strip():
             st.caption("No name typed: changes you save are signed 'anonymous'.")
-        with connection() as db:
-            counts = store.counts(db)
         st.caption(f"Store: {as_text(str(db_path()))}")
-        st.caption(
-            f"{counts['pipelines']:,} pipelines · {counts['deals']:,} deals · {counts['leads']:,} leads"
-        )
+        # A failure here is said in the sidebar, and the page still runs.
+        with connection(stop=False) as db:
+            counts = store.counts(db)
+            st.caption(
+                f"{counts['pipelines']:,} pipelines · {counts['deals']:,} deals · "
+                f"{counts['leads']:,} leads"
+            )
+        if done := st.session_state.pop("sidebar_reset_done", None):
+            st.toast(as_text(done), icon=":material/check:")
         if st.button("Reset demo data…", key="sidebar_reset"):
             _confirm_reset()
 
@@ -313,12 +373,13 @@ def show_report(report: importers.Report, key: str) -> None:
         st.caption(as_text(line))
 
 
-def confirm_dialog(title: str, text: str, confirm: str, action: Callable[[str], str], key: str) -> None:
+def confirm_dialog(title: str, text: str, confirm: str, action: Callable[[Any], str], key: str) -> None:
     """Ask before a step that replaces data, while session state holds `key`_pending.
 
     The pending step lives in session state so the dialog stays open across the rerun its own
     button causes; closing it (X, Esc, Cancel) forgets it. On `confirm`, `action` gets the pending
-    value and returns the toast to show; the buttons' keys are `key`_confirm and `key`_cancel.
+    value and returns the toast to show (a refusal, `store.StoreError`, is shown in the dialog);
+    the buttons' keys are `key`_confirm and `key`_cancel.
     """
     pending = f"{key}_pending"
 
@@ -326,11 +387,15 @@ def confirm_dialog(title: str, text: str, confirm: str, action: Callable[[str], 
         st.session_state.pop(pending, None)
 
     @st.dialog(title, on_dismiss=forget)
-    def dialog(value: str) -> None:
+    def dialog(value: Any) -> None:
         st.write(text)
         left, right = st.columns(2)
         if left.button(confirm, type="primary", key=f"{key}_confirm"):
-            toast = action(value)
+            try:
+                toast = action(value)
+            except store.StoreError as error:
+                show_error(error)
+                return
             forget()
             st.toast(toast, icon=":material/check:")
             st.rerun()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import platform
-import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -72,7 +72,13 @@ class Bench:
         copy = self.data_dir / f"scratch_{leads}.db"
         for leftover in (copy, copy.with_name(copy.name + "-wal"), copy.with_name(copy.name + "-shm")):
             leftover.unlink(missing_ok=True)
-        shutil.copyfile(self.store(leads), copy)
+        # Through SQLite's backup API, never a file copy: this process may hold the source open.
+        source, target = sqlite3.connect(self.store(leads)), sqlite3.connect(copy)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
         return copy
 
     def once(self, what: str, size: int, make: Callable[[], T]) -> T:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 
 import altair as alt
 import polars as pl
@@ -74,10 +73,17 @@ def _chart_catalogue() -> dict[str, Callable[[], alt.TopLevelMixin]]:
     return exports.chart_catalogue(targets, decided, frames, clock.today())
 
 
-def _restore(source: str) -> str:
-    """Replace the store with the checked backup at `source`, the current store kept beside it."""
-    with ui.connection() as db:
-        exports.restore(db, Path(source), keep_copy=exports.before_restore_path(ui.db_path()))
+def _restore(pending: tuple[str, int]) -> str:
+    """Replace the store with the checked backup uploaded as `file_id`, the current store kept
+    beside it, unless the store changed since the user chose to restore (its revision then);
+    the uploaded file leaves the temp folder whatever the outcome."""
+    file_id, seen = pending
+    keep = exports.before_restore_path(ui.db_path())
+    try:
+        with ui.connection() as db:
+            exports.restore(db, exports.staged_path(file_id), keep, expected_revision=seen)
+    finally:
+        exports.used_upload(st.session_state, file_id)
     return "Store restored."
 
 
@@ -186,13 +192,17 @@ with bak:
         icon=":material/backup:",
     )
     restore_upload = st.file_uploader("Restore from a backup file", key="data_restore_upload")
-    if restore_upload is not None:
-        candidate = exports.staged_upload(restore_upload.file_id, restore_upload.getvalue)
-        problem = exports.check_backup(candidate)
-        if problem:
-            st.error(ui.as_text(f"{problem} Nothing was changed."))
+    if restore_upload is None:
+        exports.discard_uploads(st.session_state)
+    else:
+        file_id = restore_upload.file_id
+        problem = exports.checked_upload(st.session_state, file_id, restore_upload.getvalue)
+        if problem == exports.USED_UPLOAD:
+            st.info(problem)
+        elif problem:
+            st.error(ui.as_text(problem))
         elif st.button("Restore…", key="data_restore"):
-            st.session_state.data_restore_pending = str(candidate)
+            st.session_state.data_restore_pending = (file_id, ui.revision())
     ui.confirm_dialog(
         "Restore this backup?", exports.RESTORE_WARNING, "Restore", _restore, "data_restore"
     )

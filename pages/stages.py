@@ -42,7 +42,8 @@ def confirm_delete(pipeline_id: int, name: str, deals: int) -> None:
         return
     st.write(ui.as_text(stages.delete_question(name)))
     if st.button("Delete", type="primary", key="stages_delete_confirm"):
-        attempt("Pipeline deleted", lambda db: store.delete_pipeline(db, pipeline_id, ui.who()))
+        seen = stages.seen_version(st.session_state, pipelines, pipeline_id)
+        attempt("Pipeline deleted", lambda db: store.delete_pipeline(db, pipeline_id, ui.who(), seen))
 
 
 @st.fragment
@@ -93,9 +94,10 @@ with top[1].expander("New, rename or delete a pipeline"):
         renamed = st.text_input("Rename to", names[pipeline_id], key=f"stages_rename_{pipeline_id}")
         left, right = st.columns(2)
         if left.button("Rename", key="stages_rename"):
+            seen = stages.seen_version(st.session_state, pipelines, pipeline_id)
             attempt(
                 "Pipeline renamed",
-                lambda db: store.rename_pipeline(db, pipeline_id, renamed, None, ui.who()),
+                lambda db: store.rename_pipeline(db, pipeline_id, renamed, seen, ui.who()),
                 pipeline_id,
             )
         if right.button("Delete pipeline…", key="stages_delete"):
@@ -193,5 +195,9 @@ deal_id = cols[0].selectbox(
 to_stage = cols[1].selectbox(
     "To stage", list(stage_labels), format_func=stage_labels.get, key="stages_move_to"
 )
+seen_stage = stages.seen_stages(st.session_state, deals).get(deal_id) if deal_id else None
 if cols[2].button("Move", key="stages_move", disabled=deal_id is None or to_stage is None):
-    attempt("Deal moved", lambda db: store.move_deal(db, deal_id, to_stage, ui.who()))
+    attempt(
+        "Deal moved",
+        lambda db: store.move_deal(db, deal_id, to_stage, ui.who(), expected_stage_id=seen_stage),
+    )

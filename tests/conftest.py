@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,8 +50,19 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def demo_path(demo_template: Path, tmp_path: Path) -> Path:
     """A private copy of the demo store that a test may change freely."""
     path = tmp_path / "demo.db"
-    path.write_bytes(demo_template.read_bytes())
+    copy_store(demo_template, path)
     return path
+
+
+def copy_store(source: Path, dest: Path) -> None:
+    """Copy a store through SQLite's backup API: this process keeps connections open on the
+    template (`store._keep_open`), and reading its file with Python would drop their locks."""
+    src, target = sqlite3.connect(source), sqlite3.connect(dest)
+    try:
+        src.backup(target)
+    finally:
+        target.close()
+        src.close()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ and the round trip (export, import into an empty store, same figures)."""
 from __future__ import annotations
 
 import io
+import os
 import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
@@ -130,7 +131,9 @@ def test_restore_checks_the_file_and_leaves_the_store_unchanged(
         conn.commit()
         conn.close()
     elif content == "damaged":
-        data = bytearray(demo_path.read_bytes())
+        source = sqlite3.connect(demo_path)
+        data = bytearray(source.serialize())
+        source.close()
         data[100:4096] = b"\xff" * (4096 - 100)
         bad.write_bytes(bytes(data))
     else:
@@ -216,7 +219,7 @@ def test_staged_upload_writes_the_file_once(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setattr(exports.tempfile, "gettempdir", lambda: str(tmp_path))
     first = exports.staged_upload("abc", lambda: b"one")
     again = exports.staged_upload("abc", lambda: b"two")
-    assert first == again == tmp_path / "funnel-restore-abc.db"
+    assert first == again == tmp_path / f"funnel-restore-pid{os.getpid()}-abc.db"
     assert first.read_bytes() == b"one"
     assert exports.before_restore_path(tmp_path / "funnel.db").name == "funnel.before-restore.db"
 

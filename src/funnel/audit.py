@@ -101,6 +101,9 @@ def describe(entity: str, action: str, before: Any, after: Any) -> str:
         return f"{after['sal_status']} by sales (BANT met: {', '.join(met) or 'none'})"
     if entity == "store" and action == "restore":
         return f"restored from backup '{after['from']}'"
+    if entity == "store" and action == "reset":
+        lost = ", ".join(f"{n:,} {t.replace('_', ' ')}" for t, n in before.items())
+        return f"reset to demo data, replacing {lost}; the store as it was is kept as {after['kept_as']}"
     if entity == "deal" and action == "move":
         return f"stage {before['stage_id']} -> stage {after['stage_id']}"
     return action

@@ -43,14 +43,22 @@ def _range(text: str) -> tuple[float, float]:
 
 
 def _json_object(path: str, what: str) -> dict[str, str]:
+    """A mapping file: a JSON object of strings to strings, or the import is refused (exit 1)."""
     try:
         loaded = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        raise store.StoreError(f"{what} {path} cannot be read as JSON: {e}") from e
+        raise importers.ImportRejectedError(f"{what} {path} cannot be read as JSON: {e}") from e
+    except RecursionError as e:
+        raise importers.ImportRejectedError(
+            f"{what} {path} nests too deeply to be a mapping: it must be a JSON object of strings "
+            "to strings."
+        ) from e
     if not isinstance(loaded, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()
     ):
-        raise store.StoreError(f"{what} {path} must be a JSON object of strings to strings.")
+        raise importers.ImportRejectedError(
+            f"{what} {path} must be a JSON object of strings to strings."
+        )
     return loaded
 
 
@@ -64,20 +72,20 @@ def cmd_import(args: argparse.Namespace) -> int:
     with store.opened(Path(args.db)) as db:
         try:
             raw = importers.read_table(data, source.name, args.sheet)
+            mapping = (
+                _json_object(args.mapping, "The mapping")
+                if args.mapping
+                else importers.suggest_mapping(raw.frame.columns, args.kind)
+            )
+            plan = importers.StagePlan(
+                pipeline_id=importers.pipeline_id(db, args.pipeline) if args.pipeline else None,
+                unknown="create" if args.create_pipeline else "map" if args.stage_map else "reject",
+                new_pipeline=args.create_pipeline or "",
+                stage_map=_json_object(args.stage_map, "The stage map") if args.stage_map else {},
+            )
         except importers.ImportRejectedError as e:
             print(f"{source.name}: rejected, nothing written.\nerror: {e}", file=sys.stderr)
             return 1
-        mapping = (
-            _json_object(args.mapping, "The mapping")
-            if args.mapping
-            else importers.suggest_mapping(raw.frame.columns, args.kind)
-        )
-        plan = importers.StagePlan(
-            pipeline_id=importers.pipeline_id(db, args.pipeline) if args.pipeline else None,
-            unknown="create" if args.create_pipeline else "map" if args.stage_map else "reject",
-            new_pipeline=args.create_pipeline or "",
-            stage_map=_json_object(args.stage_map, "The stage map") if args.stage_map else {},
-        )
         fields = [f.name for f in importers.FIELDS[args.kind] if f.dtype == "date"]
         options = importers.Options(
             mapping,

@@ -9,14 +9,16 @@ CSV cell that a spreadsheet would run as a formula is neutralised in exactly one
 
 from __future__ import annotations
 
+import os
+import re
 import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import altair as alt
 import polars as pl
@@ -226,8 +228,11 @@ def mql_chart(
 def backup(db: Database, dest: Path) -> Path:
     """Copy the whole store, consistently, into `dest` (SQLite's online backup API).
 
-    Safe while other sessions read or write: the copy is a single snapshot.
+    Safe while other sessions read or write: the copy is a single snapshot. Refused onto the
+    store itself, which it would delete first.
     """
+    if dest.resolve() == store.db_file(db).resolve():
+        raise store.StoreError(f"{dest} is the store itself: name another file for the backup.")
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.exists():
         dest.unlink()
@@ -240,9 +245,14 @@ def backup(db: Database, dest: Path) -> Path:
 
 
 def backup_bytes(db: Database) -> bytes:
-    """The backup as bytes, for a download button."""
-    with tempfile.TemporaryDirectory() as tmp:
-        return backup(db, Path(tmp) / "funnel-backup.db").read_bytes()
+    """The backup as bytes, for a download button: copied by the backup API into memory and
+    serialised there, so no file of the store is ever read outside SQLite."""
+    target = sqlite3.connect(":memory:")
+    try:
+        db.conn.backup(target)
+        return target.serialize()
+    finally:
+        target.close()
 
 
 def backup_bytes_at(path: Path) -> bytes:
@@ -256,10 +266,60 @@ def staged_upload(file_id: str, data: Callable[[], bytes]) -> Path:
     """An uploaded backup written once to the temp folder, under our own name for it (the
     upload's id), never the name the user gave it, so it can be checked and restored from a path.
     `data` is called only when the file is not there yet, so a rerun does not copy it again."""
-    path = Path(tempfile.gettempdir()) / f"funnel-restore-{file_id}.db"
+    path = staged_path(file_id)
     if not path.exists():
         path.write_bytes(data())
     return path
+
+
+def staged_path(file_id: str) -> Path:
+    """Where the upload `file_id` is staged: named for this process, so the files a killed or
+    stopped server left behind can be told apart and swept (`checked_upload`)."""
+    return Path(tempfile.gettempdir()) / f"funnel-restore-pid{os.getpid()}-{file_id}.db"
+
+
+VERDICTS_KEY = "restore_verdicts"
+USED_UPLOAD = (
+    "This file was used by the last restore and has been removed from the temp folder; "
+    "upload it again to restore it once more."
+)
+
+
+def checked_upload(state: MutableMapping[str, Any], file_id: str, data: Callable[[], bytes]) -> str:
+    """Why the uploaded backup `file_id` cannot be restored (or `USED_UPLOAD`), "" when it can:
+    staged and checked once per upload (the verdict is kept in `state`, so a rerun neither
+    copies nor checks it again), and a refused file removed from the temp folder at once."""
+    verdicts = state.setdefault(VERDICTS_KEY, {})
+    if file_id not in verdicts:
+        for old in Path(tempfile.gettempdir()).glob("funnel-restore-pid*"):
+            pid = re.match(r"funnel-restore-pid(\d+)-", old.name)
+            if pid and not store.alive(int(pid.group(1))):
+                old.unlink(missing_ok=True)
+        verdict = check_backup(staged_upload(file_id, data))
+        verdicts[file_id] = f"{verdict} Nothing was changed." if verdict else ""
+        if verdict:
+            _remove_staged(file_id)
+    return str(verdicts[file_id])
+
+
+def used_upload(state: MutableMapping[str, Any], file_id: str) -> None:
+    """After a restore from `file_id`, whatever its outcome: the staged file leaves the temp
+    folder, and the upload still on the page is not staged again."""
+    _remove_staged(file_id)
+    state.setdefault(VERDICTS_KEY, {})[file_id] = USED_UPLOAD
+
+
+def discard_uploads(state: MutableMapping[str, Any]) -> None:
+    """Once no backup is on the page: every file this session staged leaves the temp folder."""
+    for file_id in state.pop(VERDICTS_KEY, {}):
+        _remove_staged(file_id)
+
+
+def _remove_staged(file_id: str) -> None:
+    path = staged_path(file_id)
+    # Reading a WAL-mode file leaves its -wal and -shm beside it: those go too.
+    for leftover in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        leftover.unlink(missing_ok=True)
 
 
 def before_restore_path(path: Path) -> Path:
@@ -276,54 +336,48 @@ RESTORE_WARNING = (
 def check_backup(path: Path) -> str:
     """Why `path` cannot be restored, or "" when it is a sound funnel store.
 
-    Checks the SQLite header, that it is a funnel store (meta app), that it passes
-    `PRAGMA integrity_check` and that its schema is not newer than this version knows.
+    Checks that it is a SQLite file of funnel's (meta app), that it passes
+    `PRAGMA integrity_check`, that its schema is the one its migrations create (not newer, no
+    trigger or view funnel never made, no table, column or index missing) and that every row
+    keeps the domain's rules and foreign keys (`store.schema_problems`, `store.row_problems`);
+    the first problems found are listed.
     """
     if not path.exists() or path.stat().st_size == 0:
         return "The backup file is empty."
-    with path.open("rb") as f:
-        if f.read(len(store.SQLITE_HEADER)) != store.SQLITE_HEADER:
-            return "This is not a SQLite file, so not a funnel backup."
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if "meta" not in tables:
-            return "This SQLite file is not a funnel store (it has no meta table)."
-        app = conn.execute("SELECT value FROM meta WHERE key = 'app'").fetchone()
-        if not app or app[0] != store.APP_ID:
-            return "This SQLite file belongs to another application, not funnel."
-        result = conn.execute("PRAGMA integrity_check").fetchall()
-        if result != [("ok",)]:
-            return f"The backup is damaged: {'; '.join(str(r[0]) for r in result[:3])}."
-        applied = {
-            r[0]
-            for r in conn.execute(
-                "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [store.APP_ID]
-            )
-        }
-    except sqlite3.DatabaseError as e:
-        return f"The backup cannot be read: {e}."
-    finally:
-        conn.close()
-    unknown = applied - {m.name for m in store.migrations._migrations}
-    if unknown:
-        return (
-            f"The backup comes from a newer funnel (migrations {', '.join(sorted(unknown))}); "
-            "update funnel first."
-        )
-    return ""
+    problems = store.file_problems(path)
+    if not problems:
+        return ""
+    if len(problems) == 1 and problems[0].endswith("."):
+        return problems[0]
+    return f"This backup is not a sound funnel store: {'; '.join(problems)}."
 
 
-def restore(db: Database, source: Path, keep_copy: Path | None = None) -> None:
+def restore(
+    db: Database,
+    source: Path,
+    keep_copy: Path | None = None,
+    expected_revision: int | None = None,
+) -> None:
     """Replace the whole store with the backup at `source`, after `check_backup` passes.
 
-    The current store is first copied to `keep_copy` (when given), then the backup is copied in
-    through the backup API, under the store's write lock. The revision ends above both, so every
-    session's caches see the change.
+    `expected_revision` is the store's revision on the page the user chose to restore from: if
+    anything was saved since, the restore is refused rather than wiping a change nobody saw.
+    The check claims the store in one write (the revision moves on), so of several restores
+    started from one page state only the first runs. The current store is then copied to
+    `keep_copy` (when given), and the backup copied in through the backup API. The revision
+    ends above both, so every session's caches see the change.
     """
     problem = check_backup(source)
     if problem:
         raise store.StoreError(f"Restore refused, the store is unchanged: {problem}")
+    with store.write(db):
+        now = store.revision(db)
+        if expected_revision is not None and now != expected_revision:
+            raise store.StaleVersionError(
+                f"The store was changed by someone else (revision {now}) since you chose to "
+                f"restore (revision {expected_revision}). Reload to see their change, then "
+                "restore again if you still want to."
+            )
     if keep_copy is not None:
         backup(db, keep_copy)
     before = store.revision(db)

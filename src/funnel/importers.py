@@ -21,7 +21,7 @@ import sys
 import zipfile
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 import polars as pl
@@ -42,6 +42,19 @@ PLACEHOLDER_RE = "(?i)^(?:" + "|".join(re.escape(p) for p in PLACEHOLDERS) + ")$
 PLACEHOLDER_BYTES = max(len(p) for p in PLACEHOLDERS)
 MAX_CELL_CHARS = 10_000
 MAX_UPLOAD_MB = 200
+# What one file may cost, checked before (or, for lines, while) it is read: past these it is
+# refused with the limit named, so a hostile or broken file cannot take the machine's memory.
+MAX_FILE_MB = 1024
+MAX_ROWS = 2_000_000
+MAX_COLUMNS = 500
+MAX_LINE_MB = 8
+MAX_XLSX_EXPANDED_MB = 256
+MAX_NEW_STAGES = 50
+LIMITS = (
+    f"at most {MAX_FILE_MB:,} MB a file ({MAX_UPLOAD_MB} MB uploaded on the Data page), "
+    f"{MAX_ROWS:,} rows, {MAX_COLUMNS} columns, {MAX_LINE_MB} MB a line, {MAX_CELL_CHARS:,} "
+    f"characters a cell, {MAX_XLSX_EXPANDED_MB} MB a workbook once unzipped"
+)
 SHOWN_PROBLEMS = 50
 NON_NEGATIVE = frozenset(
     {
@@ -93,6 +106,11 @@ def read_table(data: bytes, name: str = "file", sheet: str | None = None) -> Raw
     """
     if not data:
         raise ImportRejectedError(f"{name} is empty (0 bytes): there is nothing to import.")
+    if len(data) > MAX_FILE_MB * MB:
+        raise ImportRejectedError(
+            f"{name} is {len(data) / MB:,.0f} MB, over the {MAX_FILE_MB:,} MB a file may be "
+            f"(limits: {LIMITS}). Split it into smaller files."
+        )
     if data.startswith(XLS_MAGIC):
         raise ImportRejectedError(
             f"{name} is an old Excel 97-2003 (.xls) workbook; save it as .xlsx or CSV first."
@@ -102,10 +120,48 @@ def read_table(data: bytes, name: str = "file", sheet: str | None = None) -> Raw
     return _read_csv(data, name)
 
 
+SHEET_DIMENSION = re.compile(rb'<dimension ref="[A-Z]+\d+(?::([A-Z]+)(\d+))?"')
+
+
+def _column_number(letters: bytes) -> int:
+    """A spreadsheet column's number from its letters (A = 1, Z = 26, AA = 27)."""
+    n = 0
+    for c in letters:
+        n = n * 26 + c - 64
+    return n
+
+
+def _check_workbook_size(z: zipfile.ZipFile, name: str) -> None:
+    """Refuse a workbook from its archive's own figures, before any sheet is read: the sizes
+    its entries unzip to (a zip bomb unzips to gigabytes from a few kilobytes) and each sheet's
+    declared extent (`<dimension ref="A1:Z1000000">`, in the sheet's first bytes)."""
+    expanded = sum(info.file_size for info in z.infolist())
+    if expanded > MAX_XLSX_EXPANDED_MB * MB:
+        raise ImportRejectedError(
+            f"{name} unzips to {expanded / MB:,.0f} MB, over the {MAX_XLSX_EXPANDED_MB} MB a "
+            f"workbook may hold (limits: {LIMITS}); nothing was read. Save the sheet as CSV, or "
+            "split it."
+        )
+    for info in z.infolist():
+        if not info.filename.startswith("xl/worksheets/"):
+            continue
+        with z.open(info) as sheet_xml:
+            found = SHEET_DIMENSION.search(sheet_xml.read(4096))
+        if found and found.group(2):
+            rows, columns = int(found.group(2)), _column_number(found.group(1))
+            if rows > MAX_ROWS + 1 or columns > MAX_COLUMNS:
+                raise ImportRejectedError(
+                    f"{name}: sheet {info.filename.rsplit('/', 1)[-1]} spans {rows:,} rows and "
+                    f"{columns:,} columns, over the limits ({LIMITS}); nothing was read."
+                )
+
+
 def _read_xlsx(data: bytes, name: str, sheet: str | None) -> RawTable:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             is_workbook = "xl/workbook.xml" in z.namelist()
+            if is_workbook:
+                _check_workbook_size(z, name)
     except zipfile.BadZipFile as e:
         raise ImportRejectedError(f"{name} looks like a ZIP archive but is damaged ({e}).") from e
     if not is_workbook:
@@ -134,13 +190,45 @@ def _read_xlsx(data: bytes, name: str, sheet: str | None) -> RawTable:
     return RawTable(frame, lines, name, tuple(notes), sheets, chosen)
 
 
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _check_lines(data: bytes, name: str) -> None:
+    """Refuse a line longer than `MAX_LINE_MB`, found without splitting the file: from each
+    line start, the last line break within the limit is looked for backwards."""
+    limit, start = MAX_LINE_MB * MB, 0
+    while len(data) - start > limit:
+        end = data.rfind(b"\n", start, start + limit + 1)
+        if end == -1:
+            raise ImportRejectedError(
+                f"{name}: line {_line_of(data, start):,} is longer than {MAX_LINE_MB} MB "
+                f"(limits: {LIMITS}); is it a table at all?"
+            )
+        start = end + 1
+
+
 def _decode(data: bytes, name: str) -> tuple[str, str]:
-    if b"\x00" in data[:4096]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ImportRejectedError(
-            f"{name} is a binary file (it holds NUL bytes), not a CSV or XLSX table."
+            f"{name} is UTF-16 text (it starts with a UTF-16 byte order mark): save it as "
+            "CSV UTF-8 (or Windows-1252) and import it again."
         )
+    if (nul := data.find(b"\x00")) != -1:
+        raise ImportRejectedError(
+            f"{name} is a binary file (it holds NUL bytes, the first on line "
+            f"{_line_of(data, nul):,}), not a CSV or XLSX table."
+        )
+    _check_lines(data, name)
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "UTF-8 with BOM"
+        try:
+            return data[3:].decode("utf-8", errors="strict"), "UTF-8 with BOM"
+        except UnicodeDecodeError as e:
+            raise ImportRejectedError(
+                f"{name} starts with a UTF-8 byte order mark, but line {_line_of(data, e.start + 3):,} "
+                f"holds byte 0x{data[e.start + 3]:02X}, which is not UTF-8 (mixed encodings?): "
+                "save the file again as CSV UTF-8."
+            ) from e
     try:
         return data.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError:
@@ -271,9 +359,25 @@ def _unique_names(header: list[str]) -> list[str]:
 def _check_table(frame: pl.DataFrame, name: str) -> None:
     if frame.width == 0:
         raise ImportRejectedError(f"{name} has no header row: there is nothing to import.")
+    if frame.width > MAX_COLUMNS or frame.height > MAX_ROWS:
+        raise ImportRejectedError(
+            f"{name} has {frame.height:,} rows and {frame.width:,} columns, over the limits "
+            f"({LIMITS}). Export fewer columns, or split the file."
+        )
+    # Readers rename a repeated header (`created_duplicated_0`); case and spaces aside, two
+    # columns of one name cannot both be meant, and the mapping could only pick one silently.
+    first: dict[str, int] = {}
+    for i, column in enumerate(frame.columns, start=1):
+        key = re.sub(r"_duplicated_\d+$", "", column).strip().casefold()
+        if key and key in first:
+            raise ImportRejectedError(
+                f"{name}: the header names '{frame.columns[first[key] - 1][:200]}' twice (columns "
+                f"{first[key]} and {i}, case aside): rename one so each column has one meaning."
+            )
+        first.setdefault(key, i)
     if frame.height == 0:
         raise ImportRejectedError(
-            f"{name} has a header ({', '.join(frame.columns[:8])}) but no data rows."
+            f"{name} has a header ({', '.join(c[:200] for c in frame.columns[:8])}) but no data rows."
         )
     blank = [i + 1 for i, c in enumerate(frame.columns) if not c.strip()]
     if blank and frame.width == len(blank):
@@ -784,11 +888,13 @@ def _problems(lines: pl.Series, column: str, raw: pl.Series, reason: pl.Series) 
 def _parse_number(
     s: pl.Series, label: str, report: Report, semicolon_file: bool
 ) -> tuple[pl.Series, pl.Series]:
-    """Numbers with thousands separators, decimal comma or point, currency and % signs."""
+    """Numbers with thousands separators, decimal comma or point, currency and % signs; NaN,
+    infinities (1e309 overflows to one) and magnitudes past `MAX_NUMBER` are bad rows, so no
+    sum of values can overflow."""
     if not semicolon_file:
         plain_number = s.cast(pl.Float64, strict=False)
         if plain_number.null_count() == s.null_count():
-            return plain_number, _no_reason(len(s))
+            return _finite(plain_number, _no_reason(len(s)))
     t = s.str.replace_all(r"[\s\u00a0\u202f'$€£¥%]", "")
     us_only = int((t.str.contains(US_NUMBER) & ~t.str.contains(EU_NUMBER)).sum())
     eu_only = int((t.str.contains(EU_NUMBER) & ~t.str.contains(US_NUMBER)).sum())
@@ -805,7 +911,26 @@ def _parse_number(
     reason = pl.select(
         pl.when(s.is_not_null() & number.is_null()).then(pl.lit("not a number"))
     ).to_series()
-    return number, reason
+    return _finite(number, reason)
+
+
+MAX_NUMBER = 1e15
+# Right-to-left overrides and isolates make a name display other than it is stored
+# ("Trojan Source"): a file holding them is refused, not shown.
+BIDI_CONTROLS = "[\u202a-\u202e\u2066-\u2069]"
+
+
+def _finite(number: pl.Series, reason: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """`number` with NaN, infinities and magnitudes over `MAX_NUMBER` made bad rows."""
+    bad = pl.select(
+        pl.when(number.is_nan() | number.is_infinite())
+        .then(pl.lit("not a finite number"))
+        .when(number.abs() > MAX_NUMBER)
+        .then(pl.lit(f"too large (at most {MAX_NUMBER:.0e} in size)"))
+    ).to_series()
+    if bad.null_count() == len(bad):
+        return number, reason
+    return number.set(bad.is_not_null(), None), reason.fill_null(bad)  # type: ignore[arg-type]
 
 
 def _file_date_order(raw: RawTable, date_columns: Sequence[str]) -> DateOrder | None:
@@ -834,7 +959,7 @@ def _parse_dates(
     """ISO, M/D/YYYY or D/M/YYYY dates (times dropped); the order of a column is decided once."""
     iso_only = s.str.to_date("%Y-%m-%d", strict=False)
     if iso_only.null_count() == s.null_count():
-        return iso_only, _no_reason(len(s))
+        return _plausible(iso_only, _no_reason(len(s)))
     iso = s.str.extract_groups(ISO_DATE)
     slash = s.str.extract_groups(SLASH_DATE)
     a = slash.struct.field("1").cast(pl.Int64)
@@ -895,13 +1020,32 @@ def _parse_dates(
         )
     ).to_series()
     dates = text.str.to_date("%Y-%m-%d", strict=False)
+    clock = s.str.extract_groups(r"[T ,]+(\d{1,2}):(\d{2})")
+    bad_time = (clock.struct.field("1").cast(pl.Int64) > 23) | (
+        clock.struct.field("2").cast(pl.Int64) > 59
+    )
     reason = pl.select(
         pl.when(conflict.is_not_null())
         .then(conflict)
         .when(s.is_not_null() & dates.is_null())
         .then(pl.lit("not a date (expected YYYY-MM-DD, M/D/YYYY or D/M/YYYY)"))
+        .when(bad_time.fill_null(False))
+        .then(pl.lit("not a time of day (hours 0..23, minutes 0..59)"))
     ).to_series()
-    return dates, reason
+    return _plausible(dates, reason)
+
+
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2100, 12, 31)
+
+
+def _plausible(dates: pl.Series, reason: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Dates outside `FIRST_DAY`..`LAST_DAY` (year 0000, 9999) are bad rows: no CRM record is
+    from then, and such a date would stretch every period and chart."""
+    outside = (dates < FIRST_DAY) | (dates > LAST_DAY)
+    bad = pl.select(
+        pl.when(outside).then(pl.lit(f"not a plausible date (between {FIRST_DAY} and {LAST_DAY})"))
+    ).to_series()
+    return dates.set(outside.fill_null(False), None), reason.fill_null(bad)  # type: ignore[arg-type]
 
 
 def _parse_words(
@@ -977,15 +1121,21 @@ def validate(
         elif theirs not in raw.frame.columns:
             report.blocking.append(
                 f"The mapping sends '{ours}' to column '{theirs}', which the file does not have "
-                f"(its columns: {', '.join(raw.frame.columns[:12])})."
+                f"(its columns: {', '.join(c[:200] for c in raw.frame.columns[:12])})."
             )
+    for theirs in {t for t in mapping.values() if list(mapping.values()).count(t) > 1}:
+        both = [o for o, t in mapping.items() if t == theirs]
+        report.blocking.append(
+            f"Column '{theirs[:200]}' is mapped to {len(both)} fields ({', '.join(both)}): map it "
+            "to one field only."
+        )
     for f in fields.values():
         if f.required and f.name not in mapping:
             hint = (
                 f" The file has a single column '{raw.frame.columns[0][:60]}': is it delimited "
                 "by something other than comma, semicolon or tab?"
                 if raw.frame.width == 1
-                else f" Map one of its columns: {', '.join(raw.frame.columns[:12])}."
+                else f" Map one of its columns: {', '.join(c[:200] for c in raw.frame.columns[:12])}."
             )
             report.blocking.append(f"Required field '{f.name}' is not mapped.{hint}")
     if report.blocking:
@@ -1060,9 +1210,10 @@ def validate(
             too_long = (s.str.len_bytes().max() or 0) > MAX_CELL_CHARS  # type: ignore[operator]
             length = s.str.len_chars() if too_long else pl.repeat(0, len(s), eager=True)
             reason = pl.select(
-                pl.when(length > MAX_CELL_CHARS).then(
-                    pl.format(f"too long: {{}} characters (at most {MAX_CELL_CHARS:,})", length)
-                )
+                pl.when(length > MAX_CELL_CHARS)
+                .then(pl.format(f"too long: {{}} characters (at most {MAX_CELL_CHARS:,})", length))
+                .when(s.str.contains(BIDI_CONTROLS))
+                .then(pl.lit("holds an invisible text-direction control (U+202A..E, U+2066..9)"))
             ).to_series()
             columns[ours] = s.set(length > MAX_CELL_CHARS, None)  # type: ignore[arg-type]
             text_columns.append(theirs)
@@ -1212,6 +1363,11 @@ def _plan_stages(
             report.blocking.append("Name the pipeline to create from the stages found.")
         elif name in pipeline_names.values():
             report.blocking.append(f"A pipeline named '{name}' already exists; choose another name.")
+        if len(found) > MAX_NEW_STAGES:
+            report.blocking.append(
+                f"'{label}' names {len(found):,} different stages; a new pipeline holds at most "
+                f"{MAX_NEW_STAGES}. Is '{label}' really the stage column?"
+            )
         prepared.new_stages = stages_from_names(found)
         prepared.new_pipeline = name
         prepared.pipeline_id = None

@@ -594,6 +594,23 @@ def base_key(pipeline_id: int | None) -> str:
     return f"stages_base_{pipeline_id}"
 
 
+def seen_version(state: MutableMapping[str, Any], pipelines: pl.DataFrame, pipeline_id: int) -> int:
+    """The version of the pipeline the user's page was drawn from (the editor's base, kept until
+    they save or reload), which a rename, a delete or a stage save is checked against."""
+    return int(state.setdefault(base_key(pipeline_id), pipeline_row(pipelines, pipeline_id)["version"]))
+
+
+MOVE_SEEN_KEY = "stages_move_seen"
+
+
+def seen_stages(state: MutableMapping[str, Any], deals: pl.DataFrame) -> dict[int, int]:
+    """The stage of each deal as the page the user last saw showed it (deal id -> stage id),
+    which a move is checked against; the stages shown now are kept for the next run."""
+    seen: dict[int, int] = state.get(MOVE_SEEN_KEY, {})
+    state[MOVE_SEEN_KEY] = dict(deals.select("id", "stage_id").iter_rows())
+    return seen
+
+
 def editor_key(pipeline_id: int, base: int) -> str:
     """Session key of the stage editor: a new base version gives a fresh editor, edits dropped."""
     return f"stages_editor_{pipeline_id}_{base}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -31,7 +32,6 @@ from funnel.models import DEAL_FIELDS, LEAD_FIELDS, Field, Rule, SalStatus, Stag
 
 DEFAULT_DB = Path("data/funnel.db")
 APP_ID = "funnel"
-SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 10_000
 
 _SQL_TYPES = {"str": "TEXT", "int": "INTEGER", "float": "REAL", "date": "TEXT", "bool": "INTEGER"}
@@ -175,31 +175,45 @@ def m001_initial(db: Database) -> None:
 # --- opening -------------------------------------------------------------------------------
 
 
-def _check_is_funnel_store(path: Path) -> None:
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    with path.open("rb") as f:
-        header = f.read(len(SQLITE_HEADER))
-    if header != SQLITE_HEADER:
-        raise NotAFunnelStoreError(
-            f"{path} is not a SQLite file, so not a funnel store; left untouched."
-        )
-    probe = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+def _check_is_funnel_store(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse a file that is not a funnel store, read through the connection about to use it.
+
+    Never with Python's `open()`: closing any descriptor on the file outside SQLite drops every
+    POSIX lock this process holds on it, and another client closing its connection then
+    deletes the WAL under the app (sqlite.org/howtocorrupt.html 2.2). Reading `sqlite_master`
+    writes nothing, so a file of another application is left as it was.
+    """
     try:
-        tables = {r[0] for r in probe.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         app = None
         if "meta" in tables:
-            row = probe.execute("SELECT value FROM meta WHERE key = 'app'").fetchone()
+            row = conn.execute("SELECT value FROM meta WHERE key = 'app'").fetchone()
             app = row[0] if row else None
     except sqlite3.DatabaseError as e:
+        if "not a database" in str(e):
+            raise NotAFunnelStoreError(
+                f"{path} is not a SQLite file, so not a funnel store; left untouched."
+            ) from e
         raise NotAFunnelStoreError(f"{path} cannot be read as SQLite ({e}); left untouched.") from e
-    finally:
-        probe.close()
     if tables and app != APP_ID:
         raise NotAFunnelStoreError(
             f"{path} is a SQLite database of another application (tables: "
             f"{', '.join(sorted(tables)[:5])}); funnel leaves it untouched."
         )
+    key = path.resolve()
+    if tables and key not in _schema_checked:
+        # Once per process and file: a store copied in, or changed by another program while
+        # the app was stopped, may carry a trigger or a view, or lack a table or an index.
+        if problems := schema_problems(conn):
+            raise NotAFunnelStoreError(
+                f"{path} is not a sound funnel store: {'; '.join(problems[:MAX_PROBLEMS])}. "
+                "funnel leaves it untouched: restore a backup, or remove what another program "
+                "added."
+            )
+        _schema_checked.add(key)
+
+
+_schema_checked: set[Path] = set()
 
 
 def connect(path: Path | str) -> Database:
@@ -209,9 +223,13 @@ def connect(path: Path | str) -> Database:
     and never cached across Streamlit reruns, which may run on other threads.
     """
     path = Path(path)
-    _check_is_funnel_store(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    try:
+        _check_is_funnel_store(conn, path)
+    except NotAFunnelStoreError:
+        conn.close()
+        raise
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
@@ -528,12 +546,59 @@ def stage_history(db: Database, pipeline_id: int | None = None) -> pl.DataFrame:
     )
 
 
-def counts(db: Database) -> dict[str, int]:
-    """How many pipelines, deals and leads the store holds (shown in the sidebar)."""
-    return {
-        table: int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-        for table in ("pipelines", "deals", "leads")
-    }
+COUNTED = ("pipelines", "deals", "leads", "decisions", "scenarios", "scoring_models")
+
+
+def counts(db: Database, tables: Sequence[str] = COUNTED[:3]) -> dict[str, int]:
+    """How many rows each of `tables` holds: pipelines, deals and leads by default (shown in
+    the sidebar); a reset names every one of `COUNTED` that it replaces."""
+    unknown = set(tables) - set(COUNTED)
+    if unknown:
+        raise StoreError(f"Nothing is counted in {', '.join(sorted(unknown))}.")
+    return {table: int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]) for table in tables}
+
+
+def holds_outside_data(db: Database) -> bool:
+    """Whether anything in the store came from outside the demo (an import or a restore, as
+    the audit trail records them): a reset then asks for the store's name."""
+    row = db.execute("SELECT 1 FROM audit WHERE action IN ('import', 'restore') LIMIT 1").fetchone()
+    return row is not None
+
+
+def failure_message(error: Exception, path: Path | str) -> str | None:
+    """A sentence saying what went wrong with the store at `path` and what to do, for an error
+    SQLite itself raised (through either driver); None for any other error.
+
+    A page shows this instead of a traceback: the user can act on a read-only file, a full
+    disk or a table dropped by another program, not on a stack of frames.
+    """
+    text = str(error)
+    if not (isinstance(error, sqlite3.Error) or type(error).__module__.startswith("adbc_")):
+        return None
+    if "readonly" in text or "read-only" in text:
+        return (
+            f"The store {path} is read-only, so nothing can be saved: make the file and its "
+            "folder writable (or open a copy with --db), then try again. Nothing was changed."
+        )
+    if "full" in text:
+        return f"The disk holding {path} is full: free some space, then try again. Nothing was saved."
+    if missing := re.search(r"no such (table|column): ([\w.]+)", text):
+        return (
+            f"The store {path} has no {missing.group(1)} '{missing.group(2)}' (was it changed by "
+            "another program?): restore a backup (`python -m funnel restore FILE`) or open "
+            "another store with --db."
+        )
+    if "locked" in text or "busy" in text:
+        return f"The store {path} is busy with another program's long write: try again in a moment."
+    if "malformed" in text or "not a database" in text or "I/O" in text:
+        return (
+            f"The store {path} cannot be read ({text[:200]}): restore a backup "
+            "(`python -m funnel restore FILE`) or open another store with --db."
+        )
+    return (
+        f"The store {path} failed ({text[:200]}): try again; if it happens again, restore a "
+        "backup or open another store with --db."
+    )
 
 
 # --- pipelines and stages --------------------------------------------------------------------
@@ -598,13 +663,13 @@ def rename_pipeline(
     name = name.strip()
     if not name:
         raise StoreError("A pipeline needs a name.")
-    clash = db.execute(
-        "SELECT 1 FROM pipelines WHERE name = ? AND id != ?", [name, pipeline_id]
-    ).fetchone()
-    if clash:
-        raise StoreError(f"A pipeline named '{name}' already exists; choose another name.")
     with write(db):
         version = _check_version(db, pipeline_id, expected_version)
+        clash = db.execute(
+            "SELECT 1 FROM pipelines WHERE name = ? AND id != ?", [name, pipeline_id]
+        ).fetchone()
+        if clash:
+            raise StoreError(f"A pipeline named '{name}' already exists; choose another name.")
         old = db.execute("SELECT name FROM pipelines WHERE id = ?", [pipeline_id]).fetchone()[0]
         db.conn.execute(
             "UPDATE pipelines SET name = ?, version = ? WHERE id = ?",
@@ -613,12 +678,16 @@ def rename_pipeline(
         audit(db, who, "pipeline", pipeline_id, "rename", {"name": old}, {"name": name})
 
 
-def delete_pipeline(db: Database, pipeline_id: int, who: str = "") -> None:
-    """Delete an empty pipeline; one that still holds deals is refused (move them first)."""
+def delete_pipeline(
+    db: Database, pipeline_id: int, who: str = "", expected_version: int | None = None
+) -> None:
+    """Delete an empty pipeline; one that still holds deals is refused (move them first), and
+    so is one changed since the user saw `expected_version` of it."""
     with write(db):
         row = db.execute("SELECT name FROM pipelines WHERE id = ?", [pipeline_id]).fetchone()
         if row is None:
-            raise StoreError(f"Pipeline {pipeline_id} no longer exists.")
+            raise StoreError(f"Pipeline {pipeline_id} no longer exists; another session deleted it.")
+        _check_version(db, pipeline_id, expected_version)
         n = db.execute("SELECT count(*) FROM deals WHERE pipeline_id = ?", [pipeline_id]).fetchone()
         if n[0]:
             raise StoreError(
@@ -746,20 +815,34 @@ def pipeline_version(db: Database, pipeline_id: int) -> int:
 
 
 def move_deal(
-    db: Database, deal_id: int, to_stage_id: int, who: str = "", at: str | None = None
+    db: Database,
+    deal_id: int,
+    to_stage_id: int,
+    who: str = "",
+    at: str | None = None,
+    expected_stage_id: int | None = None,
 ) -> None:
     """Move a deal to another stage of its pipeline and record the move in the history.
 
     Reaching a won or lost stage closes the deal (closed_at = the move's date); moving back to
-    an open stage reopens it.
+    an open stage reopens it. `expected_stage_id` is the stage the user saw the deal in: if
+    someone moved it since, the move is refused rather than silently overriding theirs.
     """
     at = at or clock.stamp()
     with write(db):
         deal = db.execute(
-            "SELECT d.stage_id, d.pipeline_id, d.name FROM deals d WHERE d.id = ?", [deal_id]
+            "SELECT d.stage_id, d.pipeline_id, d.name, s.name FROM deals d"
+            " JOIN stages s ON s.id = d.stage_id WHERE d.id = ?",
+            [deal_id],
         ).fetchone()
         if deal is None:
-            raise StoreError(f"Deal {deal_id} no longer exists.")
+            raise StoreError(f"Deal {deal_id} no longer exists; another session deleted it.")
+        if expected_stage_id is not None and deal[0] != expected_stage_id:
+            raise StaleVersionError(
+                f"Deal '{deal[2]}' was moved by someone else since you opened the page (it is now "
+                f"in '{deal[3]}'). Reload to see their change, then move it again if you still "
+                "want to."
+            )
         target = db.execute(
             "SELECT pipeline_id, kind, name FROM stages WHERE id = ? AND active = 1", [to_stage_id]
         ).fetchone()
@@ -1072,7 +1155,7 @@ def undo_last(
     elif kind == ("pipeline", "rename"):
         rename_pipeline(db, int(entry["entity_id"]), before["name"], pipeline_version_seen, who)
     elif kind == ("pipeline", "create"):
-        delete_pipeline(db, int(entry["entity_id"]), who)
+        delete_pipeline(db, int(entry["entity_id"]), who, pipeline_version_seen)
     elif entry["entity"] == "scoring_model" and before is not None:
         previous = int(before["version"])
         save_model(
@@ -1237,12 +1320,13 @@ def _staging_folder() -> Path:
     imports whose process was killed mid-way."""
     for old in _scratch().glob("funnel-import-*-*"):
         pid = old.name.split("-")[2]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not alive(int(pid)):
             shutil.rmtree(old, ignore_errors=True)
     return Path(tempfile.mkdtemp(prefix=f"funnel-import-{os.getpid()}-", dir=_scratch()))
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process `pid` runs: a scratch file named for a dead one is left over."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -1421,3 +1505,188 @@ def record_sal(
             dict(zip(columns.split(", "), before, strict=True)),
             {"sal_status": status, **dict(zip(BANT, values, strict=True))},
         )
+
+
+# --- checking a store file before it replaces this one -------------------------------------------
+# A backup is a whole SQLite file from outside: it may carry a trigger that deletes decisions, a
+# view standing in for a table, a missing column or rows no save would ever write. So a restore
+# compares its schema with the one the migrations it claims would create, object by object, and
+# checks every row against the domain's rules, before anything is replaced.
+
+_DATE_COLUMNS = {
+    "leads": [f.name for f in LEAD_FIELDS if f.dtype == "date"],
+    "deals": [f.name for f in DEAL_FIELDS if f.dtype == "date"],
+    "decisions": ["decided_on"],
+}
+_COUNT_COLUMNS = [
+    f.name for f in LEAD_FIELDS if f.dtype in ("int", "float") and f.name not in ("fit", "interest")
+]
+_ROW_RULES: list[tuple[str, str, str, str]] = [
+    # table, column shown, what makes a row bad, the rule it breaks
+    ("meta", "value", "key = 'app' AND value != 'funnel'", "the store belongs to funnel"),
+    (
+        "meta",
+        "value",
+        "key LIKE '%revision' AND CAST(value AS INTEGER) IS NOT value",
+        "a revision is a whole number",
+    ),
+    (
+        "stages",
+        "probability",
+        "probability IS NULL OR probability NOT BETWEEN 0 AND 100",
+        "a probability is 0 to 100",
+    ),
+    (
+        "stages",
+        "kind",
+        "kind IS NULL OR kind NOT IN ('open', 'won', 'lost')",
+        "a stage is open, won or lost",
+    ),
+    ("stages", "name", "name IS NULL OR length(trim(name)) = 0", "a stage has a name"),
+    ("deals", "probability", "probability NOT BETWEEN 0 AND 100", "a probability is 0 to 100"),
+    (
+        "deals",
+        "value",
+        "typeof(value) NOT IN ('integer', 'real', 'null') OR abs(value) > 1e15",
+        "a deal value is a number under 10^15",
+    ),
+    ("stage_history", "at", "datetime(at) IS NULL", "a stage move has a date and time"),
+    ("decisions", "fit_cutoff", "fit_cutoff NOT BETWEEN 0 AND 100", "a cutoff is 0 to 100"),
+    ("decisions", "interest_cutoff", "interest_cutoff NOT BETWEEN 0 AND 100", "a cutoff is 0 to 100"),
+    ("scoring_models", "half_life_days", "NOT half_life_days >= 0", "a half-life is 0 days or more"),
+    ("scoring_rules", "axis", "axis NOT IN ('fit', 'interest')", "a rule scores fit or interest"),
+    (
+        "scoring_rules",
+        "condition",
+        "condition NOT IN ('in', 'between', 'at_least')",
+        "a rule's condition is in, between or at_least",
+    ),
+    ("scoring_rules", "value", "NOT json_valid(value)", "a rule's value is JSON"),
+    (
+        "scoring_rules",
+        "points",
+        "typeof(points) NOT IN ('integer', 'real') OR abs(points) > 1e6",
+        "a rule's points are a number",
+    ),
+    ("scenarios", "params", "NOT json_valid(params)", "a scenario's levers are JSON"),
+    ("audit", "before", "before IS NOT NULL AND NOT json_valid(before)", "a History entry is JSON"),
+    ("audit", "after", "after IS NOT NULL AND NOT json_valid(after)", "a History entry is JSON"),
+    ("leads", "fit", "fit NOT BETWEEN 0 AND 100", "a score is 0 to 100"),
+    ("leads", "interest", "interest NOT BETWEEN 0 AND 100", "a score is 0 to 100"),
+    (
+        "leads",
+        "sal_status",
+        "sal_status NOT IN ('accepted', 'rejected')",
+        "sales' answer is accepted or rejected",
+    ),
+    ("leads", "outcome", "outcome NOT IN ('converted', 'lost')", "an outcome is converted or lost"),
+    *(("leads", c, f"NOT {c} >= 0", "a count is 0 or more") for c in _COUNT_COLUMNS),
+    *(
+        (
+            table,
+            c,
+            f"{c} IS NOT NULL AND date(julianday({c})) IS NOT {c}",
+            "a date is a real YYYY-MM-DD day",
+        )
+        for table, columns in _DATE_COLUMNS.items()
+        for c in columns
+    ),
+]
+MAX_PROBLEMS = 5
+
+
+def _schema(conn: sqlite3.Connection) -> dict[tuple[str, str], str]:
+    """Every object of the schema, (type, name) -> its SQL with whitespace folded."""
+    rows = conn.execute("SELECT type, name, coalesce(sql, '') FROM sqlite_master").fetchall()
+    return {(t, n): " ".join(sql.split()) for t, n, sql in rows if not n.startswith("sqlite_stat")}
+
+
+def _reference(claimed: Sequence[str]) -> Database:
+    """An empty in-memory store with the migrations `claimed` (in order, from the first) applied."""
+    later = [m.name for m in migrations._migrations][len(claimed) :]
+    reference = Database(memory=True)
+    migrations.apply(reference, stop_before=later[0] if later else None)
+    return reference
+
+
+def _column_names(conn: sqlite3.Connection, table: str) -> list[str]:
+    return [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+
+
+def schema_problems(conn: sqlite3.Connection) -> list[str]:
+    """How the schema of `conn` differs from the one its claimed migrations create: tables,
+    columns, indexes; any trigger or view is one the app did not create. Empty when it matches."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "_sqlite_migrations" not in tables:
+        return ["it records no migrations, so it is not a funnel store"]
+    claimed = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM _sqlite_migrations WHERE migration_set = ? ORDER BY id", [APP_ID]
+        )
+    ]
+    known = [m.name for m in migrations._migrations]
+    unknown = [name for name in claimed if name not in known]
+    if unknown:
+        return [f"it comes from a newer funnel (migrations {', '.join(unknown)}): update funnel first"]
+    if claimed != known[: len(claimed)]:
+        return [f"its migrations ({', '.join(claimed)}) are not the ones funnel applies, in order"]
+    reference = _reference(claimed)
+    expected, found = _schema(reference.conn), _schema(conn)
+    problems = [
+        f"it holds a {kind} '{name}' that funnel never creates"
+        for kind, name in found
+        if (kind, name) not in expected
+    ]
+    for (kind, name), sql in expected.items():
+        if (kind, name) not in found:
+            problems.append(f"its {kind} '{name}' is missing")
+        elif found[(kind, name)] != sql and kind == "table":
+            have = _column_names(conn, name)
+            missing = [c for c in _column_names(reference.conn, name) if c not in have]
+            detail = f"lacks column {', '.join(missing)}" if missing else "differs from funnel's"
+            problems.append(f"its table '{name}' {detail}")
+        elif found[(kind, name)] != sql:
+            problems.append(f"its {kind} '{name}' differs from funnel's")
+    reference.close()
+    return problems
+
+
+def row_problems(conn: sqlite3.Connection) -> list[str]:
+    """The first rows of `conn` that break the domain's rules or a foreign key, as sentences
+    (`MAX_PROBLEMS` at most); run on a file whose schema `schema_problems` found sound."""
+    problems = []
+    for table, column, bad, rule in _ROW_RULES:
+        for rowid, value in conn.execute(
+            f"SELECT rowid, {column} FROM {table} WHERE {bad} LIMIT {MAX_PROBLEMS}"
+        ):
+            problems.append(f"{table} row {rowid}: {column} {str(value)[:200]!r} breaks '{rule}'")
+        if len(problems) >= MAX_PROBLEMS:
+            return problems[:MAX_PROBLEMS]
+    for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check").fetchmany(MAX_PROBLEMS):
+        problems.append(f"{table} row {rowid} refers to a row of {parent} that does not exist")
+    return problems[:MAX_PROBLEMS]
+
+
+def file_problems(path: Path) -> list[str]:
+    """Why the SQLite file at `path` (a backup) cannot become the store: not SQLite, another
+    application's, damaged, or its schema or rows (`schema_problems`, `row_problems`); empty
+    when it is sound. A sentence ending in a full stop stands alone; others are listed."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "meta" not in tables:
+            return ["This SQLite file is not a funnel store (it has no meta table)."]
+        app = conn.execute("SELECT value FROM meta WHERE key = 'app'").fetchone()
+        if not app or app[0] != APP_ID:
+            return ["This SQLite file belongs to another application, not funnel."]
+        result = conn.execute("PRAGMA integrity_check").fetchall()
+        if result != [("ok",)]:
+            return [f"The backup is damaged: {'; '.join(str(r[0]) for r in result[:3])}."]
+        return schema_problems(conn) or row_problems(conn)
+    except sqlite3.DatabaseError as e:
+        if "not a database" in str(e):
+            return ["This is not a SQLite file, so not a funnel backup."]
+        return [f"The backup cannot be read: {e}."]
+    finally:
+        conn.close()
