@@ -299,16 +299,21 @@ def _confirm_reset() -> None:
 WHO_COOKIE = "funnel_who"
 
 
+def cookie_script(name: str) -> str:
+    """The one script the app writes: it stores `name` in the name cookie. The name goes in as a
+    JSON string literal with `<` escaped, so no name can close the script or add markup."""
+    literal = json.dumps(name).replace("<", "\\u003c")
+    return (
+        f"<script>document.cookie = '{WHO_COOKIE}=' + encodeURIComponent({literal})"
+        " + '; path=/; max-age=31536000; samesite=strict';</script>"
+    )
+
+
 def _remember_who() -> None:
     """Keep the typed name in a cookie of this browser, so a reload does not silently sign the
     next changes "anonymous"; the name is a signature for the History, not a login."""
-    name = json.dumps(who() if st.session_state.get("who", "").strip() else "").replace("<", "\\u003c")
-    st.html(
-        f"<script>document.cookie = '{WHO_COOKIE}=' + encodeURIComponent({name})"
-        " + '; path=/; max-age=31536000; samesite=strict';</script>",
-        unsafe_allow_javascript=True,
-        width=1,
-    )
+    name = str(st.session_state.get("who", "")).strip()
+    st.html(cookie_script(name), unsafe_allow_javascript=True, width=1)  # the name cookie only
     st.session_state["who_remembered"] = st.session_state.get("who", "")
 
 
