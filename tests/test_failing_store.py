@@ -3,9 +3,11 @@ went wrong and what to do, and no traceback ever reaches it."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from funnel import store
-from tests.conftest import APP
+from tests.conftest import APP, ROOT
 from tests.test_pages import PAGES
 
 
@@ -107,5 +109,46 @@ def test_a_store_changed_while_the_app_was_stopped_is_refused_at_open(app_env: P
     conn = sqlite3.connect(app_env)  # refused before any write: nothing ran, nothing was changed
     try:
         assert conn.execute("SELECT count(*) FROM audit").fetchone() == (before,)
+    finally:
+        conn.close()
+
+
+# A full disk, without mounting one: the child lowers its own file-size limit (RLIMIT_FSIZE,
+# whose signal Python ignores) once the page is open, so SQLite's next WAL append fails as on
+# a full disk ("database or disk is full").
+FULL_DISK_CHILD = """
+import json, resource, sys
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file(sys.argv[1], default_timeout=60)
+at.run()
+at.switch_page("pages/forecast.py").run()
+at.text_input(key="forecast_scenario_name").set_value("Q1 push").run()
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))
+at.button(key="forecast_save").click().run()
+print(json.dumps({"exceptions": len(at.exception), "errors": [e.value for e in at.error]}))
+"""
+
+
+def test_a_save_on_a_full_disk_says_so_without_a_traceback(app_env: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", FULL_DISK_CHILD, APP],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+        env={**os.environ, "FUNNEL_DB": str(app_env)},
+    )
+    seen = json.loads(done.stdout.splitlines()[-1])
+    assert seen["exceptions"] == 0, done.stderr[-3000:]
+    errors = " ".join(seen["errors"]).replace("\\", "")
+    # A file-size limit fails the write with EFBIG, which SQLite reports as an I/O error; a
+    # real full disk (ENOSPC) reads "database or disk is full": both tell the user the same.
+    assert "is the disk full or failing?): free some space or check the disk" in errors, errors
+    assert errors.endswith("Nothing was saved.")
+    conn = sqlite3.connect(app_env)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert conn.execute("SELECT count(*) FROM scenarios").fetchone() == (0,)
     finally:
         conn.close()

@@ -364,8 +364,7 @@ def restore(
     anything was saved since, the restore is refused rather than wiping a change nobody saw.
     The check claims the store in one write (the revision moves on), so of several restores
     started from one page state only the first runs. The current store is then copied to
-    `keep_copy` (when given), and the backup copied in through the backup API. The revision
-    ends above both, so every session's caches see the change.
+    `keep_copy` (when given), and replaced by the backup in one step (`store.replace_from`).
     """
     problem = check_backup(source)
     if problem:
@@ -380,16 +379,4 @@ def restore(
             )
     if keep_copy is not None:
         backup(db, keep_copy)
-    before = store.revision(db)
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    try:
-        src.backup(db.conn)
-    finally:
-        src.close()
-    store.migrations.apply(db)
-    with store.write(db, leads=True):
-        db.conn.execute(
-            "UPDATE meta SET value = ? WHERE key = 'revision'",
-            [str(max(before, store.revision(db)) + 1)],
-        )
-        store.audit(db, "", "store", None, "restore", None, {"from": source.name})
+    store.replace_from(db, source)

@@ -347,7 +347,10 @@ def write(db: Database, *, leads: bool = False, answers: bool = False) -> Iterat
                 )
             db.conn.execute("COMMIT")
         except BaseException:
-            db.conn.execute("ROLLBACK")
+            # SQLite rolls back by itself after some errors (a full disk, out of memory): a
+            # second ROLLBACK would then fail and hide the error that matters.
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
             raise
 
 
@@ -590,7 +593,12 @@ def failure_message(error: Exception, path: Path | str) -> str | None:
         )
     if "locked" in text or "busy" in text:
         return f"The store {path} is busy with another program's long write: try again in a moment."
-    if "malformed" in text or "not a database" in text or "I/O" in text:
+    if "I/O" in text:
+        return (
+            f"The store {path} could not be read or written (disk I/O error: is the disk full or "
+            "failing?): free some space or check the disk, then try again. Nothing was saved."
+        )
+    if "malformed" in text or "not a database" in text:
         return (
             f"The store {path} cannot be read ({text[:200]}): restore a backup "
             "(`python -m funnel restore FILE`) or open another store with --db."
@@ -1505,6 +1513,39 @@ def record_sal(
             dict(zip(columns.split(", "), before, strict=True)),
             {"sal_status": status, **dict(zip(BANT, values, strict=True))},
         )
+
+
+# --- restoring ----------------------------------------------------------------------------------
+
+
+def replace_from(db: Database, source: Path, who: str = "") -> None:
+    """Replace every page of the store with the SQLite file `source` (a checked backup) in one
+    step, its revision above the store's and the restore already in its History.
+
+    The backup is first copied into a scratch file, where its revision is raised and the audit
+    line added; that copy then replaces the store through the backup API in one step. Copied
+    in as it is, the store would for a moment hold the backup's own revision, which a session
+    that saw that revision would take for unchanged (and a kill there would leave it so).
+    Migrations the backup predates are applied after, as on any open.
+    """
+    floor = revision(db)
+    with tempfile.TemporaryDirectory(prefix="funnel-restoring-") as folder:
+        staged = Database(Path(folder) / "restore.db")
+        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        try:
+            src.backup(staged.conn)
+        finally:
+            src.close()
+        with write(staged, leads=True):
+            staged.conn.execute(
+                "UPDATE meta SET value = ? WHERE key = 'revision'",
+                [str(max(floor, revision(staged)))],
+            )
+            audit(staged, who, "store", None, "restore", None, {"from": source.name})
+        with _ONE_LIBRARY_AT_A_TIME:
+            staged.conn.backup(db.conn)
+        staged.close()
+    migrations.apply(db)
 
 
 # --- checking a store file before it replaces this one -------------------------------------------
