@@ -165,16 +165,34 @@ def _normalised(points: pl.Expr, bounds: tuple[float, float]) -> pl.Expr:
     return ((points - low) / (high - low) * 100).clip(0, 100)
 
 
-def decay_factor(half_life_days: float, today: date) -> pl.Expr:
+def decay_factor(half_life_days: float, today: date | pl.Expr) -> pl.Expr:
     """How much of its interest a lead keeps: 0.5 ** (days since last activity / half-life).
 
-    Days count from `last_activity`, or `created` when the lead has no activity date; a
+    Days count from `last_activity`, or `created` when the lead has no activity date, to
+    `today`: one date (the live queue), or a date per lead (`decided_on()`, the back-test). A
     half-life of 0 means no decay.
     """
     if half_life_days <= 0:
         return pl.lit(1.0)
-    days = (pl.lit(today) - pl.coalesce("last_activity", "created")).dt.total_days().clip(0)
+    at = today if isinstance(today, pl.Expr) else pl.lit(today)
+    days = (at - pl.coalesce("last_activity", "created")).dt.total_days().clip(0)
     return pl.lit(0.5).pow(days.cast(pl.Float64) / half_life_days).fill_null(1.0)
+
+
+def decided_on() -> pl.Expr:
+    """The day a lead's outcome was decided, the day the back-test scores it on.
+
+    A cutoff is judged by whether it would have sent the lead to sales while its outcome was
+    being decided: a converted lead on its conversion date, a lost or open lead (no date of
+    its own) on its last activity, else its creation. Scored on today instead, a lead won two
+    years ago has lost all its interest and the back-test blames the cutoff for it.
+    """
+    last_seen = pl.coalesce("last_activity", "created")
+    return (
+        pl.when(outcome_label() == "converted")
+        .then(pl.coalesce("converted_at", last_seen))
+        .otherwise(last_seen)
+    )
 
 
 def _points(rules: Sequence[Rule], axis: Axis) -> pl.Expr:
@@ -187,15 +205,16 @@ def _points(rules: Sequence[Rule], axis: Axis) -> pl.Expr:
 
 
 def score_leads(
-    leads: pl.DataFrame, rules: Sequence[Rule], half_life_days: float, today: date
+    leads: pl.DataFrame, rules: Sequence[Rule], half_life_days: float, today: date | pl.Expr
 ) -> pl.DataFrame:
     """The leads plus Float64 `fit` and `interest`, each on 0..100.
 
     Points of the rules that fire are added per axis; interest points decay with the time since
-    the lead's last activity (`decay_factor`). Each axis is then placed on 0..100 between the
-    fewest and the most points the model allows (`axis_bounds`): 0 is the worst lead the rules
-    can describe, 100 the best. Leads that arrived with ready-made `fit` or `interest` keep them
-    untouched.
+    the lead's last activity up to `today` (`decay_factor`; `decided_on()` scores each lead as
+    it stood when its outcome was decided, for the back-test). Each axis is then placed on
+    0..100 between the fewest and the most points the model allows (`axis_bounds`): 0 is the
+    worst lead the rules can describe, 100 the best. Leads that arrived with ready-made `fit`
+    or `interest` keep them untouched.
     """
     fit = _normalised(_points(rules, "fit"), axis_bounds(rules, "fit"))
     interest = _normalised(
@@ -876,7 +895,13 @@ def cutoff_view(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int, total
     return CutoffView(
         quadrants=quadrants,
         figures=threshold_figures(quadrants, bt, sal, total),
-        caption=f"Back-test on the {bt.known:,} leads with a known outcome (converted or lost).",
+        caption=(
+            f"Back-test on the {bt.known:,} leads with a known outcome (converted or lost), each "
+            "scored as it stood when its outcome was decided: interest decayed to its conversion "
+            "date, or to its last activity for a lost lead. The quadrants, the weekly capacity "
+            "and the SAL counts use the same scores (open leads at their last activity); the "
+            "sales queue below uses today's decay, as the MQLs are today."
+        ),
         curve=backtest_curve(grid, fit_cutoff, interest_cutoff),
     )
 
