@@ -146,7 +146,7 @@ def hand_store(fresh_db: Database) -> Database:
             "deal_id": [1, 1, 1, 2, 2, 2, 4, 4],
             "from_stage_id": [None, ids["Open A"], ids["Open B"]] * 2 + [None, ids["Open A"]],
             "to_stage_id": [ids["Open A"], ids["Open B"], ids["Won"]] * 2 + [ids["Open A"], ids["Lost"]],
-            "at": ["2026-01-01"] * 8,
+            "at": ["2026-01-01T00:00:00"] * 8,
         }
     )
     with store.write(fresh_db):

@@ -163,8 +163,14 @@ def test_moving_a_deal_records_the_move(app_env: Path) -> None:
 
     assert not at.exception, at.exception
     with store.opened(app_env) as db:
-        last = store.stage_history(db, PIPELINE_ID).filter(pl.col("deal_id") == deal_id).tail(1)
+        history = store.stage_history(db, PIPELINE_ID)
+        deals, stage_rows = store.deals(db, PIPELINE_ID), store.stages(db, PIPELINE_ID)
+    last = history.filter(pl.col("deal_id") == deal_id).tail(1)
     assert last["to_stage_id"].item() == target.id
+    # Moved today: 0 days in its new stage, so not stalled whatever the stage's limit.
+    assert last["at"].item().date() == DEMO_TODAY
+    stalled = stages.stalled_deals(deals, stage_rows, history, DEMO_TODAY)
+    assert deal_id not in stalled["id"].to_list()
 
 
 def test_a_quarter_shows_that_quarters_figures(app_env: Path) -> None:

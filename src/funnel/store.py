@@ -509,19 +509,39 @@ def deals(db: Database, pipeline_id: int | None = None) -> pl.DataFrame:
     )
 
 
+HISTORY_TIME = "%Y-%m-%dT%H:%M:%S"
+"""The one format of a stage move's time in the store, written by `clock.stamp` (business
+day, UTC time of day, no zone), normalised on old stores by `m004_history_timestamps`."""
+
+
 def stage_history(db: Database, pipeline_id: int | None = None) -> pl.DataFrame:
-    """Every recorded stage move (deal, from, to, at), oldest first."""
+    """Every recorded stage move (deal, from, to, at), oldest first.
+
+    `at` is read in `HISTORY_TIME` only: a time in any other shape would become an unknown
+    move date and silently lengthen a deal's time in stage, so it is refused by name instead.
+    """
     where = "WHERE d.pipeline_id = ?" if pipeline_id is not None else ""
     frame = read_frame(
         db,
-        "SELECT h.deal_id, h.from_stage_id, h.to_stage_id, h.at FROM stage_history h"
+        "SELECT h.id, h.deal_id, h.from_stage_id, h.to_stage_id, h.at FROM stage_history h"
         f" JOIN deals d ON d.id = h.deal_id {where} ORDER BY h.deal_id, h.at, h.id",
         [pipeline_id] if pipeline_id is not None else [],
     )
-    return frame.with_columns(
-        pl.col("deal_id", "from_stage_id", "to_stage_id").cast(pl.Int64),
-        pl.col("at").cast(pl.String).str.to_datetime(strict=False, time_zone=None),
+    text = pl.col("at").cast(pl.String)
+    parsed = frame.with_columns(
+        pl.col("id", "deal_id", "from_stage_id", "to_stage_id").cast(pl.Int64),
+        text.alias("text"),
+        text.str.to_datetime(HISTORY_TIME, strict=False, time_zone=None).alias("at"),
     )
+    bad = parsed.filter(pl.col("at").is_null())
+    if bad.height:
+        first = bad.row(0, named=True)
+        raise StoreError(
+            f"The stage history holds {bad.height:,} moves whose time is not written "
+            f"YYYY-MM-DDTHH:MM:SS, the first of deal {first['deal_id']} (history row "
+            f"{first['id']}): '{first['text']}'. Correct them in the store, or restore a backup."
+        )
+    return parsed.select("deal_id", "from_stage_id", "to_stage_id", "at")
 
 
 def counts(db: Database) -> dict[str, int]:
@@ -735,15 +755,14 @@ def pipeline_version(db: Database, pipeline_id: int) -> int:
 # --- deals -----------------------------------------------------------------------------------
 
 
-def move_deal(
-    db: Database, deal_id: int, to_stage_id: int, who: str = "", at: str | None = None
-) -> None:
-    """Move a deal to another stage of its pipeline and record the move in the history.
+def move_deal(db: Database, deal_id: int, to_stage_id: int, who: str = "") -> None:
+    """Move a deal to another stage of its pipeline and record the move in the history, at
+    `clock.stamp()` (`HISTORY_TIME`).
 
     Reaching a won or lost stage closes the deal (closed_at = the move's date); moving back to
     an open stage reopens it.
     """
-    at = at or clock.stamp()
+    at = clock.stamp()
     with write(db):
         deal = db.execute(
             "SELECT d.stage_id, d.pipeline_id, d.name FROM deals d WHERE d.id = ?", [deal_id]
@@ -1345,7 +1364,7 @@ def import_deals(
             db.conn.execute(
                 "INSERT INTO stage_history (deal_id, from_stage_id, to_stage_id, at)"
                 " SELECT d.id, b.stage_id, d.stage_id,"
-                " CASE WHEN b.id IS NULL THEN coalesce(d.created, ?) ELSE ? END"
+                " CASE WHEN b.id IS NULL THEN coalesce(d.created || 'T00:00:00', ?) ELSE ? END"
                 " FROM deals d LEFT JOIN import_before b ON b.id = d.id"
                 " WHERE b.id IS NULL OR b.stage_id != d.stage_id",
                 [at, at],
@@ -1411,3 +1430,21 @@ def record_sal(
             dict(zip(columns.split(", "), before, strict=True)),
             {"sal_status": status, **dict(zip(BANT, values, strict=True))},
         )
+
+
+# --- stage history times --------------------------------------------------------------------
+
+
+@migrations()
+def m004_history_timestamps(db: Database) -> None:
+    """Every stage move's time in `HISTORY_TIME`.
+
+    Earlier versions wrote moves made in the app with a zone (`2026-12-01T07:08:50+00:00`) and
+    imported deals' first moves as a bare date, beside the demo's `2026-08-19T01:37:41`; read
+    with one format, the odd ones became unknown and a deal moved today showed months in
+    stage. SQLite's `strftime` reads each of these shapes (a zone is turned into UTC, the
+    time of day the app writes); a time it cannot read is left as it was, for
+    `stage_history` to name.
+    """
+    normal = "strftime('%Y-%m-%dT%H:%M:%S', at)"
+    db.execute(f"UPDATE stage_history SET at = {normal} WHERE {normal} IS NOT NULL AND at != {normal}")
