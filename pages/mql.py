@@ -9,6 +9,7 @@ from sqlite_utils import Database
 
 import ui
 from funnel import charts, clock, scoring, store
+from funnel.models import SalStatus
 
 T = TypeVar("T")
 
@@ -34,6 +35,26 @@ def attempt(write: Callable[[Database], T], message: str) -> tuple[bool, T | Non
         return False, None
     st.session_state["mql_toast"] = message
     return True, result
+
+
+def answer_mql(status: SalStatus) -> None:
+    """Record sales' answer for the MQL picked in the form, with the BANT ticked for it.
+
+    Runs as the button's callback, before the page redraws: on success the ticks are cleared
+    there (a widget's value can only be set before it is drawn), so the next MQL starts with
+    none and cannot inherit this lead's answer; on failure they stay, with the message.
+    """
+    lead_id = int(st.session_state["mql_sal_lead"])
+    bant = {c: bool(st.session_state.get(f"mql_bant_{c}")) for c in store.BANT}
+    try:
+        with ui.connection() as db:
+            store.record_sal(db, lead_id, status, bant, ui.who())
+    except store.StoreError as e:
+        st.session_state["mql_sal_error"] = e
+        return
+    st.session_state.update({f"mql_bant_{c}": False for c in store.BANT})
+    st.session_state["mql_toast"] = scoring.sal_recorded(lead_id, status)
+    st.session_state["mql_sal_recorded"] = True
 
 
 st.title("MQL threshold")
@@ -98,18 +119,16 @@ def threshold(leads: pl.DataFrame, grid: pl.DataFrame, sample: pl.DataFrame, ver
     else:
         with st.form("mql_sal_form"):
             names = scoring.sal_choices(queue)
-            lead_id = st.selectbox("MQL", list(names), key="mql_sal_lead", format_func=names.get)
-            boxes = st.columns(4)
-            bant = {
-                c: boxes[n].checkbox(c.title(), key=f"mql_bant_{c}") for n, c in enumerate(store.BANT)
-            }
+            st.selectbox("MQL", list(names), key="mql_sal_lead", format_func=names.get)
+            for box, c in zip(st.columns(4), store.BANT, strict=True):
+                box.checkbox(c.title(), key=f"mql_bant_{c}")
             accept, reject = st.columns(2)
-            pressed = accept.form_submit_button("Accept (SAL)"), reject.form_submit_button("Reject")
-        if status := scoring.sal_answer(*pressed):
-            done = scoring.sal_recorded(lead_id, status)
-            ok, _ = attempt(lambda db: store.record_sal(db, lead_id, status, bant, ui.who()), done)
-            if ok:
-                st.rerun(scope="app")
+            accept.form_submit_button("Accept (SAL)", on_click=answer_mql, args=("accepted",))
+            reject.form_submit_button("Reject", on_click=answer_mql, args=("rejected",))
+        if error := st.session_state.pop("mql_sal_error", None):
+            ui.show_error(error)
+        if st.session_state.pop("mql_sal_recorded", False):  # the counts above move with it
+            st.rerun(scope="app")
 
     st.subheader("Record the agreed cutoff")
     with st.form("mql_decision_form", clear_on_submit=True):

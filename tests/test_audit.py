@@ -192,8 +192,9 @@ def test_undo_that_would_strand_deals_in_a_stage_is_refused(fresh_db: Database, 
 
 
 def test_sal_decision_and_restore_read_as_sentences() -> None:
-    sal = {"sal_status": "accepted", "bant_budget": True, "bant_authority": False}
-    sal |= {"bant_need": True, "bant_timeline": False}
+    # The keys `store.record_sal` writes into the audit trail.
+    sal = {"sal_status": "accepted", "budget": True, "authority": False, "need": True}
+    sal |= {"timeline": False}
     assert audit.describe("lead", "sal", {}, sal) == "accepted by sales (BANT met: budget, need)"
     assert (
         audit.describe("store", "restore", None, {"from": "funnel-backup-2026-11-20.db"})

@@ -11,7 +11,7 @@ import pytest
 from sqlite_utils import Database
 from streamlit.testing.v1 import AppTest
 
-from funnel import charts, importers, scoring, store
+from funnel import audit, charts, importers, scoring, store
 from funnel.models import Rule
 from tests.conftest import APP, DEMO_TODAY, ROOT
 from tests.test_scoring import hand_table
@@ -253,6 +253,24 @@ def test_sales_accepts_an_mql_with_bant_and_the_sal_count_moves(app_env: Path) -
         ).fetchone()
     assert row == ("accepted", 1, 1, 1, 0)
     assert int(metric(at, "SALs").replace(",", "")) == before + 1
+    # The next answer starts from no tick: the form does not carry this lead's BANT over.
+    assert [at.checkbox(key=f"mql_bant_{c}").value for c in store.BANT] == [False] * 4
+    following = at.selectbox(key="mql_sal_lead").value
+    assert following != lead_id
+    at.button(key="FormSubmitter:mql_sal_form-Reject").click().run()
+    assert not at.exception, at.exception
+    with store.opened(app_env) as db:
+        row = db.execute(
+            "SELECT sal_status, bant_budget, bant_authority, bant_need, bant_timeline"
+            " FROM leads WHERE id = ?",
+            [following],
+        ).fetchone()
+        log = audit.readable(store.audit_log(db))
+    assert row == ("rejected", 0, 0, 0, 0)
+    # History says what was stored, lead by lead.
+    said = dict(log.filter(pl.col("entity") == "lead").select("entity_id", "what").iter_rows())
+    assert said[lead_id] == "accepted by sales (BANT met: budget, authority, need)"
+    assert said[following] == "rejected by sales (BANT met: none)"
 
 
 def test_a_sal_answer_moves_the_count_without_reloading_or_rescoring_leads(

@@ -499,10 +499,7 @@ def test_capacity_check_says_how_many_weeks_sales_could_not_keep_up() -> None:
     assert message == "Within capacity every week: at most 4 MQLs against 4."
 
 
-def test_sal_answer_follows_the_button_pressed() -> None:
-    assert scoring.sal_answer(accepted=True, rejected=False) == "accepted"
-    assert scoring.sal_answer(accepted=False, rejected=True) == "rejected"
-    assert scoring.sal_answer(accepted=False, rejected=False) is None
+def test_sal_recorded_names_the_lead_and_the_answer() -> None:
     assert scoring.sal_recorded(7, "accepted") == "Lead #7 accepted."
 
 

@@ -97,7 +97,7 @@ def describe(entity: str, action: str, before: Any, after: Any) -> str:
     if action == "import":
         return f"imported '{after['file']}': {after['added']:,} added, {after['updated']:,} updated"
     if entity == "lead" and action == "sal":
-        met = [c for c in store.BANT if after.get(f"bant_{c}")]
+        met = [c for c in store.BANT if after.get(c)]  # as `store.record_sal` writes them
         return f"{after['sal_status']} by sales (BANT met: {', '.join(met) or 'none'})"
     if entity == "store" and action == "restore":
         return f"restored from backup '{after['from']}'"

@@ -949,13 +949,6 @@ def decision_line(decision: Mapping[str, Any]) -> str:
     return " · ".join(p for p in parts if p)
 
 
-def sal_answer(accepted: bool, rejected: bool) -> str | None:
-    """The answer `store.record_sal` takes for the button sales pressed, or None before a press."""
-    if rejected:
-        return "rejected"
-    return "accepted" if accepted else None
-
-
 def sal_recorded(lead_id: int, status: str) -> str:
     """The toast after sales accepts or rejects an MQL."""
     return f"Lead #{lead_id} {status}."
