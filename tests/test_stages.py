@@ -343,6 +343,13 @@ WON = {"name": "Won", "probability": 100, "kind": "won"}
             ["Row 1 (Demo): probability -5 is outside 0 to 100."],
         ),
         (
+            [{"name": "Demo", "probability": 12.5, "kind": "open"}, WON],
+            [
+                "Row 1 (Demo): probability 12.5 is not a whole percent; enter a whole number "
+                "from 0 to 100."
+            ],
+        ),
+        (
             [{"name": "Demo", "probability": "abc", "kind": "open"}, WON],
             ["Row 1 (Demo): probability 'abc' is not a number; enter 0 to 100."],
         ),

@@ -86,6 +86,35 @@ def test_a_probability_of_150_is_refused_and_nothing_is_saved(app_env: Path) -> 
         assert store.stage_list(db, PIPELINE_ID) == saved_before
 
 
+def test_the_probability_column_passes_what_was_typed_to_the_validator() -> None:
+    # A min, max or step on the grid's column makes the browser change the typed value before
+    # the page sees it (150 -> 100, -5 -> 5, 12.5 -> 100): the validator's message never shows.
+    column = stages.EDITOR_COLUMNS["probability"]
+    assert isinstance(column, dict)
+    assert not {"min_value", "max_value", "step"} & set(column)
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        (-5, "probability -5 is outside 0 to 100."),
+        (12.5, "probability 12.5 is not a whole percent; enter a whole number from 0 to 100."),
+    ],
+)
+def test_a_probability_typo_is_refused_beside_the_table_and_nothing_is_saved(
+    app_env: Path, typed: float, message: str
+) -> None:
+    at = open_page()
+    with store.opened(app_env) as db:
+        saved_before = store.stage_list(db, PIPELINE_ID)
+    edit_first_stage(at, typed)
+    assert f"Row 1 (Prospecting): {message}" in [e.value for e in at.error]
+    assert "Nothing is saved until these are fixed." in [c.value for c in at.caption]
+    assert not [b for b in at.button if b.key == "stages_save"]
+    with store.opened(app_env) as db:
+        assert store.stage_list(db, PIPELINE_ID) == saved_before
+
+
 def test_deleting_a_stage_that_holds_deals_moves_them_where_the_user_says(app_env: Path) -> None:
     with store.opened(app_env) as db:
         first, second = store.stage_list(db, PIPELINE_ID)[:2]

@@ -360,6 +360,8 @@ def validate_stages(rows: pl.DataFrame | Sequence[Mapping[str, Any]]) -> list[st
     """Every problem in an edited stage table, as sentences that say which row and what.
 
     Rows are numbered from 1 as shown in the editor. An empty list means the table can be saved.
+    A probability is a whole percent, as adopted ones are rounded to: 12.5 is refused, not
+    rounded, so nobody saves a figure they did not type.
 
     >>> validate_stages([{"name": "Demo", "probability": 150, "kind": "open"},
     ...                  {"name": "Won", "probability": 100, "kind": "won"}])
@@ -385,6 +387,11 @@ def validate_stages(rows: pl.DataFrame | Sequence[Mapping[str, Any]]) -> list[st
             problems.append(f"{where}: probability '{raw}' is not a number; enter 0 to 100.")
         elif not 0 <= probability <= 100:
             problems.append(f"{where}: probability {probability:g} is outside 0 to 100.")
+        elif probability != int(probability):
+            problems.append(
+                f"{where}: probability {probability:g} is not a whole percent; enter a whole "
+                "number from 0 to 100."
+            )
         kind = row.get("kind")
         if kind not in STAGE_KINDS:
             shown = "empty" if _blank(kind) else f"'{kind}'"
@@ -534,13 +541,13 @@ TABLE_COLUMNS: dict[str, str | dict[str, Any] | None] = {
 EDITOR_COLUMNS: dict[str, str | dict[str, Any] | None] = {
     "position": {"kind": "number", "label": "Order", "step": 1, "help": "Stages are sorted by it"},
     "name": {"kind": "text", "label": "Stage", "required": True},
+    # No min, max or step: the grid would quietly turn 150 into 100, -5 into 5 and 12.5 into
+    # 100 (the point refused, 125 clamped); typed as is, `validate_stages` refuses them by name.
     "probability": {
         "kind": "number",
         "label": "Probability %",
-        "min_value": 0,
-        "max_value": 100,
-        "step": 1,
         "required": True,
+        "help": "Win probability of a deal in this stage: a whole percent from 0 to 100",
     },
     "kind": {"kind": "select", "label": "Kind", "options": STAGE_KINDS, "required": True},
     "rot_days": {
