@@ -104,7 +104,7 @@ def what_if() -> None:
         table = sim.quantiles
         st.dataframe(table, hide_index=True, column_config=money(table), key="forecast_range_table")
     with tabs[2]:
-        reverse_panel(levers, round(side["Scenario"][0], -3))
+        reverse_panel(levers, side)
     with tabs[3]:
         ranked = fc.sensitivity(levers, baseline)
         st.write(f"Bottleneck: **{ranked['lever'][0]}** moves revenue most.")
@@ -113,12 +113,16 @@ def what_if() -> None:
         scenarios_panel(levers)
 
 
-def reverse_panel(levers: fc.Levers, suggested: float) -> None:
-    """Leads needed for a period's target; starts at what the scenario gives the first period."""
+def reverse_panel(levers: fc.Levers, side: pl.DataFrame) -> None:
+    """Leads needed for a period's target; opens on the first period leads can still reach,
+    its target what the scenario gives that period."""
+    periods = baseline.horizon["period"].to_list()
+    first = fc.first_reachable(baseline.horizon, levers.cycle_days, today)
+    suggested = round(side.filter(pl.col("period") == first)["Scenario"][0], -3)
     r1, r2 = st.columns(2)
     with r1:
         goal = money_input("Revenue target for one period ($)", suggested, "forecast_reverse_target")
-    label = r2.selectbox("Period", baseline.horizon["period"].to_list(), key="forecast_reverse_period")
+    label = r2.selectbox("Period", periods, index=periods.index(first), key="forecast_reverse_period")
     try:
         reverse = fc.reverse_funnel(levers, goal, fc.period_starts(baseline.horizon)[label])
     except fc.ForecastError as e:

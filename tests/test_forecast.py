@@ -24,8 +24,8 @@ Q1 = date(2027, 1, 1)
 def hand_baseline(
     periods: int = 1, cycle: list[float] | None = None, trials: tuple[int, ...] = (1000, 200, 100)
 ) -> fc.Baseline:
-    """A baseline built by hand: `periods` quarters from 2027 Q1, no open pipeline."""
-    horizon = fc.horizon(TODAY, "quarter").head(periods)
+    """A baseline built by hand: `periods` whole quarters from 2027 Q1, no open pipeline."""
+    horizon = fc.horizon(Q1, "quarter").head(periods)
     return fc.Baseline(
         window=fc.full_quarters_window(TODAY),
         period="quarter",
@@ -70,7 +70,35 @@ def test_without_measured_cycles_the_cycle_is_a_point_mass_at_the_lever() -> Non
 
 def test_baseline_window_is_the_last_four_full_quarters() -> None:
     assert fc.full_quarters_window(TODAY) == (date(2025, 10, 1), date(2026, 10, 1))
-    assert fc.horizon(TODAY, "month").get_column("period").to_list()[:2] == ["2026-12", "2027-01"]
+    assert fc.horizon(TODAY, "month").get_column("period").to_list()[:2] == ["2026-11", "2026-12"]
+
+
+def test_todays_period_is_forecast_for_its_remaining_part() -> None:
+    # On 1 Dec 2026, 31 of 2026 Q4's 92 days are left: the horizon opens on them, then the
+    # four quarters of 2027. 1,000 leads a quarter x 25 % x $1,000 with no cycle give $250,000
+    # a whole quarter, and 250,000 x 31 / 92 in what is left of Q4.
+    december = date(2026, 12, 1)
+    periods = fc.horizon(december, "quarter")
+    assert periods["period"].to_list() == ["2026 Q4", "2027 Q1", "2027 Q2", "2027 Q3", "2027 Q4"]
+    assert periods["start"][0] == december and periods["share"][0] == pytest.approx(31 / 92)
+    baseline = replace(
+        hand_baseline(), horizon=periods, pipeline_weighted=np.zeros(5), pipeline_draws=np.zeros((1, 5))
+    )
+    result = fc.forecast(fc.Levers(1_000, (0.25,), 1_000.0, 0.0), baseline)
+    assert result["revenue"].to_list() == pytest.approx([250_000 * 31 / 92] + [250_000.0] * 4)
+    assert fc.horizon_note(periods) == (
+        " (2026 Q4 from 01 Dec: its remaining 34%, leads per period scaled to it)"
+    )
+    assert fc.horizon_note(fc.horizon(Q1, "quarter")) == ""
+
+
+def test_the_reverse_funnel_opens_on_the_first_period_leads_can_still_reach() -> None:
+    # From 1 Dec 2026 with a 45-day cycle: leads for 2027 Q1 were due by 17 Nov, gone; leads
+    # for 2027 Q2 are due by 15 Feb 2027. With no cycle, today's own period is reachable.
+    periods = fc.horizon(date(2026, 12, 1), "quarter")
+    assert fc.first_reachable(periods, 45.0, date(2026, 12, 1)) == "2027 Q2"
+    assert fc.first_reachable(periods, 0.0, date(2026, 12, 1)) == "2026 Q4"
+    assert fc.first_reachable(periods, 900.0, date(2026, 12, 1)) == "2027 Q4"
 
 
 # --- a hand-made store --------------------------------------------------------------------------
@@ -182,10 +210,10 @@ def test_baseline_measures_rates_value_cycle_and_pipeline(hand_store: Database) 
     assert baseline.trials == (10, 8, 5, 4, 2)
     assert baseline.won_deals == 2
     assert sorted(baseline.cycle_samples.tolist()) == [60.0, 90.0]
-    # 50,000 x 60 % in Q1 plus the overdue 5,000 x 20 %; 10,000 at its own 10 % in Q2;
-    # the deal expected in 2028 is beyond the horizon.
-    assert baseline.pipeline_weighted.tolist() == pytest.approx([31_000.0, 1_000.0, 0.0, 0.0])
-    assert set(np.unique(baseline.pipeline_draws[:, 1])) <= {0.0, 10_000.0}
+    # The overdue 5,000 x 20 % in today's 2026 Q4; 50,000 x 60 % in 2027 Q1; 10,000 at its own
+    # 10 % in Q2; the deal expected in 2028 is beyond the horizon.
+    assert baseline.pipeline_weighted.tolist() == pytest.approx([1_000.0, 30_000.0, 1_000.0, 0.0, 0.0])
+    assert set(np.unique(baseline.pipeline_draws[:, 2])) <= {0.0, 10_000.0}
 
 
 def test_pipeline_funnel_counts_deals_at_each_stage_they_reached(hand_store: Database) -> None:
@@ -534,7 +562,7 @@ def test_reverse_message_warns_when_the_leads_were_due_already() -> None:
 
 def test_period_starts_map_labels_to_first_days() -> None:
     starts = fc.period_starts(fc.horizon(TODAY, "quarter").head(2))
-    assert starts == {"2027 Q1": Q1, "2027 Q2": date(2027, 4, 1)}
+    assert starts == {"2026 Q4": TODAY, "2027 Q1": Q1}
 
 
 def test_saved_scenarios_get_labels_and_levers_by_id() -> None:

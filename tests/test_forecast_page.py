@@ -3,7 +3,7 @@ round-trip through the store, the URL carries the slider values."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -91,8 +91,27 @@ def test_per_month_the_sliders_start_from_a_third_of_the_quarterly_volume(app_en
     at.selectbox(key="forecast_period").set_value("Month").run()
     assert not at.exception, at.exception
     assert at.slider(key="forecast_leads_per_period").value == round(quarterly / 3, 1)
-    next_month = date(DEMO_TODAY.year + DEMO_TODAY.month // 12, DEMO_TODAY.month % 12 + 1, 1)
-    assert at.selectbox(key="forecast_reverse_period").options[0] == f"{next_month:%Y-%m}"
+    assert at.selectbox(key="forecast_reverse_period").options[0] == f"{DEMO_TODAY:%Y-%m}"
+
+
+def test_todays_quarter_is_forecast_and_the_reverse_funnel_opens_where_leads_can_arrive(
+    app_env: Path,
+) -> None:
+    at = open_page()
+    quarter = f"{DEMO_TODAY.year} Q{(DEMO_TODAY.month - 1) // 3 + 1}"
+    reverse = at.selectbox(key="forecast_reverse_period")
+    assert reverse.options[0] == quarter
+    caption = next(c.value for c in at.caption if c.value.startswith("As of"))
+    assert f"forecast {quarter} to " in caption
+    # The cycle the sliders hold: the first period whose leads are due today or later.
+    cycle = at.slider(key="forecast_cycle_days").value
+    due = [
+        date(int(p[:4]), 3 * int(p[-1]) - 2, 1) - timedelta(days=round(cycle))
+        for p in reverse.options[1:]
+    ]
+    reachable = [p for p, by in zip(reverse.options[1:], due, strict=True) if by >= DEMO_TODAY]
+    assert reverse.value == reachable[0]
+    assert not [m for m in at.markdown if "already past" in m.value]
 
 
 def test_slider_values_survive_a_visit_to_another_page(app_env: Path) -> None:

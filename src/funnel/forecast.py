@@ -91,22 +91,52 @@ def full_quarters_window(today: date, quarters: int = 4) -> tuple[date, date]:
 
 
 def horizon(today: date, period: Period = "quarter", months: int = HORIZON_MONTHS) -> pl.DataFrame:
-    """The future periods to forecast: the ones after today's, `months` months in all.
+    """The periods to forecast: what is left of today's, then `months` months of whole ones.
 
-    >>> horizon(date(2026, 11, 23))["period"].to_list()
-    ['2027 Q1', '2027 Q2', '2027 Q3', '2027 Q4']
+    Today's period is forecast from today on (`start`), its `share` the part of it still
+    ahead: on 23 Nov 2026, 39 of 2026 Q4's 92 days. Leaving it out pushed December's deals
+    into January and left the weeks a meeting can still act on unforecast.
+
+    >>> h = horizon(date(2026, 11, 23))
+    >>> h["period"].to_list()
+    ['2026 Q4', '2027 Q1', '2027 Q2', '2027 Q3', '2027 Q4']
+    >>> h["start"][0], round(h["share"][0], 3)
+    (datetime.date(2026, 11, 23), 0.424)
     """
     step = PERIOD_MONTHS[period]
-    first = _add_months(period_start(today, period), step)
-    starts = [_add_months(first, step * i) for i in range(months // step)]
+    current = period_start(today, period)
+    starts = [_add_months(current, step * i) for i in range(months // step + 1)]
+    ends = [_add_months(s, step) for s in starts]
+    share = [1.0] * len(starts)
+    share[0] = (ends[0] - today).days / (ends[0] - current).days
     return pl.DataFrame(
         {
             "period": [period_label(s, period) for s in starts],
-            "start": starts,
-            "end": [_add_months(s, step) for s in starts],
+            "start": [today, *starts[1:]],
+            "end": ends,
+            "share": share,
         },
-        schema={"period": pl.String, "start": pl.Date, "end": pl.Date},
+        schema={"period": pl.String, "start": pl.Date, "end": pl.Date, "share": pl.Float64},
     )
+
+
+def horizon_note(periods: pl.DataFrame) -> str:
+    """The words that say the first period is only its remaining part (nothing when whole)."""
+    first = periods.row(0, named=True)
+    if first["share"] >= 1:
+        return ""
+    return (
+        f" ({first['period']} from {first['start']:%d %b}: its remaining {first['share']:.0%}, "
+        "leads per period scaled to it)"
+    )
+
+
+def first_reachable(periods: pl.DataFrame, cycle_days: float, today: date) -> str:
+    """The first period whose leads can still arrive in time: its start, less one cycle, is
+    not before today (the last period when none is), where the reverse funnel opens."""
+    lead_by = pl.col("start") - pl.duration(days=round(cycle_days))
+    reachable = periods.filter(lead_by >= pl.lit(today))["period"]
+    return str(reachable[0] if reachable.len() else periods["period"][-1])
 
 
 # --- funnels ----------------------------------------------------------------------------------
@@ -370,9 +400,9 @@ def _open_pipeline(
     """Open deals as (value, win probability, horizon period index).
 
     The deal's own probability beats its stage's. A deal expected before the horizon (overdue,
-    or with no date) lands in the first period; one expected after it is left out.
+    or with no date) lands in the first period, today's; one expected after it is left out.
     """
-    first: date = periods.get_column("start")[0]
+    first = period_start(periods.get_column("start")[0], period)
     step = PERIOD_MONTHS[period]
     open_deals = deals.filter(pl.col("stage_kind") == "open").select(
         pl.col("value").fill_null(0.0),
@@ -486,7 +516,7 @@ def landing_matrix(periods: pl.DataFrame, pmf: np.ndarray) -> np.ndarray:
     period k; what lands after the horizon is lost to it. Q1 2027 has 90 days: with a
     45-day cycle half its wins land in Q1, half in Q2; Q2 has 91 days, 46 of which land in it.
 
-    >>> q = horizon(date(2026, 11, 23)).head(2)
+    >>> q = horizon(date(2027, 1, 1)).head(2)
     >>> landing_matrix(q, np.eye(46)[45]).round(3).tolist()
     [[0.5, 0.5], [0.0, 0.505]]
     """
@@ -507,8 +537,10 @@ def landing_matrix(periods: pl.DataFrame, pmf: np.ndarray) -> np.ndarray:
 
 
 def _new_business(levers: Levers, baseline: Baseline) -> np.ndarray:
+    """Won value landing in each period; the first period's leads are its remaining share."""
     spread = landing_matrix(baseline.horizon, cycle_pmf(baseline.cycle_samples, levers.cycle_days))
-    revenue: np.ndarray = levers.customers_per_period() * levers.deal_value * spread.sum(axis=0)
+    share = baseline.horizon.get_column("share").to_numpy()
+    revenue: np.ndarray = levers.customers_per_period() * levers.deal_value * (share @ spread)
     return revenue
 
 
@@ -579,7 +611,8 @@ def simulate(levers: Levers, baseline: Baseline, target: float, seed: int = SEED
     for rate, trials in zip(levers.rates, baseline.trials, strict=False):
         weight = trials + 2
         p *= rng.beta(max(rate * weight, 1e-9), max((1 - rate) * weight, 1e-9), size=n)
-    leads = round(levers.leads_per_period)
+    share = baseline.horizon.get_column("share").to_numpy()
+    leads = np.rint(levers.leads_per_period * share).astype(np.int64)  # today's period: its rest
     periods = baseline.horizon.height
     customers = rng.binomial(leads, np.repeat(p[:, None], periods, axis=1))
     spread = landing_matrix(baseline.horizon, cycle_pmf(baseline.cycle_samples, levers.cycle_days))
@@ -785,7 +818,8 @@ def window_caption(
     )
     periods = baseline.horizon["period"]
     return (
-        f"As of {today:%d %b %Y}: forecast {periods[0]} to {periods[-1]}; "
+        f"As of {today:%d %b %Y}: forecast {periods[0]} to {periods[-1]}"
+        f"{horizon_note(baseline.horizon)}; "
         f"leads created {baseline.window[0]:%d %b %Y} to {baseline.window[1]:%d %b %Y} (excluded). "
         f"MQL: fit ≥ {fit:g} and interest ≥ {interest:g}, "
         + (f"the cutoff {agreed}. " if agreed else "no cutoff agreed yet (see MQL threshold). ")
