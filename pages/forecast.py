@@ -20,7 +20,7 @@ def measured(
     with ui.connection() as db:
         fit, interest, version = fc.agreed_cutoff(store.decisions(db))
     leads = scoring.with_quadrants(ui.scored_leads(version), fit, interest)
-    chosen = None if pipeline is None else (ui.stages(pipeline), ui.stage_history(pipeline))
+    chosen = None if pipeline is None else (ui.stages(pipeline), ui.stage_history(pipeline), ui.deals())
     return fc.measure_view(leads, ui.deals(pipeline), today, quarters, period, chosen)
 
 
@@ -53,13 +53,18 @@ pipeline = right.selectbox(
     list(names),
     format_func=names.get,
     key="forecast_pipeline",
-    help="Whose won deals give the deal value and cycle, and whose open deals add their weighted value.",
+    help=(
+        "Whose won deals give the deal value and cycle, whose open deals add their weighted "
+        "value, and whose share of the deals won gives its share of the leads."
+    ),
 )
 today = clock.today()
 baseline, stage_funnel = measured(
     str(ui.db_path()), ui.revision(), fc.WINDOWS[window_name], fc.PERIODS[period_name], pipeline, today
 )
 st.caption(fc.window_caption(baseline, decisions, ui.as_text, today))
+if baseline.lead_share is not None:
+    st.caption(baseline.lead_share.sentence(ui.as_text(names[pipeline])))
 marketing_tab, pipeline_tab = st.tabs(["Marketing funnel", "Deal pipeline"])
 marketing_tab.altair_chart(charts.funnel_chart(baseline.funnel), key="forecast_funnel_chart")
 if stage_funnel is None:

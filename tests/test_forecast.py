@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -599,6 +600,42 @@ def test_measure_view_adds_the_chosen_pipelines_funnel_over_the_same_window(
     assert none is None and baseline.window == (date(2025, 10, 1), date(2026, 10, 1))
     assert baseline.levers == fc.Levers(2.5, (0.8, 0.625, 0.8, 0.5, 0.5), 15_000.0, 75.0)
     pid = int(store.pipelines(hand_store).get_column("id")[0])
-    chosen = (store.stages(hand_store, pid), store.stage_history(hand_store, pid))
-    _, funnel = fc.measure_view(leads, store.deals(hand_store, pid), TODAY, 4, "quarter", chosen)
+    chosen = (store.stages(hand_store, pid), store.stage_history(hand_store, pid), deals)
+    one, funnel = fc.measure_view(leads, store.deals(hand_store, pid), TODAY, 4, "quarter", chosen)
     assert funnel is not None and funnel["count"].to_list() == [7, 4, 3]
+    # The store's only pipeline won both deals of the window: it gets every lead.
+    assert one.lead_share == fc.LeadShare(1.0, 2, 2, "won")
+    assert one.levers == baseline.levers
+
+
+def test_the_pipelines_forecasts_add_up_to_all_pipelines(demo_path: Path) -> None:
+    with store.opened(demo_path) as db:
+        leads, deals = with_mql(store.leads(db)), store.deals(db)
+        pipelines = {
+            pid: (store.deals(db, pid), store.stages(db, pid), store.stage_history(db, pid))
+            for pid in store.pipelines(db)["id"]
+        }
+    whole, _ = fc.measure_view(leads, deals, TODAY, 4, "quarter")
+    start, end = whole.window
+    won = deals.filter(
+        (pl.col("stage_kind") == "won") & (pl.col("closed_at") >= start) & (pl.col("closed_at") < end)
+    )
+    parts = []
+    for pid, (own, stage_rows, history) in pipelines.items():
+        part, _ = fc.measure_view(leads, own, TODAY, 4, "quarter", (stage_rows, history, deals))
+        share = won.filter(pl.col("pipeline_id") == pid).height / won.height
+        assert part.lead_share is not None and part.lead_share.share == pytest.approx(share)
+        assert part.levers.leads_per_period == pytest.approx(whole.levers.leads_per_period * share)
+        parts.append(part)
+    # Leads, the won value they bring a period, and the weighted open pipeline all add up.
+    assert sum(p.levers.leads_per_period for p in parts) == pytest.approx(whole.levers.leads_per_period)
+    brought = sum(p.levers.customers_per_period() * p.levers.deal_value for p in parts)
+    assert brought == pytest.approx(whole.levers.customers_per_period() * whole.levers.deal_value)
+    assert sum(p.pipeline_weighted.sum() for p in parts) == pytest.approx(whole.pipeline_weighted.sum())
+
+
+def test_a_pipelines_lead_share_is_said_in_words() -> None:
+    share = fc.LeadShare(0.25, 30, 120, "won")
+    assert share.sentence("Startup") == (
+        "Startup gets 25.0% of the leads: its share of the deals won in the window (30 of 120)."
+    )

@@ -94,6 +94,24 @@ def test_per_month_the_sliders_start_from_a_third_of_the_quarterly_volume(app_en
     assert at.selectbox(key="forecast_reverse_period").options[0] == f"{DEMO_TODAY:%Y-%m}"
 
 
+def test_one_pipeline_forecasts_its_share_of_the_leads_and_says_so(app_env: Path) -> None:
+    at = open_page()
+    whole = int(metric(at, "Baseline, whole horizon").strip("$").replace(",", ""))
+    volume = at.slider(key="forecast_leads_per_period").value
+    startup = next(k for k, v in store_pipelines(app_env).items() if v == "Startup")
+    at.selectbox(key="forecast_pipeline").set_value(startup).run()
+    assert not at.exception, at.exception
+    said = [c.value for c in at.caption if c.value.startswith("Startup gets ")]
+    assert said and "of the deals won in the window" in said[0]
+    assert at.slider(key="forecast_leads_per_period").value < volume
+    assert int(metric(at, "Baseline, whole horizon").strip("$").replace(",", "")) < whole
+
+
+def store_pipelines(path: Path) -> dict[int, str]:
+    with store.opened(path) as db:
+        return dict(store.pipelines(db).select("id", "name").iter_rows())
+
+
 def test_todays_quarter_is_forecast_and_the_reverse_funnel_opens_where_leads_can_arrive(
     app_env: Path,
 ) -> None:

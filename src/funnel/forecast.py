@@ -361,9 +361,55 @@ def levers_from_json(text: str, fallback: Levers, period: Period) -> tuple[Lever
     return levers, problems
 
 
+@dataclass(frozen=True)
+class LeadShare:
+    """The part of all leads one pipeline's forecast counts as its own.
+
+    Leads name no pipeline, so a pipeline gets the leads in proportion to the deals it won in
+    the baseline window (`won` of `won_all`); without a win anywhere there, to the deals
+    created in it (`basis` says which). Each pipeline's shares then add up to all leads, and
+    the pipelines' forecasts to the whole.
+    """
+
+    share: float
+    won: int
+    won_all: int
+    basis: Literal["won", "created"]
+
+    def sentence(self, name: str) -> str:
+        """What the caption says about it, for the pipeline called `name`."""
+        what = "deals won" if self.basis == "won" else "deals created"
+        return (
+            f"{name} gets {self.share:.1%} of the leads: its share of the {what} in the window "
+            f"({self.won:,} of {self.won_all:,})."
+        )
+
+
+def lead_share(deals: pl.DataFrame, all_deals: pl.DataFrame, start: date, end: date) -> LeadShare:
+    """One pipeline's `LeadShare`: `deals` are its deals, `all_deals` every pipeline's.
+
+    >>> import polars as pl
+    >>> mine = pl.DataFrame({"stage_kind": ["won"], "closed_at": [date(2026, 3, 1)],
+    ...                      "created": [date(2026, 1, 1)]})
+    >>> every = pl.concat([mine] * 4)
+    >>> lead_share(mine, every, date(2025, 10, 1), date(2026, 10, 1)).share
+    0.25
+    """
+    won, won_all = _won_in_window(deals, start, end).height, _won_in_window(all_deals, start, end).height
+    if won_all:
+        return LeadShare(won / won_all, won, won_all, "won")
+    created = pl.col("created").is_between(start, end, closed="left")
+    made, made_all = deals.filter(created).height, all_deals.filter(created).height
+    return LeadShare(made / made_all if made_all else 0.0, made, made_all, "created")
+
+
 @dataclass(frozen=True, eq=False)
 class Baseline:
-    """What the history measures over the window, and the open pipeline over the horizon."""
+    """What the history measures over the window, and the open pipeline over the horizon.
+
+    `lead_share` is set when the baseline is one pipeline's: its leads per period are that
+    share of all leads.
+    """
 
     window: tuple[date, date]
     period: Period
@@ -375,6 +421,7 @@ class Baseline:
     horizon: pl.DataFrame
     pipeline_weighted: np.ndarray
     pipeline_draws: np.ndarray
+    lead_share: LeadShare | None = None
 
 
 def agreed_cutoff(decisions: pl.DataFrame) -> tuple[float, float, int | None]:
@@ -451,13 +498,16 @@ def measure_baseline(
     period: Period = "quarter",
     seed: int = SEED,
     sims: int = SIMULATIONS,
+    all_deals: pl.DataFrame | None = None,
 ) -> Baseline:
     """Measure the funnel, the rates, the won deal value and the cycle over the window.
 
     `leads` carries the `mql` flag at the agreed cutoff; `deals` is `store.deals` (stage kind
     and probability joined in). Leads per period is the window's leads over its periods. The
     average deal value and the cycle (created to won, in days) come from deals won in the
-    window. The open pipeline is simulated here once, since no slider changes it.
+    window. The open pipeline is simulated here once, since no slider changes it. When
+    `deals` are one pipeline's, `all_deals` are every pipeline's, and the leads per period
+    are the pipeline's `lead_share` of them.
     """
     start, end = window or full_quarters_window(today)
     funnel = marketing_funnel(leads, start, end)
@@ -475,8 +525,9 @@ def measure_baseline(
     )
     periods = horizon(today, period)
     value, p, index = _open_pipeline(deals, periods, period)
+    share = None if all_deals is None else lead_share(deals, all_deals, start, end)
     levers = Levers(
-        leads_per_period=counts[0] / periods_in_window,
+        leads_per_period=counts[0] / periods_in_window * (1.0 if share is None else share.share),
         rates=tuple(counts[i + 1] / counts[i] if counts[i] else 0.0 for i in range(len(counts) - 1)),
         deal_value=float(values.mean()) if values.len() else 0.0,  # type: ignore[arg-type]
         cycle_days=float(cycle.mean()) if cycle.size else 0.0,
@@ -492,6 +543,7 @@ def measure_baseline(
         horizon=periods,
         pipeline_weighted=np.bincount(index, weights=value * p, minlength=periods.height),
         pipeline_draws=_pipeline_draws(value, p, index, periods.height, sims, seed),
+        lead_share=share,
     )
 
 
@@ -571,15 +623,17 @@ def measure_view(
     today: date,
     quarters: int,
     period: Period,
-    pipeline: tuple[pl.DataFrame, pl.DataFrame] | None = None,
+    pipeline: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame] | None = None,
 ) -> tuple[Baseline, pl.DataFrame | None]:
     """The baseline over the last `quarters` full quarters, and over the same window the funnel
-    of one pipeline given as its (stages, stage history); None when all pipelines are shown."""
+    of one pipeline given as its (stages, stage history, every pipeline's deals); None when
+    all pipelines are shown. One pipeline's baseline counts its share of the leads."""
     window = full_quarters_window(today, quarters)
-    baseline = measure_baseline(leads, deals, today, window, period)
+    every = None if pipeline is None else pipeline[2]
+    baseline = measure_baseline(leads, deals, today, window, period, all_deals=every)
     if pipeline is None:
         return baseline, None
-    return baseline, pipeline_funnel(deals, *pipeline, *window)
+    return baseline, pipeline_funnel(deals, *pipeline[:2], *window)
 
 
 def compare_levers(a: Levers, b: Levers, baseline: Baseline, names: tuple[str, str]) -> pl.DataFrame:
