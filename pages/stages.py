@@ -55,6 +55,25 @@ def figures_for_period(deals: pl.DataFrame, stage_frame: pl.DataFrame) -> None:
         col.metric(label, value)
     st.altair_chart(charts.stage_value_chart(figures.by_stage))
     st.dataframe(figures.table(), hide_index=True, column_config=COLUMNS, width="content")
+    own = stages.own_probability_deals(stages.in_period(deals, period))
+    st.caption(stages.own_probability_caption(own.height))
+    if own.height:
+        st.dataframe(own, hide_index=True, column_config=COLUMNS, key="stages_own_probabilities")
+        named = dict(own.select("id", "name").iter_rows())
+        clear = st.multiselect(
+            "Deals to weigh by their stage's probability",
+            list(named),
+            format_func=lambda deal_id: named[deal_id] or f"Deal {deal_id}",
+            key="stages_clear_own",
+        )
+        left, right = st.columns(2)
+        some = left.button("Clear their own %", key="stages_clear_own_some", disabled=not clear)
+        if some or right.button(f"Clear all {own.height:,}", key="stages_clear_own_all"):
+            chosen = clear if some else own["id"].to_list()
+            attempt(
+                "Own probabilities cleared",
+                lambda db: store.clear_deal_probabilities(db, chosen, ui.who()),
+            )
 
 
 st.title("Stages & probabilities")

@@ -191,6 +191,23 @@ def test_undo_that_would_strand_deals_in_a_stage_is_refused(fresh_db: Database, 
     assert [s.name for s in store.stage_list(fresh_db, pipeline)] == ["Demo", "Trial", "Proposal", "Won"]
 
 
+def test_clearing_deals_own_probabilities_reads_as_a_sentence(fresh_db: Database, pipeline: int) -> None:
+    demo = store.stage_list(fresh_db, pipeline)[0]
+    with store.write(fresh_db):
+        for name, own in (("Acme", 35.0), ("Globex", None)):
+            fresh_db.conn.execute(
+                "INSERT INTO deals (pipeline_id, stage_id, name, value, probability)"
+                " VALUES (?, ?, ?, 1000, ?)",
+                [pipeline, demo.id, name, own],
+            )
+    assert store.clear_deal_probabilities(fresh_db, [1, 2], who="Anna") == 1
+    assert store.deals(fresh_db)["probability"].to_list() == [None, None]
+    assert _log(fresh_db)["what"][0] == (
+        "own probability cleared on 1 deals, their stage's applies again (deals 1)"
+    )
+    assert store.clear_deal_probabilities(fresh_db, [1, 2], who="Anna") == 0
+
+
 def test_sal_decision_and_restore_read_as_sentences() -> None:
     # The keys `store.record_sal` writes into the audit trail.
     sal = {"sal_status": "accepted", "budget": True, "authority": False, "need": True}

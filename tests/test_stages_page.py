@@ -182,6 +182,36 @@ def test_a_save_based_on_a_stale_version_is_refused_with_a_reload_message(app_en
         assert store.stage_list(db, PIPELINE_ID)[0].probability == 10
 
 
+def test_deals_with_their_own_probability_are_listed_and_can_be_cleared(app_env: Path) -> None:
+    with store.opened(app_env) as db:
+        deals = store.deals(db, PIPELINE_ID)
+    own = deals.filter((pl.col("stage_kind") == "open") & pl.col("probability").is_not_null())
+    assert own.height, "the demo's first pipeline should hold deals with their own probability"
+    at = open_page()
+    listed = next(d.value for d in at.dataframe if "own_probability" in d.value.columns)
+    assert sorted(listed["id"].to_list()) == sorted(own["id"].to_list())
+    per_stage = next(d.value for d in at.dataframe if "own_probability_deals" in d.value.columns)
+    assert per_stage["own_probability_deals"].sum() == own.height
+    assert any(f"except for {own.height:,} open deals" in c.value for c in at.caption)
+
+    first = int(own.sort("stage_position", "id")["id"][0])
+    at.multiselect(key="stages_clear_own").set_value([first]).run()
+    at.button(key="stages_clear_own_some").click().run()
+    assert not at.exception, at.exception
+    with store.opened(app_env) as db:
+        after = store.deals(db, PIPELINE_ID)
+        log = store.audit_log(db)
+    cleared = after.filter(pl.col("id") == first)
+    assert cleared["probability"].item() is None
+    assert (
+        after.filter(pl.col("probability").is_not_null()).height
+        == deals.filter(pl.col("probability").is_not_null()).height - 1
+    )
+    # Now weighted by its stage's probability, which the page's figure follows.
+    assert metric(at, "Weighted pipeline") == f"${stages.weighted_pipeline(after):,.0f}"
+    assert log["action"][0] == "clear_probability"
+
+
 def test_moving_a_deal_records_the_move(app_env: Path) -> None:
     at = open_page()
     deal_id = at.selectbox(key="stages_move_deal").value

@@ -101,6 +101,13 @@ def describe(entity: str, action: str, before: Any, after: Any) -> str:
         return f"{after['sal_status']} by sales (BANT met: {', '.join(met) or 'none'})"
     if entity == "store" and action == "restore":
         return f"restored from backup '{after['from']}'"
+    if entity == "deals" and action == "clear_probability":
+        ids = sorted(before["probability"], key=int)
+        more = f" and {len(ids) - 10:,} more" if len(ids) > 10 else ""
+        return (
+            f"own probability cleared on {after['cleared']:,} deals, their stage's applies again "
+            f"(deals {', '.join(ids[:10])}{more})"
+        )
     if entity == "deal" and action == "move":
         return f"stage {before['stage_id']} -> stage {after['stage_id']}"
     return action

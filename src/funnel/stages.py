@@ -144,17 +144,27 @@ class PipelineFigures:
 
     def table(self) -> pl.DataFrame:
         """The per-stage rows as listed under the chart: the ids and positions are left out."""
-        return self.by_stage.select("stage", "probability", "deals", "value", "weighted_value")
+        return self.by_stage.select(
+            "stage", "probability", "deals", "own_probability_deals", "value", "weighted_value"
+        )
+
+
+def _has_own_probability() -> pl.Expr:
+    """An open deal whose own probability, not its stage's, weighs it (won and lost need none)."""
+    return (pl.col("stage_kind") == "open") & pl.col("probability").is_not_null()
 
 
 def pipeline_figures(deals: pl.DataFrame, stages: pl.DataFrame) -> PipelineFigures:
-    """Closed won, open pipeline, weighted pipeline, and per stage: deals, value, weighted value.
+    """Closed won, open pipeline, weighted pipeline, and per stage: deals, value, weighted value,
+    and how many open deals carry their own probability.
 
     Every stage of `stages` gets a row, empty ones with zeros, in pipeline order. A stage's
-    weighted value is what its deals are expected to bring (won: all, lost: nothing).
+    weighted value is what its deals are expected to bring (won: all, lost: nothing), so it is
+    value x the stage's probability only when `own_probability_deals` is 0.
     """
     per_stage = deals.group_by("stage_id").agg(
         deals=pl.len().cast(pl.Int64),
+        own_probability_deals=_has_own_probability().sum().cast(pl.Int64),
         value=pl.col("value").fill_null(0.0).sum(),
         weighted_value=_expected_value().sum(),
     )
@@ -163,7 +173,10 @@ def pipeline_figures(deals: pl.DataFrame, stages: pl.DataFrame) -> PipelineFigur
             stage_id="id", position="position", stage="name", kind="kind", probability="probability"
         )
         .join(per_stage, on="stage_id", how="left")
-        .with_columns(pl.col("deals").fill_null(0), pl.col("value", "weighted_value").fill_null(0.0))
+        .with_columns(
+            pl.col("deals", "own_probability_deals").fill_null(0),
+            pl.col("value", "weighted_value").fill_null(0.0),
+        )
         .sort("position")
     )
     return PipelineFigures(
@@ -171,6 +184,35 @@ def pipeline_figures(deals: pl.DataFrame, stages: pl.DataFrame) -> PipelineFigur
         open_pipeline=open_pipeline(deals),
         weighted_pipeline=weighted_pipeline(deals),
         by_stage=by_stage,
+    )
+
+
+def own_probability_deals(deals: pl.DataFrame) -> pl.DataFrame:
+    """The open deals weighted by their own probability instead of their stage's, in pipeline
+    order: `id`, `name`, `stage`, `value`, `own_probability`, `stage_probability`,
+    `weighted_value` (value x own probability)."""
+    return (
+        deals.filter(_has_own_probability())
+        .sort("stage_position", "id")
+        .select(
+            "id",
+            "name",
+            "stage",
+            pl.col("value").fill_null(0.0),
+            own_probability="probability",
+            stage_probability="stage_probability",
+            weighted_value=_expected_value(),
+        )
+    )
+
+
+def own_probability_caption(count: int) -> str:
+    """Why a stage's weighted value need not be its value x its probability, with the count."""
+    if not count:
+        return "Weighted = value × the stage's probability, for every open deal here."
+    return (
+        f"Weighted = value × probability: the stage's, except for {count:,} open deals that carry "
+        "their own (from the CRM or an import), listed below; clear one to use its stage's."
     )
 
 
@@ -524,7 +566,19 @@ TABLE_COLUMNS: dict[str, str | dict[str, Any] | None] = {
     "probability": "Prob. %",
     "deals": "Deals",
     "value": {"kind": "number", "label": "Value ($)", "format": "localized"},
-    "weighted_value": {"kind": "number", "label": "Weighted ($)", "format": "localized"},
+    "weighted_value": {
+        "kind": "number",
+        "label": "Weighted ($)",
+        "format": "localized",
+        "help": "Value × probability: the stage's, or the deal's own where it has one",
+    },
+    "own_probability_deals": {
+        "kind": "number",
+        "label": "Deals with own %",
+        "help": "Open deals weighted by their own probability instead of the stage's",
+    },
+    "own_probability": {"kind": "number", "label": "Own %", "format": "%g"},
+    "stage_probability": {"kind": "number", "label": "Stage %", "format": "%g"},
     "manual": {"kind": "number", "label": "Manual %", "format": "%.1f"},
     "n": {"kind": "number", "label": "n", "help": "Closed deals (won + lost) that reached it"},
     "empirical": {"kind": "number", "label": "Empirical %", "format": "%.1f"},

@@ -788,6 +788,27 @@ def move_deal(db: Database, deal_id: int, to_stage_id: int, who: str = "") -> No
         audit(db, who, "deal", deal_id, "move", {"stage_id": deal[0]}, {"stage_id": to_stage_id})
 
 
+def clear_deal_probabilities(db: Database, deal_ids: Sequence[int], who: str = "") -> int:
+    """Drop the deals' own win probabilities, so their stage's weighs them again.
+
+    Returns how many deals had one; the audit keeps each one's old value, by deal id.
+    """
+    with write(db):
+        marks = ", ".join("?" for _ in deal_ids)
+        had = dict(
+            db.execute(
+                f"SELECT id, probability FROM deals WHERE id IN ({marks}) AND probability IS NOT NULL",
+                list(deal_ids),
+            ).fetchall()
+        )
+        if not had:
+            return 0
+        marks = ", ".join("?" for _ in had)
+        db.conn.execute(f"UPDATE deals SET probability = NULL WHERE id IN ({marks})", list(had))
+        audit(db, who, "deals", None, "clear_probability", {"probability": had}, {"cleared": len(had)})
+    return len(had)
+
+
 # --- scoring models ----------------------------------------------------------------------------
 
 
