@@ -116,12 +116,12 @@ st.query_params["pipeline"] = str(pipeline_id)
 stage_frame, deals = ui.stages(pipeline_id), ui.deals(pipeline_id)
 history = ui.stage_history(pipeline_id)
 version = stages.pipeline_row(pipelines, pipeline_id)["version"]
-base = st.session_state.setdefault(stages.base_key(pipeline_id), version)
+base, base_frame = stages.editor_base(st.session_state, pipeline_id, version, stage_frame)
 
 st.subheader("Stages")
 editor_key = stages.editor_key(pipeline_id, base)
 edited = st.data_editor(
-    stage_frame.select(*EDITOR_COLUMNS, "id"),
+    base_frame.select(*EDITOR_COLUMNS, "id"),
     key=editor_key,
     num_rows="dynamic",
     hide_index=True,
@@ -137,7 +137,7 @@ else:
     new_stages = stages.edited_stages(edited)
     reassign = {
         stage_id: st.selectbox(prompt, [s.name for s in new_stages], key=f"stages_reassign_{stage_id}")
-        for stage_id, prompt in stages.reassign_prompts(stage_frame, new_stages, deals).items()
+        for stage_id, prompt in stages.reassign_prompts(base_frame, new_stages, deals).items()
     }
     if st.button("Save stages", type="primary", key="stages_save"):
         attempt(
@@ -146,7 +146,7 @@ else:
             pipeline_id,
         )
 if base != version:
-    st.warning("Someone else saved this pipeline since you opened it.")
+    st.warning(stages.stale_warning(base, version))
     if st.button("Reload their version (drops your unsaved edits)", key="stages_reload"):
         attempt("Reloaded", lambda db: None, pipeline_id)
 

@@ -647,6 +647,31 @@ def base_key(pipeline_id: int | None) -> str:
     return f"stages_base_{pipeline_id}"
 
 
+def editor_base(
+    state: MutableMapping[str, Any], pipeline_id: int, version: int, stages: pl.DataFrame
+) -> tuple[int, pl.DataFrame]:
+    """The saved version a pipeline's stage editor edits, and its stages as they were then.
+
+    Both are kept in the session from the first look (or the last own save): when another
+    session saves, the editor goes on showing the version this one opened, so a value typed
+    into it stays where it was typed (given new data, the grid would drop every typed edit),
+    and the page says the version moved on.
+    """
+    key, frame_key = base_key(pipeline_id), f"stages_base_frame_{pipeline_id}"
+    if key not in state or frame_key not in state:
+        state[key], state[frame_key] = version, stages
+    return int(state[key]), state[frame_key]
+
+
+def stale_warning(base: int, version: int) -> str:
+    """What the page says while the editor shows an older version than the saved one."""
+    return (
+        f"Someone else saved this pipeline since you opened it (your table is version {base}, "
+        f"the saved one is {version}). Your edits stay in the table, on the version you opened; "
+        "saving them is refused until you reload theirs, which drops your edits."
+    )
+
+
 def editor_key(pipeline_id: int, base: int) -> str:
     """Session key of the stage editor: a new base version gives a fresh editor, edits dropped."""
     return f"stages_editor_{pipeline_id}_{base}"

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page
 
 from funnel import store
+from funnel.models import Stage
 from tests.e2e.conftest import AppServer, assert_no_exception, screenshot, wait_for_app
 from tests.e2e.waits import open_app, settle
 
@@ -61,3 +62,23 @@ def test_a_probability_typo_reaches_the_validator_and_nothing_is_saved(
     assert_no_exception(page)
     with store.opened(demo_path) as db:
         assert store.stage_list(db, 1) == before
+
+
+def test_a_typed_edit_survives_another_sessions_save(
+    app_server: AppServer, page: Page, demo_path: Path
+) -> None:
+    open_app(page, app_server.url)
+    type_first_probability(page, "12")
+    with store.opened(demo_path) as db:  # a colleague saves the pipeline meanwhile
+        stage_list = store.stage_list(db, 1)
+        stage_list[1] = Stage(
+            stage_list[1].name, 25.0, stage_list[1].kind, stage_list[1].rot_days, stage_list[1].id
+        )
+        store.save_stages(db, 1, stage_list, store.pipeline_version(db, 1), None, "Ben")
+    page.get_by_role("textbox", name="Your name").fill("Anna")  # any next run of the page
+    page.keyboard.press("Enter")
+    settle(page)
+    page.get_by_text("Your edits stay in the table, on the version you opened").wait_for()
+    grid = page.locator("[data-testid='stDataFrame']").first
+    grid.get_by_text("12", exact=True).first.wait_for(state="attached")  # a grid cell
+    assert_no_exception(page)
