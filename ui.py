@@ -181,6 +181,11 @@ def mql_view(
     return _mql_view(str(db_path()), _lead_revisions(), _model(version), clock.today(), *key)
 
 
+def backtest_leads(version: int | None = None) -> pl.DataFrame:
+    """All leads scored with model `version` as each stood when its outcome was decided."""
+    return _answered(str(db_path()), _lead_revisions(), _model(version), None)
+
+
 def scored_with(rules: tuple[Rule, ...], half_life_days: float) -> pl.DataFrame:
     """All leads scored with rules not saved yet (the MQL page's draft, to show crossings)."""
     return _answered(str(db_path()), _lead_revisions(), (rules, half_life_days), clock.today())
