@@ -67,6 +67,7 @@ if baseline.lead_share is not None:
     st.caption(baseline.lead_share.sentence(ui.as_text(names[pipeline])))
 marketing_tab, pipeline_tab = st.tabs(["Marketing funnel", "Deal pipeline"])
 marketing_tab.altair_chart(charts.funnel_chart(baseline.funnel), key="forecast_funnel_chart")
+marketing_tab.caption(fc.FUNNEL_NOTE)
 if stage_funnel is None:
     pipeline_tab.info("Pick one deal pipeline above to see its stages.")
 else:
@@ -86,7 +87,8 @@ def what_if() -> None:
     st.header("What if")
     cols = st.columns(4)
     for i, (key, label, top, step, fmt) in enumerate(fc.slider_specs(baseline.levers, st.session_state)):
-        cols[i % 4].slider(label, 0.0, top, step=step, format=fmt, key=key)
+        help_text = fc.LEVER_HELP[key.removeprefix("forecast_")]
+        cols[i % 4].slider(label, 0.0, top, step=step, format=fmt, key=key, help=help_text)
     st.button("Reset to baseline", key="forecast_reset", on_click=set_levers, args=(baseline.levers,))
     params = fc.slider_params(st.session_state)
     levers, _ = fc.levers_from_params(params, baseline.levers)
@@ -95,7 +97,7 @@ def what_if() -> None:
     side = fc.compare_levers(baseline.levers, levers, baseline, ("Baseline", "Scenario"))
     figures = fc.headline_metrics(side, baseline.won_deals)
     for column, (label, value, change) in zip(st.columns(3), figures, strict=True):
-        column.metric(label, value, change)
+        column.metric(label, value, change, help=fc.FIGURE_HELP[label])
     tabs = st.tabs(["Forecast", "Range & target", "Reverse funnel", "Sensitivity", "Scenarios"])
     with tabs[0]:
         st.altair_chart(charts.forecast_chart(side), key="forecast_side_chart")
@@ -104,15 +106,19 @@ def what_if() -> None:
         whole = round(side["Baseline"][-1], -4)
         target = money_input("Revenue target for the whole horizon ($)", whole, "forecast_target")
         sim = fc.simulate(levers, baseline, target)
-        st.metric("Chance to reach the target", f"{sim.chance:.0%}")
+        chance = "Chance to reach the target"
+        st.metric(chance, f"{sim.chance:.0%}", help=fc.FIGURE_HELP[chance])
         st.altair_chart(charts.range_chart(sim.quantiles), key="forecast_range_chart")
-        table = sim.quantiles
-        st.dataframe(table, hide_index=True, column_config=money(table), key="forecast_range_table")
+        range_columns = ui.column_config(fc.RANGE_COLUMNS)
+        st.dataframe(
+            sim.quantiles, hide_index=True, column_config=range_columns, key="forecast_range_table"
+        )
     with tabs[2]:
         reverse_panel(levers, side)
     with tabs[3]:
         ranked = fc.sensitivity(levers, baseline)
         st.write(f"Bottleneck: **{ranked['lever'][0]}** moves revenue most.")
+        st.caption(fc.SENSITIVITY_NOTE)
         st.altair_chart(charts.sensitivity_chart(ranked), key="forecast_sensitivity_chart")
     with tabs[4]:
         scenarios_panel(levers)

@@ -91,23 +91,32 @@ leads, grid, sample = ui.mql_view(version, sources, owners, scoring.period_bound
 def threshold(leads: pl.DataFrame, grid: pl.DataFrame, sample: pl.DataFrame, version: int) -> None:
     """Everything the sliders move: a slider reruns only this, on the pre-aggregated grid."""
     c1, c2 = st.columns(2)
-    f = c1.slider("Fit cutoff F", 0, 100, key="mql_fit_cutoff")
-    i = c2.slider("Interest cutoff I", 0, 100, key="mql_interest_cutoff")
+    f = c1.slider("Fit cutoff F", 0, 100, key="mql_fit_cutoff", help=scoring.SLIDER_HELP["F"])
+    i = c2.slider("Interest cutoff I", 0, 100, key="mql_interest_cutoff", help=scoring.SLIDER_HELP["I"])
     st.session_state.update(scoring.kept_cutoffs(f, i))
     st.query_params.update(scoring.view_link(f, i, version))
     if st.session_state["mql_version"] != version:  # a decision of another version was restored
         st.rerun(scope="app")
     view = scoring.cutoff_view(grid, f, i, leads.height)
     for column, (label, value, note) in zip(st.columns(3) + st.columns(3), view.figures, strict=True):
-        column.metric(label, value, note, delta_color="off", delta_arrow="off")
+        column.metric(
+            label, value, note, delta_color="off", delta_arrow="off", help=scoring.FIGURE_HELP[label]
+        )
     st.caption(view.caption)
     st.altair_chart(charts.mql_quadrant_chart(sample, view.quadrants, f, i, leads.height))
     st.altair_chart(charts.mql_curve_chart(view.curve))
 
     st.subheader("Capacity")
     a, b = st.columns(2)
-    reps = a.number_input("Sales reps", 1, 500, 4, key="mql_reps")
-    per_rep = b.number_input("Leads a rep can work per week", 1, 1000, 10, key="mql_leads_per_rep")
+    reps = a.number_input("Sales reps", 1, 500, 4, key="mql_reps", help=scoring.CAPACITY_HELP["reps"])
+    per_rep = b.number_input(
+        "Leads a rep can work per week",
+        1,
+        1000,
+        10,
+        key="mql_leads_per_rep",
+        help=scoring.CAPACITY_HELP["per_rep"],
+    )
     weekly, within, message = scoring.capacity_check(grid, f, i, int(reps), int(per_rep))
     (st.success if within else st.warning)(message)
     st.altair_chart(charts.mql_capacity_chart(weekly))

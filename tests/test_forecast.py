@@ -281,11 +281,11 @@ def test_sensitivity_ranks_the_leakiest_step_first() -> None:
     result = fc.sensitivity(levers, baseline)
     gains = dict(zip(result["lever"], result["gain"], strict=True))
     # The 20 % step loses 80 %: a tenth less leak is 20 % -> 28 %, +40 % revenue.
-    assert result["lever"][0] == "Lead → Qualified prospect: leak -10 %"
+    assert result["lever"][0] == "Lead → Qualified prospect: 10 % fewer lost"
     assert result["bottleneck"].to_list() == [True] + [False] * (result.height - 1)
-    assert gains["Lead → Qualified prospect: leak -10 %"] == pytest.approx(100_000.0)
-    assert gains["MQL → SAL: leak -10 %"] == pytest.approx(75_000.0)
-    assert gains["Qualified prospect → MQL: leak -10 %"] == pytest.approx(25_000.0)
+    assert gains["Lead → Qualified prospect: 10 % fewer lost"] == pytest.approx(100_000.0)
+    assert gains["MQL → SAL: 10 % fewer lost"] == pytest.approx(75_000.0)
+    assert gains["Qualified prospect → MQL: 10 % fewer lost"] == pytest.approx(25_000.0)
     assert gains["Leads per period +10 %"] == pytest.approx(25_000.0)
     assert gains["Cycle length -10 %"] == pytest.approx(0.0)
 

@@ -175,3 +175,17 @@ def test_an_empty_store_shows_the_page_and_explains_the_reverse_funnel(
     at = open_page()
     assert metric(at, "Baseline, whole horizon") == "$0"
     assert any(r"deal value is \$0" in e.value for e in at.error)  # escaped: shown as typed
+
+
+def test_every_figure_and_slider_says_what_it_counts(app_env: Path) -> None:
+    at = open_page()
+    assert {m.label for m in at.metric} >= {
+        "Baseline, whole horizon",
+        "Scenario, whole horizon",
+        "Won deals measured",
+        "Chance to reach the target",
+    }
+    assert all(m.help for m in at.metric), [m.label for m in at.metric if not m.help]
+    assert len(at.slider) == 8 and all(s.help for s in at.slider)
+    assert any("another population" in c.value for c in at.caption)
+    assert any("10 % fewer lost" in c.value for c in at.caption)

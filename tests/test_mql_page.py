@@ -148,6 +148,21 @@ def test_the_backtest_keeps_the_conversions_a_cutoff_kept_when_they_were_decided
     assert any("scored as it stood when its outcome was decided" in c.value for c in at.caption)
 
 
+def test_every_figure_slider_and_capacity_input_says_what_it_counts(app_env: Path) -> None:
+    at = open_page()
+    assert [m.label for m in at.metric] == [
+        "MQLs",
+        "Conversion in MQLs",
+        "Conversions kept",
+        "Lift",
+        "Conversions lost",
+        "SALs",
+    ]
+    assert all(m.help for m in at.metric)
+    assert all(s.help for s in at.slider) and len(at.slider) == 2
+    assert at.number_input(key="mql_reps").help and at.number_input(key="mql_leads_per_rep").help
+
+
 def test_query_parameters_set_the_sliders_and_the_version(app_env: Path) -> None:
     at = open_page({"F": "72", "I": "33", "v": "1"})
     assert at.slider(key="mql_fit_cutoff").value == 72

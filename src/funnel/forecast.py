@@ -737,7 +737,7 @@ def sensitivity(levers: Levers, baseline: Baseline) -> pl.DataFrame:
     for i, name in enumerate(STEPS[: len(levers.rates)]):
         rates = list(levers.rates)
         rates[i] += step * (1 - rates[i])
-        moves.append((f"{name}: leak -10 %", replace(levers, rates=tuple(rates))))
+        moves.append((f"{name}: 10 % fewer lost", replace(levers, rates=tuple(rates))))
     moves += [
         ("Average deal value +10 %", replace(levers, deal_value=levers.deal_value * (1 + step))),
         ("Cycle length -10 %", replace(levers, cycle_days=levers.cycle_days * (1 - step))),
@@ -771,6 +771,63 @@ SLIDERS: dict[str, tuple[str, float, str]] = {
     "deal_value": ("Average deal value", 100.0, "$%,.0f"),
     "cycle_days": ("Cycle length", 1.0, "%.0f days"),
 }
+# What each slider moves, as its help icon says it.
+LEVER_HELP: dict[str, str] = {
+    "leads_per_period": (
+        "New leads a period at the top of the funnel. Baseline: the window's leads per period "
+        "(one pipeline: its share of them)."
+    ),
+    **{
+        key: f"Of those who reach {a}, the share that goes on to {b}. Baseline: measured over the "
+        "window's leads."
+        for key, (a, b) in zip(RATE_KEYS, pairwise(MARKETING_STAGES), strict=True)
+    },
+    "deal_value": "What a won deal brings. Baseline: the mean value of the deals won in the window.",
+    "cycle_days": (
+        "Days from a lead's arrival to its win, which moves revenue into later periods. Baseline: "
+        "the mean, creation to win, of the deals won in the window."
+    ),
+}
+FIGURE_HELP: dict[str, str] = {
+    "Baseline, whole horizon": (
+        "Revenue over every period forecast, at the measured rates: new business from the "
+        "funnel plus the open pipeline's weighted value."
+    ),
+    "Scenario, whole horizon": (
+        "The same with the sliders as they are; below it, scenario minus baseline."
+    ),
+    "Won deals measured": (
+        "Deals won in the baseline window, whose mean value and cycle the baseline uses. The "
+        "funnel's Customer count is another population: leads created in the window that "
+        "became customers, whenever they won."
+    ),
+    "Chance to reach the target": (
+        "Share of 1,000 simulated horizons whose revenue reaches the target: rates drawn around "
+        "the sliders' values by how many leads measured them, each open deal won at its "
+        "probability."
+    ),
+}
+RANGE_COLUMNS: dict[str, str | dict[str, Any] | None] = {
+    "period": "Period",
+    **{
+        name: {"kind": "number", "label": label, "format": "$%,.0f", "help": text}
+        for name, label, text in (
+            ("p10", "P10 (low)", "9 in 10 simulated outcomes are above this"),
+            ("p50", "P50 (middle)", "Half the simulated outcomes are above this, half below"),
+            ("p90", "P90 (high)", "Only 1 in 10 simulated outcomes is above this"),
+        )
+    },
+}
+FUNNEL_NOTE = (
+    "Leads created in the window, each counted at every stage up to the furthest it reached; "
+    "Customer counts those that became customers. Won deals measured, above, counts deals won "
+    "in the window, another population: a deal can be won from a lead of an earlier window."
+)
+SENSITIVITY_NOTE = (
+    "Revenue over the horizon gained by moving one lever 10 % the right way: 10 % more leads or "
+    "deal value, a 10 % shorter cycle, or for a funnel step 10 % fewer lost (a step converting "
+    "20 % loses 80 %; losing 72 % instead, it converts 28 %). The step that loses most gains most."
+)
 # Widget values Streamlit forgets once another page runs, so the page keeps a copy of them.
 KEPT_KEYS: tuple[str, ...] = (
     "forecast_window",

@@ -877,6 +877,37 @@ def threshold_figures(
     ]
 
 
+# What each headline figure counts, as its help icon says it (keyed by `threshold_figures` label).
+FIGURE_HELP = {
+    "MQLs": "Leads with fit ≥ F and interest ≥ I, among all the leads the filters keep.",
+    "Conversion in MQLs": (
+        "Of the MQLs whose outcome is known (converted or lost), the share that converted; "
+        "below it, the same share among the leads outside the MQL."
+    ),
+    "Conversions kept": (
+        "Of all the leads that converted, the share this cutoff would have sent to sales as "
+        "MQLs: the buyers it keeps."
+    ),
+    "Lift": (
+        "Conversion in the MQLs divided by the conversion of every lead with a known outcome: "
+        "2.00× means an MQL is twice as likely to convert as an average lead."
+    ),
+    "Conversions lost": "Leads that converted although this cutoff would have kept them from sales.",
+    "SALs": (
+        "MQLs at this cutoff that sales accepted (sales-accepted leads); the SAL rate is their "
+        "share of the MQLs, and rejected ones are counted beside it."
+    ),
+}
+SLIDER_HELP = {
+    "F": "Fit cutoff: the least fit (0..100, from job title, company, size, country...) an MQL has.",
+    "I": "Interest cutoff: the least interest (0..100, from visits, e-mails, downloads...) an MQL has.",
+}
+CAPACITY_HELP = {
+    "reps": "Sales reps who accept or reject MQLs.",
+    "per_rep": "How many new MQLs one rep can work in a week: reps × this is the weekly capacity.",
+}
+
+
 @dataclass(frozen=True)
 class CutoffView:
     """What the sliders' cutoff shows: counts per quadrant, headline figures and the back-test."""
