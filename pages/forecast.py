@@ -140,7 +140,11 @@ def reverse_panel(levers: fc.Levers, side: pl.DataFrame) -> None:
         ui.show_error(e)
         return
     st.write(fc.reverse_message(reverse, today))
-    st.dataframe(reverse.stages, hide_index=True, key="forecast_reverse_table")
+    needed = {
+        "stage": "Stage",
+        "needed": st.column_config.NumberColumn("Needed", format="localized"),
+    }
+    st.dataframe(reverse.stages, hide_index=True, column_config=needed, key="forecast_reverse_table")
 
 
 def scenarios_panel(levers: fc.Levers) -> None:

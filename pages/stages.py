@@ -165,7 +165,7 @@ unsaved = stages.has_unsaved_edits(st.session_state.get(editor_key, {}))
 if unsaved:
     st.caption("Save or undo your edits in the stage table first: adopting replaces it.")
 left, right = st.columns(2)
-adopt_some = left.button("Adopt smoothed", key="stages_adopt", disabled=unsaved or not chosen)
+adopt_some = left.button("Adopt suggested", key="stages_adopt", disabled=unsaved or not chosen)
 if adopt_some or right.button("Adopt all", key="stages_adopt_all", disabled=unsaved):
     which = chosen if adopt_some else None
     attempt(

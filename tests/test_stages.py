@@ -415,7 +415,7 @@ WON = {"name": "Won", "probability": 100, "kind": "won"}
         ),
         (
             [{"name": "Demo", "probability": 10, "kind": "open", "rot_days": 2.5}, WON],
-            ["Row 1 (Demo): rotting limit '2.5' must be a whole number of days above 0, or empty."],
+            ["Row 1 (Demo): stalled after '2.5' must be a whole number of days above 0, or empty."],
         ),
     ],
 )

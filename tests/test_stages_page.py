@@ -94,6 +94,24 @@ def test_the_probability_column_passes_what_was_typed_to_the_validator() -> None
     assert not {"min_value", "max_value", "step"} & set(column)
 
 
+def test_the_history_table_speaks_a_sales_leaders_words(app_env: Path) -> None:
+    at = open_page()
+    labels = {
+        name: spec["label"] if isinstance(spec, dict) else spec
+        for name, spec in stages.TABLE_COLUMNS.items()
+        if spec is not None
+    }
+    assert labels["n"] == "Closed deals measured"
+    assert (labels["empirical"], labels["smoothed"]) == ("Won from history %", "Suggested %")
+    shown = " ".join(str(label) for label in labels.values())
+    assert not {"n", "Empirical", "Smoothed", "Rotting"} & set(shown.replace("%", " ").split())
+    counts = ("deals", "n", "stays")
+    assert all(stages.TABLE_COLUMNS[c]["format"] == "localized" for c in counts)  # type: ignore[index]
+    caption = stages.smoothing_caption()
+    assert "Empirical" not in caption and "Smoothed" not in caption
+    assert [b.label for b in at.button if b.key == "stages_adopt"] == ["Adopt suggested"]
+
+
 @pytest.mark.parametrize(
     ("typed", "message"),
     [

@@ -443,7 +443,7 @@ def validate_stages(rows: pl.DataFrame | Sequence[Mapping[str, Any]]) -> list[st
         rot_days = _number(rot)
         if not _blank(rot) and (rot_days is None or rot_days <= 0 or rot_days != int(rot_days)):
             problems.append(
-                f"{where}: rotting limit '{rot}' must be a whole number of days above 0, or empty."
+                f"{where}: stalled after '{rot}' must be a whole number of days above 0, or empty."
             )
         if not _blank(row.get("position")) and _number(row.get("position")) is None:
             problems.append(f"{where}: position '{row['position']}' is not a number.")
@@ -544,11 +544,11 @@ def smoothing_caption() -> str:
     """How learned probabilities are computed, worded with the pseudo-deal count in force."""
     pseudo = f"{DEFAULT_PSEUDO_DEALS:g}"
     return (
-        "Empirical = won deals that reached the stage / closed deals (won + lost) that reached it, "
-        "over every closed deal of this pipeline "
+        "Won from history = won deals that reached the stage / closed deals (won + lost) that "
+        "reached it, over every closed deal of this pipeline "
         "(passing a stage by skipping it counts as reaching it). "
-        f"Smoothed = (won + {pseudo} × manual/100) / (n + {pseudo}): as if {pseudo} more deals had "
-        "closed at the manual rate, so a small sample stays near it."
+        f"Suggested = (won + {pseudo} × set by hand/100) / (closed deals measured + {pseudo}): as "
+        f"if {pseudo} more deals had closed at the hand-set rate, so a small sample stays near it."
     )
 
 
@@ -564,7 +564,7 @@ TABLE_COLUMNS: dict[str, str | dict[str, Any] | None] = {
     "stage": "Stage",
     "kind": "Kind",
     "probability": "Prob. %",
-    "deals": "Deals",
+    "deals": {"kind": "number", "label": "Deals", "format": "localized"},
     "value": {"kind": "number", "label": "Value ($)", "format": "localized"},
     "weighted_value": {
         "kind": "number",
@@ -579,13 +579,42 @@ TABLE_COLUMNS: dict[str, str | dict[str, Any] | None] = {
     },
     "own_probability": {"kind": "number", "label": "Own %", "format": "%g"},
     "stage_probability": {"kind": "number", "label": "Stage %", "format": "%g"},
-    "manual": {"kind": "number", "label": "Manual %", "format": "%.1f"},
-    "n": {"kind": "number", "label": "n", "help": "Closed deals (won + lost) that reached it"},
-    "empirical": {"kind": "number", "label": "Empirical %", "format": "%.1f"},
-    "smoothed": {"kind": "number", "label": "Smoothed %", "format": "%.1f"},
-    "stays": {"kind": "number", "label": "Stays", "help": "Finished stays measured"},
+    "manual": {
+        "kind": "number",
+        "label": "Set by hand %",
+        "format": "%.1f",
+        "help": "The stage's probability as saved in the table above",
+    },
+    "n": {
+        "kind": "number",
+        "label": "Closed deals measured",
+        "format": "localized",
+        "help": "Closed deals (won + lost) of this pipeline that reached the stage",
+    },
+    "empirical": {
+        "kind": "number",
+        "label": "Won from history %",
+        "format": "%.1f",
+        "help": "Of the closed deals that reached the stage, the share that was won",
+    },
+    "smoothed": {
+        "kind": "number",
+        "label": "Suggested %",
+        "format": "%.1f",
+        "help": "History, pulled toward the hand-set value while few deals are measured",
+    },
+    "stays": {
+        "kind": "number",
+        "label": "Stays",
+        "format": "localized",
+        "help": "Finished stays measured: a deal entering the stage and leaving it",
+    },
     "median_days": {"kind": "number", "label": "Median days", "format": "%.1f"},
-    "rot_days": "Limit (days)",
+    "rot_days": {
+        "kind": "number",
+        "label": "Stalled after (days)",
+        "help": "An open deal in the stage longer than this is listed as stalled",
+    },
     "name": "Deal",
     "owner": "Owner",
     "days_in_stage": "Days in stage",
@@ -604,12 +633,10 @@ EDITOR_COLUMNS: dict[str, str | dict[str, Any] | None] = {
         "help": "Win probability of a deal in this stage: a whole percent from 0 to 100",
     },
     "kind": {"kind": "select", "label": "Kind", "options": STAGE_KINDS, "required": True},
-    "rot_days": {
+    "rot_days": {  # no min or step either: 0 or 2.5 reach `validate_stages`, not the grid's 1
         "kind": "number",
-        "label": "Rotting limit (days)",
-        "min_value": 1,
-        "step": 1,
-        "help": "Open deals stuck longer are stalled",
+        "label": "Stalled after (days)",
+        "help": "An open deal in this stage longer than this is listed as stalled; empty: never",
     },
 }
 EMPTY_TEMPLATE = "Empty (add stages yourself)"
@@ -702,4 +729,7 @@ def reassign_prompts(
 
 def stalled_caption(count: int) -> str:
     """Heading of the stalled-deals table, with how many there are."""
-    return f"{count:,} open deals stalled past their stage's rotting limit, longest first"
+    return (
+        f"{count:,} open deals stalled: in their stage for longer than its 'stalled after' days, "
+        "longest overdue first"
+    )
