@@ -609,7 +609,12 @@ def _insert_stages(db: Database, pipeline_id: int, stages: Sequence[Stage]) -> N
 
 
 def rename_pipeline(
-    db: Database, pipeline_id: int, name: str, expected_version: int | None, who: str = ""
+    db: Database,
+    pipeline_id: int,
+    name: str,
+    expected_version: int | None,
+    who: str = "",
+    action: str = "rename",
 ) -> None:
     name = name.strip()
     if not name:
@@ -626,7 +631,7 @@ def rename_pipeline(
             "UPDATE pipelines SET name = ?, version = ? WHERE id = ?",
             [name, version + 1, pipeline_id],
         )
-        audit(db, who, "pipeline", pipeline_id, "rename", {"name": old}, {"name": name})
+        audit(db, who, "pipeline", pipeline_id, action, {"name": old}, {"name": name})
 
 
 def delete_pipeline(db: Database, pipeline_id: int, who: str = "") -> None:
@@ -738,6 +743,11 @@ def _stage_rows(db: Database, pipeline_id: int) -> list[dict[str, Any]]:
     )
     names = [c[0] for c in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def stage_names(db: Database) -> dict[int, str]:
+    """Every stage's name by id, retired ones too: the History names the stages of old moves."""
+    return {int(i): str(n) for i, n in db.execute("SELECT id, name FROM stages").fetchall()}
 
 
 def stage_list(db: Database, pipeline_id: int) -> list[Stage]:
@@ -1042,6 +1052,40 @@ def last_change(db: Database, entity: str, entity_id: int | None = None) -> dict
     return dict(zip([c[0] for c in cur.description], row, strict=True))
 
 
+def undo_target(db: Database, entity: str, entity_id: int | None = None) -> dict[str, Any] | None:
+    """The change the next undo of a pipeline or of the scoring model reverts, or None.
+
+    Undo is a stack: each undo (logged with the action `undo`) cancels the newest change
+    before it that no other undo cancelled, so undoing again goes one change further back,
+    never back and forth between the last two states.
+    """
+    newest = last_change(db, entity, entity_id)
+    if newest is None:
+        return None
+    names = _AUDIT_ENTITIES[entity]
+    where = f"entity IN ({', '.join('?' for _ in names)})"
+    params: list[Any] = list(names)
+    if entity == "pipeline":
+        where += " AND entity_id = ?"
+        params.append(entity_id)
+    cur = db.execute(
+        "SELECT id, at, who, entity, entity_id, action, before, after FROM audit"
+        f" WHERE {where} ORDER BY id DESC",
+        params,
+    )
+    columns = [c[0] for c in cur.description]
+    undone = 0
+    for row in cur:
+        change = dict(zip(columns, row, strict=True))
+        if change["action"] == "undo":
+            undone += 1
+        elif undone:
+            undone -= 1
+        else:
+            return change
+    return None
+
+
 def undo_targets(db: Database) -> list[tuple[str, int | None]]:
     """What can be undone, as (entity, id): pipelines and the scoring model, latest change first.
 
@@ -1077,10 +1121,10 @@ def undo_last(
     pipeline_version_seen = (
         pipeline_version(db, entity_id) if entity == "pipeline" and entity_id else None
     )
-    entry = last_change(db, entity, entity_id)
+    entry = undo_target(db, entity, entity_id)
     subject = "the scoring model" if entity == "scoring_model" else f"pipeline {entity_id}"
     if entry is None:
-        raise StoreError(f"Nothing to undo: {subject} has no recorded change.")
+        raise StoreError(f"Nothing to undo: {subject} has no recorded change left to undo.")
     if expected_audit_id is not None and entry["id"] != expected_audit_id:
         raise StaleVersionError(
             f"{subject.capitalize()} was changed again (change #{entry['id']} by {entry['who']}) "
@@ -1100,7 +1144,9 @@ def undo_last(
             action="undo",
         )
     elif kind == ("pipeline", "rename"):
-        rename_pipeline(db, int(entry["entity_id"]), before["name"], pipeline_version_seen, who)
+        rename_pipeline(
+            db, int(entry["entity_id"]), before["name"], pipeline_version_seen, who, action="undo"
+        )
     elif kind == ("pipeline", "create"):
         delete_pipeline(db, int(entry["entity_id"]), who)
     elif entry["entity"] == "scoring_model" and before is not None:
@@ -1109,7 +1155,7 @@ def undo_last(
             db,
             [_rule(r) for r in before["rules"]],
             half_life(db, previous),
-            based_on=int(entry["entity_id"]),
+            based_on=latest_model_version(db),  # an earlier step's undo builds on the latest too
             who=who,
             note=f"Undo of version {entry['entity_id']}: the rules of version {previous} again.",
             action="undo",
