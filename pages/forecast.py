@@ -149,33 +149,39 @@ def reverse_panel(levers: fc.Levers, side: pl.DataFrame) -> None:
 
 def scenarios_panel(levers: fc.Levers) -> None:
     name = st.text_input("Scenario name", key="forecast_scenario_name", placeholder="Webinar push")
+    saved_id = None
     if st.button("Save scenario", key="forecast_save"):
         try:
             with ui.connection() as db:
-                store.save_scenario(db, name, fc.scenario_params(levers, baseline.period), who=ui.who())
-            st.toast(f"Saved scenario '{ui.as_text(name.strip())}'.", icon=":material/check:")
+                params = fc.scenario_params(levers, baseline.period)
+                saved_id = store.save_scenario(db, name, params, who=ui.who())
         except store.StoreError as e:
             ui.show_error(e)
     with ui.connection() as db:
         saved = store.scenarios(db)
+    if saved_id is not None:
+        as_saved = saved.filter(pl.col("id") == saved_id)["name"][0]
+        st.toast(f"Saved scenario '{ui.as_text(as_saved)}'.", icon=":material/check:")
     if saved.is_empty():
         st.caption("No scenario saved yet.")
         return
     listed = fc.scenario_table(saved).drop("id")
-    value = {"Average deal value": st.column_config.NumberColumn(format="$%,.0f")}
-    st.dataframe(listed, hide_index=True, column_config=value, key="forecast_saved")
+    st.dataframe(
+        listed,
+        hide_index=True,
+        column_config=ui.column_config(fc.SCENARIO_COLUMNS),
+        key="forecast_saved",
+    )
     labels, opened = fc.scenario_labels(saved), fc.scenario_levers(saved, baseline)
     choice = st.selectbox("Scenario", list(labels), format_func=labels.get, key="forecast_open_choice")
     st.button("Reopen", key="forecast_open", on_click=set_levers, args=(opened[choice],))
+    if len(labels) < 2:
+        st.caption("Save a second scenario to compare two.")
+        return
     a, b = st.columns(2)
     first = a.selectbox("Compare", list(labels), format_func=labels.get, key="forecast_compare_a")
-    second = b.selectbox(
-        "with",
-        list(labels),
-        index=min(1, len(labels) - 1),
-        format_func=labels.get,
-        key="forecast_compare_b",
-    )
+    others = [sid for sid in labels if sid != first]  # never a scenario with itself
+    second = b.selectbox("with", others, format_func=labels.get, key="forecast_compare_b")
     titles = (f"A: {labels[first]}", f"B: {labels[second]}")
     compared = fc.compare_levers(opened[first], opened[second], baseline, titles)
     st.altair_chart(charts.forecast_chart(compared), key="forecast_compare_chart")

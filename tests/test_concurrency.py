@@ -74,7 +74,7 @@ def test_decisions_and_scenarios_from_two_sessions_are_both_kept(db_path: Path) 
         (60.0, 50.0, "first take"),
     ]
     assert scenarios.select("name", "params", "created_by").rows() == [
-        ("Q1 push", '{"leads": 1500.0}', "Ben"),
+        ("Q1 push (2)", '{"leads": 1500.0}', "Ben"),  # numbered: never two alike in a list
         ("Q1 push", '{"leads": 1200.0}', "Anna"),
     ]
 

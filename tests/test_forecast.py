@@ -326,6 +326,7 @@ def test_scenario_list_shows_each_saved_slider_value_in_its_column() -> None:
     )
     result = fc.scenario_table(saved)
     assert result.columns[:4] == ["id", "name", "created_by", "created_at"]
+    assert result["created_at"].to_list() == ["2026-11-23 18:00", "2026-11-22 09:00"]
     assert result["Average deal value"].to_list() == [35_000.0, None]
     assert result["Qualified prospect → MQL (%)"].to_list() == [None, 55.0]
     assert result["per"].to_list() == ["quarter", None]
@@ -575,7 +576,7 @@ def test_saved_scenarios_get_labels_and_levers_by_id() -> None:
             "created_at": ["2026-11-20T10:15:42", "2026-11-19T09:00:00"],
         }
     )
-    assert fc.scenario_labels(saved) == {2: "Push (2026-11-20T10:15)", 1: "Push (2026-11-19T09:00)"}
+    assert fc.scenario_labels(saved) == {2: "Push (2026-11-20 10:15)", 1: "Push (2026-11-19 09:00)"}
     baseline = replace(hand_baseline(), levers=FIVE)
     # Saved per month, opened per quarter: 20 leads a month are 60 a quarter.
     assert fc.scenario_levers(saved, baseline) == {

@@ -147,7 +147,11 @@ def test_two_saved_scenarios_compare_period_by_period(app_env: Path) -> None:
         at.slider(key="forecast_deal_value").set_value(value).run()
         at.text_input(key="forecast_scenario_name").input(name).run()
         at.button(key="forecast_save").click().run()
+    # Compare opens on two different scenarios, and never offers one against itself.
+    assert at.selectbox(key="forecast_compare_a").value != at.selectbox(key="forecast_compare_b").value
     at.selectbox(key="forecast_compare_a").set_value(1).run()
+    a = at.selectbox(key="forecast_compare_a")
+    assert a.format_func(a.value) not in at.selectbox(key="forecast_compare_b").options
     at.selectbox(key="forecast_compare_b").set_value(2).run()
     assert not at.exception, at.exception
     table = at.dataframe[-1].value
@@ -155,6 +159,17 @@ def test_two_saved_scenarios_compare_period_by_period(app_env: Path) -> None:
     # the open pipeline is the same in both, so B is ahead in every period.
     assert table.columns[1].startswith("A: Slow") and table.columns[2].startswith("B: Fast")
     assert (table["difference"] > 0).all()
+
+
+def test_a_scenario_saved_under_a_taken_name_is_numbered(app_env: Path) -> None:
+    at = open_page()
+    for _ in range(2):
+        at.text_input(key="forecast_scenario_name").input("Webinar push").run()
+        at.button(key="forecast_save").click().run()
+    assert not at.exception, at.exception
+    with store.opened(app_env) as db:
+        assert store.scenarios(db)["name"].to_list() == ["Webinar push (2)", "Webinar push"]
+    assert "Saved scenario 'Webinar push \\(2\\)'." in [t.value for t in at.toast]  # Markdown
 
 
 def test_mql_is_counted_at_the_latest_agreed_cutoff_and_names_show_as_typed(app_env: Path) -> None:

@@ -321,15 +321,34 @@ def scenario_params(levers: Levers, period: Period) -> dict[str, float]:
     return {**levers.params(), "months_per_period": float(PERIOD_MONTHS[period])}
 
 
+# The saved scenarios' list as the page shows it (keys are `scenario_table` columns).
+SCENARIO_COLUMNS: dict[str, str | dict[str, Any] | None] = {
+    "name": "Scenario",
+    "created_by": "Saved by",
+    "created_at": "Saved at",
+    "Leads per period": {"kind": "number", "label": "Leads per period", "format": "%,.0f"},
+    "Average deal value": {"kind": "number", "label": "Average deal value", "format": "$%,.0f"},
+    "Cycle length (days)": {"kind": "number", "label": "Cycle length (days)", "format": "%,.0f"},
+    "per": "Leads counted per",
+}
+
+
 def scenario_table(saved: pl.DataFrame) -> pl.DataFrame:
-    """Saved scenarios (`store.scenarios`) with their slider values as columns, newest first.
+    """Saved scenarios (`store.scenarios`) with their slider values as columns, newest first,
+    saved at as `2026-11-23 18:00` (UTC).
 
     A value a scenario does not hold stays empty: it opens at the baseline's value.
     """
     keys = [*LEVER_LABELS, "months_per_period"]
     values = pl.col("params").str.json_decode(pl.Struct({k: pl.Float64 for k in keys}))
     return (
-        saved.select("id", "name", "created_by", "created_at", values.alias("params"))
+        saved.select(
+            "id",
+            "name",
+            "created_by",
+            pl.col("created_at").str.slice(0, 16).str.replace("T", " "),
+            values.alias("params"),
+        )
         .unnest("params")
         .with_columns(
             pl.col("months_per_period")
@@ -961,8 +980,11 @@ def period_starts(horizon: pl.DataFrame) -> dict[str, date]:
 
 
 def scenario_labels(saved: pl.DataFrame) -> dict[int, str]:
-    """Saved scenarios by id as 'name (saved at)', so namesakes can be told apart."""
-    return {r["id"]: f"{r['name']} ({r['created_at'][:16]})" for r in saved.iter_rows(named=True)}
+    """Saved scenarios by id as 'name (saved at)', the time as `2026-11-23 18:00`."""
+    return {
+        r["id"]: f"{r['name']} ({r['created_at'][:16].replace('T', ' ')})"
+        for r in saved.iter_rows(named=True)
+    }
 
 
 def scenario_levers(saved: pl.DataFrame, baseline: Baseline) -> dict[int, Levers]:

@@ -981,16 +981,26 @@ def decisions(db: Database) -> pl.DataFrame:
 
 
 def save_scenario(db: Database, name: str, params: dict[str, float], who: str = "") -> int:
-    """Append a named scenario; saving a name again adds a newer entry, the old one stays."""
-    if not name.strip():
+    """Append a named scenario and return its id; the old ones stay.
+
+    A name already taken (case aside) is numbered, "Q1 push (2)", so two scenarios never look
+    alike in a list or a comparison, and a colleague's save of the same name loses nothing.
+    """
+    name = name.strip()
+    if not name:
         raise StoreError("A scenario needs a name.")
     with write(db):
+        taken = {str(n).casefold() for (n,) in db.execute("SELECT name FROM scenarios").fetchall()}
+        numbered = name
+        n = 2
+        while numbered.casefold() in taken:
+            numbered, n = f"{name} ({n})", n + 1
         cur = db.conn.execute(
             "INSERT INTO scenarios (name, params, created_at, created_by) VALUES (?, ?, ?, ?)",
-            [name.strip(), json.dumps(params), now(), who],
+            [numbered, json.dumps(params), now(), who],
         )
         scenario_id = int(cur.lastrowid or 0)
-        audit(db, who, "scenario", scenario_id, "save", None, {"name": name, "params": params})
+        audit(db, who, "scenario", scenario_id, "save", None, {"name": numbered, "params": params})
     return scenario_id
 
 
