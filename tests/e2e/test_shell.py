@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.e2e.conftest import AppServer, assert_no_exception, screenshot, wait_for_app
+from tests.e2e.waits import open_app, settle
 
 pytestmark = pytest.mark.browser
 
@@ -38,3 +39,17 @@ def test_a_link_opened_first_on_a_fresh_server_shows_the_page_inside_the_app(
     assert page.locator(".st-key-mql_fit_cutoff input[type='range']").input_value() == "70"
     screenshot(page, "shell_deep_link")
     assert_no_exception(page)
+
+
+def test_every_page_loads_from_this_server_alone(app_server: AppServer, page: Page) -> None:
+    # An offline demo must not depend on another host: the page icon used to be fetched from
+    # fonts.gstatic.com, logging errors on every page without a network.
+    hosts: set[str] = set()
+    page.on("request", lambda request: hosts.add(request.url.split("/")[2]))
+    open_app(page, app_server.url)
+    for name in ("MQL threshold", "Funnel & forecast", "Data", "History"):
+        page.locator("[data-testid='stSidebar']").get_by_role("link", name=name).click()
+        settle(page)
+    assert hosts == {app_server.url.split("/")[2]}
+    icons = page.evaluate("() => [...document.querySelectorAll('link[rel*=icon]')].map(l => l.href)")
+    assert icons and all(icon.startswith(app_server.url) for icon in icons)
