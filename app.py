@@ -5,6 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 import ui
+from funnel import store
 
 # A file beside the app, served by this server: a Material icon as page icon made the browser
 # fetch it from fonts.gstatic.com, which fails offline (a demo on a train, a locked-down LAN).
@@ -29,4 +30,7 @@ with st.sidebar:
         st.page_link(p)
     st.divider()
 ui.sidebar()
-page.run()
+try:
+    page.run()
+except store.StoreError as error:  # it says what is wrong and where: a sentence, not a traceback
+    ui.show_error(error)

@@ -200,6 +200,21 @@ def test_a_save_based_on_a_stale_version_is_refused_with_a_reload_message(app_en
         assert store.stage_list(db, PIPELINE_ID)[0].probability == 10
 
 
+def test_a_store_problem_reads_as_a_sentence_not_a_traceback(app_env: Path) -> None:
+    with store.opened(app_env) as db:
+        row = db.execute(
+            "SELECT min(h.id) FROM stage_history h JOIN deals d ON d.id = h.deal_id"
+            " WHERE d.pipeline_id = ?",
+            [PIPELINE_ID],
+        ).fetchone()[0]
+        with store.write(db):
+            db.conn.execute("UPDATE stage_history SET at = 'last Tuesday' WHERE id = ?", [row])
+    at = AppTest.from_file(APP, default_timeout=60).run()  # the app opens on this page
+    assert not at.exception
+    said = [e.value.replace("\\", "") for e in at.error]  # shown as Markdown, escaped
+    assert any(f"(history row {row}): 'last Tuesday'" in line for line in said), said
+
+
 def test_deals_with_their_own_probability_are_listed_and_can_be_cleared(app_env: Path) -> None:
     with store.opened(app_env) as db:
         deals = store.deals(db, PIPELINE_ID)

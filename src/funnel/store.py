@@ -537,7 +537,8 @@ def stage_history(db: Database, pipeline_id: int | None = None) -> pl.DataFrame:
     if bad.height:
         first = bad.row(0, named=True)
         raise StoreError(
-            f"The stage history holds {bad.height:,} moves whose time is not written "
+            f"The stage history holds {bad.height:,} move{'' if bad.height == 1 else 's'} whose "
+            "time is not written "
             f"YYYY-MM-DDTHH:MM:SS, the first of deal {first['deal_id']} (history row "
             f"{first['id']}): '{first['text']}'. Correct them in the store, or restore a backup."
         )
