@@ -638,5 +638,6 @@ def test_the_pipelines_forecasts_add_up_to_all_pipelines(demo_path: Path) -> Non
 def test_a_pipelines_lead_share_is_said_in_words() -> None:
     share = fc.LeadShare(0.25, 30, 120, "won")
     assert share.sentence("Startup") == (
-        "Startup gets 25.0% of the leads: its share of the deals won in the window (30 of 120)."
+        "Startup gets 25.0% of the leads: its share of the deals won in the window (30 of 120); "
+        "the marketing funnel below counts all of them."
     )

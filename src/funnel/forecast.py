@@ -400,7 +400,7 @@ class LeadShare:
         what = "deals won" if self.basis == "won" else "deals created"
         return (
             f"{name} gets {self.share:.1%} of the leads: its share of the {what} in the window "
-            f"({self.won:,} of {self.won_all:,})."
+            f"({self.won:,} of {self.won_all:,}); the marketing funnel below counts all of them."
         )
 
 
@@ -839,8 +839,9 @@ RANGE_COLUMNS: dict[str, str | dict[str, Any] | None] = {
 }
 FUNNEL_NOTE = (
     "Leads created in the window, each counted at every stage up to the furthest it reached; "
-    "Customer counts those that became customers. Won deals measured, above, counts deals won "
-    "in the window, another population: a deal can be won from a lead of an earlier window."
+    "Customer counts those that became customers. Won deals measured, among the figures below, "
+    "counts deals won in the window, another population: a deal can be won from a lead of an "
+    "earlier window."
 )
 SENSITIVITY_NOTE = (
     "Revenue over the horizon gained by moving one lever 10 % the right way: 10 % more leads or "
