@@ -1,10 +1,16 @@
 """Router: st.navigation over the pages, the shared sidebar, session defaults."""
 
+from pathlib import Path
+
 import streamlit as st
 
 import ui
+from funnel import store
 
-st.set_page_config(page_title="funnel", page_icon=":material/filter_alt:", layout="wide")
+# A file beside the app, served by this server: a Material icon as page icon made the browser
+# fetch it from fonts.gstatic.com, which fails offline (a demo on a train, a locked-down LAN).
+FAVICON = Path(__file__).parent / "assets" / "favicon.png"
+st.set_page_config(page_title="funnel", page_icon=str(FAVICON), layout="wide")
 
 PAGES = [
     st.Page(
@@ -25,4 +31,7 @@ with st.sidebar:
     st.divider()
 ui.sidebar()
 with ui.failures_explained():
-    ui.run_page(page)
+    try:
+        ui.run_page(page)
+    except store.StoreError as error:  # it says what is wrong and where: a sentence, not a traceback
+        ui.show_error(error)

@@ -176,19 +176,22 @@ def stage_history(pipeline_id: int | None = None) -> pl.DataFrame:
     return _table(str(db_path()), revision(), "history", pipeline_id)
 
 
-@st.cache_resource(max_entries=3, show_spinner="Scoring leads…")
+@st.cache_resource(max_entries=4, show_spinner="Scoring leads…")
 def _scored(
-    path: str, leads_rev: int, rules: tuple[Rule, ...], half_life_days: float, today: date
+    path: str, leads_rev: int, rules: tuple[Rule, ...], half_life_days: float, today: date | None
 ) -> pl.DataFrame:
-    return scoring.score_leads(_leads(path, leads_rev), rules, half_life_days, today)
+    """Leads scored with today's decay, or (`today` None) each as it stood when its outcome
+    was decided (`scoring.decided_on`), the back-test's scores."""
+    at = scoring.decided_on() if today is None else today
+    return scoring.score_leads(_leads(path, leads_rev), rules, half_life_days, at)
 
 
-@st.cache_resource(max_entries=3, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)
 def _answered(
     path: str,
     revisions: tuple[int, int],
     model: tuple[tuple[Rule, ...], float],
-    today: date,
+    today: date | None,
 ) -> pl.DataFrame:
     """The scored leads with sales' answers as they are now: after an answer, the answers are
     laid over the cached scores instead of every lead being reloaded and rescored."""
@@ -224,9 +227,9 @@ def _mql_view(
     owners: tuple[str, ...],
     created: tuple[date | None, date | None],
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    scored = _answered(path, revisions, model, today)
-    leads = scoring.filter_leads(scored, sources, owners, *created)
-    return leads, scoring.cutoff_grid(leads), scoring.scatter_sample(leads)
+    leads = scoring.filter_leads(_answered(path, revisions, model, today), sources, owners, *created)
+    then = scoring.filter_leads(_answered(path, revisions, model, None), sources, owners, *created)
+    return leads, scoring.cutoff_grid(then), scoring.scatter_sample(then)
 
 
 @explained
@@ -236,13 +239,21 @@ def mql_view(
     owners: Sequence[str],
     created: tuple[date | None, date | None],
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """The filtered leads, their cutoff grid and the scatter sample, built once per filter.
+    """The filtered leads scored today (the sales queue), and their cutoff grid and scatter
+    sample scored as each lead stood when its outcome was decided (the back-test), built once
+    per filter.
 
     Building the grid and the sample over a million leads takes a few hundred milliseconds:
     cached, a rerun of the MQL page for any other widget does not pay it again.
     """
     key = (tuple(sources), tuple(owners), created)
     return _mql_view(str(db_path()), _lead_revisions(), _model(version), clock.today(), *key)
+
+
+@explained
+def backtest_leads(version: int | None = None) -> pl.DataFrame:
+    """All leads scored with model `version` as each stood when its outcome was decided."""
+    return _answered(str(db_path()), _lead_revisions(), _model(version), None)
 
 
 @explained

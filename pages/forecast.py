@@ -22,7 +22,7 @@ def measured(
     with ui.connection() as db:
         fit, interest, version = fc.agreed_cutoff(store.decisions(db))
     leads = scoring.with_quadrants(ui.scored_leads(version), fit, interest)
-    chosen = None if pipeline is None else (ui.stages(pipeline), ui.stage_history(pipeline))
+    chosen = None if pipeline is None else (ui.stages(pipeline), ui.stage_history(pipeline), ui.deals())
     return fc.measure_view(leads, ui.deals(pipeline), today, quarters, period, chosen)
 
 
@@ -57,15 +57,21 @@ pipeline = right.selectbox(
     list(names),
     format_func=names.get,
     key="forecast_pipeline",
-    help="Whose won deals give the deal value and cycle, and whose open deals add their weighted value.",
+    help=(
+        "Whose won deals give the deal value and cycle, whose open deals add their weighted "
+        "value, and whose share of the deals won gives its share of the leads."
+    ),
 )
 today = clock.today()
 baseline, stage_funnel = measured(
     str(ui.db_path()), ui.revision(), fc.WINDOWS[window_name], fc.PERIODS[period_name], pipeline, today
 )
 st.caption(fc.window_caption(baseline, decisions, ui.as_text, today))
+if baseline.lead_share is not None:
+    st.caption(baseline.lead_share.sentence(ui.as_text(names[pipeline])))
 marketing_tab, pipeline_tab = st.tabs(["Marketing funnel", "Deal pipeline"])
 marketing_tab.altair_chart(charts.funnel_chart(baseline.funnel), key="forecast_funnel_chart")
+marketing_tab.caption(fc.FUNNEL_NOTE)
 if stage_funnel is None:
     pipeline_tab.info("Pick one deal pipeline above to see its stages.")
 else:
@@ -85,7 +91,8 @@ def what_if() -> None:
     st.header("What if")
     cols = st.columns(4)
     for i, (key, label, top, step, fmt) in enumerate(fc.slider_specs(baseline.levers, st.session_state)):
-        cols[i % 4].slider(label, 0.0, top, step=step, format=fmt, key=key)
+        help_text = fc.LEVER_HELP[key.removeprefix("forecast_")]
+        cols[i % 4].slider(label, 0.0, top, step=step, format=fmt, key=key, help=help_text)
     st.button("Reset to baseline", key="forecast_reset", on_click=set_levers, args=(baseline.levers,))
     params = fc.slider_params(st.session_state)
     levers, _ = fc.levers_from_params(params, baseline.levers)
@@ -94,7 +101,7 @@ def what_if() -> None:
     side = fc.compare_levers(baseline.levers, levers, baseline, ("Baseline", "Scenario"))
     figures = fc.headline_metrics(side, baseline.won_deals)
     for column, (label, value, change) in zip(st.columns(3), figures, strict=True):
-        column.metric(label, value, change)
+        column.metric(label, value, change, help=fc.FIGURE_HELP[label])
     tabs = st.tabs(["Forecast", "Range & target", "Reverse funnel", "Sensitivity", "Scenarios"])
     with tabs[0]:
         st.altair_chart(charts.forecast_chart(side), key="forecast_side_chart")
@@ -103,64 +110,82 @@ def what_if() -> None:
         whole = round(side["Baseline"][-1], -4)
         target = money_input("Revenue target for the whole horizon ($)", whole, "forecast_target")
         sim = fc.simulate(levers, baseline, target)
-        st.metric("Chance to reach the target", f"{sim.chance:.0%}")
+        chance = "Chance to reach the target"
+        st.metric(chance, f"{sim.chance:.0%}", help=fc.FIGURE_HELP[chance])
         st.altair_chart(charts.range_chart(sim.quantiles), key="forecast_range_chart")
-        table = sim.quantiles
-        st.dataframe(table, hide_index=True, column_config=money(table), key="forecast_range_table")
+        range_columns = ui.column_config(fc.RANGE_COLUMNS)
+        st.dataframe(
+            sim.quantiles, hide_index=True, column_config=range_columns, key="forecast_range_table"
+        )
     with tabs[2]:
-        reverse_panel(levers, round(side["Scenario"][0], -3))
+        reverse_panel(levers, side)
     with tabs[3]:
         ranked = fc.sensitivity(levers, baseline)
         st.write(f"Bottleneck: **{ranked['lever'][0]}** moves revenue most.")
+        st.caption(fc.SENSITIVITY_NOTE)
         st.altair_chart(charts.sensitivity_chart(ranked), key="forecast_sensitivity_chart")
     with tabs[4]:
         scenarios_panel(levers)
 
 
-def reverse_panel(levers: fc.Levers, suggested: float) -> None:
-    """Leads needed for a period's target; starts at what the scenario gives the first period."""
+def reverse_panel(levers: fc.Levers, side: pl.DataFrame) -> None:
+    """Leads needed for a period's target; opens on the first period leads can still reach,
+    its target what the scenario gives that period."""
+    periods = baseline.horizon["period"].to_list()
+    first = fc.first_reachable(baseline.horizon, levers.cycle_days, today)
+    suggested = round(side.filter(pl.col("period") == first)["Scenario"][0], -3)
     r1, r2 = st.columns(2)
     with r1:
         goal = money_input("Revenue target for one period ($)", suggested, "forecast_reverse_target")
-    label = r2.selectbox("Period", baseline.horizon["period"].to_list(), key="forecast_reverse_period")
+    label = r2.selectbox("Period", periods, index=periods.index(first), key="forecast_reverse_period")
     try:
         reverse = fc.reverse_funnel(levers, goal, fc.period_starts(baseline.horizon)[label])
     except fc.ForecastError as e:
         ui.show_error(e)
         return
     st.write(fc.reverse_message(reverse, today))
-    st.dataframe(reverse.stages, hide_index=True, key="forecast_reverse_table")
+    needed = {
+        "stage": "Stage",
+        "needed": st.column_config.NumberColumn("Needed", format="localized"),
+    }
+    st.dataframe(reverse.stages, hide_index=True, column_config=needed, key="forecast_reverse_table")
 
 
 def scenarios_panel(levers: fc.Levers) -> None:
     name = st.text_input("Scenario name", key="forecast_scenario_name", placeholder="Webinar push")
+    saved_id = None
     if st.button("Save scenario", key="forecast_save"):
         try:
             with ui.connection() as db:
-                store.save_scenario(db, name, fc.scenario_params(levers, baseline.period), who=ui.who())
-            st.toast(f"Saved scenario '{ui.as_text(name.strip())}'.", icon=":material/check:")
+                params = fc.scenario_params(levers, baseline.period)
+                saved_id = store.save_scenario(db, name, params, who=ui.who())
         except store.StoreError as e:
             ui.show_error(e)
     with ui.connection() as db:
         saved = store.scenarios(db)
+    if saved_id is not None:
+        as_saved = saved.filter(pl.col("id") == saved_id)["name"][0]
+        st.toast(f"Saved scenario '{ui.as_text(as_saved)}'.", icon=":material/check:")
     if saved.is_empty():
         st.caption("No scenario saved yet.")
         return
     listed = fc.scenario_table(saved).drop("id")
-    value = {"Average deal value": st.column_config.NumberColumn(format="$%,.0f")}
-    st.dataframe(listed, hide_index=True, column_config=value, key="forecast_saved")
+    st.dataframe(
+        listed,
+        hide_index=True,
+        column_config=ui.column_config(fc.SCENARIO_COLUMNS),
+        key="forecast_saved",
+    )
     labels, opened = fc.scenario_labels(saved), fc.scenario_levers(saved, baseline)
     choice = st.selectbox("Scenario", list(labels), format_func=labels.get, key="forecast_open_choice")
     st.button("Reopen", key="forecast_open", on_click=set_levers, args=(opened[choice],))
+    if len(labels) < 2:
+        st.caption("Save a second scenario to compare two.")
+        return
     a, b = st.columns(2)
     first = a.selectbox("Compare", list(labels), format_func=labels.get, key="forecast_compare_a")
-    second = b.selectbox(
-        "with",
-        list(labels),
-        index=min(1, len(labels) - 1),
-        format_func=labels.get,
-        key="forecast_compare_b",
-    )
+    others = [sid for sid in labels if sid != first]  # never a scenario with itself
+    second = b.selectbox("with", others, format_func=labels.get, key="forecast_compare_b")
     titles = (f"A: {labels[first]}", f"B: {labels[second]}")
     compared = fc.compare_levers(opened[first], opened[second], baseline, titles)
     st.altair_chart(charts.forecast_chart(compared), key="forecast_compare_chart")

@@ -17,7 +17,8 @@ st.caption(
 
 with ui.connection() as db:
     pipelines = store.pipelines(db)
-    log = audit.readable(store.audit_log(db), dict(pipelines.select("id", "name").iter_rows()))
+    pipeline_names = dict(pipelines.select("id", "name").iter_rows())
+    log = audit.readable(store.audit_log(db), pipeline_names, store.stage_names(db))
 
 labels = {e: audit.ENTITY_LABELS.get(e, e) for e in log["entity"].unique().sort()}
 signers = log["who"].unique().sort().to_list()
@@ -70,8 +71,8 @@ st.download_button(
 st.subheader("Undo")
 st.caption(
     "Reverts the last change of a pipeline or of the scoring model, as a new change that is "
-    "logged too (undo it again to put the change back). Decisions and scenarios are never "
-    "undone: record a new one instead."
+    "logged too; each further undo reverts the change before the last one undone. Decisions "
+    "and scenarios are never undone: record a new one instead."
 )
 with ui.connection() as db:
     targets = store.undo_targets(db)
@@ -112,9 +113,9 @@ def _confirm_undo(entity: str, entity_id: int | None, audit_id: int, what: str) 
 
 if target is not None:
     with ui.connection() as db:
-        last = store.last_change(db, *target)
+        last = store.undo_target(db, *target)
     if last is None:
-        st.info("No recorded change to undo.")
+        st.info("No recorded change left to undo.")
     else:
         row = log.filter(log["id"] == last["id"]).row(0, named=True)
         st.text(f"#{row['id']} · {row['at']:%Y-%m-%d %H:%M} · {row['who']} · {row['action']}")

@@ -9,6 +9,7 @@ from sqlite_utils import Database
 
 import ui
 from funnel import charts, clock, scoring, store
+from funnel.models import SalStatus
 
 ui.through_app()
 
@@ -36,6 +37,26 @@ def attempt(write: Callable[[Database], T], message: str) -> tuple[bool, T | Non
         return False, None
     st.session_state["mql_toast"] = message
     return True, result
+
+
+def answer_mql(status: SalStatus) -> None:
+    """Record sales' answer for the MQL picked in the form, with the BANT ticked for it.
+
+    Runs as the button's callback, before the page redraws: on success the ticks are cleared
+    there (a widget's value can only be set before it is drawn), so the next MQL starts with
+    none and cannot inherit this lead's answer; on failure they stay, with the message.
+    """
+    lead_id = int(st.session_state["mql_sal_lead"])
+    bant = {c: bool(st.session_state.get(f"mql_bant_{c}")) for c in store.BANT}
+    try:
+        with ui.connection() as db:
+            store.record_sal(db, lead_id, status, bant, ui.who())
+    except store.StoreError as e:
+        st.session_state["mql_sal_error"] = e
+        return
+    st.session_state.update({f"mql_bant_{c}": False for c in store.BANT})
+    st.session_state["mql_toast"] = scoring.sal_recorded(lead_id, status)
+    st.session_state["mql_sal_recorded"] = True
 
 
 st.title("MQL threshold")
@@ -74,23 +95,32 @@ leads, grid, sample = ui.mql_view(version, sources, owners, scoring.period_bound
 def threshold(leads: pl.DataFrame, grid: pl.DataFrame, sample: pl.DataFrame, version: int) -> None:
     """Everything the sliders move: a slider reruns only this, on the pre-aggregated grid."""
     c1, c2 = st.columns(2)
-    f = c1.slider("Fit cutoff F", 0, 100, key="mql_fit_cutoff")
-    i = c2.slider("Interest cutoff I", 0, 100, key="mql_interest_cutoff")
+    f = c1.slider("Fit cutoff F", 0, 100, key="mql_fit_cutoff", help=scoring.SLIDER_HELP["F"])
+    i = c2.slider("Interest cutoff I", 0, 100, key="mql_interest_cutoff", help=scoring.SLIDER_HELP["I"])
     st.session_state.update(scoring.kept_cutoffs(f, i))
     st.query_params.update(scoring.view_link(f, i, version))
     if st.session_state["mql_version"] != version:  # a decision of another version was restored
         st.rerun(scope="app")
     view = scoring.cutoff_view(grid, f, i, leads.height)
     for column, (label, value, note) in zip(st.columns(3) + st.columns(3), view.figures, strict=True):
-        column.metric(label, value, note, delta_color="off", delta_arrow="off")
+        column.metric(
+            label, value, note, delta_color="off", delta_arrow="off", help=scoring.FIGURE_HELP[label]
+        )
     st.caption(view.caption)
     st.altair_chart(charts.mql_quadrant_chart(sample, view.quadrants, f, i, leads.height))
     st.altair_chart(charts.mql_curve_chart(view.curve))
 
     st.subheader("Capacity")
     a, b = st.columns(2)
-    reps = a.number_input("Sales reps", 1, 500, 4, key="mql_reps")
-    per_rep = b.number_input("Leads a rep can work per week", 1, 1000, 10, key="mql_leads_per_rep")
+    reps = a.number_input("Sales reps", 1, 500, 4, key="mql_reps", help=scoring.CAPACITY_HELP["reps"])
+    per_rep = b.number_input(
+        "Leads a rep can work per week",
+        1,
+        1000,
+        10,
+        key="mql_leads_per_rep",
+        help=scoring.CAPACITY_HELP["per_rep"],
+    )
     weekly, within, message = scoring.capacity_check(grid, f, i, int(reps), int(per_rep))
     (st.success if within else st.warning)(message)
     st.altair_chart(charts.mql_capacity_chart(weekly))
@@ -102,18 +132,16 @@ def threshold(leads: pl.DataFrame, grid: pl.DataFrame, sample: pl.DataFrame, ver
     else:
         with st.form("mql_sal_form"):
             names = scoring.sal_choices(queue)
-            lead_id = st.selectbox("MQL", list(names), key="mql_sal_lead", format_func=names.get)
-            boxes = st.columns(4)
-            bant = {
-                c: boxes[n].checkbox(c.title(), key=f"mql_bant_{c}") for n, c in enumerate(store.BANT)
-            }
+            st.selectbox("MQL", list(names), key="mql_sal_lead", format_func=names.get)
+            for box, c in zip(st.columns(4), store.BANT, strict=True):
+                box.checkbox(c.title(), key=f"mql_bant_{c}")
             accept, reject = st.columns(2)
-            pressed = accept.form_submit_button("Accept (SAL)"), reject.form_submit_button("Reject")
-        if status := scoring.sal_answer(*pressed):
-            done = scoring.sal_recorded(lead_id, status)
-            ok, _ = attempt(lambda db: store.record_sal(db, lead_id, status, bant, ui.who()), done)
-            if ok:
-                st.rerun(scope="app")
+            accept.form_submit_button("Accept (SAL)", on_click=answer_mql, args=("accepted",))
+            reject.form_submit_button("Reject", on_click=answer_mql, args=("rejected",))
+        if error := st.session_state.pop("mql_sal_error", None):
+            ui.show_error(error)
+        if st.session_state.pop("mql_sal_recorded", False):  # the counts above move with it
+            st.rerun(scope="app")
 
     st.subheader("Record the agreed cutoff")
     with st.form("mql_decision_form", clear_on_submit=True):

@@ -64,6 +64,25 @@ def figures_for_period(deals: pl.DataFrame, stage_frame: pl.DataFrame) -> None:
         col.metric(label, value)
     st.altair_chart(charts.stage_value_chart(figures.by_stage))
     st.dataframe(figures.table(), hide_index=True, column_config=COLUMNS, width="content")
+    own = stages.own_probability_deals(stages.in_period(deals, period))
+    st.caption(stages.own_probability_caption(own.height))
+    if own.height:
+        st.dataframe(own, hide_index=True, column_config=COLUMNS, key="stages_own_probabilities")
+        named = dict(own.select("id", "name").iter_rows())
+        clear = st.multiselect(
+            "Deals to weigh by their stage's probability",
+            list(named),
+            format_func=lambda deal_id: named[deal_id] or f"Deal {deal_id}",
+            key="stages_clear_own",
+        )
+        left, right = st.columns(2)
+        some = left.button("Clear their own %", key="stages_clear_own_some", disabled=not clear)
+        if some or right.button(f"Clear all {own.height:,}", key="stages_clear_own_all"):
+            chosen = clear if some else own["id"].to_list()
+            attempt(
+                "Own probabilities cleared",
+                lambda db: store.clear_deal_probabilities(db, chosen, ui.who()),
+            )
 
 
 st.title("Stages & probabilities")
@@ -110,12 +129,12 @@ st.query_params["pipeline"] = str(pipeline_id)
 stage_frame, deals = ui.stages(pipeline_id), ui.deals(pipeline_id)
 history = ui.stage_history(pipeline_id)
 version = stages.pipeline_row(pipelines, pipeline_id)["version"]
-base = st.session_state.setdefault(stages.base_key(pipeline_id), version)
+base, base_frame = stages.editor_base(st.session_state, pipeline_id, version, stage_frame)
 
 st.subheader("Stages")
 editor_key = stages.editor_key(pipeline_id, base)
 edited = st.data_editor(
-    stage_frame.select(*EDITOR_COLUMNS, "id"),
+    base_frame.select(*EDITOR_COLUMNS, "id"),
     key=editor_key,
     num_rows="dynamic",
     hide_index=True,
@@ -133,7 +152,7 @@ else:
         stage_id: st.selectbox(
             ui.as_text(prompt), [s.name for s in new_stages], key=f"stages_reassign_{stage_id}"
         )
-        for stage_id, prompt in stages.reassign_prompts(stage_frame, new_stages, deals).items()
+        for stage_id, prompt in stages.reassign_prompts(base_frame, new_stages, deals).items()
     }
     if st.button("Save stages", type="primary", key="stages_save"):
         attempt(
@@ -142,7 +161,7 @@ else:
             pipeline_id,
         )
 if base != version:
-    st.warning("Someone else saved this pipeline since you opened it.")
+    st.warning(stages.stale_warning(base, version))
     if st.button("Reload their version (drops your unsaved edits)", key="stages_reload"):
         attempt("Reloaded", lambda db: None, pipeline_id)
 
@@ -161,7 +180,7 @@ unsaved = stages.has_unsaved_edits(st.session_state.get(editor_key, {}))
 if unsaved:
     st.caption("Save or undo your edits in the stage table first: adopting replaces it.")
 left, right = st.columns(2)
-adopt_some = left.button("Adopt smoothed", key="stages_adopt", disabled=unsaved or not chosen)
+adopt_some = left.button("Adopt suggested", key="stages_adopt", disabled=unsaved or not chosen)
 if adopt_some or right.button("Adopt all", key="stages_adopt_all", disabled=unsaved):
     which = chosen if adopt_some else None
     attempt(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlite_utils import Database
+from streamlit import config as streamlit_config
 
 from funnel import clock, demo, store
 
@@ -22,6 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # `make test` runs the date-sensitive tests a second time with FUNNEL_TODAY set to far dates.
 os.environ.setdefault(clock.ENV, "2026-11-23")
 DEMO_TODAY = clock.today()
+# Users see no error details (.streamlit/config.toml); a failing test should show them all.
+streamlit_config.get_config_options()
+streamlit_config.set_option("client.showErrorDetails", "full")
 
 
 @pytest.fixture

@@ -103,12 +103,48 @@ def test_undo_restores_the_stage_list_as_a_new_logged_change(fresh_db: Database,
     assert _log(fresh_db)["what"][0] == "added 'Proposal' (60 %); 'Demo' 45 % -> 30 %"
 
 
-def test_undoing_the_undo_puts_the_change_back(fresh_db: Database, pipeline: int) -> None:
+def test_each_undo_goes_one_change_further_back(fresh_db: Database, pipeline: int) -> None:
     demo, proposal, won = store.stage_list(fresh_db, pipeline)
     store.save_stages(fresh_db, pipeline, [Stage("Demo", 45.0, id=demo.id), proposal, won], 1)
-    store.undo_last(fresh_db, "pipeline", pipeline, who="Anna")
-    store.undo_last(fresh_db, "pipeline", pipeline, who="Anna")
-    assert [s.probability for s in store.stage_list(fresh_db, pipeline)] == [45.0, 60.0, 100.0]
+    store.save_stages(fresh_db, pipeline, [Stage("Demo", 50.0, id=demo.id), proposal, won], 2)
+    store.rename_pipeline(fresh_db, pipeline, "Enterprise", expected_version=3)
+    probabilities = []
+    for _ in range(3):
+        store.undo_last(fresh_db, "pipeline", pipeline, who="Anna")
+        probabilities.append([s.probability for s in store.stage_list(fresh_db, pipeline)])
+    # The rename first, then the 50 %, then the 45 %: back to the 30 % the pipeline began with.
+    assert probabilities == [[50.0, 60.0, 100.0], [45.0, 60.0, 100.0], [30.0, 60.0, 100.0]]
+    assert store.pipelines(fresh_db)["name"].to_list() == ["Direct sales"]
+    target = store.undo_target(fresh_db, "pipeline", pipeline)
+    assert target is not None and target["action"] == "create"  # the one change left
+
+
+def test_the_scoring_model_undoes_step_by_step_too(fresh_db: Database) -> None:
+    second = [Rule("fit", "company_size", "between", (10.0, 49.0), 5.0, "small")]
+    third = [Rule("fit", "company_size", "at_least", 50.0, 9.0, "big")]
+    store.save_model(fresh_db, RULES, 14.0, based_on=None, who="Anna")
+    store.save_model(fresh_db, second, 14.0, based_on=1, who="Ben")
+    store.save_model(fresh_db, third, 14.0, based_on=2, who="Ben")
+    store.undo_last(fresh_db, "scoring_model", None, who="Anna")
+    store.undo_last(fresh_db, "scoring_model", None, who="Anna")
+    assert store.latest_model_version(fresh_db) == 5
+    assert (store.rules(fresh_db, 4), store.rules(fresh_db, 5)) == (second, RULES)
+    # The History names the rules each version added and removed.
+    assert _log(fresh_db)["what"][2] == (
+        "version 3 from version 2; added or changed 'big'; removed or replaced 'small'; "
+        "half-life 14 days"
+    )
+
+
+def test_a_deal_move_names_its_stages(fresh_db: Database, pipeline: int) -> None:
+    demo, proposal, _ = store.stage_list(fresh_db, pipeline)
+    with store.write(fresh_db):
+        fresh_db.conn.execute(
+            "INSERT INTO deals (pipeline_id, stage_id, name) VALUES (?, ?, 'Acme')", [pipeline, demo.id]
+        )
+    store.move_deal(fresh_db, 1, int(proposal.id or 0), who="Anna")
+    log = audit.readable(store.audit_log(fresh_db), stage_names=store.stage_names(fresh_db))
+    assert log["what"][0] == "moved 'Demo' -> 'Proposal'"
 
 
 def test_undo_of_a_rename_and_of_a_creation(fresh_db: Database, pipeline: int) -> None:
@@ -191,9 +227,27 @@ def test_undo_that_would_strand_deals_in_a_stage_is_refused(fresh_db: Database, 
     assert [s.name for s in store.stage_list(fresh_db, pipeline)] == ["Demo", "Trial", "Proposal", "Won"]
 
 
+def test_clearing_deals_own_probabilities_reads_as_a_sentence(fresh_db: Database, pipeline: int) -> None:
+    demo = store.stage_list(fresh_db, pipeline)[0]
+    with store.write(fresh_db):
+        for name, own in (("Acme", 35.0), ("Globex", None)):
+            fresh_db.conn.execute(
+                "INSERT INTO deals (pipeline_id, stage_id, name, value, probability)"
+                " VALUES (?, ?, ?, 1000, ?)",
+                [pipeline, demo.id, name, own],
+            )
+    assert store.clear_deal_probabilities(fresh_db, [1, 2], who="Anna") == 1
+    assert store.deals(fresh_db)["probability"].to_list() == [None, None]
+    assert _log(fresh_db)["what"][0] == (
+        "own probability cleared on 1 deals, their stage's applies again (deals 1)"
+    )
+    assert store.clear_deal_probabilities(fresh_db, [1, 2], who="Anna") == 0
+
+
 def test_sal_decision_and_restore_read_as_sentences() -> None:
-    sal = {"sal_status": "accepted", "bant_budget": True, "bant_authority": False}
-    sal |= {"bant_need": True, "bant_timeline": False}
+    # The keys `store.record_sal` writes into the audit trail.
+    sal = {"sal_status": "accepted", "budget": True, "authority": False, "need": True}
+    sal |= {"timeline": False}
     assert audit.describe("lead", "sal", {}, sal) == "accepted by sales (BANT met: budget, need)"
     assert (
         audit.describe("store", "restore", None, {"from": "funnel-backup-2026-11-20.db"})

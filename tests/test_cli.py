@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import date
@@ -196,3 +197,15 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
     for name, text in helps.items():
         assert text, name
         assert f"python -m funnel {name}" in readme, name
+
+
+def test_the_readme_names_every_page_and_says_how_to_stop_and_move_the_server() -> None:
+    root = Path(__file__).parent.parent
+    readme = (root / "README.md").read_text()
+    titles = re.findall(r'st\.Page\([^)]*?title="([^"]+)"', (root / "app.py").read_text(), re.S)
+    assert len(titles) == 5
+    pages = readme.split("## The five pages", 1)[1].split("\n## ", 1)[0]
+    assert all(f"**{title}**" in pages for title in titles), titles
+    start = readme.split("## Start and stop", 1)[1].split("\n## ", 1)[0]
+    assert "Ctrl+C" in start and "--server.port" in start
+    assert readme.index("## The command line") < readme.index("## Performance")

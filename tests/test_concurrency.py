@@ -74,7 +74,7 @@ def test_decisions_and_scenarios_from_two_sessions_are_both_kept(db_path: Path) 
         (60.0, 50.0, "first take"),
     ]
     assert scenarios.select("name", "params", "created_by").rows() == [
-        ("Q1 push", '{"leads": 1500.0}', "Ben"),
+        ("Q1 push (2)", '{"leads": 1500.0}', "Ben"),  # numbered: never two alike in a list
         ("Q1 push", '{"leads": 1200.0}', "Anna"),
     ]
 
@@ -131,6 +131,38 @@ def test_a_save_in_one_app_session_is_seen_on_the_others_next_run(app_env: Path)
     ben.run()
     assert _weighted(ben) == after
     assert any("Someone else saved this pipeline" in w.value for w in ben.warning)
+
+
+def test_an_edit_typed_before_anothers_save_stays_on_the_version_it_was_typed_on(
+    app_env: Path,
+) -> None:
+    anna, ben = _stages_page("Anna"), _stages_page("Ben")
+    editor = f"stages_editor_1_{ben.session_state['stages_base_1']}"
+    opened = next(d.value for d in ben.dataframe if "probability" in d.value.columns)
+    ben.session_state[editor] = {
+        "edited_rows": {0: {"probability": 12.0}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    ben.run()
+    anna.button(key="stages_adopt_all").click().run()  # Anna saves: the stages move on
+    assert not anna.exception, anna.exception
+    with store.opened(app_env) as db:
+        saved = [s.probability for s in store.stage_list(db, 1)]
+    assert saved != opened["probability"].to_list()
+    ben.run()
+    assert not ben.exception, ben.exception
+    # Ben's grid still holds the version he typed on (new data would make the browser drop his
+    # 12), his edit is still there, and the page says what happened and what a save will do.
+    shown = next(d.value for d in ben.dataframe if "probability" in d.value.columns)
+    assert shown["probability"].to_list() == opened["probability"].to_list()
+    assert ben.session_state[editor]["edited_rows"] == {0: {"probability": 12.0}}
+    warning = next(w.value for w in ben.warning if "Someone else saved this pipeline" in w.value)
+    assert "Your edits stay in the table" in warning and "refused until you reload" in warning
+    ben.button(key="stages_save").click().run()
+    assert any("changed by someone else" in e.value for e in ben.error), ben.error
+    with store.opened(app_env) as db:
+        assert [s.probability for s in store.stage_list(db, 1)] == saved
 
 
 def test_a_stale_save_from_the_page_is_refused_with_the_reload_advice(app_env: Path) -> None:

@@ -238,13 +238,17 @@ def test_chart_catalogue_draws_only_the_chosen_chart_at_the_agreed_cutoff(
     )
     targets = pl.DataFrame({"pipeline": ["Sales"], "pipeline_id": [7], "stage": ["a"]})
     decided = pl.DataFrame({"fit_cutoff": [60.0], "interest_cutoff": [40.0], "model_version": [3]})
-    frames = exports.ChartFrames(reader("deals"), reader("stages"), reader("scored"))
+    frames = exports.ChartFrames(reader("deals"), reader("stages"), reader("scored"), reader("then"))
     catalogue = exports.chart_catalogue(targets, decided, frames, DEMO_TODAY)
     assert len(catalogue) == 4 and read == []
     assert catalogue["Value vs weighted value per stage: Sales"]() == "stage chart"
     assert read == [("deals", 7), ("stages", 7)]
     assert catalogue["Marketing funnel, last four full quarters"]() == ("funnel", 60.0, 40.0)
     assert read[-1] == ("scored", 3)
+    # The back-test's charts read the leads as they stood when their outcome was decided.
+    curve = next(label for label in catalogue if label.startswith("MQL back-test"))
+    assert catalogue[curve]()[0] == "curve"
+    assert read[-1] == ("then", 3)
 
 
 def test_chart_formats_name_their_mime_types() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -24,8 +25,8 @@ Q1 = date(2027, 1, 1)
 def hand_baseline(
     periods: int = 1, cycle: list[float] | None = None, trials: tuple[int, ...] = (1000, 200, 100)
 ) -> fc.Baseline:
-    """A baseline built by hand: `periods` quarters from 2027 Q1, no open pipeline."""
-    horizon = fc.horizon(TODAY, "quarter").head(periods)
+    """A baseline built by hand: `periods` whole quarters from 2027 Q1, no open pipeline."""
+    horizon = fc.horizon(Q1, "quarter").head(periods)
     return fc.Baseline(
         window=fc.full_quarters_window(TODAY),
         period="quarter",
@@ -70,7 +71,35 @@ def test_without_measured_cycles_the_cycle_is_a_point_mass_at_the_lever() -> Non
 
 def test_baseline_window_is_the_last_four_full_quarters() -> None:
     assert fc.full_quarters_window(TODAY) == (date(2025, 10, 1), date(2026, 10, 1))
-    assert fc.horizon(TODAY, "month").get_column("period").to_list()[:2] == ["2026-12", "2027-01"]
+    assert fc.horizon(TODAY, "month").get_column("period").to_list()[:2] == ["2026-11", "2026-12"]
+
+
+def test_todays_period_is_forecast_for_its_remaining_part() -> None:
+    # On 1 Dec 2026, 31 of 2026 Q4's 92 days are left: the horizon opens on them, then the
+    # four quarters of 2027. 1,000 leads a quarter x 25 % x $1,000 with no cycle give $250,000
+    # a whole quarter, and 250,000 x 31 / 92 in what is left of Q4.
+    december = date(2026, 12, 1)
+    periods = fc.horizon(december, "quarter")
+    assert periods["period"].to_list() == ["2026 Q4", "2027 Q1", "2027 Q2", "2027 Q3", "2027 Q4"]
+    assert periods["start"][0] == december and periods["share"][0] == pytest.approx(31 / 92)
+    baseline = replace(
+        hand_baseline(), horizon=periods, pipeline_weighted=np.zeros(5), pipeline_draws=np.zeros((1, 5))
+    )
+    result = fc.forecast(fc.Levers(1_000, (0.25,), 1_000.0, 0.0), baseline)
+    assert result["revenue"].to_list() == pytest.approx([250_000 * 31 / 92] + [250_000.0] * 4)
+    assert fc.horizon_note(periods) == (
+        " (2026 Q4 from 01 Dec: its remaining 34%, leads per period scaled to it)"
+    )
+    assert fc.horizon_note(fc.horizon(Q1, "quarter")) == ""
+
+
+def test_the_reverse_funnel_opens_on_the_first_period_leads_can_still_reach() -> None:
+    # From 1 Dec 2026 with a 45-day cycle: leads for 2027 Q1 were due by 17 Nov, gone; leads
+    # for 2027 Q2 are due by 15 Feb 2027. With no cycle, today's own period is reachable.
+    periods = fc.horizon(date(2026, 12, 1), "quarter")
+    assert fc.first_reachable(periods, 45.0, date(2026, 12, 1)) == "2027 Q2"
+    assert fc.first_reachable(periods, 0.0, date(2026, 12, 1)) == "2026 Q4"
+    assert fc.first_reachable(periods, 900.0, date(2026, 12, 1)) == "2027 Q4"
 
 
 # --- a hand-made store --------------------------------------------------------------------------
@@ -146,7 +175,7 @@ def hand_store(fresh_db: Database) -> Database:
             "deal_id": [1, 1, 1, 2, 2, 2, 4, 4],
             "from_stage_id": [None, ids["Open A"], ids["Open B"]] * 2 + [None, ids["Open A"]],
             "to_stage_id": [ids["Open A"], ids["Open B"], ids["Won"]] * 2 + [ids["Open A"], ids["Lost"]],
-            "at": ["2026-01-01"] * 8,
+            "at": ["2026-01-01T00:00:00"] * 8,
         }
     )
     with store.write(fresh_db):
@@ -182,10 +211,10 @@ def test_baseline_measures_rates_value_cycle_and_pipeline(hand_store: Database) 
     assert baseline.trials == (10, 8, 5, 4, 2)
     assert baseline.won_deals == 2
     assert sorted(baseline.cycle_samples.tolist()) == [60.0, 90.0]
-    # 50,000 x 60 % in Q1 plus the overdue 5,000 x 20 %; 10,000 at its own 10 % in Q2;
-    # the deal expected in 2028 is beyond the horizon.
-    assert baseline.pipeline_weighted.tolist() == pytest.approx([31_000.0, 1_000.0, 0.0, 0.0])
-    assert set(np.unique(baseline.pipeline_draws[:, 1])) <= {0.0, 10_000.0}
+    # The overdue 5,000 x 20 % in today's 2026 Q4; 50,000 x 60 % in 2027 Q1; 10,000 at its own
+    # 10 % in Q2; the deal expected in 2028 is beyond the horizon.
+    assert baseline.pipeline_weighted.tolist() == pytest.approx([1_000.0, 30_000.0, 1_000.0, 0.0, 0.0])
+    assert set(np.unique(baseline.pipeline_draws[:, 2])) <= {0.0, 10_000.0}
 
 
 def test_pipeline_funnel_counts_deals_at_each_stage_they_reached(hand_store: Database) -> None:
@@ -252,11 +281,11 @@ def test_sensitivity_ranks_the_leakiest_step_first() -> None:
     result = fc.sensitivity(levers, baseline)
     gains = dict(zip(result["lever"], result["gain"], strict=True))
     # The 20 % step loses 80 %: a tenth less leak is 20 % -> 28 %, +40 % revenue.
-    assert result["lever"][0] == "Lead → Qualified prospect: leak -10 %"
+    assert result["lever"][0] == "Lead → Qualified prospect: 10 % fewer lost"
     assert result["bottleneck"].to_list() == [True] + [False] * (result.height - 1)
-    assert gains["Lead → Qualified prospect: leak -10 %"] == pytest.approx(100_000.0)
-    assert gains["MQL → SAL: leak -10 %"] == pytest.approx(75_000.0)
-    assert gains["Qualified prospect → MQL: leak -10 %"] == pytest.approx(25_000.0)
+    assert gains["Lead → Qualified prospect: 10 % fewer lost"] == pytest.approx(100_000.0)
+    assert gains["MQL → SAL: 10 % fewer lost"] == pytest.approx(75_000.0)
+    assert gains["Qualified prospect → MQL: 10 % fewer lost"] == pytest.approx(25_000.0)
     assert gains["Leads per period +10 %"] == pytest.approx(25_000.0)
     assert gains["Cycle length -10 %"] == pytest.approx(0.0)
 
@@ -297,6 +326,7 @@ def test_scenario_list_shows_each_saved_slider_value_in_its_column() -> None:
     )
     result = fc.scenario_table(saved)
     assert result.columns[:4] == ["id", "name", "created_by", "created_at"]
+    assert result["created_at"].to_list() == ["2026-11-23 18:00", "2026-11-22 09:00"]
     assert result["Average deal value"].to_list() == [35_000.0, None]
     assert result["Qualified prospect → MQL (%)"].to_list() == [None, 55.0]
     assert result["per"].to_list() == ["quarter", None]
@@ -534,7 +564,7 @@ def test_reverse_message_warns_when_the_leads_were_due_already() -> None:
 
 def test_period_starts_map_labels_to_first_days() -> None:
     starts = fc.period_starts(fc.horizon(TODAY, "quarter").head(2))
-    assert starts == {"2027 Q1": Q1, "2027 Q2": date(2027, 4, 1)}
+    assert starts == {"2026 Q4": TODAY, "2027 Q1": Q1}
 
 
 def test_saved_scenarios_get_labels_and_levers_by_id() -> None:
@@ -546,7 +576,7 @@ def test_saved_scenarios_get_labels_and_levers_by_id() -> None:
             "created_at": ["2026-11-20T10:15:42", "2026-11-19T09:00:00"],
         }
     )
-    assert fc.scenario_labels(saved) == {2: "Push (2026-11-20T10:15)", 1: "Push (2026-11-19T09:00)"}
+    assert fc.scenario_labels(saved) == {2: "Push (2026-11-20 10:15)", 1: "Push (2026-11-19 09:00)"}
     baseline = replace(hand_baseline(), levers=FIVE)
     # Saved per month, opened per quarter: 20 leads a month are 60 a quarter.
     assert fc.scenario_levers(saved, baseline) == {
@@ -571,6 +601,43 @@ def test_measure_view_adds_the_chosen_pipelines_funnel_over_the_same_window(
     assert none is None and baseline.window == (date(2025, 10, 1), date(2026, 10, 1))
     assert baseline.levers == fc.Levers(2.5, (0.8, 0.625, 0.8, 0.5, 0.5), 15_000.0, 75.0)
     pid = int(store.pipelines(hand_store).get_column("id")[0])
-    chosen = (store.stages(hand_store, pid), store.stage_history(hand_store, pid))
-    _, funnel = fc.measure_view(leads, store.deals(hand_store, pid), TODAY, 4, "quarter", chosen)
+    chosen = (store.stages(hand_store, pid), store.stage_history(hand_store, pid), deals)
+    one, funnel = fc.measure_view(leads, store.deals(hand_store, pid), TODAY, 4, "quarter", chosen)
     assert funnel is not None and funnel["count"].to_list() == [7, 4, 3]
+    # The store's only pipeline won both deals of the window: it gets every lead.
+    assert one.lead_share == fc.LeadShare(1.0, 2, 2, "won")
+    assert one.levers == baseline.levers
+
+
+def test_the_pipelines_forecasts_add_up_to_all_pipelines(demo_path: Path) -> None:
+    with store.opened(demo_path) as db:
+        leads, deals = with_mql(store.leads(db)), store.deals(db)
+        pipelines = {
+            pid: (store.deals(db, pid), store.stages(db, pid), store.stage_history(db, pid))
+            for pid in store.pipelines(db)["id"]
+        }
+    whole, _ = fc.measure_view(leads, deals, TODAY, 4, "quarter")
+    start, end = whole.window
+    won = deals.filter(
+        (pl.col("stage_kind") == "won") & (pl.col("closed_at") >= start) & (pl.col("closed_at") < end)
+    )
+    parts = []
+    for pid, (own, stage_rows, history) in pipelines.items():
+        part, _ = fc.measure_view(leads, own, TODAY, 4, "quarter", (stage_rows, history, deals))
+        share = won.filter(pl.col("pipeline_id") == pid).height / won.height
+        assert part.lead_share is not None and part.lead_share.share == pytest.approx(share)
+        assert part.levers.leads_per_period == pytest.approx(whole.levers.leads_per_period * share)
+        parts.append(part)
+    # Leads, the won value they bring a period, and the weighted open pipeline all add up.
+    assert sum(p.levers.leads_per_period for p in parts) == pytest.approx(whole.levers.leads_per_period)
+    brought = sum(p.levers.customers_per_period() * p.levers.deal_value for p in parts)
+    assert brought == pytest.approx(whole.levers.customers_per_period() * whole.levers.deal_value)
+    assert sum(p.pipeline_weighted.sum() for p in parts) == pytest.approx(whole.pipeline_weighted.sum())
+
+
+def test_a_pipelines_lead_share_is_said_in_words() -> None:
+    share = fc.LeadShare(0.25, 30, 120, "won")
+    assert share.sentence("Startup") == (
+        "Startup gets 25.0% of the leads: its share of the deals won in the window (30 of 120); "
+        "the marketing funnel below counts all of them."
+    )

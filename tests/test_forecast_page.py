@@ -3,7 +3,7 @@ round-trip through the store, the URL carries the slider values."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -92,8 +92,45 @@ def test_per_month_the_sliders_start_from_a_third_of_the_quarterly_volume(app_en
     at.selectbox(key="forecast_period").set_value("Month").run()
     assert not at.exception, at.exception
     assert at.slider(key="forecast_leads_per_period").value == round(quarterly / 3, 1)
-    next_month = date(DEMO_TODAY.year + DEMO_TODAY.month // 12, DEMO_TODAY.month % 12 + 1, 1)
-    assert at.selectbox(key="forecast_reverse_period").options[0] == f"{next_month:%Y-%m}"
+    assert at.selectbox(key="forecast_reverse_period").options[0] == f"{DEMO_TODAY:%Y-%m}"
+
+
+def test_one_pipeline_forecasts_its_share_of_the_leads_and_says_so(app_env: Path) -> None:
+    at = open_page()
+    whole = int(metric(at, "Baseline, whole horizon").strip("$").replace(",", ""))
+    volume = at.slider(key="forecast_leads_per_period").value
+    startup = next(k for k, v in store_pipelines(app_env).items() if v == "Startup")
+    at.selectbox(key="forecast_pipeline").set_value(startup).run()
+    assert not at.exception, at.exception
+    said = [c.value for c in at.caption if c.value.startswith("Startup gets ")]
+    assert said and "of the deals won in the window" in said[0]
+    assert at.slider(key="forecast_leads_per_period").value < volume
+    assert int(metric(at, "Baseline, whole horizon").strip("$").replace(",", "")) < whole
+
+
+def store_pipelines(path: Path) -> dict[int, str]:
+    with store.opened(path) as db:
+        return dict(store.pipelines(db).select("id", "name").iter_rows())
+
+
+def test_todays_quarter_is_forecast_and_the_reverse_funnel_opens_where_leads_can_arrive(
+    app_env: Path,
+) -> None:
+    at = open_page()
+    quarter = f"{DEMO_TODAY.year} Q{(DEMO_TODAY.month - 1) // 3 + 1}"
+    reverse = at.selectbox(key="forecast_reverse_period")
+    assert reverse.options[0] == quarter
+    caption = next(c.value for c in at.caption if c.value.startswith("As of"))
+    assert f"forecast {quarter} to " in caption
+    # The cycle the sliders hold: the first period whose leads are due today or later.
+    cycle = at.slider(key="forecast_cycle_days").value
+    due = [
+        date(int(p[:4]), 3 * int(p[-1]) - 2, 1) - timedelta(days=round(cycle))
+        for p in reverse.options[1:]
+    ]
+    reachable = [p for p, by in zip(reverse.options[1:], due, strict=True) if by >= DEMO_TODAY]
+    assert reverse.value == reachable[0]
+    assert not [m for m in at.markdown if "already past" in m.value]
 
 
 def test_slider_values_survive_a_visit_to_another_page(app_env: Path) -> None:
@@ -111,7 +148,11 @@ def test_two_saved_scenarios_compare_period_by_period(app_env: Path) -> None:
         at.slider(key="forecast_deal_value").set_value(value).run()
         at.text_input(key="forecast_scenario_name").input(name).run()
         at.button(key="forecast_save").click().run()
+    # Compare opens on two different scenarios, and never offers one against itself.
+    assert at.selectbox(key="forecast_compare_a").value != at.selectbox(key="forecast_compare_b").value
     at.selectbox(key="forecast_compare_a").set_value(1).run()
+    a = at.selectbox(key="forecast_compare_a")
+    assert a.format_func(a.value) not in at.selectbox(key="forecast_compare_b").options
     at.selectbox(key="forecast_compare_b").set_value(2).run()
     assert not at.exception, at.exception
     table = at.dataframe[-1].value
@@ -119,6 +160,17 @@ def test_two_saved_scenarios_compare_period_by_period(app_env: Path) -> None:
     # the open pipeline is the same in both, so B is ahead in every period.
     assert table.columns[1].startswith("A: Slow") and table.columns[2].startswith("B: Fast")
     assert (table["difference"] > 0).all()
+
+
+def test_a_scenario_saved_under_a_taken_name_is_numbered(app_env: Path) -> None:
+    at = open_page()
+    for _ in range(2):
+        at.text_input(key="forecast_scenario_name").input("Webinar push").run()
+        at.button(key="forecast_save").click().run()
+    assert not at.exception, at.exception
+    with store.opened(app_env) as db:
+        assert store.scenarios(db)["name"].to_list() == ["Webinar push (2)", "Webinar push"]
+    assert "Saved scenario 'Webinar push \\(2\\)'." in [t.value for t in at.toast]  # Markdown
 
 
 def test_mql_is_counted_at_the_latest_agreed_cutoff_and_names_show_as_typed(app_env: Path) -> None:
@@ -154,3 +206,17 @@ def test_a_link_with_an_infinite_or_unknown_value_keeps_the_baseline_and_says_so
     assert r"leads\_per\_period=inf is outside 0\.\.1e\+09" in warnings
     assert "window='Last 99 years' is not one of the page's choices; ignored" in warnings
     assert metric(at, "Scenario, whole horizon") == metric(at, "Baseline, whole horizon")
+
+
+def test_every_figure_and_slider_says_what_it_counts(app_env: Path) -> None:
+    at = open_page()
+    assert {m.label for m in at.metric} >= {
+        "Baseline, whole horizon",
+        "Scenario, whole horizon",
+        "Won deals measured",
+        "Chance to reach the target",
+    }
+    assert all(m.help for m in at.metric), [m.label for m in at.metric if not m.help]
+    assert len(at.slider) == 8 and all(s.help for s in at.slider)
+    assert any("another population" in c.value for c in at.caption)
+    assert any("10 % fewer lost" in c.value for c in at.caption)

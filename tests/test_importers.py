@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -347,6 +348,17 @@ def test_reimported_deal_in_a_new_stage_records_the_move(pipeline_db: Database) 
             store.stages(db).select(pl.col("id").alias("to_stage_id"), "name"), on="to_stage_id"
         )
     assert moves["name"].to_list() == ["Proposal", "Opportunity won"]
+
+
+def test_an_imported_deals_first_move_is_written_in_the_historys_one_time_format(
+    pipeline_db: Database,
+) -> None:
+    csv = b"external_id,stage,created\nD1,Proposal,2026-03-02\nD2,Proposal,\n"
+    importers.import_bytes(pipeline_db, csv, "deals", "a.csv")
+    stored = [r[0] for r in pipeline_db.execute("SELECT at FROM stage_history ORDER BY id")]
+    assert stored[0] == "2026-03-02T00:00:00"  # entered on its creation day
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", stored[1])  # no date: the import's
+    assert store.stage_history(pipeline_db)["at"].null_count() == 0
 
 
 def test_commit_is_refused_whole_when_one_row_is_bad(fresh_db: Database) -> None:

@@ -12,7 +12,8 @@ from sqlite_utils import Database
 from streamlit.testing.v1 import AppTest
 
 import ui
-from funnel import charts, importers, scoring, store
+from funnel import audit, charts, importers, scoring, store
+from funnel.models import Rule
 from tests.conftest import APP, DEMO_TODAY, ROOT
 from tests.test_scoring import hand_table
 
@@ -47,9 +48,10 @@ def test_quadrant_chart_labels_each_quadrant_with_its_count_and_says_what_it_sho
     spec = charts.mql_quadrant_chart(
         sample, scoring.quadrant_counts(grid, 60, 40), 60, 40, leads.height
     ).to_dict()
-    assert spec["title"]["subtitle"] == (
-        "Random sample of 4 of 10 leads shown; every count uses all leads"
-    )
+    assert spec["title"]["subtitle"] == [
+        "Random sample of 4 of 10 leads shown; every count uses all leads",
+        charts.SCORED_AS_DECIDED,
+    ]
     datasets = list(spec["datasets"].values())
     labels = sorted(row["label"] for d in datasets for row in d if "label" in row)
     assert labels == sorted(
@@ -109,6 +111,59 @@ def test_moving_a_slider_changes_the_counts(app_env: Path) -> None:
     assert at.query_params["F"] == "75"
 
 
+def _interest_as_decided(leads: pl.DataFrame, rules: list[Rule], half_life: float) -> pl.Expr:
+    """Interest worked out plainly: points decayed from the last activity to the conversion
+    date (converted leads) or not at all (lost and open leads, scored at their last activity)."""
+    points = pl.sum_horizontal(
+        pl.when(scoring.rule_fires(r)).then(r.points).otherwise(0.0)
+        for r in rules
+        if r.axis == "interest"
+    )
+    seen = pl.coalesce("last_activity", "created")
+    converted = pl.col("outcome").is_in(["converted", "won"]) & pl.col("converted_at").is_not_null()
+    days = pl.when(converted).then((pl.col("converted_at") - seen).dt.total_days().clip(0)).otherwise(0)
+    low, high = scoring.axis_bounds(rules, "interest")
+    rescaled = ((points * 0.5 ** (days / half_life) - low) / (high - low) * 100).clip(0, 100)
+    return pl.coalesce(pl.col("interest"), rescaled)
+
+
+def test_the_backtest_keeps_the_conversions_a_cutoff_kept_when_they_were_decided(
+    app_env: Path,
+) -> None:
+    at = open_page({"F": "60", "I": "40"})
+    with store.opened(app_env) as db:
+        rules, half_life, leads = store.rules(db, 1), store.half_life(db, 1), store.leads(db)
+    fit = scoring.score_leads(leads, rules, half_life, DEMO_TODAY)["fit"]
+    known = leads.with_columns(fit, _interest_as_decided(leads, rules, half_life).alias("interest"))
+    known = known.filter(pl.col("outcome").is_in(["converted", "won", "lost"]))
+    converted = known.filter(pl.col("outcome") != "lost")
+    kept = converted.filter((pl.col("fit") >= 60) & (pl.col("interest") >= 40)).height
+    assert metric(at, "Conversions kept") == f"{kept / converted.height:.1%}"
+    note = next(m.delta for m in at.metric if m.label == "Conversions kept")
+    assert note == f"{kept:,} of {converted.height:,}"
+    # Today's decay would have kept far fewer: the figure the meeting must not see.
+    today = scoring.score_leads(leads, rules, half_life, DEMO_TODAY).filter(
+        pl.col("outcome").is_in(["converted", "won"])
+    )
+    assert today.filter((pl.col("fit") >= 60) & (pl.col("interest") >= 40)).height < kept * 0.8
+    assert any("scored as it stood when its outcome was decided" in c.value for c in at.caption)
+
+
+def test_every_figure_slider_and_capacity_input_says_what_it_counts(app_env: Path) -> None:
+    at = open_page()
+    assert [m.label for m in at.metric] == [
+        "MQLs",
+        "Conversion in MQLs",
+        "Conversions kept",
+        "Lift",
+        "Conversions lost",
+        "SALs",
+    ]
+    assert all(m.help for m in at.metric)
+    assert all(s.help for s in at.slider) and len(at.slider) == 2
+    assert at.number_input(key="mql_reps").help and at.number_input(key="mql_leads_per_rep").help
+
+
 def test_query_parameters_set_the_sliders_and_the_version(app_env: Path) -> None:
     at = open_page({"F": "72", "I": "33", "v": "1"})
     assert at.slider(key="mql_fit_cutoff").value == 72
@@ -162,7 +217,7 @@ def test_quadrant_labels_group_thousands() -> None:
     spec = charts.mql_quadrant_chart(sample, quadrants, 61, 40, 1_000_000).to_dict()
     labels = {row["label"] for d in spec["datasets"].values() for row in d if "label" in row}
     assert "MQL: 150,485 leads" in labels and "Cold: 122,261 leads" in labels
-    assert spec["title"]["subtitle"].startswith("Random sample of 10 of 1,000,000 leads shown")
+    assert spec["title"]["subtitle"][0].startswith("Random sample of 10 of 1,000,000 leads shown")
 
 
 def edit_rules(at: AppTest, edited: dict[int, dict[str, object]]) -> None:
@@ -214,6 +269,24 @@ def test_sales_accepts_an_mql_with_bant_and_the_sal_count_moves(app_env: Path) -
         ).fetchone()
     assert row == ("accepted", 1, 1, 1, 0)
     assert int(metric(at, "SALs").replace(",", "")) == before + 1
+    # The next answer starts from no tick: the form does not carry this lead's BANT over.
+    assert [at.checkbox(key=f"mql_bant_{c}").value for c in store.BANT] == [False] * 4
+    following = at.selectbox(key="mql_sal_lead").value
+    assert following != lead_id
+    at.button(key="FormSubmitter:mql_sal_form-Reject").click().run()
+    assert not at.exception, at.exception
+    with store.opened(app_env) as db:
+        row = db.execute(
+            "SELECT sal_status, bant_budget, bant_authority, bant_need, bant_timeline"
+            " FROM leads WHERE id = ?",
+            [following],
+        ).fetchone()
+        log = audit.readable(store.audit_log(db))
+    assert row == ("rejected", 0, 0, 0, 0)
+    # History says what was stored, lead by lead.
+    said = dict(log.filter(pl.col("entity") == "lead").select("entity_id", "what").iter_rows())
+    assert said[lead_id] == "accepted by sales (BANT met: budget, authority, need)"
+    assert said[following] == "rejected by sales (BANT met: none)"
 
 
 def test_a_sal_answer_moves_the_count_without_reloading_or_rescoring_leads(

@@ -21,6 +21,11 @@ def test_server_binds_loopback_unless_told_otherwise() -> None:
     assert run is not None and "--server.address 127.0.0.1" in run.group(1)
 
 
+def test_a_bug_never_shows_a_traceback_in_the_browser() -> None:
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"
+
+
 def test_readme_says_what_sharing_on_a_lan_exposes() -> None:
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Sharing on a LAN", 1)[1].split("\n## ", 1)[0]

@@ -102,6 +102,29 @@ def test_interest_halves_after_one_half_life() -> None:
     assert no_decay["interest"].to_list() == [100.0, 100.0, 100.0]
 
 
+def test_the_backtest_scores_each_lead_on_the_day_its_outcome_was_decided() -> None:
+    # 25 points of interest, halving every 30 days. Converted 30 days after its last activity:
+    # half its interest (50). Lost, or still open: scored at its last activity, all of it (100);
+    # a conversion recorded before the last activity does not decay either. Today, two years
+    # on, the old leads have almost nothing left, and the open one has lost one half-life.
+    rules = (Rule("interest", "downloads", "at_least", 1.0, 25, "Downloaded"),)
+    leads = pl.DataFrame(
+        {
+            "downloads": [1, 1, 1, 1],
+            "outcome": ["converted", "lost", None, "won"],
+            "created": [date(2024, 1, 1)] * 4,
+            "last_activity": [date(2024, 1, 1), date(2024, 3, 1), date(2026, 10, 24), date(2024, 5, 1)],
+            "converted_at": [date(2024, 1, 31), None, None, date(2024, 4, 1)],
+        }
+    )
+    then = scoring.score_leads(leads, rules, 30, scoring.decided_on())
+    assert then["interest"].to_list() == pytest.approx([50.0, 100.0, 100.0, 100.0])
+    now = scoring.score_leads(leads, rules, 30, TODAY)
+    days = leads.select((pl.lit(TODAY) - pl.col("last_activity")).dt.total_days().alias("d"))["d"]
+    assert now["interest"].to_list() == pytest.approx([100 * 0.5 ** (d / 30) for d in days])
+    assert now["interest"][2] == pytest.approx(50.0)
+
+
 def test_with_quadrants_puts_leads_on_the_cutoff_in_the_mql() -> None:
     scored = pl.DataFrame({"fit": [60.0, 60.0, 59.9, 10.0], "interest": [40.0, 39.9, 40.0, 0.0]})
     result = scoring.with_quadrants(scored, 60, 40)
@@ -453,7 +476,11 @@ def test_cutoff_view_on_the_hand_table() -> None:
         ("Conversions lost", "1", "below the cutoff"),
         ("SALs", "2", "SAL rate 40.0% · 1 rejected"),
     ]
-    assert view.caption == "Back-test on the 9 leads with a known outcome (converted or lost)."
+    assert view.caption.startswith(
+        "Back-test on the 9 leads with a known outcome (converted or lost), each scored as it "
+        "stood when its outcome was decided"
+    )
+    assert "the sales queue below uses today's decay" in view.caption
     assert view.curve.filter("current").height == 6
 
 
@@ -472,10 +499,7 @@ def test_capacity_check_says_how_many_weeks_sales_could_not_keep_up() -> None:
     assert message == "Within capacity every week: at most 4 MQLs against 4."
 
 
-def test_sal_answer_follows_the_button_pressed() -> None:
-    assert scoring.sal_answer(accepted=True, rejected=False) == "accepted"
-    assert scoring.sal_answer(accepted=False, rejected=True) == "rejected"
-    assert scoring.sal_answer(accepted=False, rejected=False) is None
+def test_sal_recorded_names_the_lead_and_the_answer() -> None:
     assert scoring.sal_recorded(7, "accepted") == "Lead #7 accepted."
 
 

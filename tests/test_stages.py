@@ -29,6 +29,7 @@ PIPELINE = pl.DataFrame(
 KIND = dict(zip(PIPELINE["id"], PIPELINE["kind"], strict=True))
 PROBABILITY = dict(zip(PIPELINE["id"], PIPELINE["probability"], strict=True))
 NAME = dict(zip(PIPELINE["id"], PIPELINE["name"], strict=True))
+POSITION = dict(zip(PIPELINE["id"], PIPELINE["position"], strict=True))
 
 
 def deal(
@@ -54,6 +55,7 @@ def deal(
         "stage": NAME[stage_id],
         "stage_kind": KIND[stage_id],
         "stage_probability": PROBABILITY[stage_id],
+        "stage_position": POSITION[stage_id],
     }
 
 
@@ -70,6 +72,7 @@ DEAL_SCHEMA = {
     "stage": pl.String,
     "stage_kind": pl.String,
     "stage_probability": pl.Float64,
+    "stage_position": pl.Int64,
 }
 
 
@@ -147,6 +150,43 @@ def test_a_deals_own_probability_beats_its_stages() -> None:
     # Two open deals at the 50 % Demo stage; one carries its own 90 %.
     frame = deals_frame([deal(1, 2, value=10_000), deal(2, 2, value=10_000, probability=90.0)])
     assert stages.weighted_pipeline(frame) == 5_000 + 9_000
+
+
+def test_each_stage_counts_and_lists_the_deals_weighted_by_their_own_probability() -> None:
+    # Demo (50 %): 10,000 at the stage's 50 % and 10,000 at its own 90 % weigh 5,000 + 9,000,
+    # not 20,000 x 50 %. A won deal's own probability changes nothing: it is not listed.
+    rows = [
+        deal(1, 2, value=10_000),
+        deal(2, 2, value=10_000, probability=90.0),
+        deal(3, 1, value=4_000, probability=5.0),
+        deal(4, 4, value=1_000, probability=30.0, closed_at=date(2026, 3, 1)),
+    ]
+    figures = stages.pipeline_figures(deals_frame(rows), PIPELINE)
+    by_stage = figures.by_stage.select("stage", "own_probability_deals", "weighted_value")
+    expected = pl.DataFrame(
+        {
+            "stage": ["Qualify", "Demo", "Proposal", "Won", "Lost"],
+            "own_probability_deals": [1, 1, 0, 0, 0],
+            "weighted_value": [200.0, 14_000.0, 0.0, 1_000.0, 0.0],
+        }
+    )
+    assert_frame_equal(by_stage, expected)
+    listed = stages.own_probability_deals(deals_frame(rows))
+    expected_list = pl.DataFrame(
+        {
+            "id": [3, 2],
+            "name": ["Deal 3", "Deal 2"],
+            "stage": ["Qualify", "Demo"],
+            "value": [4_000.0, 10_000.0],
+            "own_probability": [5.0, 90.0],
+            "stage_probability": [20.0, 50.0],
+            "weighted_value": [200.0, 9_000.0],
+        }
+    )
+    assert_frame_equal(listed, expected_list)
+    assert stages.own_probability_caption(2).startswith(
+        "Weighted = value × probability: the stage's, except for 2 open deals that carry their own"
+    )
 
 
 def test_open_deals_without_a_value_count_as_zero_but_are_counted() -> None:
@@ -343,6 +383,13 @@ WON = {"name": "Won", "probability": 100, "kind": "won"}
             ["Row 1 (Demo): probability -5 is outside 0 to 100."],
         ),
         (
+            [{"name": "Demo", "probability": 12.5, "kind": "open"}, WON],
+            [
+                "Row 1 (Demo): probability 12.5 is not a whole percent; enter a whole number "
+                "from 0 to 100."
+            ],
+        ),
+        (
             [{"name": "Demo", "probability": "abc", "kind": "open"}, WON],
             ["Row 1 (Demo): probability 'abc' is not a number; enter 0 to 100."],
         ),
@@ -368,7 +415,7 @@ WON = {"name": "Won", "probability": 100, "kind": "won"}
         ),
         (
             [{"name": "Demo", "probability": 10, "kind": "open", "rot_days": 2.5}, WON],
-            ["Row 1 (Demo): rotting limit '2.5' must be a whole number of days above 0, or empty."],
+            ["Row 1 (Demo): stalled after '2.5' must be a whole number of days above 0, or empty."],
         ),
     ],
 )
@@ -468,8 +515,15 @@ def test_headline_figures_and_the_stage_table_under_the_chart() -> None:
         ("Weighted pipeline", "$5,000"),
     ]
     table = figures.table()
-    assert table.columns == ["stage", "probability", "deals", "value", "weighted_value"]
-    assert table.row(1) == ("Demo", 50.0, 1, 10_000.0, 5_000.0)
+    assert table.columns == [
+        "stage",
+        "probability",
+        "deals",
+        "own_probability_deals",
+        "value",
+        "weighted_value",
+    ]
+    assert table.row(1) == ("Demo", 50.0, 1, 0, 10_000.0, 5_000.0)
 
 
 def test_reassign_prompts_ask_where_a_removed_stages_deals_go() -> None:

@@ -86,6 +86,53 @@ def test_a_probability_of_150_is_refused_and_nothing_is_saved(app_env: Path) -> 
         assert store.stage_list(db, PIPELINE_ID) == saved_before
 
 
+def test_the_probability_column_passes_what_was_typed_to_the_validator() -> None:
+    # A min, max or step on the grid's column makes the browser change the typed value before
+    # the page sees it (150 -> 100, -5 -> 5, 12.5 -> 100): the validator's message never shows.
+    column = stages.EDITOR_COLUMNS["probability"]
+    assert isinstance(column, dict)
+    assert not {"min_value", "max_value", "step"} & set(column)
+
+
+def test_the_history_table_speaks_a_sales_leaders_words(app_env: Path) -> None:
+    at = open_page()
+    labels = {
+        name: spec["label"] if isinstance(spec, dict) else spec
+        for name, spec in stages.TABLE_COLUMNS.items()
+        if spec is not None
+    }
+    assert labels["n"] == "Closed deals measured"
+    assert (labels["empirical"], labels["smoothed"]) == ("Won from history %", "Suggested %")
+    shown = " ".join(str(label) for label in labels.values())
+    assert not {"n", "Empirical", "Smoothed", "Rotting"} & set(shown.replace("%", " ").split())
+    counts = ("deals", "n", "stays")
+    assert all(stages.TABLE_COLUMNS[c]["format"] == "localized" for c in counts)  # type: ignore[index]
+    caption = stages.smoothing_caption()
+    assert "Empirical" not in caption and "Smoothed" not in caption
+    assert [b.label for b in at.button if b.key == "stages_adopt"] == ["Adopt suggested"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        (-5, "probability -5 is outside 0 to 100."),
+        (12.5, "probability 12.5 is not a whole percent; enter a whole number from 0 to 100."),
+    ],
+)
+def test_a_probability_typo_is_refused_beside_the_table_and_nothing_is_saved(
+    app_env: Path, typed: float, message: str
+) -> None:
+    at = open_page()
+    with store.opened(app_env) as db:
+        saved_before = store.stage_list(db, PIPELINE_ID)
+    edit_first_stage(at, typed)
+    assert f"Row 1 (Prospecting): {message}" in [e.value for e in at.error]
+    assert "Nothing is saved until these are fixed." in [c.value for c in at.caption]
+    assert not [b for b in at.button if b.key == "stages_save"]
+    with store.opened(app_env) as db:
+        assert store.stage_list(db, PIPELINE_ID) == saved_before
+
+
 def test_deleting_a_stage_that_holds_deals_moves_them_where_the_user_says(app_env: Path) -> None:
     with store.opened(app_env) as db:
         first, second = store.stage_list(db, PIPELINE_ID)[:2]
@@ -153,6 +200,51 @@ def test_a_save_based_on_a_stale_version_is_refused_with_a_reload_message(app_en
         assert store.stage_list(db, PIPELINE_ID)[0].probability == 10
 
 
+def test_a_store_problem_reads_as_a_sentence_not_a_traceback(app_env: Path) -> None:
+    with store.opened(app_env) as db:
+        row = db.execute(
+            "SELECT min(h.id) FROM stage_history h JOIN deals d ON d.id = h.deal_id"
+            " WHERE d.pipeline_id = ?",
+            [PIPELINE_ID],
+        ).fetchone()[0]
+        with store.write(db):
+            db.conn.execute("UPDATE stage_history SET at = 'last Tuesday' WHERE id = ?", [row])
+    at = AppTest.from_file(APP, default_timeout=60).run()  # the app opens on this page
+    assert not at.exception
+    said = [e.value.replace("\\", "") for e in at.error]  # shown as Markdown, escaped
+    assert any(f"(history row {row}): 'last Tuesday'" in line for line in said), said
+
+
+def test_deals_with_their_own_probability_are_listed_and_can_be_cleared(app_env: Path) -> None:
+    with store.opened(app_env) as db:
+        deals = store.deals(db, PIPELINE_ID)
+    own = deals.filter((pl.col("stage_kind") == "open") & pl.col("probability").is_not_null())
+    assert own.height, "the demo's first pipeline should hold deals with their own probability"
+    at = open_page()
+    listed = next(d.value for d in at.dataframe if "own_probability" in d.value.columns)
+    assert sorted(listed["id"].to_list()) == sorted(own["id"].to_list())
+    per_stage = next(d.value for d in at.dataframe if "own_probability_deals" in d.value.columns)
+    assert per_stage["own_probability_deals"].sum() == own.height
+    assert any(f"except for {own.height:,} open deals" in c.value for c in at.caption)
+
+    first = int(own.sort("stage_position", "id")["id"][0])
+    at.multiselect(key="stages_clear_own").set_value([first]).run()
+    at.button(key="stages_clear_own_some").click().run()
+    assert not at.exception, at.exception
+    with store.opened(app_env) as db:
+        after = store.deals(db, PIPELINE_ID)
+        log = store.audit_log(db)
+    cleared = after.filter(pl.col("id") == first)
+    assert cleared["probability"].item() is None
+    assert (
+        after.filter(pl.col("probability").is_not_null()).height
+        == deals.filter(pl.col("probability").is_not_null()).height - 1
+    )
+    # Now weighted by its stage's probability, which the page's figure follows.
+    assert metric(at, "Weighted pipeline") == f"${stages.weighted_pipeline(after):,.0f}"
+    assert log["action"][0] == "clear_probability"
+
+
 def test_moving_a_deal_records_the_move(app_env: Path) -> None:
     at = open_page()
     deal_id = at.selectbox(key="stages_move_deal").value
@@ -163,8 +255,14 @@ def test_moving_a_deal_records_the_move(app_env: Path) -> None:
 
     assert not at.exception, at.exception
     with store.opened(app_env) as db:
-        last = store.stage_history(db, PIPELINE_ID).filter(pl.col("deal_id") == deal_id).tail(1)
+        history = store.stage_history(db, PIPELINE_ID)
+        deals, stage_rows = store.deals(db, PIPELINE_ID), store.stages(db, PIPELINE_ID)
+    last = history.filter(pl.col("deal_id") == deal_id).tail(1)
     assert last["to_stage_id"].item() == target.id
+    # Moved today: 0 days in its new stage, so not stalled whatever the stage's limit.
+    assert last["at"].item().date() == DEMO_TODAY
+    stalled = stages.stalled_deals(deals, stage_rows, history, DEMO_TODAY)
+    assert deal_id not in stalled["id"].to_list()
 
 
 def test_a_quarter_shows_that_quarters_figures(app_env: Path) -> None:

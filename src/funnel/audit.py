@@ -8,7 +8,7 @@ the History page a layout and lets the export carry the same words the page show
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -63,28 +63,41 @@ def _rules_key(rule: dict[str, Any]) -> str:
     return json.dumps(rule, sort_keys=True)
 
 
+def _rule_name(rule: dict[str, Any]) -> str:
+    """A rule as the meeting calls it: its label, else what it tests."""
+    return str(rule.get("label") or f"{rule['field']} {rule['condition']} {rule['value']}")
+
+
 def _model_change(before: dict[str, Any] | None, after: dict[str, Any]) -> str:
     if before is None:
         return f"version {after['version']}: {len(after['rules'])} rules"
     old = {_rules_key(r) for r in before["rules"]}
     new = {_rules_key(r) for r in after["rules"]}
-    return (
-        f"version {after['version']} from version {before['version']}: "
-        f"{len(new - old)} rules added or changed, {len(old - new)} removed or replaced, "
-        f"half-life {after.get('half_life_days', 0):g} days"
-    )
+    changed = [_rule_name(r) for r in after["rules"] if _rules_key(r) not in old]
+    gone = [_rule_name(r) for r in before["rules"] if _rules_key(r) not in new]
+    parts = [f"version {after['version']} from version {before['version']}"]
+    if changed:
+        parts.append(f"added or changed {', '.join(repr(n) for n in changed)}")
+    if gone:
+        parts.append(f"removed or replaced {', '.join(repr(n) for n in gone)}")
+    parts.append(f"half-life {after.get('half_life_days', 0):g} days")
+    return "; ".join(parts)
 
 
-def describe(entity: str, action: str, before: Any, after: Any) -> str:
-    """One plain sentence for one change, from its `before` and `after` (already parsed)."""
+def describe(
+    entity: str, action: str, before: Any, after: Any, stage_names: Mapping[int, str] | None = None
+) -> str:
+    """One plain sentence for one change, from its `before` and `after` (already parsed);
+    `stage_names` (by stage id, retired stages too) names the stages of a deal's move."""
     if entity == "stages":
         return _stages_change(before or [], after or [])
     if entity == "scoring_model":
         return _model_change(before, after)
     if entity == "pipeline" and action == "create":
         return f"created '{after['name']}' with {len(after.get('stages', []))} stages"
-    if entity == "pipeline" and action == "rename":
-        return f"renamed '{before['name']}' -> '{after['name']}'"
+    if entity == "pipeline" and action in ("rename", "undo"):
+        undo = " (undo)" if action == "undo" else ""
+        return f"renamed '{before['name']}' -> '{after['name']}'{undo}"
     if entity == "pipeline" and action == "delete":
         return f"deleted '{before['name']}'"
     if entity == "decision":
@@ -97,23 +110,37 @@ def describe(entity: str, action: str, before: Any, after: Any) -> str:
     if action == "import":
         return f"imported '{after['file']}': {after['added']:,} added, {after['updated']:,} updated"
     if entity == "lead" and action == "sal":
-        met = [c for c in store.BANT if after.get(f"bant_{c}")]
+        met = [c for c in store.BANT if after.get(c)]  # as `store.record_sal` writes them
         return f"{after['sal_status']} by sales (BANT met: {', '.join(met) or 'none'})"
     if entity == "store" and action == "restore":
         return f"restored from backup '{after['from']}'"
     if entity == "store" and action == "reset":
         lost = ", ".join(f"{n:,} {t.replace('_', ' ')}" for t, n in before.items())
         return f"reset to demo data, replacing {lost}; the store as it was is kept as {after['kept_as']}"
+    if entity == "deals" and action == "clear_probability":
+        ids = sorted(before["probability"], key=int)
+        more = f" and {len(ids) - 10:,} more" if len(ids) > 10 else ""
+        return (
+            f"own probability cleared on {after['cleared']:,} deals, their stage's applies again "
+            f"(deals {', '.join(ids[:10])}{more})"
+        )
     if entity == "deal" and action == "move":
-        return f"stage {before['stage_id']} -> stage {after['stage_id']}"
+        names = stage_names or {}
+        old, new = (names.get(int(s["stage_id"]), f"stage {s['stage_id']}") for s in (before, after))
+        return f"moved '{old}' -> '{new}'"
     return action
 
 
-def readable(log: pl.DataFrame, pipeline_names: dict[int, str] | None = None) -> pl.DataFrame:
+def readable(
+    log: pl.DataFrame,
+    pipeline_names: dict[int, str] | None = None,
+    stage_names: Mapping[int, str] | None = None,
+) -> pl.DataFrame:
     """The audit log with `at` as a datetime, `object` (label and id) and `what` (a sentence).
 
-    A pipeline's changes name it ("Stages of 'Startup'") when `pipeline_names` knows its id: a
-    meeting does not remember pipeline ids. Keeps `before` and `after` so an export loses nothing.
+    A pipeline's changes name it ("Stages of 'Startup'") when `pipeline_names` knows its id, and
+    a deal's move names its stages from `stage_names` (`store.stage_names`): a meeting does
+    not remember ids. Keeps `before` and `after` so an export loses nothing.
     """
     what = [
         describe(
@@ -121,6 +148,7 @@ def readable(log: pl.DataFrame, pipeline_names: dict[int, str] | None = None) ->
             a,
             None if b is None else json.loads(b),
             None if f is None else json.loads(f),
+            stage_names,
         )
         for e, a, b, f in log.select("entity", "action", "before", "after").iter_rows()
     ]

@@ -91,6 +91,13 @@ def _quadrant_boxes(quadrants: pl.DataFrame, fit_cutoff: float, interest_cutoff:
     return boxes.with_columns(pl.Series("label", labels, dtype=pl.String))
 
 
+# What the scatter and its counts draw: the back-test's scores, not today's (`scoring.decided_on`).
+SCORED_AS_DECIDED = (
+    "Each lead scored as it stood when its outcome was decided: interest decayed to its "
+    "conversion date, or its last activity for lost and open leads"
+)
+
+
 def mql_quadrant_chart(
     points: pl.DataFrame,
     quadrants: pl.DataFrame,
@@ -102,14 +109,16 @@ def mql_quadrant_chart(
 
     `points` is `scoring.scatter_sample(...)` (a sample, so the browser gets a few thousand
     marks however many leads there are; the subtitle says so), `quadrants` is
-    `scoring.quadrant_counts(...)` on all leads.
+    `scoring.quadrant_counts(...)` on all leads. Both are scored as each lead stood when its
+    outcome was decided (the back-test's scores), and the subtitle says that too.
     """
     shown = points.height
-    subtitle = (
+    sampled = (
         f"All {total_leads:,} leads shown"
         if shown >= total_leads
         else f"Random sample of {shown:,} of {total_leads:,} leads shown; every count uses all leads"
     )
+    subtitle = [sampled, SCORED_AS_DECIDED]
     x = alt.Scale(domain=[0, 100], nice=False)
     boxes = _quadrant_boxes(quadrants, fit_cutoff, interest_cutoff)
     base = alt.Chart(boxes)

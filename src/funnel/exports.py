@@ -167,11 +167,13 @@ CHART_FORMATS: dict[str, tuple[Callable[[alt.TopLevelMixin], bytes], str]] = {
 class ChartFrames:
     """Where the catalogue's charts read their frames: the page passes its session's cached
     readers (by pipeline id, and by model version for scored leads), so drawing one chart reads
-    the store only for what that chart needs."""
+    the store only for what that chart needs. `backtest_leads` are scored as each lead stood
+    when its outcome was decided (`scoring.decided_on`), as the MQL page's back-test is."""
 
     deals: Callable[[int | None], pl.DataFrame]
     stages: Callable[[int | None], pl.DataFrame]
     scored_leads: Callable[[int | None], pl.DataFrame]
+    backtest_leads: Callable[[int | None], pl.DataFrame]
 
 
 def draw_chart(
@@ -183,10 +185,13 @@ def draw_chart(
     frames: ChartFrames,
     today: date,
 ) -> alt.TopLevelMixin:
-    """One catalogue chart: a pipeline's stage chart, or an MQL chart scored with model `version`."""
+    """One catalogue chart: a pipeline's stage chart, or an MQL chart scored with model `version`
+    (the funnel on today's scores, the back-test's curve and scatter on their own, as on the
+    MQL page)."""
     if kind == "stages":
         return stage_chart(frames.deals(pipeline_id), frames.stages(pipeline_id))
-    return mql_chart(frames.scored_leads(version), kind, fit, interest, today)
+    leads = frames.scored_leads if kind == "funnel" else frames.backtest_leads
+    return mql_chart(leads(version), kind, fit, interest, today)
 
 
 def chart_catalogue(

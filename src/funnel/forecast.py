@@ -93,22 +93,52 @@ def full_quarters_window(today: date, quarters: int = 4) -> tuple[date, date]:
 
 
 def horizon(today: date, period: Period = "quarter", months: int = HORIZON_MONTHS) -> pl.DataFrame:
-    """The future periods to forecast: the ones after today's, `months` months in all.
+    """The periods to forecast: what is left of today's, then `months` months of whole ones.
 
-    >>> horizon(date(2026, 11, 23))["period"].to_list()
-    ['2027 Q1', '2027 Q2', '2027 Q3', '2027 Q4']
+    Today's period is forecast from today on (`start`), its `share` the part of it still
+    ahead: on 23 Nov 2026, 39 of 2026 Q4's 92 days. Leaving it out pushed December's deals
+    into January and left the weeks a meeting can still act on unforecast.
+
+    >>> h = horizon(date(2026, 11, 23))
+    >>> h["period"].to_list()
+    ['2026 Q4', '2027 Q1', '2027 Q2', '2027 Q3', '2027 Q4']
+    >>> h["start"][0], round(h["share"][0], 3)
+    (datetime.date(2026, 11, 23), 0.424)
     """
     step = PERIOD_MONTHS[period]
-    first = _add_months(period_start(today, period), step)
-    starts = [_add_months(first, step * i) for i in range(months // step)]
+    current = period_start(today, period)
+    starts = [_add_months(current, step * i) for i in range(months // step + 1)]
+    ends = [_add_months(s, step) for s in starts]
+    share = [1.0] * len(starts)
+    share[0] = (ends[0] - today).days / (ends[0] - current).days
     return pl.DataFrame(
         {
             "period": [period_label(s, period) for s in starts],
-            "start": starts,
-            "end": [_add_months(s, step) for s in starts],
+            "start": [today, *starts[1:]],
+            "end": ends,
+            "share": share,
         },
-        schema={"period": pl.String, "start": pl.Date, "end": pl.Date},
+        schema={"period": pl.String, "start": pl.Date, "end": pl.Date, "share": pl.Float64},
     )
+
+
+def horizon_note(periods: pl.DataFrame) -> str:
+    """The words that say the first period is only its remaining part (nothing when whole)."""
+    first = periods.row(0, named=True)
+    if first["share"] >= 1:
+        return ""
+    return (
+        f" ({first['period']} from {first['start']:%d %b}: its remaining {first['share']:.0%}, "
+        "leads per period scaled to it)"
+    )
+
+
+def first_reachable(periods: pl.DataFrame, cycle_days: float, today: date) -> str:
+    """The first period whose leads can still arrive in time: its start, less one cycle, is
+    not before today (the last period when none is), where the reverse funnel opens."""
+    lead_by = pl.col("start") - pl.duration(days=round(cycle_days))
+    reachable = periods.filter(lead_by >= pl.lit(today))["period"]
+    return str(reachable[0] if reachable.len() else periods["period"][-1])
 
 
 # --- funnels ----------------------------------------------------------------------------------
@@ -294,15 +324,34 @@ def scenario_params(levers: Levers, period: Period) -> dict[str, float]:
     return {**levers.params(), "months_per_period": float(PERIOD_MONTHS[period])}
 
 
+# The saved scenarios' list as the page shows it (keys are `scenario_table` columns).
+SCENARIO_COLUMNS: dict[str, str | dict[str, Any] | None] = {
+    "name": "Scenario",
+    "created_by": "Saved by",
+    "created_at": "Saved at",
+    "Leads per period": {"kind": "number", "label": "Leads per period", "format": "%,.0f"},
+    "Average deal value": {"kind": "number", "label": "Average deal value", "format": "$%,.0f"},
+    "Cycle length (days)": {"kind": "number", "label": "Cycle length (days)", "format": "%,.0f"},
+    "per": "Leads counted per",
+}
+
+
 def scenario_table(saved: pl.DataFrame) -> pl.DataFrame:
-    """Saved scenarios (`store.scenarios`) with their slider values as columns, newest first.
+    """Saved scenarios (`store.scenarios`) with their slider values as columns, newest first,
+    saved at as `2026-11-23 18:00` (UTC).
 
     A value a scenario does not hold stays empty: it opens at the baseline's value.
     """
     keys = [*LEVER_LABELS, "months_per_period"]
     values = pl.col("params").str.json_decode(pl.Struct({k: pl.Float64 for k in keys}))
     return (
-        saved.select("id", "name", "created_by", "created_at", values.alias("params"))
+        saved.select(
+            "id",
+            "name",
+            "created_by",
+            pl.col("created_at").str.slice(0, 16).str.replace("T", " "),
+            values.alias("params"),
+        )
         .unnest("params")
         .with_columns(
             pl.col("months_per_period")
@@ -334,9 +383,55 @@ def levers_from_json(text: str, fallback: Levers, period: Period) -> tuple[Lever
     return levers, problems
 
 
+@dataclass(frozen=True)
+class LeadShare:
+    """The part of all leads one pipeline's forecast counts as its own.
+
+    Leads name no pipeline, so a pipeline gets the leads in proportion to the deals it won in
+    the baseline window (`won` of `won_all`); without a win anywhere there, to the deals
+    created in it (`basis` says which). Each pipeline's shares then add up to all leads, and
+    the pipelines' forecasts to the whole.
+    """
+
+    share: float
+    won: int
+    won_all: int
+    basis: Literal["won", "created"]
+
+    def sentence(self, name: str) -> str:
+        """What the caption says about it, for the pipeline called `name`."""
+        what = "deals won" if self.basis == "won" else "deals created"
+        return (
+            f"{name} gets {self.share:.1%} of the leads: its share of the {what} in the window "
+            f"({self.won:,} of {self.won_all:,}); the marketing funnel below counts all of them."
+        )
+
+
+def lead_share(deals: pl.DataFrame, all_deals: pl.DataFrame, start: date, end: date) -> LeadShare:
+    """One pipeline's `LeadShare`: `deals` are its deals, `all_deals` every pipeline's.
+
+    >>> import polars as pl
+    >>> mine = pl.DataFrame({"stage_kind": ["won"], "closed_at": [date(2026, 3, 1)],
+    ...                      "created": [date(2026, 1, 1)]})
+    >>> every = pl.concat([mine] * 4)
+    >>> lead_share(mine, every, date(2025, 10, 1), date(2026, 10, 1)).share
+    0.25
+    """
+    won, won_all = _won_in_window(deals, start, end).height, _won_in_window(all_deals, start, end).height
+    if won_all:
+        return LeadShare(won / won_all, won, won_all, "won")
+    created = pl.col("created").is_between(start, end, closed="left")
+    made, made_all = deals.filter(created).height, all_deals.filter(created).height
+    return LeadShare(made / made_all if made_all else 0.0, made, made_all, "created")
+
+
 @dataclass(frozen=True, eq=False)
 class Baseline:
-    """What the history measures over the window, and the open pipeline over the horizon."""
+    """What the history measures over the window, and the open pipeline over the horizon.
+
+    `lead_share` is set when the baseline is one pipeline's: its leads per period are that
+    share of all leads.
+    """
 
     window: tuple[date, date]
     period: Period
@@ -348,6 +443,7 @@ class Baseline:
     horizon: pl.DataFrame
     pipeline_weighted: np.ndarray
     pipeline_draws: np.ndarray
+    lead_share: LeadShare | None = None
 
 
 def agreed_cutoff(decisions: pl.DataFrame) -> tuple[float, float, int | None]:
@@ -373,9 +469,9 @@ def _open_pipeline(
     """Open deals as (value, win probability, horizon period index).
 
     The deal's own probability beats its stage's. A deal expected before the horizon (overdue,
-    or with no date) lands in the first period; one expected after it is left out.
+    or with no date) lands in the first period, today's; one expected after it is left out.
     """
-    first: date = periods.get_column("start")[0]
+    first = period_start(periods.get_column("start")[0], period)
     step = PERIOD_MONTHS[period]
     open_deals = deals.filter(pl.col("stage_kind") == "open").select(
         pl.col("value").fill_null(0.0),
@@ -424,13 +520,16 @@ def measure_baseline(
     period: Period = "quarter",
     seed: int = SEED,
     sims: int = SIMULATIONS,
+    all_deals: pl.DataFrame | None = None,
 ) -> Baseline:
     """Measure the funnel, the rates, the won deal value and the cycle over the window.
 
     `leads` carries the `mql` flag at the agreed cutoff; `deals` is `store.deals` (stage kind
     and probability joined in). Leads per period is the window's leads over its periods. The
     average deal value and the cycle (created to won, in days) come from deals won in the
-    window. The open pipeline is simulated here once, since no slider changes it.
+    window. The open pipeline is simulated here once, since no slider changes it. When
+    `deals` are one pipeline's, `all_deals` are every pipeline's, and the leads per period
+    are the pipeline's `lead_share` of them.
     """
     start, end = window or full_quarters_window(today)
     funnel = marketing_funnel(leads, start, end)
@@ -448,8 +547,9 @@ def measure_baseline(
     )
     periods = horizon(today, period)
     value, p, index = _open_pipeline(deals, periods, period)
+    share = None if all_deals is None else lead_share(deals, all_deals, start, end)
     levers = Levers(
-        leads_per_period=counts[0] / periods_in_window,
+        leads_per_period=counts[0] / periods_in_window * (1.0 if share is None else share.share),
         rates=tuple(counts[i + 1] / counts[i] if counts[i] else 0.0 for i in range(len(counts) - 1)),
         deal_value=float(values.mean()) if values.len() else 0.0,  # type: ignore[arg-type]
         cycle_days=float(cycle.mean()) if cycle.size else 0.0,
@@ -465,6 +565,7 @@ def measure_baseline(
         horizon=periods,
         pipeline_weighted=np.bincount(index, weights=value * p, minlength=periods.height),
         pipeline_draws=_pipeline_draws(value, p, index, periods.height, sims, seed),
+        lead_share=share,
     )
 
 
@@ -489,7 +590,7 @@ def landing_matrix(periods: pl.DataFrame, pmf: np.ndarray) -> np.ndarray:
     period k; what lands after the horizon is lost to it. Q1 2027 has 90 days: with a
     45-day cycle half its wins land in Q1, half in Q2; Q2 has 91 days, 46 of which land in it.
 
-    >>> q = horizon(date(2026, 11, 23)).head(2)
+    >>> q = horizon(date(2027, 1, 1)).head(2)
     >>> landing_matrix(q, np.eye(46)[45]).round(3).tolist()
     [[0.5, 0.5], [0.0, 0.505]]
     """
@@ -510,8 +611,10 @@ def landing_matrix(periods: pl.DataFrame, pmf: np.ndarray) -> np.ndarray:
 
 
 def _new_business(levers: Levers, baseline: Baseline) -> np.ndarray:
+    """Won value landing in each period; the first period's leads are its remaining share."""
     spread = landing_matrix(baseline.horizon, cycle_pmf(baseline.cycle_samples, levers.cycle_days))
-    revenue: np.ndarray = levers.customers_per_period() * levers.deal_value * spread.sum(axis=0)
+    share = baseline.horizon.get_column("share").to_numpy()
+    revenue: np.ndarray = levers.customers_per_period() * levers.deal_value * (share @ spread)
     return revenue
 
 
@@ -542,15 +645,17 @@ def measure_view(
     today: date,
     quarters: int,
     period: Period,
-    pipeline: tuple[pl.DataFrame, pl.DataFrame] | None = None,
+    pipeline: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame] | None = None,
 ) -> tuple[Baseline, pl.DataFrame | None]:
     """The baseline over the last `quarters` full quarters, and over the same window the funnel
-    of one pipeline given as its (stages, stage history); None when all pipelines are shown."""
+    of one pipeline given as its (stages, stage history, every pipeline's deals); None when
+    all pipelines are shown. One pipeline's baseline counts its share of the leads."""
     window = full_quarters_window(today, quarters)
-    baseline = measure_baseline(leads, deals, today, window, period)
+    every = None if pipeline is None else pipeline[2]
+    baseline = measure_baseline(leads, deals, today, window, period, all_deals=every)
     if pipeline is None:
         return baseline, None
-    return baseline, pipeline_funnel(deals, *pipeline, *window)
+    return baseline, pipeline_funnel(deals, *pipeline[:2], *window)
 
 
 def compare_levers(a: Levers, b: Levers, baseline: Baseline, names: tuple[str, str]) -> pl.DataFrame:
@@ -582,7 +687,8 @@ def simulate(levers: Levers, baseline: Baseline, target: float, seed: int = SEED
     for rate, trials in zip(levers.rates, baseline.trials, strict=False):
         weight = trials + 2
         p *= rng.beta(max(rate * weight, 1e-9), max((1 - rate) * weight, 1e-9), size=n)
-    leads = round(levers.leads_per_period)
+    share = baseline.horizon.get_column("share").to_numpy()
+    leads = np.rint(levers.leads_per_period * share).astype(np.int64)  # today's period: its rest
     periods = baseline.horizon.height
     customers = rng.binomial(leads, np.repeat(p[:, None], periods, axis=1))
     spread = landing_matrix(baseline.horizon, cycle_pmf(baseline.cycle_samples, levers.cycle_days))
@@ -653,7 +759,7 @@ def sensitivity(levers: Levers, baseline: Baseline) -> pl.DataFrame:
     for i, name in enumerate(STEPS[: len(levers.rates)]):
         rates = list(levers.rates)
         rates[i] += step * (1 - rates[i])
-        moves.append((f"{name}: leak -10 %", replace(levers, rates=tuple(rates))))
+        moves.append((f"{name}: 10 % fewer lost", replace(levers, rates=tuple(rates))))
     moves += [
         ("Average deal value +10 %", replace(levers, deal_value=levers.deal_value * (1 + step))),
         ("Cycle length -10 %", replace(levers, cycle_days=levers.cycle_days * (1 - step))),
@@ -687,6 +793,64 @@ SLIDERS: dict[str, tuple[str, float, str]] = {
     "deal_value": ("Average deal value", 100.0, "$%,.0f"),
     "cycle_days": ("Cycle length", 1.0, "%.0f days"),
 }
+# What each slider moves, as its help icon says it.
+LEVER_HELP: dict[str, str] = {
+    "leads_per_period": (
+        "New leads a period at the top of the funnel. Baseline: the window's leads per period "
+        "(one pipeline: its share of them)."
+    ),
+    **{
+        key: f"Of those who reach {a}, the share that goes on to {b}. Baseline: measured over the "
+        "window's leads."
+        for key, (a, b) in zip(RATE_KEYS, pairwise(MARKETING_STAGES), strict=True)
+    },
+    "deal_value": "What a won deal brings. Baseline: the mean value of the deals won in the window.",
+    "cycle_days": (
+        "Days from a lead's arrival to its win, which moves revenue into later periods. Baseline: "
+        "the mean, creation to win, of the deals won in the window."
+    ),
+}
+FIGURE_HELP: dict[str, str] = {
+    "Baseline, whole horizon": (
+        "Revenue over every period forecast, at the measured rates: new business from the "
+        "funnel plus the open pipeline's weighted value."
+    ),
+    "Scenario, whole horizon": (
+        "The same with the sliders as they are; below it, scenario minus baseline."
+    ),
+    "Won deals measured": (
+        "Deals won in the baseline window, whose mean value and cycle the baseline uses. The "
+        "funnel's Customer count is another population: leads created in the window that "
+        "became customers, whenever they won."
+    ),
+    "Chance to reach the target": (
+        "Share of 1,000 simulated horizons whose revenue reaches the target: rates drawn around "
+        "the sliders' values by how many leads measured them, each open deal won at its "
+        "probability."
+    ),
+}
+RANGE_COLUMNS: dict[str, str | dict[str, Any] | None] = {
+    "period": "Period",
+    **{
+        name: {"kind": "number", "label": label, "format": "$%,.0f", "help": text}
+        for name, label, text in (
+            ("p10", "P10 (low)", "9 in 10 simulated outcomes are above this"),
+            ("p50", "P50 (middle)", "Half the simulated outcomes are above this, half below"),
+            ("p90", "P90 (high)", "Only 1 in 10 simulated outcomes is above this"),
+        )
+    },
+}
+FUNNEL_NOTE = (
+    "Leads created in the window, each counted at every stage up to the furthest it reached; "
+    "Customer counts those that became customers. Won deals measured, among the figures below, "
+    "counts deals won in the window, another population: a deal can be won from a lead of an "
+    "earlier window."
+)
+SENSITIVITY_NOTE = (
+    "Revenue over the horizon gained by moving one lever 10 % the right way: 10 % more leads or "
+    "deal value, a 10 % shorter cycle, or for a funnel step 10 % fewer lost (a step converting "
+    "20 % loses 80 %; losing 72 % instead, it converts 28 %). The step that loses most gains most."
+)
 # Widget values Streamlit forgets once another page runs, so the page keeps a copy of them.
 KEPT_KEYS: tuple[str, ...] = (
     "forecast_window",
@@ -803,7 +967,8 @@ def window_caption(
     )
     periods = baseline.horizon["period"]
     return (
-        f"As of {today:%d %b %Y}: forecast {periods[0]} to {periods[-1]}; "
+        f"As of {today:%d %b %Y}: forecast {periods[0]} to {periods[-1]}"
+        f"{horizon_note(baseline.horizon)}; "
         f"leads created {baseline.window[0]:%d %b %Y} to {baseline.window[1]:%d %b %Y} (excluded). "
         f"MQL: fit ≥ {fit:g} and interest ≥ {interest:g}, "
         + (f"the cutoff {agreed}. " if agreed else "no cutoff agreed yet (see MQL threshold). ")
@@ -834,8 +999,11 @@ def period_starts(horizon: pl.DataFrame) -> dict[str, date]:
 
 
 def scenario_labels(saved: pl.DataFrame) -> dict[int, str]:
-    """Saved scenarios by id as 'name (saved at)', so namesakes can be told apart."""
-    return {r["id"]: f"{r['name']} ({r['created_at'][:16]})" for r in saved.iter_rows(named=True)}
+    """Saved scenarios by id as 'name (saved at)', the time as `2026-11-23 18:00`."""
+    return {
+        r["id"]: f"{r['name']} ({r['created_at'][:16].replace('T', ' ')})"
+        for r in saved.iter_rows(named=True)
+    }
 
 
 def scenario_levers(saved: pl.DataFrame, baseline: Baseline) -> dict[int, Levers]:

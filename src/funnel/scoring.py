@@ -166,16 +166,34 @@ def _normalised(points: pl.Expr, bounds: tuple[float, float]) -> pl.Expr:
     return ((points - low) / (high - low) * 100).clip(0, 100)
 
 
-def decay_factor(half_life_days: float, today: date) -> pl.Expr:
+def decay_factor(half_life_days: float, today: date | pl.Expr) -> pl.Expr:
     """How much of its interest a lead keeps: 0.5 ** (days since last activity / half-life).
 
-    Days count from `last_activity`, or `created` when the lead has no activity date; a
+    Days count from `last_activity`, or `created` when the lead has no activity date, to
+    `today`: one date (the live queue), or a date per lead (`decided_on()`, the back-test). A
     half-life of 0 means no decay.
     """
     if half_life_days <= 0:
         return pl.lit(1.0)
-    days = (pl.lit(today) - pl.coalesce("last_activity", "created")).dt.total_days().clip(0)
+    at = today if isinstance(today, pl.Expr) else pl.lit(today)
+    days = (at - pl.coalesce("last_activity", "created")).dt.total_days().clip(0)
     return pl.lit(0.5).pow(days.cast(pl.Float64) / half_life_days).fill_null(1.0)
+
+
+def decided_on() -> pl.Expr:
+    """The day a lead's outcome was decided, the day the back-test scores it on.
+
+    A cutoff is judged by whether it would have sent the lead to sales while its outcome was
+    being decided: a converted lead on its conversion date, a lost or open lead (no date of
+    its own) on its last activity, else its creation. Scored on today instead, a lead won two
+    years ago has lost all its interest and the back-test blames the cutoff for it.
+    """
+    last_seen = pl.coalesce("last_activity", "created")
+    return (
+        pl.when(outcome_label() == "converted")
+        .then(pl.coalesce("converted_at", last_seen))
+        .otherwise(last_seen)
+    )
 
 
 def _points(rules: Sequence[Rule], axis: Axis) -> pl.Expr:
@@ -188,15 +206,16 @@ def _points(rules: Sequence[Rule], axis: Axis) -> pl.Expr:
 
 
 def score_leads(
-    leads: pl.DataFrame, rules: Sequence[Rule], half_life_days: float, today: date
+    leads: pl.DataFrame, rules: Sequence[Rule], half_life_days: float, today: date | pl.Expr
 ) -> pl.DataFrame:
     """The leads plus Float64 `fit` and `interest`, each on 0..100.
 
     Points of the rules that fire are added per axis; interest points decay with the time since
-    the lead's last activity (`decay_factor`). Each axis is then placed on 0..100 between the
-    fewest and the most points the model allows (`axis_bounds`): 0 is the worst lead the rules
-    can describe, 100 the best. Leads that arrived with ready-made `fit` or `interest` keep them
-    untouched.
+    the lead's last activity up to `today` (`decay_factor`; `decided_on()` scores each lead as
+    it stood when its outcome was decided, for the back-test). Each axis is then placed on
+    0..100 between the fewest and the most points the model allows (`axis_bounds`): 0 is the
+    worst lead the rules can describe, 100 the best. Leads that arrived with ready-made `fit`
+    or `interest` keep them untouched.
     """
     fit = _normalised(_points(rules, "fit"), axis_bounds(rules, "fit"))
     interest = _normalised(
@@ -874,6 +893,37 @@ def threshold_figures(
     ]
 
 
+# What each headline figure counts, as its help icon says it (keyed by `threshold_figures` label).
+FIGURE_HELP = {
+    "MQLs": "Leads with fit ≥ F and interest ≥ I, among all the leads the filters keep.",
+    "Conversion in MQLs": (
+        "Of the MQLs whose outcome is known (converted or lost), the share that converted; "
+        "below it, the same share among the leads outside the MQL."
+    ),
+    "Conversions kept": (
+        "Of all the leads that converted, the share this cutoff would have sent to sales as "
+        "MQLs: the buyers it keeps."
+    ),
+    "Lift": (
+        "Conversion in the MQLs divided by the conversion of every lead with a known outcome: "
+        "2.00× means an MQL is twice as likely to convert as an average lead."
+    ),
+    "Conversions lost": "Leads that converted although this cutoff would have kept them from sales.",
+    "SALs": (
+        "MQLs at this cutoff that sales accepted (sales-accepted leads); the SAL rate is their "
+        "share of the MQLs, and rejected ones are counted beside it."
+    ),
+}
+SLIDER_HELP = {
+    "F": "Fit cutoff: the least fit (0..100, from job title, company, size, country...) an MQL has.",
+    "I": "Interest cutoff: the least interest (0..100, from visits, e-mails, downloads...) an MQL has.",
+}
+CAPACITY_HELP = {
+    "reps": "Sales reps who accept or reject MQLs.",
+    "per_rep": "How many new MQLs one rep can work in a week: reps × this is the weekly capacity.",
+}
+
+
 @dataclass(frozen=True)
 class CutoffView:
     """What the sliders' cutoff shows: counts per quadrant, headline figures and the back-test."""
@@ -892,7 +942,13 @@ def cutoff_view(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int, total
     return CutoffView(
         quadrants=quadrants,
         figures=threshold_figures(quadrants, bt, sal, total),
-        caption=f"Back-test on the {bt.known:,} leads with a known outcome (converted or lost).",
+        caption=(
+            f"Back-test on the {bt.known:,} leads with a known outcome (converted or lost), each "
+            "scored as it stood when its outcome was decided: interest decayed to its conversion "
+            "date, or to its last activity for a lost lead. The quadrants, the weekly capacity "
+            "and the SAL counts use the same scores (open leads at their last activity); the "
+            "sales queue below uses today's decay, as the MQLs are today."
+        ),
         curve=backtest_curve(grid, fit_cutoff, interest_cutoff),
     )
 
@@ -938,13 +994,6 @@ def decision_line(decision: Mapping[str, Any]) -> str:
         decision["note"],
     ]
     return " · ".join(p for p in parts if p)
-
-
-def sal_answer(accepted: bool, rejected: bool) -> str | None:
-    """The answer `store.record_sal` takes for the button sales pressed, or None before a press."""
-    if rejected:
-        return "rejected"
-    return "accepted" if accepted else None
 
 
 def sal_recorded(lead_id: int, status: str) -> str:

@@ -145,17 +145,27 @@ class PipelineFigures:
 
     def table(self) -> pl.DataFrame:
         """The per-stage rows as listed under the chart: the ids and positions are left out."""
-        return self.by_stage.select("stage", "probability", "deals", "value", "weighted_value")
+        return self.by_stage.select(
+            "stage", "probability", "deals", "own_probability_deals", "value", "weighted_value"
+        )
+
+
+def _has_own_probability() -> pl.Expr:
+    """An open deal whose own probability, not its stage's, weighs it (won and lost need none)."""
+    return (pl.col("stage_kind") == "open") & pl.col("probability").is_not_null()
 
 
 def pipeline_figures(deals: pl.DataFrame, stages: pl.DataFrame) -> PipelineFigures:
-    """Closed won, open pipeline, weighted pipeline, and per stage: deals, value, weighted value.
+    """Closed won, open pipeline, weighted pipeline, and per stage: deals, value, weighted value,
+    and how many open deals carry their own probability.
 
     Every stage of `stages` gets a row, empty ones with zeros, in pipeline order. A stage's
-    weighted value is what its deals are expected to bring (won: all, lost: nothing).
+    weighted value is what its deals are expected to bring (won: all, lost: nothing), so it is
+    value x the stage's probability only when `own_probability_deals` is 0.
     """
     per_stage = deals.group_by("stage_id").agg(
         deals=pl.len().cast(pl.Int64),
+        own_probability_deals=_has_own_probability().sum().cast(pl.Int64),
         value=pl.col("value").fill_null(0.0).sum(),
         weighted_value=_expected_value().sum(),
     )
@@ -164,7 +174,10 @@ def pipeline_figures(deals: pl.DataFrame, stages: pl.DataFrame) -> PipelineFigur
             stage_id="id", position="position", stage="name", kind="kind", probability="probability"
         )
         .join(per_stage, on="stage_id", how="left")
-        .with_columns(pl.col("deals").fill_null(0), pl.col("value", "weighted_value").fill_null(0.0))
+        .with_columns(
+            pl.col("deals", "own_probability_deals").fill_null(0),
+            pl.col("value", "weighted_value").fill_null(0.0),
+        )
         .sort("position")
     )
     return PipelineFigures(
@@ -172,6 +185,35 @@ def pipeline_figures(deals: pl.DataFrame, stages: pl.DataFrame) -> PipelineFigur
         open_pipeline=open_pipeline(deals),
         weighted_pipeline=weighted_pipeline(deals),
         by_stage=by_stage,
+    )
+
+
+def own_probability_deals(deals: pl.DataFrame) -> pl.DataFrame:
+    """The open deals weighted by their own probability instead of their stage's, in pipeline
+    order: `id`, `name`, `stage`, `value`, `own_probability`, `stage_probability`,
+    `weighted_value` (value x own probability)."""
+    return (
+        deals.filter(_has_own_probability())
+        .sort("stage_position", "id")
+        .select(
+            "id",
+            "name",
+            "stage",
+            pl.col("value").fill_null(0.0),
+            own_probability="probability",
+            stage_probability="stage_probability",
+            weighted_value=_expected_value(),
+        )
+    )
+
+
+def own_probability_caption(count: int) -> str:
+    """Why a stage's weighted value need not be its value x its probability, with the count."""
+    if not count:
+        return "Weighted = value × the stage's probability, for every open deal here."
+    return (
+        f"Weighted = value × probability: the stage's, except for {count:,} open deals that carry "
+        "their own (from the CRM or an import), listed below; clear one to use its stage's."
     )
 
 
@@ -361,6 +403,8 @@ def validate_stages(rows: pl.DataFrame | Sequence[Mapping[str, Any]]) -> list[st
     """Every problem in an edited stage table, as sentences that say which row and what.
 
     Rows are numbered from 1 as shown in the editor. An empty list means the table can be saved.
+    A probability is a whole percent, as adopted ones are rounded to: 12.5 is refused, not
+    rounded, so nobody saves a figure they did not type.
 
     >>> validate_stages([{"name": "Demo", "probability": 150, "kind": "open"},
     ...                  {"name": "Won", "probability": 100, "kind": "won"}])
@@ -386,6 +430,11 @@ def validate_stages(rows: pl.DataFrame | Sequence[Mapping[str, Any]]) -> list[st
             problems.append(f"{where}: probability '{raw}' is not a number; enter 0 to 100.")
         elif not 0 <= probability <= 100:
             problems.append(f"{where}: probability {probability:g} is outside 0 to 100.")
+        elif probability != int(probability):
+            problems.append(
+                f"{where}: probability {probability:g} is not a whole percent; enter a whole "
+                "number from 0 to 100."
+            )
         kind = row.get("kind")
         if kind not in STAGE_KINDS:
             shown = "empty" if _blank(kind) else f"'{kind}'"
@@ -395,7 +444,7 @@ def validate_stages(rows: pl.DataFrame | Sequence[Mapping[str, Any]]) -> list[st
         rot_days = _number(rot)
         if not _blank(rot) and (rot_days is None or rot_days <= 0 or rot_days != int(rot_days)):
             problems.append(
-                f"{where}: rotting limit '{rot}' must be a whole number of days above 0, or empty."
+                f"{where}: stalled after '{rot}' must be a whole number of days above 0, or empty."
             )
         if not _blank(row.get("position")) and _number(row.get("position")) is None:
             problems.append(f"{where}: position '{row['position']}' is not a number.")
@@ -503,11 +552,11 @@ def smoothing_caption() -> str:
     """How learned probabilities are computed, worded with the pseudo-deal count in force."""
     pseudo = f"{DEFAULT_PSEUDO_DEALS:g}"
     return (
-        "Empirical = won deals that reached the stage / closed deals (won + lost) that reached it, "
-        "over every closed deal of this pipeline "
+        "Won from history = won deals that reached the stage / closed deals (won + lost) that "
+        "reached it, over every closed deal of this pipeline "
         "(passing a stage by skipping it counts as reaching it). "
-        f"Smoothed = (won + {pseudo} × manual/100) / (n + {pseudo}): as if {pseudo} more deals had "
-        "closed at the manual rate, so a small sample stays near it."
+        f"Suggested = (won + {pseudo} × set by hand/100) / (closed deals measured + {pseudo}): as "
+        f"if {pseudo} more deals had closed at the hand-set rate, so a small sample stays near it."
     )
 
 
@@ -523,16 +572,57 @@ TABLE_COLUMNS: dict[str, str | dict[str, Any] | None] = {
     "stage": "Stage",
     "kind": "Kind",
     "probability": "Prob. %",
-    "deals": "Deals",
+    "deals": {"kind": "number", "label": "Deals", "format": "localized"},
     "value": {"kind": "number", "label": "Value ($)", "format": "localized"},
-    "weighted_value": {"kind": "number", "label": "Weighted ($)", "format": "localized"},
-    "manual": {"kind": "number", "label": "Manual %", "format": "%.1f"},
-    "n": {"kind": "number", "label": "n", "help": "Closed deals (won + lost) that reached it"},
-    "empirical": {"kind": "number", "label": "Empirical %", "format": "%.1f"},
-    "smoothed": {"kind": "number", "label": "Smoothed %", "format": "%.1f"},
-    "stays": {"kind": "number", "label": "Stays", "help": "Finished stays measured"},
+    "weighted_value": {
+        "kind": "number",
+        "label": "Weighted ($)",
+        "format": "localized",
+        "help": "Value × probability: the stage's, or the deal's own where it has one",
+    },
+    "own_probability_deals": {
+        "kind": "number",
+        "label": "Deals with own %",
+        "help": "Open deals weighted by their own probability instead of the stage's",
+    },
+    "own_probability": {"kind": "number", "label": "Own %", "format": "%g"},
+    "stage_probability": {"kind": "number", "label": "Stage %", "format": "%g"},
+    "manual": {
+        "kind": "number",
+        "label": "Set by hand %",
+        "format": "%.1f",
+        "help": "The stage's probability as saved in the table above",
+    },
+    "n": {
+        "kind": "number",
+        "label": "Closed deals measured",
+        "format": "localized",
+        "help": "Closed deals (won + lost) of this pipeline that reached the stage",
+    },
+    "empirical": {
+        "kind": "number",
+        "label": "Won from history %",
+        "format": "%.1f",
+        "help": "Of the closed deals that reached the stage, the share that was won",
+    },
+    "smoothed": {
+        "kind": "number",
+        "label": "Suggested %",
+        "format": "%.1f",
+        "help": "History, pulled toward the hand-set value while few deals are measured",
+    },
+    "stays": {
+        "kind": "number",
+        "label": "Stays",
+        "format": "localized",
+        "help": "Finished stays measured: a deal entering the stage and leaving it",
+    },
     "median_days": {"kind": "number", "label": "Median days", "format": "%.1f"},
-    "rot_days": "Limit (days)",
+    "rot_days": {
+        "kind": "number",
+        "label": "Stalled after (days)",
+        "help": "An open deal in the stage longer than this is listed as stalled",
+    },
     "name": "Deal",
     "owner": "Owner",
     "days_in_stage": "Days in stage",
@@ -542,21 +632,19 @@ TABLE_COLUMNS: dict[str, str | dict[str, Any] | None] = {
 EDITOR_COLUMNS: dict[str, str | dict[str, Any] | None] = {
     "position": {"kind": "number", "label": "Order", "step": 1, "help": "Stages are sorted by it"},
     "name": {"kind": "text", "label": "Stage", "required": True},
+    # No min, max or step: the grid would quietly turn 150 into 100, -5 into 5 and 12.5 into
+    # 100 (the point refused, 125 clamped); typed as is, `validate_stages` refuses them by name.
     "probability": {
         "kind": "number",
         "label": "Probability %",
-        "min_value": 0,
-        "max_value": 100,
-        "step": 1,
         "required": True,
+        "help": "Win probability of a deal in this stage: a whole percent from 0 to 100",
     },
     "kind": {"kind": "select", "label": "Kind", "options": STAGE_KINDS, "required": True},
-    "rot_days": {
+    "rot_days": {  # no min or step either: 0 or 2.5 reach `validate_stages`, not the grid's 1
         "kind": "number",
-        "label": "Rotting limit (days)",
-        "min_value": 1,
-        "step": 1,
-        "help": "Open deals stuck longer are stalled",
+        "label": "Stalled after (days)",
+        "help": "An open deal in this stage longer than this is listed as stalled; empty: never",
     },
 }
 EMPTY_TEMPLATE = "Empty (add stages yourself)"
@@ -611,6 +699,31 @@ def seen_stages(state: MutableMapping[str, Any], deals: pl.DataFrame) -> dict[in
     return seen
 
 
+def editor_base(
+    state: MutableMapping[str, Any], pipeline_id: int, version: int, stages: pl.DataFrame
+) -> tuple[int, pl.DataFrame]:
+    """The saved version a pipeline's stage editor edits, and its stages as they were then.
+
+    Both are kept in the session from the first look (or the last own save): when another
+    session saves, the editor goes on showing the version this one opened, so a value typed
+    into it stays where it was typed (given new data, the grid would drop every typed edit),
+    and the page says the version moved on.
+    """
+    key, frame_key = base_key(pipeline_id), f"stages_base_frame_{pipeline_id}"
+    if key not in state or frame_key not in state:
+        state[key], state[frame_key] = version, stages
+    return int(state[key]), state[frame_key]
+
+
+def stale_warning(base: int, version: int) -> str:
+    """What the page says while the editor shows an older version than the saved one."""
+    return (
+        f"Someone else saved this pipeline since you opened it (your table is version {base}, "
+        f"the saved one is {version}). Your edits stay in the table, on the version you opened; "
+        "saving them is refused until you reload theirs, which drops your edits."
+    )
+
+
 def editor_key(pipeline_id: int, base: int) -> str:
     """Session key of the stage editor: a new base version gives a fresh editor, edits dropped."""
     return f"stages_editor_{pipeline_id}_{base}"
@@ -641,4 +754,7 @@ def reassign_prompts(
 
 def stalled_caption(count: int) -> str:
     """Heading of the stalled-deals table, with how many there are."""
-    return f"{count:,} open deals stalled past their stage's rotting limit, longest first"
+    return (
+        f"{count:,} open deals stalled: in their stage for longer than its 'stalled after' days, "
+        "longest overdue first"
+    )

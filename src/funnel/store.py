@@ -534,19 +534,40 @@ def deals(db: Database, pipeline_id: int | None = None) -> pl.DataFrame:
     )
 
 
+HISTORY_TIME = "%Y-%m-%dT%H:%M:%S"
+"""The one format of a stage move's time in the store, written by `clock.stamp` (business
+day, UTC time of day, no zone), normalised on old stores by `m004_history_timestamps`."""
+
+
 def stage_history(db: Database, pipeline_id: int | None = None) -> pl.DataFrame:
-    """Every recorded stage move (deal, from, to, at), oldest first."""
+    """Every recorded stage move (deal, from, to, at), oldest first.
+
+    `at` is read in `HISTORY_TIME` only: a time in any other shape would become an unknown
+    move date and silently lengthen a deal's time in stage, so it is refused by name instead.
+    """
     where = "WHERE d.pipeline_id = ?" if pipeline_id is not None else ""
     frame = read_frame(
         db,
-        "SELECT h.deal_id, h.from_stage_id, h.to_stage_id, h.at FROM stage_history h"
+        "SELECT h.id, h.deal_id, h.from_stage_id, h.to_stage_id, h.at FROM stage_history h"
         f" JOIN deals d ON d.id = h.deal_id {where} ORDER BY h.deal_id, h.at, h.id",
         [pipeline_id] if pipeline_id is not None else [],
     )
-    return frame.with_columns(
-        pl.col("deal_id", "from_stage_id", "to_stage_id").cast(pl.Int64),
-        pl.col("at").cast(pl.String).str.to_datetime(strict=False, time_zone=None),
+    text = pl.col("at").cast(pl.String)
+    parsed = frame.with_columns(
+        pl.col("id", "deal_id", "from_stage_id", "to_stage_id").cast(pl.Int64),
+        text.alias("text"),
+        text.str.to_datetime(HISTORY_TIME, strict=False, time_zone=None).alias("at"),
     )
+    bad = parsed.filter(pl.col("at").is_null())
+    if bad.height:
+        first = bad.row(0, named=True)
+        raise StoreError(
+            f"The stage history holds {bad.height:,} move{'' if bad.height == 1 else 's'} whose "
+            "time is not written "
+            f"YYYY-MM-DDTHH:MM:SS, the first of deal {first['deal_id']} (history row "
+            f"{first['id']}): '{first['text']}'. Correct them in the store, or restore a backup."
+        )
+    return parsed.select("deal_id", "from_stage_id", "to_stage_id", "at")
 
 
 COUNTED = ("pipelines", "deals", "leads", "decisions", "scenarios", "scoring_models")
@@ -666,7 +687,12 @@ def _insert_stages(db: Database, pipeline_id: int, stages: Sequence[Stage]) -> N
 
 
 def rename_pipeline(
-    db: Database, pipeline_id: int, name: str, expected_version: int | None, who: str = ""
+    db: Database,
+    pipeline_id: int,
+    name: str,
+    expected_version: int | None,
+    who: str = "",
+    action: str = "rename",
 ) -> None:
     name = name.strip()
     if not name:
@@ -683,7 +709,7 @@ def rename_pipeline(
             "UPDATE pipelines SET name = ?, version = ? WHERE id = ?",
             [name, version + 1, pipeline_id],
         )
-        audit(db, who, "pipeline", pipeline_id, "rename", {"name": old}, {"name": name})
+        audit(db, who, "pipeline", pipeline_id, action, {"name": old}, {"name": name})
 
 
 def delete_pipeline(
@@ -807,6 +833,11 @@ def _stage_rows(db: Database, pipeline_id: int) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
+def stage_names(db: Database) -> dict[int, str]:
+    """Every stage's name by id, retired ones too: the History names the stages of old moves."""
+    return {int(i): str(n) for i, n in db.execute("SELECT id, name FROM stages").fetchall()}
+
+
 def stage_list(db: Database, pipeline_id: int) -> list[Stage]:
     """The pipeline's active stages as records, in order (what the editor starts from)."""
     return [
@@ -827,16 +858,16 @@ def move_deal(
     deal_id: int,
     to_stage_id: int,
     who: str = "",
-    at: str | None = None,
     expected_stage_id: int | None = None,
 ) -> None:
-    """Move a deal to another stage of its pipeline and record the move in the history.
+    """Move a deal to another stage of its pipeline and record the move in the history, at
+    `clock.stamp()` (`HISTORY_TIME`).
 
     Reaching a won or lost stage closes the deal (closed_at = the move's date); moving back to
     an open stage reopens it. `expected_stage_id` is the stage the user saw the deal in: if
     someone moved it since, the move is refused rather than silently overriding theirs.
     """
-    at = at or clock.stamp()
+    at = clock.stamp()
     with write(db):
         deal = db.execute(
             "SELECT d.stage_id, d.pipeline_id, d.name, s.name FROM deals d"
@@ -868,6 +899,27 @@ def move_deal(
             [deal_id, deal[0], to_stage_id, at],
         )
         audit(db, who, "deal", deal_id, "move", {"stage_id": deal[0]}, {"stage_id": to_stage_id})
+
+
+def clear_deal_probabilities(db: Database, deal_ids: Sequence[int], who: str = "") -> int:
+    """Drop the deals' own win probabilities, so their stage's weighs them again.
+
+    Returns how many deals had one; the audit keeps each one's old value, by deal id.
+    """
+    with write(db):
+        marks = ", ".join("?" for _ in deal_ids)
+        had = dict(
+            db.execute(
+                f"SELECT id, probability FROM deals WHERE id IN ({marks}) AND probability IS NOT NULL",
+                list(deal_ids),
+            ).fetchall()
+        )
+        if not had:
+            return 0
+        marks = ", ".join("?" for _ in had)
+        db.conn.execute(f"UPDATE deals SET probability = NULL WHERE id IN ({marks})", list(had))
+        audit(db, who, "deals", None, "clear_probability", {"probability": had}, {"cleared": len(had)})
+    return len(had)
 
 
 # --- scoring models ----------------------------------------------------------------------------
@@ -1032,16 +1084,26 @@ def decisions(db: Database) -> pl.DataFrame:
 
 
 def save_scenario(db: Database, name: str, params: dict[str, float], who: str = "") -> int:
-    """Append a named scenario; saving a name again adds a newer entry, the old one stays."""
-    if not name.strip():
+    """Append a named scenario and return its id; the old ones stay.
+
+    A name already taken (case aside) is numbered, "Q1 push (2)", so two scenarios never look
+    alike in a list or a comparison, and a colleague's save of the same name loses nothing.
+    """
+    name = name.strip()
+    if not name:
         raise StoreError("A scenario needs a name.")
     with write(db):
+        taken = {str(n).casefold() for (n,) in db.execute("SELECT name FROM scenarios").fetchall()}
+        numbered = name
+        n = 2
+        while numbered.casefold() in taken:
+            numbered, n = f"{name} ({n})", n + 1
         cur = db.conn.execute(
             "INSERT INTO scenarios (name, params, created_at, created_by) VALUES (?, ?, ?, ?)",
-            [name.strip(), json.dumps(params), now(), who],
+            [numbered, json.dumps(params), now(), who],
         )
         scenario_id = int(cur.lastrowid or 0)
-        audit(db, who, "scenario", scenario_id, "save", None, {"name": name, "params": params})
+        audit(db, who, "scenario", scenario_id, "save", None, {"name": numbered, "params": params})
     return scenario_id
 
 
@@ -1103,6 +1165,40 @@ def last_change(db: Database, entity: str, entity_id: int | None = None) -> dict
     return dict(zip([c[0] for c in cur.description], row, strict=True))
 
 
+def undo_target(db: Database, entity: str, entity_id: int | None = None) -> dict[str, Any] | None:
+    """The change the next undo of a pipeline or of the scoring model reverts, or None.
+
+    Undo is a stack: each undo (logged with the action `undo`) cancels the newest change
+    before it that no other undo cancelled, so undoing again goes one change further back,
+    never back and forth between the last two states.
+    """
+    newest = last_change(db, entity, entity_id)
+    if newest is None:
+        return None
+    names = _AUDIT_ENTITIES[entity]
+    where = f"entity IN ({', '.join('?' for _ in names)})"
+    params: list[Any] = list(names)
+    if entity == "pipeline":
+        where += " AND entity_id = ?"
+        params.append(entity_id)
+    cur = db.execute(
+        "SELECT id, at, who, entity, entity_id, action, before, after FROM audit"
+        f" WHERE {where} ORDER BY id DESC",
+        params,
+    )
+    columns = [c[0] for c in cur.description]
+    undone = 0
+    for row in cur:
+        change = dict(zip(columns, row, strict=True))
+        if change["action"] == "undo":
+            undone += 1
+        elif undone:
+            undone -= 1
+        else:
+            return change
+    return None
+
+
 def undo_targets(db: Database) -> list[tuple[str, int | None]]:
     """What can be undone, as (entity, id): pipelines and the scoring model, latest change first.
 
@@ -1138,10 +1234,10 @@ def undo_last(
     pipeline_version_seen = (
         pipeline_version(db, entity_id) if entity == "pipeline" and entity_id else None
     )
-    entry = last_change(db, entity, entity_id)
+    entry = undo_target(db, entity, entity_id)
     subject = "the scoring model" if entity == "scoring_model" else f"pipeline {entity_id}"
     if entry is None:
-        raise StoreError(f"Nothing to undo: {subject} has no recorded change.")
+        raise StoreError(f"Nothing to undo: {subject} has no recorded change left to undo.")
     if expected_audit_id is not None and entry["id"] != expected_audit_id:
         raise StaleVersionError(
             f"{subject.capitalize()} was changed again (change #{entry['id']} by {entry['who']}) "
@@ -1161,7 +1257,9 @@ def undo_last(
             action="undo",
         )
     elif kind == ("pipeline", "rename"):
-        rename_pipeline(db, int(entry["entity_id"]), before["name"], pipeline_version_seen, who)
+        rename_pipeline(
+            db, int(entry["entity_id"]), before["name"], pipeline_version_seen, who, action="undo"
+        )
     elif kind == ("pipeline", "create"):
         delete_pipeline(db, int(entry["entity_id"]), who, pipeline_version_seen)
     elif entry["entity"] == "scoring_model" and before is not None:
@@ -1170,7 +1268,7 @@ def undo_last(
             db,
             [_rule(r) for r in before["rules"]],
             half_life(db, previous),
-            based_on=int(entry["entity_id"]),
+            based_on=latest_model_version(db),  # an earlier step's undo builds on the latest too
             who=who,
             note=f"Undo of version {entry['entity_id']}: the rules of version {previous} again.",
             action="undo",
@@ -1447,7 +1545,7 @@ def import_deals(
             db.conn.execute(
                 "INSERT INTO stage_history (deal_id, from_stage_id, to_stage_id, at)"
                 " SELECT d.id, b.stage_id, d.stage_id,"
-                " CASE WHEN b.id IS NULL THEN coalesce(d.created, ?) ELSE ? END"
+                " CASE WHEN b.id IS NULL THEN coalesce(d.created || 'T00:00:00', ?) ELSE ? END"
                 " FROM deals d LEFT JOIN import_before b ON b.id = d.id"
                 " WHERE b.id IS NULL OR b.stage_id != d.stage_id",
                 [at, at],
@@ -1731,3 +1829,21 @@ def file_problems(path: Path) -> list[str]:
         return [f"The backup cannot be read: {e}."]
     finally:
         conn.close()
+
+
+# --- stage history times --------------------------------------------------------------------
+
+
+@migrations()
+def m004_history_timestamps(db: Database) -> None:
+    """Every stage move's time in `HISTORY_TIME`.
+
+    Earlier versions wrote moves made in the app with a zone (`2026-12-01T07:08:50+00:00`) and
+    imported deals' first moves as a bare date, beside the demo's `2026-08-19T01:37:41`; read
+    with one format, the odd ones became unknown and a deal moved today showed months in
+    stage. SQLite's `strftime` reads each of these shapes (a zone is turned into UTC, the
+    time of day the app writes); a time it cannot read is left as it was, for
+    `stage_history` to name.
+    """
+    normal = "strftime('%Y-%m-%dT%H:%M:%S', at)"
+    db.execute(f"UPDATE stage_history SET at = {normal} WHERE {normal} IS NOT NULL AND at != {normal}")

@@ -174,7 +174,7 @@ def test_two_browsers_on_one_store_see_each_others_saves_and_never_overwrite_the
     ben.get_by_text("'Prospecting' 10 % ->").first.wait_for(state="attached")  # a grid cell
     go(ben, "Stages & probabilities")
     assert metric(ben, "Weighted pipeline") == adopted
-    ben.get_by_text("Someone else saved this pipeline since you opened it.").wait_for()
+    ben.get_by_text("Someone else saved this pipeline since you opened it").wait_for()
     ben.get_by_role("button", name="Adopt all").click()
     ben.get_by_text("was changed by someone else since you opened it").wait_for(timeout=60_000)
     screenshot(ben, "meeting-two-browsers-stale-save-refused")

@@ -86,3 +86,17 @@ def test_the_name_that_signs_changes_survives_a_reload(app_server: AppServer, pa
     with store.opened(app_server.db) as db:
         last = store.audit_log(db).row(0, named=True)
     assert (last["entity"], last["action"], last["who"]) == ("pipeline", "rename", "Anna <b>Sales</b>")
+
+
+def test_every_page_loads_from_this_server_alone(app_server: AppServer, page: Page) -> None:
+    # An offline demo must not depend on another host: the page icon used to be fetched from
+    # fonts.gstatic.com, logging errors on every page without a network.
+    hosts: set[str] = set()
+    page.on("request", lambda request: hosts.add(request.url.split("/")[2]))
+    open_app(page, app_server.url)
+    for name in ("MQL threshold", "Funnel & forecast", "Data", "History"):
+        page.locator("[data-testid='stSidebar']").get_by_role("link", name=name).click()
+        settle(page)
+    assert hosts == {app_server.url.split("/")[2]}
+    icons = page.evaluate("() => [...document.querySelectorAll('link[rel*=icon]')].map(l => l.href)")
+    assert icons and all(icon.startswith(app_server.url) for icon in icons)
