@@ -126,7 +126,7 @@ def test_a_probability_typo_is_refused_beside_the_table_and_nothing_is_saved(
     with store.opened(app_env) as db:
         saved_before = store.stage_list(db, PIPELINE_ID)
     edit_first_stage(at, typed)
-    assert f"Row 1 (Prospecting): {message}" in [e.value for e in at.error]
+    assert ui.as_text(f"Row 1 (Prospecting): {message}") in [e.value for e in at.error]
     assert "Nothing is saved until these are fixed." in [c.value for c in at.caption]
     assert not [b for b in at.button if b.key == "stages_save"]
     with store.opened(app_env) as db:
