@@ -350,3 +350,65 @@ def sensitivity_chart(ranked: pl.DataFrame) -> alt.Chart:
         .properties(height=28 * ranked.height + 20)
     )
     return chart
+
+
+# --- How good are the numbers? ----------------------------------------------------------------
+
+_ACTUAL_COLOUR = "#000000"
+
+
+def backtest_chart(quarters: pl.DataFrame, methods: dict[str, str]) -> alt.LayerChart:
+    """Per back-tested quarter: the P10..P90 range as a bar, each method's forecast as a point,
+    and the actual as a black tick, so a quarter whose actual falls outside its range shows.
+
+    Takes `backtest.forecast_backtest(...).quarters` and `backtest.METHODS` (column -> label).
+    """
+    order = quarters["quarter"].to_list()
+    x = alt.X("quarter:N", sort=order, title=None, axis=alt.Axis(labelAngle=0))
+    money = alt.Axis(format="$,.0f")
+    span = (
+        alt.Chart(quarters)
+        .mark_bar(opacity=0.3, color=_STAGE_COLOUR, size=40)
+        .encode(
+            x=x,
+            y=alt.Y("p10:Q", title="Won in the quarter (P10 to P90 shaded)", axis=money),
+            y2="p90:Q",
+            tooltip=[
+                alt.Tooltip("quarter:N", title="Quarter"),
+                alt.Tooltip("p10:Q", title="P10", format="$,.0f"),
+                alt.Tooltip("p90:Q", title="P90", format="$,.0f"),
+            ],
+        )
+    )
+    long = quarters.unpivot(
+        index="quarter", on=list(methods), variable_name="method", value_name="amount"
+    ).with_columns(pl.col("method").replace_strict(methods))
+    labels = list(methods.values())
+    points = (
+        alt.Chart(long)
+        .mark_point(filled=True, size=70)
+        .encode(
+            x=x,
+            y=alt.Y("amount:Q", axis=money),
+            color=alt.Color("method:N", sort=labels, title=None, legend=alt.Legend(orient="top")),
+            shape=alt.Shape("method:N", sort=labels, title=None),
+            tooltip=[
+                alt.Tooltip("quarter:N", title="Quarter"),
+                alt.Tooltip("method:N", title="Forecast"),
+                alt.Tooltip("amount:Q", title="Forecast", format="$,.0f"),
+            ],
+        )
+    )
+    actual = (
+        alt.Chart(quarters)
+        .mark_tick(color=_ACTUAL_COLOUR, thickness=3, size=44)
+        .encode(
+            x=x,
+            y=alt.Y("actual:Q", axis=money),
+            tooltip=[
+                alt.Tooltip("quarter:N", title="Quarter"),
+                alt.Tooltip("actual:Q", title="Actual", format="$,.0f"),
+            ],
+        )
+    )
+    return alt.LayerChart(layer=[span, points, actual], height=300)
