@@ -412,3 +412,37 @@ def backtest_chart(quarters: pl.DataFrame, methods: dict[str, str]) -> alt.Layer
         )
     )
     return alt.LayerChart(layer=[span, points, actual], height=300)
+
+
+def reliability_chart(groups: pl.DataFrame) -> alt.LayerChart:
+    """Predicted vs observed win share per probability group, one colour per set, the point's
+    size its count, over the diagonal a calibrated set would sit on.
+
+    Takes `calibration.calibration(...).groups`.
+    """
+    diagonal = (
+        alt.Chart(pl.DataFrame({"predicted": [0.0, 100.0], "observed": [0.0, 100.0]}))
+        .mark_line(color="#9e9e9e", strokeDash=[4, 4])
+        .encode(x="predicted:Q", y="observed:Q")
+    )
+    points = (
+        alt.Chart(groups)
+        .mark_circle(opacity=0.8)
+        .encode(
+            x=alt.X(
+                "predicted:Q",
+                title="Probability carried while open (%)",
+                scale=alt.Scale(domain=[0, 100]),
+            ),
+            y=alt.Y("observed:Q", title="Share won (%)", scale=alt.Scale(domain=[0, 100])),
+            color=alt.Color("set:N", title=None, legend=alt.Legend(orient="top")),
+            size=alt.Size("count:Q", title="Stage passages"),
+            tooltip=[
+                alt.Tooltip("set:N", title="Probabilities"),
+                alt.Tooltip("predicted:Q", title="Mean probability %", format=".1f"),
+                alt.Tooltip("observed:Q", title="Won %", format=".1f"),
+                alt.Tooltip("count:Q", title="Passages"),
+            ],
+        )
+    )
+    return alt.LayerChart(layer=[diagonal, points], height=320)

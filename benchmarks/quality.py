@@ -1,0 +1,29 @@
+"""5. How good are the numbers: the forecast back-test of 4 quarters (and the points fit).
+
+Both are computed once per store revision and cached by their page, so these are the cost of
+a first view after a write, not of a rerun; the target is 2 s at the largest size.
+"""
+
+from __future__ import annotations
+
+from benchmarks.harness import Bench, Figure, Timing
+from funnel import backtest, clock, store
+
+TARGET_S = 2.0
+
+
+def _backtest_at(bench: Bench, size: int) -> Timing:
+    bench.log(f"quality: forecast back-test at {size:,}")
+    with store.opened(bench.store(size)) as db:
+        deals, stages, history = store.deals(db), store.stages(db), store.stage_history(db)
+    today = clock.today()
+    return bench.median_time(lambda: backtest.forecast_backtest(deals, stages, history, today))
+
+
+def measure(bench: Bench) -> list[Figure]:
+    backtests: dict[int, Timing | None] = {size: _backtest_at(bench, size) for size in bench.sizes}
+    return [
+        Figure.timed(
+            "5a. forecast back-test, 4 quarters (once per store revision)", backtests, target=TARGET_S
+        ),
+    ]
