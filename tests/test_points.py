@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from funnel import points, scoring
+from funnel import charts, points, scoring
 from funnel.models import Rule
 
 TODAY = date(2026, 11, 23)
@@ -179,3 +179,19 @@ def test_the_comparison_reads_each_model_at_the_page_cutoff_and_at_capacity(
     at_capacity = points.capacity_cutoff(fitted.test_grids["Suggested"], 2, 200)
     assert at_capacity is not None
     assert table.row(3, named=True)["cutoff"] == f"At capacity: F {at_capacity[0]}, I {at_capacity[1]}"
+
+
+def test_the_quadrant_marks_the_suggested_cutoff_as_one_more_layer() -> None:
+    leads = scoring.score_leads(synthetic_leads(200), CURRENT, 0.0, TODAY)
+    grid = scoring.cutoff_grid(leads)
+    quadrant = charts.mql_quadrant_chart(
+        scoring.scatter_sample(leads), scoring.quadrant_counts(grid, 50, 50), 50, 50, leads.height
+    )
+
+    marked = charts.with_suggested_cutoff(quadrant, (70, 25)).to_dict()
+
+    assert len(marked["layer"]) == len(quadrant.to_dict()["layer"]) + 1
+    star = marked["layer"][-1]
+    assert star["mark"]["shape"] == "diamond"
+    assert marked["datasets"][star["data"]["name"]] == [{"fit": 70.0, "interest": 25.0}]
+    assert charts.with_suggested_cutoff(quadrant, None) is quadrant

@@ -162,6 +162,29 @@ def mql_quadrant_chart(
     return chart
 
 
+def with_suggested_cutoff(quadrant: alt.LayerChart, cutoff: tuple[int, int] | None) -> alt.LayerChart:
+    """The quadrant chart with the suggested cutoff (`points.capacity_cutoff`) as a star, so
+    the meeting sees where sales' capacity would put the lines; unchanged without one."""
+    if cutoff is None:
+        return quadrant
+    scale = alt.Scale(domain=[0, 100], nice=False)
+    star = (
+        alt.Chart(pl.DataFrame({"fit": [float(cutoff[0])], "interest": [float(cutoff[1])]}))
+        .mark_point(shape="diamond", size=260, filled=True, color="#e6550d", stroke="black")
+        .encode(
+            x=alt.X("fit:Q", scale=scale),
+            y=alt.Y("interest:Q", scale=scale),
+            tooltip=[
+                alt.Tooltip("fit:Q", title="Suggested F"),
+                alt.Tooltip("interest:Q", title="Suggested I"),
+            ],
+        )
+    )
+    marked = quadrant.copy()
+    marked.layer = [*quadrant.layer, star]
+    return marked
+
+
 _CURVE_AXES = {
     "fit": "Fit cutoff F (interest held at I)",
     "interest": "Interest cutoff I (fit held at F)",
