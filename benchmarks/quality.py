@@ -1,4 +1,4 @@
-"""5. How good are the numbers: the forecast back-test of 4 quarters (and the points fit).
+"""8. How good are the numbers: the forecast back-test of 4 quarters (and the points fit).
 
 Both are computed once per store revision and cached by their page, so these are the cost of
 a first view after a write, not of a rerun; the target is 2 s at the largest size.
@@ -35,9 +35,9 @@ def measure(bench: Bench) -> list[Figure]:
     fits: dict[int, Timing | None] = {size: _points_fit_at(bench, size) for size in bench.sizes}
     return [
         Figure.timed(
-            "5a. forecast back-test, 4 quarters (once per store revision)", backtests, target=TARGET_S
+            "8a. forecast back-test, 4 quarters (once per store revision)", backtests, target=TARGET_S
         ),
         Figure.timed(
-            "5b. points fit with both back-tests (once per lead revision)", fits, target=TARGET_S
+            "8b. points fit with both back-tests (once per lead revision)", fits, target=TARGET_S
         ),
     ]
