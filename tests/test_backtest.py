@@ -265,6 +265,8 @@ def test_the_sentence_names_the_closest_method_and_the_coverage() -> None:
     assert error == min(errors.values())
     assert backtest.METHODS[method] in result.sentence()
     assert f"${error:,.0f} a quarter" in result.sentence()
+    assert result.mean_pinball == pytest.approx(result.quarters["pinball"][0])
+    assert f"mean pinball loss ${result.mean_pinball:,.0f}" in result.sentence()
 
 
 def test_no_full_quarter_in_the_history_says_so() -> None:
@@ -288,3 +290,11 @@ def test_the_chart_draws_the_range_each_method_and_the_actual_per_quarter() -> N
     assert points["encoding"]["color"]["sort"] == list(backtest.METHODS.values())
     assert actual["mark"]["type"] == "tick" and actual["encoding"]["y"]["field"] == "actual"
     assert span["encoding"]["x"]["sort"] == result.quarters["quarter"].to_list()
+
+
+def test_the_stage_on_the_first_day_follows_the_times_not_the_row_order() -> None:
+    shuffled = history_frame().sample(fraction=1.0, shuffle=True, seed=3)
+    sorted_result = backtest.forecast_backtest(deals_frame(), STAGES, history_frame(), DEMO_TODAY, 1)
+    shuffled_result = backtest.forecast_backtest(deals_frame(), STAGES, shuffled, DEMO_TODAY, 1)
+
+    assert_frame_equal(shuffled_result.quarters, sorted_result.quarters)

@@ -75,7 +75,7 @@ def pipeline_as_of(
     its history is not kept) holding only the deals with a known stage, plus the count of deals
     created before `day` without any move recorded before it.
     """
-    before = history.filter(pl.col("at") < _start_of(day))
+    before = history.filter(pl.col("at") < _start_of(day)).sort("deal_id", "at", maintain_order=True)
     stage_then = before.group_by("deal_id", maintain_order=True).agg(
         stage_id=pl.col("to_stage_id").last()
     )
@@ -160,9 +160,10 @@ class Backtest:
         n = self.quarters.height
         range_part = (
             ""
-            if self.coverage is None
+            if self.coverage is None or self.mean_pinball is None
             else f" The P10–P90 range held the actual in {self.coverage:.0%} of them "
-            "(an honest 80 % range holds it about 80 % of the time)."
+            "(an honest 80 % range holds it about 80 % of the time); mean pinball loss "
+            f"${self.mean_pinball:,.0f}."
         )
         return (
             f"Closest over the last {n} full quarter{'s' if n != 1 else ''}: "
