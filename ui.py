@@ -30,7 +30,7 @@ from sqlite_utils import Database
 from streamlit.navigation.page import StreamlitPage
 from streamlit.runtime.pages_manager import PagesManager
 
-from funnel import clock, demo, importers, scoring, store
+from funnel import clock, demo, importers, points, scoring, store
 from funnel.models import Rule
 
 _log = logging.getLogger("funnel")
@@ -260,6 +260,19 @@ def backtest_leads(version: int | None = None) -> pl.DataFrame:
 def scored_with(rules: tuple[Rule, ...], half_life_days: float) -> pl.DataFrame:
     """All leads scored with rules not saved yet (the MQL page's draft, to show crossings)."""
     return _answered(str(db_path()), _lead_revisions(), (rules, half_life_days), clock.today())
+
+
+@st.cache_resource(max_entries=2, show_spinner="Learning points from outcomes…")
+def _points_fit(
+    path: str, leads_rev: int, model: tuple[tuple[Rule, ...], float], today: date
+) -> points.PointsFit | None:
+    return points.fit_points(_leads(path, leads_rev), *model, today)
+
+
+def points_fit(version: int) -> points.PointsFit | None:
+    """Points learned from outcomes for model `version`: fit once per lead revision and model,
+    since a fit on a million leads takes about a second."""
+    return _points_fit(str(db_path()), _lead_revisions()[0], _model(version), clock.today())
 
 
 def who() -> str:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import browser, forecast, imports, load, memory, mql, pages, scatter
+from benchmarks import browser, forecast, imports, load, memory, mql, pages, quality, scatter
 from benchmarks.harness import DEFAULT_DATA, SIZES, Bench, Figure, machine, table
 
 MEASUREMENTS: dict[str, Callable[[Bench], list[Figure]]] = {
@@ -25,6 +25,7 @@ MEASUREMENTS: dict[str, Callable[[Bench], list[Figure]]] = {
     "imports": imports.measure,
     "memory": memory.measure,
     "scatter": scatter.measure,
+    "quality": quality.measure,
     "browser": browser.measure,
 }
 

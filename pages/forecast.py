@@ -8,7 +8,7 @@ import polars as pl
 import streamlit as st
 
 import ui
-from funnel import charts, clock, scoring, store
+from funnel import backtest, charts, clock, scoring, store
 from funnel import forecast as fc
 
 ui.through_app()
@@ -24,6 +24,15 @@ def measured(
     leads = scoring.with_quadrants(ui.scored_leads(version), fit, interest)
     chosen = None if pipeline is None else (ui.stages(pipeline), ui.stage_history(pipeline), ui.deals())
     return fc.measure_view(leads, ui.deals(pipeline), today, quarters, period, chosen)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Back-testing the forecast…")
+def backtested(
+    path: str, rev: int, pipeline: int | None, quarters: int, today: date
+) -> backtest.Backtest:
+    """The forecast back-test, run once per store revision, pipeline and number of quarters."""
+    history = ui.stage_history(pipeline)
+    return backtest.forecast_backtest(ui.deals(pipeline), ui.stages(pipeline), history, today, quarters)
 
 
 def set_levers(levers: fc.Levers) -> None:
@@ -69,13 +78,32 @@ baseline, stage_funnel = measured(
 st.caption(fc.window_caption(baseline, decisions, ui.as_text, today))
 if baseline.lead_share is not None:
     st.caption(baseline.lead_share.sentence(ui.as_text(names[pipeline])))
-marketing_tab, pipeline_tab = st.tabs(["Marketing funnel", "Deal pipeline"])
+marketing_tab, pipeline_tab, backtest_tab = st.tabs(
+    ["Marketing funnel", "Deal pipeline", "How good was it?"]
+)
 marketing_tab.altair_chart(charts.funnel_chart(baseline.funnel), key="forecast_funnel_chart")
 marketing_tab.caption(fc.FUNNEL_NOTE)
 if stage_funnel is None:
     pipeline_tab.info("Pick one deal pipeline above to see its stages.")
 else:
     pipeline_tab.altair_chart(charts.funnel_chart(stage_funnel), key="forecast_pipeline_chart")
+with backtest_tab:
+    back = st.number_input(
+        "Full quarters back", 1, 12, backtest.DEFAULT_QUARTERS, key="forecast_backtest_n"
+    )
+    tested = backtested(str(ui.db_path()), ui.revision(), pipeline, int(back), today)
+    st.write(tested.sentence())
+    if not tested.quarters.is_empty():
+        st.altair_chart(
+            charts.backtest_chart(tested.quarters, backtest.METHODS), key="forecast_backtest_chart"
+        )
+        st.dataframe(
+            tested.quarters,
+            hide_index=True,
+            column_config=ui.column_config(backtest.TABLE_COLUMNS),
+            key="forecast_backtest_table",
+        )
+    st.caption(backtest.population_caption(tested))
 
 # A new window, period or pipeline is a new baseline: the sliders start from it (or, on the first
 # load, from the link).

@@ -8,7 +8,7 @@ import streamlit as st
 from sqlite_utils import Database
 
 import ui
-from funnel import charts, clock, scoring, store
+from funnel import charts, clock, points, scoring, store
 from funnel.models import SalStatus
 
 ui.through_app()
@@ -91,6 +91,40 @@ period = right.date_input("Created between", span, key="mql_period")
 leads, grid, sample = ui.mql_view(version, sources, owners, scoring.period_bounds(period))
 
 
+def move_sliders(cutoff: tuple[int, int]) -> None:
+    """Put the suggested cutoff on the sliders (a callback: it runs before they are drawn)."""
+    st.session_state.update({"mql_fit_cutoff": cutoff[0], "mql_interest_cutoff": cutoff[1]})
+
+
+def suggest_points(version: int, f: int, i: int, reps: int, per_rep: int) -> None:
+    """Points learned from outcomes beside the current ones, both back-tested on later leads."""
+    with st.expander("Suggest points: learned from the leads' outcomes"):
+        fit = ui.points_fit(version)
+        if fit is None:
+            st.info("Not enough leads with a known outcome (both converted and lost) to learn from.")
+            return
+        st.caption(fit.caption())
+        columns = ui.column_config(points.TABLE_COLUMNS)
+        st.dataframe(fit.table, hide_index=True, column_config=columns, key="mql_points_table")
+        compared = points.comparison(fit, f, i, reps, per_rep)
+        st.dataframe(compared, hide_index=True, column_config=columns, key="mql_points_compare")
+        if st.button("Save the suggested points as a new model version", key="mql_points_save"):
+            ok, new = attempt(
+                lambda db: store.save_model(
+                    db,
+                    fit.suggested,
+                    store.half_life(db, version),
+                    version,
+                    ui.who(),
+                    points.saved_note(fit),
+                ),
+                scoring.MODEL_SAVED,
+            )
+            if ok:
+                st.session_state["mql_saved_version"] = new
+                st.rerun(scope="app")
+
+
 @st.fragment
 def threshold(leads: pl.DataFrame, grid: pl.DataFrame, sample: pl.DataFrame, version: int) -> None:
     """Everything the sliders move: a slider reruns only this, on the pre-aggregated grid."""
@@ -107,7 +141,7 @@ def threshold(leads: pl.DataFrame, grid: pl.DataFrame, sample: pl.DataFrame, ver
             label, value, note, delta_color="off", delta_arrow="off", help=scoring.FIGURE_HELP[label]
         )
     st.caption(view.caption)
-    st.altair_chart(charts.mql_quadrant_chart(sample, view.quadrants, f, i, leads.height))
+    quadrant = st.empty()  # drawn once the capacity below gives the suggested cutoff
     st.altair_chart(charts.mql_curve_chart(view.curve))
 
     st.subheader("Capacity")
@@ -124,6 +158,15 @@ def threshold(leads: pl.DataFrame, grid: pl.DataFrame, sample: pl.DataFrame, ver
     weekly, within, message = scoring.capacity_check(grid, f, i, int(reps), int(per_rep))
     (st.success if within else st.warning)(message)
     st.altair_chart(charts.mql_capacity_chart(weekly))
+    suggested = points.capacity_cutoff(grid, int(reps), int(per_rep))
+    st.caption(points.capacity_caption(suggested, int(reps), int(per_rep)))
+    if suggested is not None:
+        st.button(
+            "Move the sliders there", key="mql_use_suggested", on_click=move_sliders, args=(suggested,)
+        )
+    chart = charts.mql_quadrant_chart(sample, view.quadrants, f, i, leads.height)
+    quadrant.altair_chart(charts.with_suggested_cutoff(chart, suggested))
+    suggest_points(version, f, i, int(reps), int(per_rep))
 
     st.subheader("Sales acceptance (SAL)")
     queue = scoring.mqls_for_sales(leads, f, i)

@@ -1,6 +1,7 @@
 """Stages & probabilities: edit a pipeline's stages and see closed, pipeline and weighted figures."""
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import polars as pl
@@ -8,13 +9,21 @@ import streamlit as st
 from sqlite_utils import Database
 
 import ui
-from funnel import charts, clock, stages, store
+from funnel import calibration, charts, clock, stages, store
 
 ui.through_app()
 
 # One set of headings for every read-only table on the page (keys a table lacks are ignored).
 COLUMNS = ui.column_config(stages.TABLE_COLUMNS)
 EDITOR_COLUMNS = ui.column_config(stages.EDITOR_COLUMNS)
+CALIBRATION_COLUMNS = {**COLUMNS, **ui.column_config(calibration.TABLE_COLUMNS)}
+
+
+@st.cache_resource(max_entries=4, show_spinner="Checking the probabilities…")
+def checked(path: str, rev: int, pipeline_id: int, split: date) -> calibration.Calibration:
+    """Manual vs history probabilities on deals closed after `split`, once per store revision."""
+    deals, history = ui.deals(pipeline_id), ui.stage_history(pipeline_id)
+    return calibration.calibration(deals, ui.stages(pipeline_id), history, split)
 
 
 def attempt(message: str, write: Callable[[Database], Any], rebase: int | None = None) -> None:
@@ -170,8 +179,8 @@ figures_for_period(deals, stage_frame)
 
 st.subheader("Probabilities from history")
 learned = stages.history_probability(deals, stage_frame, history)
-st.caption(stages.smoothing_caption())
-st.dataframe(learned, hide_index=True, column_config=COLUMNS)
+st.caption(f"{stages.smoothing_caption()} {calibration.interval_caption()}")
+st.dataframe(calibration.with_intervals(learned), hide_index=True, column_config=CALIBRATION_COLUMNS)
 labels = stages.labels(learned, "stage_id", "stage")
 chosen = st.multiselect(
     "Stages to adopt", list(labels), format_func=labels.get, key="stages_adopt_which"
@@ -195,6 +204,19 @@ if adopt_some or right.button("Adopt all", key="stages_adopt_all", disabled=unsa
         ),
         pipeline_id,
     )
+
+st.subheader("Are the probabilities honest?")
+if (split := calibration.default_split(deals)) is None:
+    st.info("Fewer than two closed deals: nothing to check the probabilities on yet.")
+else:
+    split = st.date_input(
+        "Measure history on deals closed before, check on deals closed from", split, key="stages_split"
+    )
+    check = checked(str(ui.db_path()), ui.revision(), pipeline_id, split)
+    st.write(check.sentence())
+    if not check.groups.is_empty():
+        st.altair_chart(charts.reliability_chart(check.groups), key="stages_reliability_chart")
+        st.dataframe(check.groups, hide_index=True, column_config=CALIBRATION_COLUMNS, width="content")
 
 st.subheader("Time in stage")
 st.dataframe(

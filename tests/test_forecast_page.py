@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -220,3 +221,23 @@ def test_every_figure_and_slider_says_what_it_counts(app_env: Path) -> None:
     assert len(at.slider) == 8 and all(s.help for s in at.slider)
     assert any("another population" in c.value for c in at.caption)
     assert any("10 % fewer lost" in c.value for c in at.caption)
+
+
+def backtest_table(at: AppTest) -> Any:
+    """The back-test table: the one dataframe with a P10 column beside a quarter column."""
+    return next(d.value for d in at.dataframe if {"quarter", "p10"} <= set(d.value.columns))
+
+
+def test_the_back_test_tab_shows_one_row_per_full_quarter_and_names_the_closest_method(
+    app_env: Path,
+) -> None:
+    at = open_page()
+    table = backtest_table(at)
+    this_quarter = DEMO_TODAY.year * 4 + (DEMO_TODAY.month - 1) // 3
+    expected_quarters = [f"{q // 4} Q{q % 4 + 1}" for q in range(this_quarter - 4, this_quarter)]
+    assert table["quarter"].tolist() == expected_quarters
+    assert any("Closest over the last 4 full quarters" in m.value for m in at.markdown)
+    at.number_input(key="forecast_backtest_n").set_value(2).run()
+    assert not at.exception, at.exception
+    table = backtest_table(at)
+    assert table["quarter"].tolist() == expected_quarters[2:]

@@ -12,7 +12,7 @@ from sqlite_utils import Database
 from streamlit.testing.v1 import AppTest
 
 import ui
-from funnel import audit, charts, importers, scoring, store
+from funnel import audit, charts, importers, points, scoring, store
 from funnel.models import Rule
 from tests.conftest import APP, DEMO_TODAY, ROOT
 from tests.test_scoring import hand_table
@@ -402,3 +402,51 @@ def test_a_link_with_cutoffs_the_page_cannot_show_opens_on_the_agreed_view_and_s
         ui.as_text("Link value I='1e309' is not a whole number from 0 to 100; ignored."),
         ui.as_text("Link value v='99' is not one of the model versions (1); ignored."),
     ]
+
+
+def test_the_suggested_cutoff_button_moves_the_sliders_to_the_capacity_cutoff(app_env: Path) -> None:
+    at = open_page()
+    with store.opened(app_env) as db:
+        version = store.latest_model_version(db)
+        assert version is not None
+        rules, half_life = store.rules(db, version), store.half_life(db, version)
+        leads = store.leads(db)
+    grid = scoring.cutoff_grid(scoring.score_leads(leads, rules, half_life, DEMO_TODAY))
+    expected = points.capacity_cutoff(grid, 4, 10)
+    assert expected is not None
+    assert any(f"Suggested cutoff F {expected[0]}, I {expected[1]}" in c.value for c in at.caption)
+
+    at.button(key="mql_use_suggested").click().run()
+
+    assert not at.exception, at.exception
+    assert (
+        at.slider(key="mql_fit_cutoff").value,
+        at.slider(key="mql_interest_cutoff").value,
+    ) == expected
+
+
+def test_suggested_points_sit_beside_the_current_ones_and_save_as_a_signed_new_version(
+    app_env: Path,
+) -> None:
+    at = open_page()
+    with store.opened(app_env) as db:
+        before = store.latest_model_version(db)
+        assert before is not None
+        current = store.rules(db, before)
+    table = next(d.value for d in at.dataframe if "suggested" in d.value.columns)
+    assert table["current"].tolist() == [r.points for r in current]
+    compared = next(d.value for d in at.dataframe if "auc" in d.value.columns)
+    assert compared["model"].tolist() == ["Current", "Current", "Suggested", "Suggested"]
+
+    at.session_state["who"] = "Ana"
+    at.button(key="mql_points_save").click().run()
+
+    assert not at.exception, at.exception
+    with store.opened(app_env) as db:
+        assert store.latest_model_version(db) == before + 1
+        saved = store.rules(db, before + 1)
+        model = store.model_versions(db).row(0, named=True)
+    assert [r.points for r in saved] == table["suggested"].tolist()
+    assert [(r.axis, r.field, r.label) for r in saved] == [(r.axis, r.field, r.label) for r in current]
+    assert model["created_by"] == "Ana"
+    assert model["note"].startswith("Suggested points: logistic regression")

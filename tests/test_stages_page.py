@@ -389,3 +389,29 @@ def test_a_stage_or_pipeline_name_in_a_prompt_is_shown_as_typed(app_env: Path) -
     assert held > 0
     assert [e.value for e in at.error] == [ui.as_text(stages.delete_refusal(hostile, held))]
     assert "](" not in at.error[0].value  # every bracket escaped: no image, no link
+
+
+def test_history_probabilities_show_their_wilson_interval_and_the_calibration_check(
+    app_env: Path,
+) -> None:
+    at = open_page()
+    learned = next(d.value for d in at.dataframe if "low" in d.value.columns)
+    with store.opened(app_env) as db:
+        deals = store.deals(db, PIPELINE_ID)
+    first = learned.iloc[0]
+    # Independently, the Wilson bounds of the first stage from its own n and won.
+    z = 1.6448536269514722
+    n, p = first["n"], first["won"] / first["n"]
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5
+    assert first["low"] == pytest.approx((centre - half) * 100)
+    assert first["high"] == pytest.approx((centre + half) * 100)
+
+    closed = deals.filter(pl.col("stage_kind").is_in(["won", "lost"])).sort("closed_at")
+    split = closed["closed_at"][closed.height // 2]
+    assert at.date_input(key="stages_split").value == split
+    sentence = next(m.value for m in at.markdown if "Brier score" in m.value)
+    checked = closed.filter(pl.col("closed_at") >= split).height
+    assert f"of the {checked:,} deals closed on or after {split:%d %b %Y}" in sentence
+    groups = next(d.value for d in at.dataframe if "observed" in d.value.columns)
+    assert set(groups["set"]) == {"Manual", "History"}
