@@ -411,7 +411,8 @@ def test_the_suggested_cutoff_button_moves_the_sliders_to_the_capacity_cutoff(ap
         assert version is not None
         rules, half_life = store.rules(db, version), store.half_life(db, version)
         leads = store.leads(db)
-    grid = scoring.cutoff_grid(scoring.score_leads(leads, rules, half_life, DEMO_TODAY))
+    # The page's grid scores each lead as it stood when its outcome was decided (the back-test).
+    grid = scoring.cutoff_grid(scoring.score_leads(leads, rules, half_life, scoring.decided_on()))
     expected = points.capacity_cutoff(grid, 4, 10)
     assert expected is not None
     assert any(f"Suggested cutoff F {expected[0]}, I {expected[1]}" in c.value for c in at.caption)
