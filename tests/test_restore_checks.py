@@ -4,6 +4,7 @@ problems named, before anything is replaced (issue 19 §3, issue 15 §3)."""
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from funnel import exports, store
-from tests.conftest import APP
+from tests.conftest import APP, ROOT
 from tests.test_data_page import texts
 
 # Each crafted backup: the SQL run on a good backup, and what the refusal must name.
@@ -185,3 +186,81 @@ def test_uploads_left_by_a_stopped_server_are_swept_at_the_next_upload(
     assert exports.checked_upload({}, "new", lambda: good) == ""
     assert not any(path.exists() for path in left)
     assert mine.exists() and exports.staged_path("new").exists()
+
+
+# The child restores a backup and stalls at `point`: inside the scratch copy's write (before
+# the store is touched) or right after the one-step replacement (before migrations); the test
+# SIGKILLs it there.
+RESTORE_CHILD = """
+import sys, time
+from pathlib import Path
+from funnel import exports, store
+
+path, backup, point = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+
+
+def stall(*_args, **_kwargs):
+    print("inside", flush=True)
+    time.sleep(120)
+
+
+db = store.connect(path)
+if point == "before":
+    real_audit = store.audit
+    store.audit = lambda *a, **k: (real_audit(*a, **k), stall())
+else:
+    # Migrations of the store itself come right after the replacement; the checks' own
+    # reference store migrates as usual.
+    real_apply = store.migrations.apply
+    store.migrations.apply = lambda d, **k: stall() if d is db else real_apply(d, **k)
+exports.restore(db, backup)
+print("finished without being killed", flush=True)
+"""
+
+
+def _kill_restore(demo_path: Path, backup: Path, point: str) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", RESTORE_CHILD, str(demo_path), str(backup), point],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "inside\n"
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+        if child.stdout is not None:
+            child.stdout.close()
+
+
+@pytest.mark.parametrize("point", ["before", "after"])
+def test_a_restore_killed_midway_leaves_the_old_store_or_the_whole_backup(
+    demo_path: Path, tmp_path: Path, point: str
+) -> None:
+    backup = _craft(demo_path, tmp_path, "DELETE FROM scenarios; DELETE FROM decisions")
+    with store.opened(demo_path) as db:
+        store.save_scenario(db, "Only in the store", {"leads": 1.0})
+        seen = store.revision(db)
+    before, restored = _snapshot(demo_path), _snapshot(backup)
+    _kill_restore(demo_path, backup, point)
+    after = _snapshot(demo_path)
+    assert _rows(demo_path, "PRAGMA integrity_check") == [("ok",)]
+    revision = int(_rows(demo_path, "SELECT value FROM meta WHERE key = 'revision'")[0][0])
+    assert revision > seen  # sessions keyed on the revision they saw all see a change
+    expected = before if point == "before" else restored
+    assert {t: rows for t, rows in after.items() if t not in ("meta", "audit")} == {
+        t: rows for t, rows in expected.items() if t not in ("meta", "audit")
+    }
+    restores = _rows(demo_path, "SELECT count(*) FROM audit WHERE action = 'restore'")
+    assert restores == [(0 if point == "before" else 1,)]
+
+
+def _rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
