@@ -251,6 +251,7 @@ def test_chart_catalogue_draws_only_the_chosen_chart_at_the_agreed_cutoff(
     title = drawn.to_dict()["title"]
     assert title["text"] == stage_label
     assert title["subtitle"] == [f"funnel, as of {DEMO_TODAY:%d %b %Y}"]
+    assert drawn.to_dict()["width"] == exports.SLIDE_WIDTH  # a file has no column to fill
     assert catalogue["Marketing funnel, last four full quarters"]().description == "funnel 60 40"
     assert read[-1] == ("scored", 3)
     # The back-test's charts read the leads as they stood when their outcome was decided.

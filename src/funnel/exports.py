@@ -194,6 +194,9 @@ def draw_chart(
     return mql_chart(leads(version), kind, fit, interest, today)
 
 
+SLIDE_WIDTH = 720
+
+
 def titled(chart: alt.TopLevelMixin, label: str, today: date) -> alt.TopLevelMixin:
     """The chart under its catalogue label (pipeline or cutoff, and period), with the day it was
     drawn: a PNG pasted into slides says what it shows. A subtitle it had stays under it."""
@@ -201,7 +204,12 @@ def titled(chart: alt.TopLevelMixin, label: str, today: date) -> alt.TopLevelMix
     before = before if isinstance(before, alt.TitleParams) else None
     kept = before.subtitle if before is not None and isinstance(before.subtitle, list) else []
     subtitle = [*kept, f"funnel, as of {today:%d %b %Y}"]
-    return chart.properties(title=alt.TitleParams(label, subtitle=subtitle, anchor="start"))
+    titled_chart = chart.properties(title=alt.TitleParams(label, subtitle=subtitle, anchor="start"))
+    # The page stretches a chart to its column; a file has no column, so a single chart gets a
+    # slide's width (a faceted one sizes its panels itself) and its labels do not overlap.
+    if isinstance(chart, alt.Chart | alt.LayerChart) and getattr(chart, "width", None) is alt.Undefined:
+        return titled_chart.properties(width=SLIDE_WIDTH)
+    return titled_chart
 
 
 def chart_file_name(label: str, fmt: str, today: date) -> str:
