@@ -174,7 +174,7 @@ with exp:
             col.download_button(
                 fmt,
                 partial(render, chart),
-                f"chart.{fmt.lower()}",
+                exports.chart_file_name(label, fmt, clock.today()),
                 mime,
                 key=f"data_chart_{fmt.lower()}",
                 on_click="ignore",

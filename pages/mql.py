@@ -255,7 +255,15 @@ def model_editor(scored: pl.DataFrame, version: int, latest: int) -> None:
 def explainer(scored: pl.DataFrame, version: int) -> None:
     """Why one lead scores what it scores: the rules that fired, in the meeting's own words."""
     st.subheader("Why does a lead score what it scores?")
-    lead_id = st.number_input("Lead id", 1, value=int(scored["id"][0]), key="mql_explain_lead")
+    left, right = st.columns(2)
+    lead_id = left.number_input("Lead id", 1, value=int(scored["id"][0]), key="mql_explain_lead")
+    text = right.text_input("Or find it by company or e-mail", key="mql_explain_find")
+    if text:
+        matches = scoring.find_leads(scored, text)
+        if not matches:
+            st.info(f"No lead's company or e-mail holds '{ui.as_text(text)}'.")
+            return
+        lead_id = st.selectbox("Lead", list(matches), format_func=matches.get, key="mql_explain_pick")
     found, line = scoring.lead_scores(scored, lead_id, version)
     if not found:
         st.warning(ui.as_text(line))
@@ -265,6 +273,9 @@ def explainer(scored: pl.DataFrame, version: int) -> None:
     why = scoring.explain(raw, saved_rules, saved_half_life, clock.today())
     decayed = st.column_config.NumberColumn(scoring.EXPLAIN_HEADINGS["counted"], format="%.2f")
     st.dataframe(why, hide_index=True, column_config={**scoring.EXPLAIN_HEADINGS, "counted": decayed})
+    totals = scoring.explain_totals(raw, saved_rules, saved_half_life, clock.today())
+    st.dataframe(totals, hide_index=True, column_config=scoring.TOTALS_HEADINGS)
+    st.caption(scoring.TOTALS_CAPTION)
 
 
 model_editor(scored, version, versions[0])

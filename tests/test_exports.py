@@ -232,23 +232,38 @@ def test_chart_catalogue_draws_only_the_chosen_chart_at_the_agreed_cutoff(
     def reader(name: str) -> Callable[[int | None], pl.DataFrame]:
         return lambda key: read.append((name, key)) or pl.DataFrame()
 
-    monkeypatch.setattr(exports, "stage_chart", lambda deals, rows: "stage chart")
+    def chart(what: str) -> alt.Chart:
+        return alt.Chart(pl.DataFrame({"x": [1]})).mark_point().properties(description=what)
+
+    monkeypatch.setattr(exports, "stage_chart", lambda deals, rows: chart("stage chart"))
     monkeypatch.setattr(
-        exports, "mql_chart", lambda leads, kind, fit, interest, today: (kind, fit, interest)
+        exports,
+        "mql_chart",
+        lambda leads, kind, fit, interest, today: chart(f"{kind} {fit:g} {interest:g}"),
     )
     targets = pl.DataFrame({"pipeline": ["Sales"], "pipeline_id": [7], "stage": ["a"]})
     decided = pl.DataFrame({"fit_cutoff": [60.0], "interest_cutoff": [40.0], "model_version": [3]})
     frames = exports.ChartFrames(reader("deals"), reader("stages"), reader("scored"), reader("then"))
     catalogue = exports.chart_catalogue(targets, decided, frames, DEMO_TODAY)
     assert len(catalogue) == 4 and read == []
-    assert catalogue["Value vs weighted value per stage: Sales"]() == "stage chart"
+    stage_label = "Value vs weighted value per stage: Sales, all periods"
+    drawn = catalogue[stage_label]()
+    assert drawn.description == "stage chart"
     assert read == [("deals", 7), ("stages", 7)]
-    assert catalogue["Marketing funnel, last four full quarters"]() == ("funnel", 60.0, 40.0)
+    # Each chart carries its label as its title, so an exported file says what it shows.
+    title = drawn.to_dict()["title"]
+    assert title["text"] == stage_label
+    assert title["subtitle"] == [f"funnel, as of {DEMO_TODAY:%d %b %Y}"]
+    assert drawn.to_dict()["width"] == exports.SLIDE_WIDTH  # a file has no column to fill
+    assert catalogue["Marketing funnel, last four full quarters"]().description == "funnel 60 40"
     assert read[-1] == ("scored", 3)
     # The back-test's charts read the leads as they stood when their outcome was decided.
     curve = next(label for label in catalogue if label.startswith("MQL back-test"))
-    assert catalogue[curve]()[0] == "curve"
+    assert catalogue[curve]().description == "curve 60 40"
     assert read[-1] == ("then", 3)
+    assert exports.chart_file_name(stage_label, "SVG", DEMO_TODAY) == (
+        f"value-vs-weighted-value-per-stage-sales-all-periods-{DEMO_TODAY:%Y-%m-%d}.svg"
+    )
 
 
 def test_chart_formats_name_their_mime_types() -> None:

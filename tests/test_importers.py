@@ -350,6 +350,17 @@ def test_reimported_deal_in_a_new_stage_records_the_move(pipeline_db: Database) 
     assert moves["name"].to_list() == ["Proposal", "Opportunity won"]
 
 
+def test_the_report_lists_the_columns_it_leaves_out(fresh_db: Database) -> None:
+    data = b"external_id,created,Favourite colour,Lead ID 2\nL1,2026-11-02,blue,x\n"
+    raw = importers.read_table(data, "crm.csv")
+    mapping = {"external_id": "external_id", "created": "created"}
+    report = importers.validate(fresh_db, raw, "leads", Options(mapping)).report
+    assert (
+        "2 of the file's columns are not imported, no field of ours being mapped to them: "
+        "'Favourite colour', 'Lead ID 2'." in report.notes
+    )
+
+
 def test_an_imported_deals_first_move_is_written_in_the_historys_one_time_format(
     pipeline_db: Database,
 ) -> None:

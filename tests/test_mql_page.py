@@ -164,6 +164,22 @@ def test_every_figure_slider_and_capacity_input_says_what_it_counts(app_env: Pat
     assert at.number_input(key="mql_reps").help and at.number_input(key="mql_leads_per_rep").help
 
 
+def test_a_lead_is_found_by_its_company_and_its_score_explained_to_the_total(
+    app_env: Path,
+) -> None:
+    with store.opened(app_env) as db:
+        lead = store.leads(db).filter(pl.col("company").is_not_null()).row(0, named=True)
+    at = open_page()
+    at.text_input(key="mql_explain_find").input(lead["company"].upper()).run()
+    assert not at.exception, at.exception
+    picked = at.selectbox(key="mql_explain_pick")
+    assert lead["id"] in picked.options or any(f"#{lead['id']} " in o for o in picked.options)
+    at.selectbox(key="mql_explain_pick").set_value(lead["id"]).run()
+    totals = next(d.value for d in at.dataframe if "fewest" in d.value.columns)
+    assert totals["axis"].tolist() == ["fit", "interest"]
+    assert any("Score = (points counted − fewest)" in c.value for c in at.caption)
+
+
 def test_query_parameters_set_the_sliders_and_the_version(app_env: Path) -> None:
     at = open_page({"F": "72", "I": "33", "v": "1"})
     assert at.slider(key="mql_fit_cutoff").value == 72

@@ -282,6 +282,35 @@ def test_explain_lists_the_rules_that_fired_with_decayed_interest() -> None:
         "Ready-made score from the import (used untouched)",
         "Visited pricing",
     ]
+    # Fit: 40 + 20 - 20 = 40 points on the toy model's -40..80, so (40 + 40) / 120 = 66.7.
+    # Interest: 10 points after decay on -10..30, so (10 + 10) / 40 = 50.
+    totals = scoring.explain_totals(lead, TOY_RULES, 14, TODAY)
+    expected_totals = pl.DataFrame(
+        {
+            "axis": ["fit", "interest"],
+            "points": [40.0, 10.0],
+            "fewest": [-40.0, -10.0],
+            "most": [80.0, 30.0],
+            "score": [80 / 120 * 100, 50.0],
+        }
+    )
+    assert_frame_equal(totals, expected_totals)
+    ready = scoring.explain_totals(lead.with_columns(fit=pl.lit(12.5)), TOY_RULES, 14, TODAY)
+    assert ready.row(0) == ("fit", None, -40.0, 80.0, 12.5)
+
+
+def test_find_leads_by_company_e_mail_or_number() -> None:
+    leads = pl.DataFrame(
+        {
+            "id": [1, 2, 3],
+            "company": ["Acme", "Globex", None],
+            "email": ["ann@acme.com", "bo@globex.io", "cy@ACME.org"],
+            "job_title": ["CEO", None, "CTO"],
+        }
+    )
+    assert list(scoring.find_leads(leads, "acme")) == [1, 3]
+    assert scoring.find_leads(leads, " #2 ") == {2: "#2 (no title) at Globex · bo@globex.io"}
+    assert scoring.find_leads(leads, "initech") == {} and scoring.find_leads(leads, "  ") == {}
 
 
 def test_rules_round_trip_through_the_editor_table() -> None:

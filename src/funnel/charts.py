@@ -15,6 +15,9 @@ __all__ = ["alt", "pl"]
 # --- Stages & probabilities -------------------------------------------------------------------
 
 _STAGE_MEASURES = {"value": "Value", "weighted_value": "Weighted value"}
+# Series colours named in the spec, not left to the renderer: the page (Streamlit's theme) and
+# an exported PNG or SVG (vl-convert's default) then draw a chart alike.
+_SERIES_COLOURS = ("#4c78a8", "#f58518", "#54a24b")
 
 
 def stage_value_chart(by_stage: pl.DataFrame) -> alt.Chart:
@@ -42,7 +45,13 @@ def stage_value_chart(by_stage: pl.DataFrame) -> alt.Chart:
             ),
             yOffset=alt.YOffset("measure:N", sort=measures),
             x=alt.X("amount:Q", title="Open deal value", axis=alt.Axis(format="$,.0f")),
-            color=alt.Color("measure:N", sort=measures, title=None, legend=alt.Legend(orient="top")),
+            color=alt.Color(
+                "measure:N",
+                sort=measures,
+                title=None,
+                legend=alt.Legend(orient="top"),
+                scale=alt.Scale(domain=measures, range=list(_SERIES_COLOURS[:2])),
+            ),
             tooltip=[
                 alt.Tooltip("stage:N", title="Stage"),
                 alt.Tooltip("measure:N", title="Measure"),
@@ -212,7 +221,12 @@ def mql_curve_chart(curve: pl.DataFrame) -> alt.FacetChart:
         .encode(
             x=alt.X("cutoff:Q", title="Cutoff", scale=alt.Scale(domain=[0, 100], nice=False)),
             y=alt.Y("value:Q", title=None, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-            color=alt.Color("metric:N", title=None, legend=alt.Legend(orient="top")),
+            color=alt.Color(
+                "metric:N",
+                title=None,
+                legend=alt.Legend(orient="top"),
+                scale=alt.Scale(range=list(_SERIES_COLOURS)),
+            ),
             tooltip=[
                 alt.Tooltip("cutoff:Q"),
                 alt.Tooltip("metric:N"),

@@ -148,7 +148,8 @@ def chart_choices(
     the agreed cutoff. Only labels here, so nothing is drawn until one is chosen."""
     pipes = targets.select("pipeline", "pipeline_id").unique(maintain_order=True)
     choices: dict[str, tuple[ChartKind, int | None]] = {
-        f"Value vs weighted value per stage: {name}": ("stages", pid) for name, pid in pipes.rows()
+        f"Value vs weighted value per stage: {name}, all periods": ("stages", pid)
+        for name, pid in pipes.rows()
     }
     at = f"at the agreed cutoff (fit ≥ {fit:g}, interest ≥ {interest:g})"
     choices[f"MQL quadrants {at}"] = ("quadrants", None)
@@ -194,14 +195,48 @@ def draw_chart(
     return mql_chart(leads(version), kind, fit, interest, today)
 
 
+SLIDE_WIDTH = 720
+
+
+def titled(chart: alt.TopLevelMixin, label: str, today: date) -> alt.TopLevelMixin:
+    """The chart under its catalogue label (pipeline or cutoff, and period), with the day it was
+    drawn: a PNG pasted into slides says what it shows. A subtitle it had stays under it."""
+    before = getattr(chart, "title", None)  # every chart class has one; the mixin type does not
+    before = before if isinstance(before, alt.TitleParams) else None
+    kept = before.subtitle if before is not None and isinstance(before.subtitle, list) else []
+    subtitle = [*kept, f"funnel, as of {today:%d %b %Y}"]
+    titled_chart = chart.properties(title=alt.TitleParams(label, subtitle=subtitle, anchor="start"))
+    # The page stretches a chart to its column; a file has no column, so a single chart gets a
+    # slide's width (a faceted one sizes its panels itself) and its labels do not overlap.
+    if isinstance(chart, alt.Chart | alt.LayerChart) and getattr(chart, "width", None) is alt.Undefined:
+        return titled_chart.properties(width=SLIDE_WIDTH)
+    return titled_chart
+
+
+def chart_file_name(label: str, fmt: str, today: date) -> str:
+    """A file name that says what the chart shows: its label in plain letters, and the day.
+
+    >>> chart_file_name("MQL quadrants at the agreed cutoff (fit ≥ 60, interest ≥ 40)", "PNG",
+    ...                 date(2026, 12, 1))
+    'mql-quadrants-at-the-agreed-cutoff-fit-60-interest-40-2026-12-01.png'
+    """
+    words = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+    return f"{words}-{today:%Y-%m-%d}.{fmt.lower()}"
+
+
 def chart_catalogue(
     targets: pl.DataFrame, decided: pl.DataFrame, frames: ChartFrames, today: date
 ) -> dict[str, Callable[[], alt.TopLevelMixin]]:
     """Label -> a call drawing that chart, for every chart in `chart_choices` at the agreed cutoff
-    of `decided` (`store.decisions`): nothing is drawn until the user picks one."""
+    of `decided` (`store.decisions`), titled with its label (`titled`): nothing is drawn until
+    the user picks one."""
     fit, interest, version = forecast.agreed_cutoff(decided)
+
+    def draw(kind: ChartKind, pid: int | None, label: str) -> alt.TopLevelMixin:
+        return titled(draw_chart(kind, pid, fit, interest, version, frames, today), label, today)
+
     return {
-        label: partial(draw_chart, kind, pid, fit, interest, version, frames, today)
+        label: partial(draw, kind, pid, label)
         for label, (kind, pid) in chart_choices(targets, fit, interest).items()
     }
 

@@ -1140,6 +1140,13 @@ def validate(
             report.blocking.append(f"Required field '{f.name}' is not mapped.{hint}")
     if report.blocking:
         return Prepared(kind, pl.DataFrame(), report)
+    if unmapped := [c for c in raw.frame.columns if c not in set(mapping.values())]:
+        shown = ", ".join(f"'{c}'" for c in unmapped[:20])
+        more = f" and {len(unmapped) - 20:,} more" if len(unmapped) > 20 else ""
+        report.notes.append(
+            f"{len(unmapped):,} of the file's columns are not imported, no field of ours being "
+            f"mapped to them: {shown}{more}."
+        )
 
     semicolon = any("semicolon" in n for n in raw.notes)
     date_columns = [theirs for ours, theirs in mapping.items() if fields[ours].dtype == "date"]

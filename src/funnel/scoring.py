@@ -637,6 +637,68 @@ def explain(
     return pl.DataFrame(rows, schema=schema, orient="row").sort("axis", maintain_order=True)
 
 
+def explain_totals(
+    lead: pl.DataFrame, rules: Sequence[Rule], half_life_days: float, today: date
+) -> pl.DataFrame:
+    """Per axis, the points `explain` counted, the model's range and the 0..100 score they give.
+
+    score = (points - fewest) / (most - fewest) x 100, held within 0..100, as `score_leads`
+    places it (worked out here from the one lead's points, not by rescoring); a ready-made
+    score has no points and shows as it came. Columns: `axis`, `points`, `fewest`, `most`, `score`.
+
+    >>> lead = pl.DataFrame({"job_title": ["CEO"], "created": [date(2026, 1, 1)]})
+    >>> explain_totals(lead, DEFAULT_RULES[:2], 0, date(2026, 1, 1)).row(0)
+    ('fit', 30.0, 0.0, 30.0, 100.0)
+    """
+    why = explain(lead, rules, half_life_days, today)
+    rows: list[tuple[str, float | None, float, float, float]] = []
+    for axis in AXES:
+        fewest, most = axis_bounds(rules, axis)
+        counted = why.filter(pl.col("axis") == axis)["counted"]
+        if counted.null_count():  # ready-made: as it came
+            rows.append((axis, None, fewest, most, float(lead[axis][0])))
+            continue
+        points = float(counted.sum())
+        score = min(max((points - fewest) / (most - fewest) * 100, 0.0), 100.0) if most > fewest else 0.0
+        rows.append((axis, points, fewest, most, score))
+    schema = {a: pl.Float64 for a in ("points", "fewest", "most", "score")}
+    return pl.DataFrame(rows, schema={"axis": pl.String, **schema}, orient="row")
+
+
+def find_leads(leads: pl.DataFrame, text: str, limit: int = 20) -> dict[int, str]:
+    """Leads whose company or e-mail holds `text` (case aside), or whose number it is, by id,
+    labelled as the sales queue labels them: the meeting knows a lead by its company."""
+    wanted = text.strip().lower()
+    if not wanted:
+        return {}
+    holds = [
+        pl.col(c).str.to_lowercase().str.contains(wanted, literal=True).fill_null(False)
+        for c in ("company", "email")
+    ]
+    number = wanted.removeprefix("#")
+    if number.isdigit():
+        holds.append(pl.col("id") == int(number))
+    found = leads.select("id", "company", "email", "job_title").filter(pl.any_horizontal(holds))
+    return {
+        r["id"]: f"#{r['id']} {r['job_title'] or '(no title)'} at {r['company'] or '(no company)'}"
+        f" · {r['email'] or 'no e-mail'}"
+        for r in found.head(limit).iter_rows(named=True)
+    }
+
+
+TOTALS_HEADINGS = {
+    "axis": "Axis",
+    "points": "Points counted",
+    "fewest": "Fewest the model allows",
+    "most": "Most the model allows",
+    "score": "Score (0..100)",
+}
+TOTALS_CAPTION = (
+    "Score = (points counted − fewest) / (most − fewest) × 100, held within 0..100; a ready-made "
+    "score from an import has no points and is used as it came."
+)
+
+
 # --- the rules editor ----------------------------------------------------------------------------
 
 # Outcome and sales columns are what the score predicts: scoring on them would be cheating.
