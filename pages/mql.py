@@ -76,11 +76,13 @@ def threshold(leads: pl.DataFrame, grid: pl.DataFrame, sample: pl.DataFrame, ver
     st.query_params.update(scoring.view_link(f, i, version))
     if st.session_state["mql_version"] != version:  # a decision of another version was restored
         st.rerun(scope="app")
-    view = scoring.cutoff_view(grid, f, i, leads.height)
+    view = scoring.cutoff_view(grid, f, i)
+    if line := scoring.unscored_line(leads.height, view.scored):
+        st.info(line)
     for column, (label, value, note) in zip(st.columns(3) + st.columns(3), view.figures, strict=True):
         column.metric(label, value, note, delta_color="off", delta_arrow="off")
     st.caption(view.caption)
-    st.altair_chart(charts.mql_quadrant_chart(sample, view.quadrants, f, i, leads.height))
+    st.altair_chart(charts.mql_quadrant_chart(sample, view.quadrants, f, i, view.scored))
     st.altair_chart(charts.mql_curve_chart(view.curve))
 
     st.subheader("Capacity")
@@ -159,7 +161,7 @@ def model_editor(scored: pl.DataFrame, version: int, latest: int) -> None:
         hide_index=True,
         key=f"mql_rules_{version}",
     )
-    draft, errors = scoring.parse_rules(pl.DataFrame(table))
+    draft, errors = scoring.parse_rules(pl.DataFrame(table), empty_ok=not saved_rules)
     for error in errors:
         st.error(error)
     if errors or (draft == saved_rules and half_life == saved_half_life):

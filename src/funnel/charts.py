@@ -102,13 +102,14 @@ def mql_quadrant_chart(
 
     `points` is `scoring.scatter_sample(...)` (a sample, so the browser gets a few thousand
     marks however many leads there are; the subtitle says so), `quadrants` is
-    `scoring.quadrant_counts(...)` on all leads.
+    `scoring.quadrant_counts(...)` on all scored leads, `total_leads` how many there are.
     """
     shown = points.height
     subtitle = (
-        f"All {total_leads:,} leads shown"
+        f"All {total_leads:,} scored leads shown"
         if shown >= total_leads
-        else f"Random sample of {shown:,} of {total_leads:,} leads shown; every count uses all leads"
+        else f"Random sample of {shown:,} of {total_leads:,} scored leads shown; every count uses "
+        "all of them"
     )
     x = alt.Scale(domain=[0, 100], nice=False)
     boxes = _quadrant_boxes(quadrants, fit_cutoff, interest_cutoff)

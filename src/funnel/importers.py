@@ -27,8 +27,8 @@ from typing import Any, Literal
 import polars as pl
 from sqlite_utils import Database
 
-from funnel import store
-from funnel.models import DEAL_FIELDS, LEAD_FIELDS, Field, Stage
+from funnel import clock, scoring, store
+from funnel.models import DEAL_FIELDS, LEAD_FIELDS, Field, Rule, Stage
 from funnel.stages import PipelineFigures
 
 Kind = Literal["leads", "deals"]
@@ -1094,12 +1094,59 @@ def validate(
     prepared = Prepared(kind, frame, report)
     if kind == "deals":
         _plan_stages(db, prepared, options.stages, mapping["stage"], raw.lines)
+    else:
+        _score_notes(db, prepared, mapping)
     if progress:
         progress(0.5, "Checked")
     existing = store.external_ids(db, kind)
     prepared.report.to_update = int(prepared.frame["external_id"].is_in(existing.implode()).sum())
     prepared.report.to_add = prepared.frame.height - prepared.report.to_update
     return prepared
+
+
+def scores_only(frame: pl.DataFrame) -> bool:
+    """Whether a leads file brings ready-made fit and interest scores (on some rows at least)."""
+    return all(c in frame.columns and frame[c].null_count() < frame.height for c in AXIS_FIELDS)
+
+
+AXIS_FIELDS = ("fit", "interest")
+
+
+def _score_notes(db: Database, prepared: Prepared, mapping: dict[str, str]) -> None:
+    """Count the leads of the file that will stay unscored, and say so before anything is written.
+
+    They are scored as the MQL page will score them: with the store's latest rules, with none
+    when the file brings both scores into a store without a model (the import saves a rule-less
+    one), else with the default rules the MQL page offers to start from.
+    """
+    frame = prepared.frame
+    latest = store.latest_model_version(db)
+    if latest is not None:
+        rules: Sequence[Rule] = store.rules(db, latest)
+    elif scores_only(frame):
+        rules = ()
+        prepared.report.notes.append(
+            "The store has no scoring model yet: the import saves one with no rules (v1), so the "
+            "MQL page uses these scores at once; add rules there to score the leads left empty."
+        )
+    else:
+        rules = scoring.DEFAULT_RULES
+    read = {"email" if r.field in scoring.DERIVED_FIELDS else r.field for r in rules}
+    needed = [*AXIS_FIELDS, *sorted(read)]
+    # A field the file did not map is empty on every lead (text: the rules cast it as they read).
+    missing = [c for c in needed if c not in frame.columns]
+    present = frame.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing)
+    scored = scoring.score_leads(present, rules, 0, clock.today())
+    unscored = int(scored.select((~scoring.is_scored()).sum()).item())
+    if not unscored:
+        return
+    columns = [f"'{mapping[c]}'" for c in AXIS_FIELDS if c in mapping]
+    empty = f"{' / '.join(columns)} empty" if columns else "no score column mapped"
+    prepared.report.warnings.append(
+        f"{plural(unscored, 'lead')} of {frame.height:,} will have no score ({empty}, and no "
+        "value in any field the scoring rules read): they are imported unscored, left out of "
+        "the MQL figures and the SAL queue, never given a made-up score."
+    )
 
 
 def _stem(name: str) -> str:
@@ -1278,8 +1325,10 @@ def commit(db: Database, prepared: Prepared, who: str = "", progress: Progress |
             progress(0.5 + 0.5 * done / max(total, 1), f"Writing {done:,} of {total:,} rows")
 
     if prepared.kind == "leads":
+        ready = scores_only(prepared.frame)
+        note = f"Ready-made scores from {report.name}, no rules yet" if ready else ""
         added, updated = store.import_leads(
-            db, prepared.frame, who=who, source=report.name, progress=step
+            db, prepared.frame, who=who, source=report.name, progress=step, scores_only_model=note
         )
     else:
         new = (prepared.new_pipeline, prepared.new_stages) if prepared.new_stages else None

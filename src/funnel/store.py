@@ -1294,14 +1294,25 @@ def import_leads(
     who: str = "",
     source: str = "",
     progress: Callable[[int, int], None] | None = None,
+    scores_only_model: str = "",
 ) -> tuple[int, int]:
     """Write validated leads in one transaction, updating those whose external id exists.
 
     Only the columns the file mapped are written, so a re-import never blanks other fields.
-    Returns (added, updated).
+    With `scores_only_model` (its note) and no scoring model in the store yet, a model with no
+    rules is saved in the same transaction: leads that came with both scores are then scored on
+    the MQL page at once, and rules can be added there later. Returns (added, updated).
     """
     with _staged(db, frame) as parts, write(db, leads=True):
         added, updated = _upsert_parts(db, "leads", frame, parts, progress)
+        if scores_only_model and latest_model_version(db) is None:
+            db.conn.execute(
+                "INSERT INTO scoring_models (version, half_life_days, created_at, created_by, note)"
+                " VALUES (1, 0, ?, ?, ?)",
+                [now(), who, scores_only_model],
+            )
+            after = {"version": 1, "half_life_days": 0.0, "rules": []}
+            audit(db, who, "scoring_model", 1, "save", None, after)
         audit(
             db, who, "leads", None, "import", None, {"file": source, "added": added, "updated": updated}
         )

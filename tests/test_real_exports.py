@@ -1,0 +1,126 @@
+"""Golden figures on exports in the shapes real CRMs write (tests/corpus/real/).
+
+Each file is imported the way a new user would, then every figure a page shows is checked
+against an independent computation written plainly in Polars on the file itself, not through
+the app's functions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from funnel import clock, exports, importers, store
+from tests.conftest import ROOT
+from tests.test_mql_page import metric, open_page
+
+pytestmark = pytest.mark.dates
+
+REAL = ROOT / "tests" / "corpus" / "real"
+CONTACTS = REAL / "hubspot_contacts_scores.csv"
+
+
+def contacts_mapping() -> dict[str, str]:
+    """The suggested mapping of the HubSpot contacts export, plus its outcome column."""
+    raw = importers.read_table(CONTACTS.read_bytes(), CONTACTS.name)
+    return {**importers.suggest_mapping(raw.frame.columns, "leads"), "outcome": "Lead Status"}
+
+
+def import_contacts(db_path: Path) -> importers.Report:
+    options = importers.Options(contacts_mapping())
+    with store.opened(db_path) as db:
+        report = importers.import_bytes(db, CONTACTS.read_bytes(), "leads", CONTACTS.name, options)
+    assert report.committed, report.text()
+    return report
+
+
+def contacts() -> pl.DataFrame:
+    """The file as a spreadsheet reads it: empty score cells are nulls."""
+    scores = {"Fit Score": pl.Float64, "Engagement Score": pl.Float64}
+    return pl.read_csv(CONTACTS, schema_overrides=scores)
+
+
+@pytest.fixture
+def contacts_app(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    import_contacts(db_path)
+    monkeypatch.setenv("FUNNEL_DB", str(db_path))
+    monkeypatch.chdir(ROOT)
+    return db_path
+
+
+def test_the_import_report_counts_the_contacts_that_will_have_no_score(db_path: Path) -> None:
+    file = contacts()
+    unscored = file.filter(pl.col("Fit Score").is_null() | pl.col("Engagement Score").is_null())
+    assert unscored.height == 26  # of 60: 43 %, as in a real export with a partial score column
+    report = import_contacts(db_path)
+    assert (
+        f"{unscored.height} leads of {file.height} will have no score ('Fit Score' / "
+        "'Engagement Score' empty, and no value in any field the scoring rules read)"
+    ) in " ".join(report.warnings)
+    assert any("saves one with no rules (v1)" in n for n in report.notes)
+
+
+def test_a_store_of_ready_made_scores_opens_on_the_mql_page_with_its_golden_figures(
+    contacts_app: Path,
+) -> None:
+    at = open_page({"F": "50", "I": "50"})
+    assert not any("no scoring model yet" in i.value for i in at.info)
+    assert not at.error
+    file = contacts().rename({"Fit Score": "fit", "Engagement Score": "interest"})
+    scored = file.filter(pl.col("fit").is_not_null() & pl.col("interest").is_not_null())
+    known = scored.filter(pl.col("Lead Status").is_in(["Customer", "Lost"]))
+    mql = (pl.col("fit") >= 50) & (pl.col("interest") >= 50)
+    won = pl.col("Lead Status") == "Customer"
+    mqls, known_mqls = scored.filter(mql), known.filter(mql)
+    conversions, kept = known.filter(won).height, known_mqls.filter(won).height
+    assert [i.value for i in at.info if "no score" in i.value] == [
+        f"{file.height - scored.height} of {file.height} leads have no score: left out of these figures."
+    ]
+    assert metric(at, "MQLs") == str(mqls.height)
+    note = next(m.delta for m in at.metric if m.label == "MQLs")
+    assert note == f"{mqls.height / scored.height:.1%} of {scored.height} scored leads"
+    assert metric(at, "Conversion in MQLs") == f"{kept / known_mqls.height:.1%}"
+    assert metric(at, "Conversions kept") == f"{kept / conversions:.1%}"
+    base = conversions / known.height
+    assert metric(at, "Lift") == f"{kept / known_mqls.height / base:.2f}×"
+    assert metric(at, "Conversions lost") == str(conversions - kept)
+    assert any(
+        c.value.startswith(f"Back-test on the {known.height} scored leads with a known outcome")
+        for c in at.caption
+    )
+    # Nobody without a score in the file is offered to sales.
+    offered = at.selectbox(key="mql_sal_lead").options
+    assert len(offered) == mqls.height
+
+
+def test_the_explainer_says_a_lead_has_no_score_in_the_file(contacts_app: Path) -> None:
+    at = open_page()
+    first_unscored = contacts().with_row_index("id", offset=1).filter(pl.col("Fit Score").is_null())
+    at.number_input(key="mql_explain_lead").set_value(int(first_unscored["id"][0])).run()
+    assert not at.exception, at.exception
+    assert any(t.value.startswith("No score in the file") for t in at.text)
+
+
+def test_the_leads_export_writes_an_empty_cell_for_an_unscored_lead(contacts_app: Path) -> None:
+    with store.opened(contacts_app) as db:
+        table, _ = exports.leads_table(db, clock.today())
+    exported = pl.read_csv(exports.to_csv(table), schema_overrides={"fit": pl.Float64})
+    file = contacts()
+    empty = file.filter(pl.col("Fit Score").is_null() | pl.col("Engagement Score").is_null())
+    ids = empty["Record ID"].cast(pl.String).implode()
+    unscored = exported.filter(pl.col("external_id").cast(pl.String).is_in(ids))
+    assert unscored.height == empty.height
+    assert unscored["fit"].null_count() == unscored.height
+    assert unscored["interest"].null_count() == unscored.height
+    assert unscored["quadrant"].null_count() == unscored.height
+    assert not unscored["mql"].any()
+
+
+def test_an_app_test_smoke_of_every_page_on_the_contacts_store(contacts_app: Path) -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    for page in ("pages/stages.py", "pages/mql.py", "pages/forecast.py", "pages/data.py"):
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
