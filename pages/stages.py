@@ -136,9 +136,10 @@ figures_for_period(deals, stage_frame)
 
 st.subheader("Probabilities from history")
 learned = stages.history_probability(deals, stage_frame, history)
+st.info(stages.history_coverage(deals, history).line())
 st.caption(stages.smoothing_caption())
 st.dataframe(learned, hide_index=True, column_config=COLUMNS)
-labels = stages.labels(learned, "stage_id", "stage")
+labels = stages.measured_labels(learned)
 chosen = st.multiselect(
     "Stages to adopt", list(labels), format_func=labels.get, key="stages_adopt_which"
 )
@@ -147,7 +148,8 @@ if unsaved:
     st.caption("Save or undo your edits in the stage table first: adopting replaces it.")
 left, right = st.columns(2)
 adopt_some = left.button("Adopt smoothed", key="stages_adopt", disabled=unsaved or not chosen)
-if adopt_some or right.button("Adopt all", key="stages_adopt_all", disabled=unsaved):
+adopt_all = right.button("Adopt all", key="stages_adopt_all", disabled=unsaved or not labels)
+if adopt_some or adopt_all:
     which = chosen if adopt_some else None
     attempt(
         "Probabilities adopted",

@@ -349,6 +349,17 @@ def test_reimported_deal_in_a_new_stage_records_the_move(pipeline_db: Database) 
     assert moves["name"].to_list() == ["Proposal", "Opportunity won"]
 
 
+def test_a_closed_deal_enters_its_won_or_lost_stage_on_the_day_it_closed(pipeline_db: Database) -> None:
+    data = (
+        b"external_id,stage,value,created,closed_at\n"
+        b"D1,Opportunity won,900,2026-01-05,2026-03-20\nD2,Proposal,500,2026-02-01,\n"
+    )
+    assert importers.import_bytes(pipeline_db, data, "deals", "a.csv").committed
+    with store.opened(store.db_file(pipeline_db)) as db:
+        entered = store.stage_history(db).sort("deal_id")["at"].dt.date().to_list()
+    assert entered == [date(2026, 3, 20), date(2026, 2, 1)]
+
+
 def test_commit_is_refused_whole_when_one_row_is_bad(fresh_db: Database) -> None:
     rows = "".join(f"L{i},2026-01-02,{i}\n" for i in range(1, 1001)) + "L1001,2026-01-02,many\n"
     raw = importers.read_table(f"external_id,created,page_views\n{rows}".encode(), "big.csv")

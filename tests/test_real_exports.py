@@ -124,3 +124,65 @@ def test_an_app_test_smoke_of_every_page_on_the_contacts_store(contacts_app: Pat
     for page in ("pages/stages.py", "pages/mql.py", "pages/forecast.py", "pages/data.py"):
         at.switch_page(page).run()
         assert not at.exception, (page, at.exception)
+
+
+OPPORTUNITIES = REAL / "salesforce_opportunities.csv"
+
+
+def opportunities() -> pl.DataFrame:
+    """The Salesforce export as a spreadsheet reads it, amounts as numbers."""
+    file = pl.read_csv(OPPORTUNITIES)
+    return file.with_columns(pl.col("Amount").str.replace_all(",", "").cast(pl.Float64))
+
+
+def import_opportunities(db_path: Path, pipeline: str = "From Salesforce") -> importers.Report:
+    raw = importers.read_table(OPPORTUNITIES.read_bytes(), OPPORTUNITIES.name)
+    options = importers.Options(
+        importers.suggest_mapping(raw.frame.columns, "deals"),
+        stages=importers.StagePlan(unknown="create", new_pipeline=pipeline),
+    )
+    with store.opened(db_path) as db:
+        report = importers.import_bytes(db, OPPORTUNITIES.read_bytes(), "deals", "sf.csv", options)
+    assert report.committed, report.text()
+    return report
+
+
+@pytest.fixture
+def opportunities_app(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    import_opportunities(db_path)
+    monkeypatch.setenv("FUNNEL_DB", str(db_path))
+    monkeypatch.chdir(ROOT)
+    return db_path
+
+
+def stages_page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/stages.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_salesforce_opportunities_without_history_golden_figures_on_the_stages_page(
+    opportunities_app: Path,
+) -> None:
+    at = stages_page()
+    file = opportunities()
+    won = file.filter(pl.col("Stage") == "Closed Won")
+    lost = file.filter(pl.col("Stage") == "Closed Lost")
+    open_ = file.filter(~pl.col("Stage").is_in(["Closed Won", "Closed Lost"]))
+    weighted = open_.select((pl.col("Amount") * pl.col("Probability (%)") / 100).sum()).item()
+    figures = {m.label: m.value for m in at.metric}
+    assert figures["Closed won"] == f"${won['Amount'].sum():,.0f}"
+    assert figures["Open pipeline"] == f"${open_['Amount'].sum():,.0f}"
+    assert figures["Weighted pipeline"] == f"${weighted:,.0f}"
+    closed = won.height + lost.height
+    line = next(i.value for i in at.info if i.value.startswith("Overall win rate"))
+    assert line.startswith(
+        f"Overall win rate {won.height / closed:.1%} ({won.height} won of {closed} closed deals). "
+        "No closed deal has stage history"
+    )
+    # Nothing measured, nothing to adopt: no open stage reads 100 %.
+    assert at.button(key="stages_adopt_all").disabled
+    learned = next(d.value for d in at.dataframe if "empirical" in d.value.columns)
+    assert learned["empirical"].isna().all()
+    assert learned["n"].tolist() == [0] * len(learned)

@@ -279,6 +279,57 @@ def test_a_stage_no_closed_deal_reached_keeps_its_manual_value() -> None:
     assert result["smoothed"].to_list() == [20.0, 50.0, 70.0, 100.0, 0.0]
 
 
+# An import without stage history: one entry per deal, into the stage it ended in. Three won
+# deals, two lost ones that do not say where they were lost, one open deal.
+IMPORTED = deals_frame(
+    [
+        deal(11, 4, closed_at=date(2026, 3, 1)),
+        deal(12, 4, closed_at=date(2026, 3, 2)),
+        deal(13, 4, closed_at=date(2026, 3, 3)),
+        deal(14, 5, closed_at=date(2026, 3, 4)),
+        deal(15, 5, closed_at=date(2026, 3, 5)),
+        deal(16, 2),
+    ]
+)
+IMPORTED_HISTORY = history_frame(
+    [
+        (d, None, s, "2026-03-01T00:00:00")
+        for d, s in ((11, 4), (12, 4), (13, 4), (14, 5), (15, 5), (16, 2))
+    ]
+)
+
+
+def test_without_history_no_open_stage_claims_a_rate_and_the_overall_win_rate_is_given() -> None:
+    result = stages.history_probability(IMPORTED, PIPELINE, IMPORTED_HISTORY, pseudo_deals=0)
+    # Counting the won deals alone would read 100 % on every open stage.
+    assert result["n"].to_list() == [0] * 5
+    assert result["empirical"].null_count() == 5
+    assert stages.measured_labels(result) == {}
+    coverage = stages.history_coverage(IMPORTED, IMPORTED_HISTORY)
+    assert (coverage.closed, coverage.won, coverage.with_history) == (5, 3, 0)
+    assert coverage.line().startswith(
+        "Overall win rate 60.0% (3 won of 5 closed deals). No closed deal has stage history"
+    )
+    assert "not measurable" in coverage.line()
+
+
+def test_per_stage_rates_are_measured_on_the_closed_deals_with_history_only() -> None:
+    deals = pl.concat([HISTORY_DEALS, IMPORTED])
+    history = pl.concat([HISTORY, IMPORTED_HISTORY])
+    result = stages.history_probability(deals, PIPELINE, history, pseudo_deals=0)
+    alone = stages.history_probability(HISTORY_DEALS, PIPELINE, HISTORY, pseudo_deals=0)
+    assert_frame_equal(result, alone)
+    coverage = stages.history_coverage(deals, history)
+    # Closed: 5 with history (deals 1, 2, 3, 4, 6), 5 imported; 2 won + 3 won of 10.
+    assert (coverage.closed, coverage.won, coverage.with_history) == (10, 5, 5)
+    assert coverage.lost_without_history == 2
+    assert "5 of 10 closed deals have stage history" in coverage.line()
+    # Adopt leaves a stage that nothing measured exactly as set by hand.
+    current = [Stage("Qualify", 33.3, "open", None, 1), Stage("Won", 100, "won", None, 4)]
+    unmeasured = stages.history_probability(IMPORTED, PIPELINE, IMPORTED_HISTORY)
+    assert stages.adopt_probabilities(current, unmeasured) == current
+
+
 def test_adopt_rounds_the_smoothed_value_and_touches_only_the_chosen_stages() -> None:
     current = [
         Stage(r["name"], r["probability"], r["kind"], r["rot_days"], r["id"])

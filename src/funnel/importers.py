@@ -1298,17 +1298,39 @@ def _plan_stages(
                 f"{', '.join(unknown[:10])}. Create a pipeline from the stages found, map each "
                 "to an existing stage, or fix the file."
             )
+    stage_kinds = {s.name: s.kind for s in prepared.new_stages} or dict(
+        stage_table.select("stage", "kind").rows()
+    )
+    is_open = prepared.frame["stage"].replace_strict(stage_kinds, default="open") == "open"
+    if "expected_close" in prepared.frame.columns and "closed_at" not in prepared.frame.columns:
+        _split_close_dates(prepared, is_open)
     if "value" in prepared.frame.columns:
-        stage_kinds = {s.name: s.kind for s in prepared.new_stages} or dict(
-            stage_table.select("stage", "kind").rows()
-        )
-        is_open = prepared.frame["stage"].replace_strict(stage_kinds, default="open") == "open"
         no_value = int((is_open & prepared.frame["value"].is_null()).sum())
         if no_value:
             report.warnings.append(
                 f"{plural(no_value, 'open deal')} without a value: imported, counted as 0 in "
                 "the pipeline figures."
             )
+
+
+def _split_close_dates(prepared: Prepared, is_open: pl.Series) -> None:
+    """One close date column: the day a won or lost deal closed, an open deal's expected close.
+
+    CRM exports (HubSpot's and Salesforce's "Close Date") carry one column for both; read as an
+    expected close only, every won deal would have no close date and fall out of every period.
+    """
+    frame = prepared.frame
+    close = frame["expected_close"]
+    closed = int((~is_open & close.is_not_null()).sum())
+    prepared.frame = frame.with_columns(
+        pl.when(~is_open).then(close).alias("closed_at"),
+        pl.when(is_open).then(close).alias("expected_close"),
+    )
+    if closed:
+        prepared.report.notes.append(
+            f"The close date column is read as the day {plural(closed, 'won or lost deal')} "
+            "closed, and as the expected close of open deals."
+        )
 
 
 # --- commit -------------------------------------------------------------------------------------

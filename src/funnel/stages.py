@@ -177,6 +177,67 @@ def pipeline_figures(deals: pl.DataFrame, stages: pl.DataFrame) -> PipelineFigur
 # --- probabilities from history ----------------------------------------------------------------
 
 
+def _with_history(deals: pl.DataFrame, history: pl.DataFrame) -> pl.Series:
+    """Ids of the deals whose history records a stage before their current one.
+
+    An import without stage history writes one entry per deal, into the stage it is in now:
+    that says nothing about the way there, and for a lost deal nothing about where it was lost.
+    """
+    return (
+        history.join(deals.select(deal_id="id", now="stage_id"), on="deal_id")
+        .filter(pl.col("to_stage_id") != pl.col("now"))
+        .get_column("deal_id")
+        .unique()
+    )
+
+
+@dataclass(frozen=True)
+class HistoryCoverage:
+    """How much of a pipeline's closed deals the per-stage rates can be measured on."""
+
+    closed: int
+    won: int
+    with_history: int
+    lost_without_history: int
+
+    def line(self) -> str:
+        """What the page says above the learned probabilities: the overall win rate (won over
+        closed, measured whatever the history) with its sample, then what per-stage rates rest on."""
+        if not self.closed:
+            return "No closed deal in this pipeline yet: nothing to learn from."
+        rate = (
+            f"Overall win rate {self.won / self.closed:.1%} "
+            f"({self.won:,} won of {self.closed:,} closed deals)."
+        )
+        have = f"{self.with_history:,} of {self.closed:,} closed deals have stage history"
+        if not self.with_history:
+            return (
+                f"{rate} No closed deal has stage history (only the stage it ended in), and lost "
+                "deals do not say at which stage they were lost: per-stage rates are not "
+                "measurable. Import a stage history to learn them."
+            )
+        if self.with_history < self.closed:
+            return (
+                f"{rate} {have}: per-stage rates are measured on those only, the "
+                f"{self.closed - self.with_history:,} others (of them "
+                f"{self.lost_without_history:,} lost) do not say which stages they passed."
+            )
+        return f"{rate} {have}: per-stage rates are measured on all of them."
+
+
+def history_coverage(deals: pl.DataFrame, history: pl.DataFrame) -> HistoryCoverage:
+    """Closed and won deals, and how many of the closed ones have real stage history."""
+    closed = deals.filter(pl.col("stage_kind").is_in(["won", "lost"]))
+    known = closed["id"].is_in(_with_history(closed, history).implode())
+    lost = closed["stage_kind"] == "lost"
+    return HistoryCoverage(
+        closed=closed.height,
+        won=int((~lost).sum()),
+        with_history=int(known.sum()),
+        lost_without_history=int((lost & ~known).sum()),
+    )
+
+
 def history_probability(
     deals: pl.DataFrame,
     stages: pl.DataFrame,
@@ -187,8 +248,11 @@ def history_probability(
 
     A closed deal (now in a won or lost stage) *reached* a stage when its history shows it
     entering that stage, or entering a later stage other than a lost one: a deal that skipped
-    "Demo" on its way to "Proposal" got past "Demo" all the same. `n` is the number of closed
-    deals that reached the stage, `empirical` is won / n in percent (null when n is 0).
+    "Demo" on its way to "Proposal" got past "Demo" all the same. Only closed deals whose history
+    records a stage before their last one count (`history_coverage`): a lost deal imported
+    without history does not say where it was lost, so it cannot count against any stage, and
+    counting the won deals alone would read 100 %. `n` is the number of closed deals that
+    reached the stage, `empirical` is won / n in percent (null when n is 0: not measurable).
 
     Small samples must not swing the figure wildly, so `smoothed` pulls the empirical rate
     toward the manual probability as if `pseudo_deals` extra deals had closed exactly at the
@@ -200,8 +264,10 @@ def history_probability(
     stage_cols = stages.select(
         stage_id="id", position="position", stage="name", kind="kind", manual="probability"
     )
-    closed = deals.filter(pl.col("stage_kind").is_in(["won", "lost"])).select(
-        deal_id="id", is_won=pl.col("stage_kind") == "won"
+    closed = (
+        deals.filter(pl.col("stage_kind").is_in(["won", "lost"]))
+        .filter(pl.col("id").is_in(_with_history(deals, history).implode()))
+        .select(deal_id="id", is_won=pl.col("stage_kind") == "won")
     )
     entered = (
         pl.concat(
@@ -253,10 +319,11 @@ def adopt_probabilities(
 ) -> list[Stage]:
     """The stage list with the smoothed history probability adopted (rounded to a whole percent).
 
-    Only the stages in `stage_ids` change (all of them when None); a stage without history
-    keeps its manual value, since its smoothed value is the manual one.
+    Only the stages in `stage_ids` change (all of them when None), and only where the rate was
+    measured (n > 0): a stage no closed deal with history reached keeps its manual value as is.
     """
-    smoothed = dict(zip(history["stage_id"].to_list(), history["smoothed"].to_list(), strict=True))
+    measured = history.filter(pl.col("n") > 0)
+    smoothed = dict(zip(measured["stage_id"].to_list(), measured["smoothed"].to_list(), strict=True))
     chosen = set(smoothed) if stage_ids is None else set(stage_ids)
     return [
         Stage(s.name, float(round(smoothed[s.id])), s.kind, s.rot_days, s.id)
@@ -474,6 +541,11 @@ def start_from_link(
         state[key] = pick
 
 
+def measured_labels(learned: pl.DataFrame) -> dict[int, str]:
+    """The stages of `history_probability` whose rate was measured (n > 0): all Adopt can take."""
+    return labels(learned.filter(pl.col("n") > 0), "stage_id", "stage")
+
+
 def labels(frame: pl.DataFrame, key: str, label: str) -> dict[Any, str]:
     """Map ids to display names, so selectboxes store ids yet show names."""
     return dict(zip(frame[key].to_list(), frame[label].to_list(), strict=True))
@@ -520,7 +592,12 @@ TABLE_COLUMNS: dict[str, str | dict[str, Any] | None] = {
     "weighted_value": {"kind": "number", "label": "Weighted ($)", "format": "localized"},
     "manual": {"kind": "number", "label": "Manual %", "format": "%.1f"},
     "n": {"kind": "number", "label": "n", "help": "Closed deals (won + lost) that reached it"},
-    "empirical": {"kind": "number", "label": "Empirical %", "format": "%.1f"},
+    "empirical": {
+        "kind": "number",
+        "label": "Empirical %",
+        "format": "%.1f",
+        "help": "Empty: not measurable (no closed deal with stage history reached it)",
+    },
     "smoothed": {"kind": "number", "label": "Smoothed %", "format": "%.1f"},
     "stays": {"kind": "number", "label": "Stays", "help": "Finished stays measured"},
     "median_days": {"kind": "number", "label": "Median days", "format": "%.1f"},

@@ -1353,11 +1353,14 @@ def import_deals(
         try:
             added, updated = _upsert_parts(db, "deals", frame, parts, progress, pipeline_id)
             at = clock.stamp()
+            # A deal that closed entered its won or lost stage the day it closed.
             db.conn.execute(
                 "INSERT INTO stage_history (deal_id, from_stage_id, to_stage_id, at)"
                 " SELECT d.id, b.stage_id, d.stage_id,"
-                " CASE WHEN b.id IS NULL THEN coalesce(d.created, ?) ELSE ? END"
-                " FROM deals d LEFT JOIN import_before b ON b.id = d.id"
+                " CASE WHEN s.kind != 'open' AND d.closed_at IS NOT NULL THEN d.closed_at"
+                " WHEN b.id IS NULL THEN coalesce(d.created, ?) ELSE ? END"
+                " FROM deals d JOIN stages s ON s.id = d.stage_id"
+                " LEFT JOIN import_before b ON b.id = d.id"
                 " WHERE b.id IS NULL OR b.stage_id != d.stage_id",
                 [at, at],
             )
