@@ -36,8 +36,15 @@ def _stage_plan(previous: importers.Prepared | None) -> importers.StagePlan:
         own = importers.pipeline_stage_names(targets, importers.mapped_pipeline(ids, chosen, previous))
         for name in previous.report.unknown_stages:
             stage_map[name] = st.selectbox(f"'{name}' becomes", own, key=f"data_stage_{name}")
-    new_name = st.text_input("New pipeline name", key="data_new_pipeline") if action == "create" else ""
-    return importers.StagePlan(ids.get(chosen), action, new_name, stage_map)
+    new_name, order = "", ""
+    if action == "create":
+        new_name = st.text_input("New pipeline name", key="data_new_pipeline")
+        order = st.text_input(
+            "Open stages in funnel order, comma-separated (empty: the order the dry run shows)",
+            key="data_stage_order",
+        )
+    order_typed = importers.parse_stage_order(order)
+    return importers.StagePlan(ids.get(chosen), action, new_name, stage_map, order_typed)
 
 
 def _options(kind: importers.Kind, mapping: dict[str, str]) -> importers.Options:
@@ -58,7 +65,12 @@ def _options(kind: importers.Kind, mapping: dict[str, str]) -> importers.Options
             if error := importers.range_error(typed[axis]):
                 st.error(ui.as_text(error))
     plan = _stage_plan(previous) if kind == "deals" else importers.StagePlan()
-    return importers.Options(mapping, orders, importers.parse_ranges(typed), plan)
+    no_values = (
+        kind == "deals"
+        and "value" not in mapping
+        and st.checkbox("The file has no deal values: import every deal at $0", key="data_no_values")
+    )
+    return importers.Options(mapping, orders, importers.parse_ranges(typed), plan, no_values)
 
 
 def _chart_catalogue() -> dict[str, Callable[[], alt.TopLevelMixin]]:

@@ -169,6 +169,9 @@ def test_stage_map_and_date_order_options(
     stage_map.write_text(json.dumps({"Signed": "Won"}))
     argv = ["import", str(source), "--kind", "deals", "--db", str(db_path), "--pipeline", "Sales"]
     code, _, err = run(capsys, *argv)
+    assert code == 1 and "every deal would be worth $0" in err
+    argv.append("--no-values")
+    code, _, err = run(capsys, *argv)
     assert code == 1 and "no day above 12 tells which" in err
     code, _, err = run(capsys, *argv, "--dates", "dmy", "--stage-map", str(stage_map))
     assert (code, err) == (0, ""), err

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -340,8 +341,10 @@ def test_unknown_stages_mapped_to_existing_ones(pipeline_db: Database) -> None:
 
 
 def test_reimported_deal_in_a_new_stage_records_the_move(pipeline_db: Database) -> None:
-    importers.import_bytes(pipeline_db, b"external_id,stage\nD1,Proposal\n", "deals", "a.csv")
-    importers.import_bytes(pipeline_db, b"external_id,stage\nD1,Opportunity won\n", "deals", "a.csv")
+    importers.import_bytes(pipeline_db, b"external_id,stage,value\nD1,Proposal,5\n", "deals", "a.csv")
+    importers.import_bytes(
+        pipeline_db, b"external_id,stage,value\nD1,Opportunity won,5\n", "deals", "a.csv"
+    )
     with store.opened(store.db_file(pipeline_db)) as db:
         moves = store.stage_history(db).join(
             store.stages(db).select(pl.col("id").alias("to_stage_id"), "name"), on="to_stage_id"
@@ -502,3 +505,87 @@ def test_mapping_columns_offer_the_files_columns_and_lock_the_rest() -> None:
     assert set(importers.MAPPING_LOCKED) | {"column"} == set(
         importers.mapping_table("leads", {}).columns
     )
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Amount",
+        "Deal value",
+        "Opportunity amount",
+        "close_value",
+        "Expected revenue",
+        "Value",
+        "DEAL_VALUE",
+    ],
+)
+def test_the_value_column_is_found_under_its_common_names(header: str) -> None:
+    mapping = importers.suggest_mapping(["Deal Id", "Stage", header], "deals")
+    assert mapping["value"] == header
+
+
+def test_a_deals_file_without_a_value_column_is_refused_until_every_deal_at_0_is_confirmed(
+    pipeline_db: Database,
+) -> None:
+    data = b"external_id,stage\nD1,Proposal\nD2,Opportunity won\n"
+    refused = importers.import_bytes(pipeline_db, data, "deals", "d.csv", dry_run=True)
+    assert not refused.ok
+    assert refused.blocking == [importers.NO_VALUE_COLUMN]
+    assert "every deal would be worth $0" in refused.text()
+    mapping = {"external_id": "external_id", "stage": "stage"}
+    confirmed = importers.import_bytes(
+        pipeline_db, data, "deals", "d.csv", Options(mapping, no_values=True)
+    )
+    assert confirmed.committed
+    assert any("worth $0, as confirmed" in w for w in confirmed.warnings)
+
+
+def test_one_close_date_column_is_the_close_of_closed_deals_and_the_expected_close_of_open_ones(
+    pipeline_db: Database,
+) -> None:
+    data = (
+        b"Deal ID,Stage,Amount,Close Date\n"
+        b"D1,Opportunity won,900,2026-03-20\nD2,Lost customer,400,2026-04-02\n"
+        b"D3,Proposal,500,2026-12-01\n"
+    )
+    report = importers.import_bytes(pipeline_db, data, "deals", "d.csv")
+    assert report.committed, report.text()
+    assert any("the day 2 won or lost deals closed" in n for n in report.notes)
+    with store.opened(store.db_file(pipeline_db)) as db:
+        deals = store.deals(db).sort("external_id").select("external_id", "closed_at", "expected_close")
+    expected = pl.DataFrame(
+        {
+            "external_id": ["D1", "D2", "D3"],
+            "closed_at": [date(2026, 3, 20), date(2026, 4, 2), None],
+            "expected_close": [None, None, date(2026, 12, 1)],
+        }
+    )
+    assert_frame_equal(deals, expected)
+
+
+def test_a_new_pipeline_gets_its_open_stages_in_funnel_order_not_file_order(fresh_db: Database) -> None:
+    data = (
+        b"Deal ID,Stage,Amount\nD1,Engaging,10\nD2,Won,20\nD3,Prospecting,30\n"
+        b"D4,Negotiation,40\nD5,Lost,50\nD6,Demo booked,60\n"
+    )
+    raw = importers.read_table(data, "deals.csv")
+    mapping = importers.suggest_mapping(raw.frame.columns, "deals")
+    plan = StagePlan(unknown="create", new_pipeline="From file")
+    prepared = importers.validate(fresh_db, raw, "deals", Options(mapping, stages=plan))
+    names = [(s.name, s.probability) for s in prepared.new_stages]
+    assert names == [
+        ("Prospecting", 10),
+        ("Engaging", 37),
+        ("Demo booked", 63),
+        ("Negotiation", 90),
+        ("Won", 100),
+        ("Lost", 0),
+    ]
+    assert any("Prospecting → Engaging → Demo booked → Negotiation" in n for n in prepared.report.notes)
+    mine = replace(plan, order=("demo booked", "Prospecting", "Engaging", "Negotiation"))
+    chosen = importers.validate(fresh_db, raw, "deals", Options(mapping, stages=mine))
+    ordered = [s.name for s in chosen.new_stages][:4]
+    assert ordered == ["Demo booked", "Prospecting", "Engaging", "Negotiation"]
+    typo = replace(plan, order=("Prospecting", "Engagement"))
+    refused = importers.validate(fresh_db, raw, "deals", Options(mapping, stages=typo))
+    assert any("names Engagement, not open stages" in b for b in refused.report.blocking)

@@ -77,6 +77,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             unknown="create" if args.create_pipeline else "map" if args.stage_map else "reject",
             new_pipeline=args.create_pipeline or "",
             stage_map=_json_object(args.stage_map, "The stage map") if args.stage_map else {},
+            order=importers.parse_stage_order(args.stage_order or ""),
         )
         fields = [f.name for f in importers.FIELDS[args.kind] if f.dtype == "date"]
         options = importers.Options(
@@ -88,6 +89,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 if v is not None
             },
             stages=plan,
+            no_values=args.no_values,
         )
         prepared = importers.validate(db, raw, args.kind, options)
         report = prepared.report
@@ -170,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pipeline", help="deals: the pipeline to match stages to")
     p.add_argument("--create-pipeline", metavar="NAME", help="deals: new pipeline from the stages")
     p.add_argument("--stage-map", help="deals: JSON object, unknown stage -> existing stage")
+    p.add_argument(
+        "--stage-order", metavar='"A,B,C"', help="deals: open stages of a new pipeline, in order"
+    )
+    p.add_argument(
+        "--no-values", action="store_true", help="deals: the file has no values; import them at $0"
+    )
     p.add_argument("--who", default="cli", help="name recorded in the audit trail")
     p.set_defaults(func=cmd_import)
 

@@ -391,7 +391,15 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "interest": ("interest score", "engagement score"),
     "outcome": ("converted", "result", "won"),
     "name": ("deal name", "title", "opportunity name"),
-    "value": ("amount", "deal value", "revenue"),
+    "value": (
+        "amount",
+        "deal value",
+        "revenue",
+        "opportunity amount",
+        "close value",
+        "expected revenue",
+        "deal amount",
+    ),
     "stage": ("deal stage", "pipeline stage", "status"),
     "probability": ("win probability", "probability (%)"),
     "expected_close": ("close date", "expected close date", "expected close"),
@@ -629,24 +637,28 @@ class StagePlan:
     """How deal stages meet a pipeline: which pipeline, and what to do with unknown stages.
 
     `unknown`: "reject" refuses deals in a stage the pipeline lacks; "create" makes a new pipeline
-    named `new_pipeline` from the stages found (won and lost told by their names); "map" sends
-    each unknown stage to the existing stage named in `stage_map`.
+    named `new_pipeline` from the stages found (won and lost told by their names, open ones in
+    `order` when given, else in `typical_order`); "map" sends each unknown stage to the existing
+    stage named in `stage_map`.
     """
 
     pipeline_id: int | None = None
     unknown: UnknownStages = "reject"
     new_pipeline: str = ""
     stage_map: dict[str, str] = field(default_factory=dict)
+    order: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Options:
-    """What the user chose: the mapping, date order for ambiguous columns, score ranges, stages."""
+    """What the user chose: the mapping, date order for ambiguous columns, score ranges, stages,
+    and for deals whether a file without a value column may be imported at $0 (`no_values`)."""
 
     mapping: dict[str, str]
     date_order: dict[str, DateOrder] = field(default_factory=dict)
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     stages: StagePlan = field(default_factory=StagePlan)
+    no_values: bool = False
 
 
 @dataclass
@@ -1094,6 +1106,12 @@ def validate(
     prepared = Prepared(kind, frame, report)
     if kind == "deals":
         _plan_stages(db, prepared, options.stages, mapping["stage"], raw.lines)
+        if "value" not in mapping and options.no_values:
+            report.warnings.append(
+                "No column is mapped to 'value': every deal is imported worth $0, as confirmed."
+            )
+        elif "value" not in mapping:
+            report.blocking.append(NO_VALUE_COLUMN)
     else:
         _score_notes(db, prepared, mapping)
     if progress:
@@ -1207,13 +1225,81 @@ def stage_kind(name: str) -> Literal["open", "won", "lost"]:
     return "open"
 
 
-def stages_from_names(names: Sequence[str]) -> tuple[Stage, ...]:
-    """A new pipeline's stages from the names found: open ones in file order, then won, then lost.
+NO_VALUE_COLUMN = (
+    "No column is mapped to 'value': every deal would be worth $0 (closed won, open pipeline and "
+    "weighted pipeline all $0). Map the column that holds the deals' amounts, or confirm that the "
+    "file has none (Data page: 'The file has no deal values'; command line: --no-values)."
+)
+# Words of open stage names in the order a sales funnel passes them (lower case, word starts).
+TYPICAL_STAGE_WORDS = (
+    "lead",
+    "new",
+    "prospect",
+    "cold",
+    "contact",
+    "discover",
+    "qualif",
+    "engag",
+    "meeting",
+    "need",
+    "demo",
+    "trial",
+    "pilot",
+    "evaluat",
+    "propos",
+    "quote",
+    "price",
+    "negotiat",
+    "commit",
+    "contract",
+    "closing",
+)
 
-    Open stages get an even probability ladder (10 % to 90 %), won 100 %, lost 0 %; the
-    Stages page is where they get tuned.
+
+def parse_stage_order(text: str) -> tuple[str, ...]:
+    """A typed stage order, "Prospecting, Qualification, Proposal", as stage names.
+
+    >>> parse_stage_order(" Prospecting,Qualification ,, Proposal")
+    ('Prospecting', 'Qualification', 'Proposal')
     """
-    open_ = [n for n in names if stage_kind(n) == "open"]
+    return tuple(s.strip() for s in text.split(",") if s.strip())
+
+
+def typical_order(names: Sequence[str]) -> list[str]:
+    """Open stage names in funnel order, from the typical words they contain.
+
+    A name takes the place of the first typical word it contains (prospect before qualify before
+    demo before proposal before negotiate...); names with none keep their order, after the others.
+
+    >>> typical_order(["Engaging", "Proposal/Price Quote", "Prospecting", "Other"])
+    ['Prospecting', 'Engaging', 'Proposal/Price Quote', 'Other']
+    """
+
+    def rank(name: str) -> int:
+        words = re.findall(r"[a-z]+", name.lower())
+        return min(
+            (i for i, w in enumerate(TYPICAL_STAGE_WORDS) if any(x.startswith(w) for x in words)),
+            default=len(TYPICAL_STAGE_WORDS),
+        )
+
+    return sorted(names, key=rank)
+
+
+def stages_from_names(names: Sequence[str], order: Sequence[str] = ()) -> tuple[Stage, ...]:
+    """A new pipeline's stages from the names found: open ones in funnel order, won, then lost.
+
+    The funnel order is `order` (the user's, case aside) when given, else `typical_order`; the
+    order the names first appear in a file says nothing about the funnel. Open stages get an
+    even probability ladder (10 % to 90 %), won 100 %, lost 0 %; the Stages page is where they
+    get tuned.
+    """
+    found = [n for n in names if stage_kind(n) == "open"]
+    wanted = [o.lower() for o in order]
+    open_ = (
+        sorted(found, key=lambda n: wanted.index(n.lower()) if n.lower() in wanted else len(wanted))
+        if order
+        else typical_order(found)
+    )
     out = [Stage(n, round(10 + 80 * i / max(len(open_) - 1, 1)), "open") for i, n in enumerate(open_)]
     out += [Stage(n, 100, "won") for n in names if stage_kind(n) == "won"]
     out += [Stage(n, 0, "lost") for n in names if stage_kind(n) == "lost"]
@@ -1259,14 +1345,23 @@ def _plan_stages(
             report.blocking.append("Name the pipeline to create from the stages found.")
         elif name in pipeline_names.values():
             report.blocking.append(f"A pipeline named '{name}' already exists; choose another name.")
-        prepared.new_stages = stages_from_names(found)
+        prepared.new_stages = stages_from_names(found, plan.order)
         prepared.new_pipeline = name
         prepared.pipeline_id = None
         kinds = [s.kind for s in prepared.new_stages]
+        opened = [s.name for s in prepared.new_stages if s.kind == "open"]
+        strays = [o for o in plan.order if o.lower() not in {n.lower() for n in opened}]
+        if strays:
+            report.blocking.append(
+                f"The stage order names {', '.join(strays)}, not open stages of the file "
+                f"({', '.join(opened)})."
+            )
+        how = "in the order you gave" if plan.order else "in the typical order of their names"
         report.notes.append(
             f"New pipeline '{name}' from {len(found)} stages found ({kinds.count('won')} won, "
-            f"{kinds.count('lost')} lost by their names); open stages get 10 %..90 %, tune them "
-            "on the Stages page."
+            f"{kinds.count('lost')} lost by their names); open stages {how}: "
+            f"{' → '.join(opened)}, at 10 %..90 % (change the order with the stage order field "
+            'or --stage-order "A,B,C"; tune the probabilities on the Stages page).'
         )
     else:
         prepared.pipeline_id = pipeline_id
