@@ -50,9 +50,18 @@ def figures_for_period(deals: pl.DataFrame, stage_frame: pl.DataFrame) -> None:
         "Period (open deals by expected close, closed deals by close date)", periods, key="stages_period"
     )
     st.query_params["period"] = period
-    figures = stages.pipeline_figures(stages.in_period(deals, period), stage_frame)
+    shown = stages.in_period(deals, period)
+    unvalued, median = stages.open_without_value(shown), stages.median_won_value(deals)
+    fill = None
+    if unvalued and median is not None:
+        fill = median if st.toggle(stages.fill_label(median), key="stages_fill_median") else None
+    figures = stages.pipeline_figures(
+        shown if fill is None else stages.fill_open_values(shown, fill), stage_frame
+    )
     for col, (label, value) in zip(st.columns(3), figures.headline(), strict=True):
         col.metric(label, value)
+    if line := stages.unvalued_line(unvalued, fill):
+        st.caption(line)
     st.altair_chart(charts.stage_value_chart(figures.by_stage))
     st.dataframe(figures.table(), hide_index=True, column_config=COLUMNS, width="content")
 

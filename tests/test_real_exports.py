@@ -186,3 +186,61 @@ def test_salesforce_opportunities_without_history_golden_figures_on_the_stages_p
     learned = next(d.value for d in at.dataframe if "empirical" in d.value.columns)
     assert learned["empirical"].isna().all()
     assert learned["n"].tolist() == [0] * len(learned)
+
+
+HUBSPOT_DEALS = REAL / "hubspot_deals.csv"
+
+
+def hubspot_deals() -> pl.DataFrame:
+    return pl.read_csv(HUBSPOT_DEALS, schema_overrides={"Amount": pl.Float64})
+
+
+@pytest.fixture
+def hubspot_deals_app(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    raw = importers.read_table(HUBSPOT_DEALS.read_bytes(), HUBSPOT_DEALS.name)
+    options = importers.Options(
+        importers.suggest_mapping(raw.frame.columns, "deals"),
+        stages=importers.StagePlan(unknown="create", new_pipeline="Sales Pipeline"),
+    )
+    with store.opened(db_path) as db:
+        report = importers.import_bytes(db, HUBSPOT_DEALS.read_bytes(), "deals", "hs.csv", options)
+    assert report.committed, report.text()
+    monkeypatch.setenv("FUNNEL_DB", str(db_path))
+    monkeypatch.chdir(ROOT)
+    return db_path
+
+
+def test_hubspot_deals_open_deals_without_a_value_are_counted_and_can_be_valued_at_the_median(
+    hubspot_deals_app: Path,
+) -> None:
+    at = stages_page()
+    file = hubspot_deals()
+    closed = pl.col("Deal Stage").is_in(["Closed Won", "Closed Lost"])
+    open_ = file.filter(~closed)
+    unvalued = open_.filter(pl.col("Amount").is_null()).height
+    assert unvalued == 7
+    figures = {m.label: m.value for m in at.metric}
+    assert figures["Open pipeline"] == f"${open_['Amount'].sum():,.0f}"
+    assert any(
+        c.value.startswith(f"{unvalued} open deals have no value: counted as deals, as $0")
+        for c in at.caption
+    )
+    median = file.filter(pl.col("Deal Stage") == "Closed Won")["Amount"].median()
+    assert isinstance(median, float)
+    at.toggle(key="stages_fill_median").set_value(True).run()
+    assert not at.exception, at.exception
+    filled = open_["Amount"].fill_null(median).sum()
+    assert {m.label: m.value for m in at.metric}["Open pipeline"] == f"${filled:,.0f}"
+    assert any(f"median won value of this pipeline, ${median:,.0f}" in c.value for c in at.caption)
+    # The stages come in funnel order, not in the order the file first names them.
+    with store.opened(hubspot_deals_app) as db:
+        names = [s.name for s in store.stage_list(db, 1)]
+    assert names == [
+        "Appointment Scheduled",
+        "Qualified To Buy",
+        "Presentation Scheduled",
+        "Decision Maker Bought-In",
+        "Contract Sent",
+        "Closed Won",
+        "Closed Lost",
+    ]

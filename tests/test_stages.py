@@ -573,3 +573,33 @@ def test_column_descriptions_name_known_kinds_and_the_editor_order() -> None:
     kinds = {c["kind"] for c in described if isinstance(c, dict)}
     assert kinds == {"number", "text", "select"}
     assert list(stages.EDITOR_COLUMNS) == ["position", "name", "probability", "kind", "rot_days"]
+
+
+def test_open_deals_without_a_value_are_counted_and_filled_only_when_asked() -> None:
+    deals = deals_frame(
+        [
+            deal(1, 4, value=30_000.0, closed_at=date(2026, 3, 1)),
+            deal(2, 4, value=10_000.0, closed_at=date(2026, 3, 2)),
+            deal(3, 4, value=None, closed_at=date(2026, 3, 3)),
+            deal(4, 2, value=None),
+            deal(5, 2, value=None),
+            deal(6, 3, value=5_000.0),
+        ]
+    )
+    assert stages.open_without_value(deals) == 2
+    # Won deals with a value: 30,000 and 10,000 -> median 20,000.
+    assert stages.median_won_value(deals) == 20_000.0
+    plain = stages.pipeline_figures(deals, PIPELINE)
+    filled = stages.pipeline_figures(stages.fill_open_values(deals, 20_000.0), PIPELINE)
+    assert (plain.open_pipeline, filled.open_pipeline) == (5_000.0, 45_000.0)
+    # Demo is at 50 %, Proposal at 70 %: 2 x 20,000 x 0.5 + 5,000 x 0.7.
+    assert filled.weighted_pipeline == 23_500.0
+    assert filled.closed_won == plain.closed_won == 40_000.0
+    assert stages.unvalued_line(2, None) == (
+        "2 open deals have no value: counted as deals, as $0 in the open and weighted pipeline."
+    )
+    assert "valued here at the median won value of this pipeline, $20,000" in str(
+        stages.unvalued_line(2, 20_000.0)
+    )
+    assert stages.unvalued_line(0, None) is None
+    assert stages.median_won_value(deals.filter(pl.col("stage_kind") != "won")) is None

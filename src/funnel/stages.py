@@ -174,6 +174,49 @@ def pipeline_figures(deals: pl.DataFrame, stages: pl.DataFrame) -> PipelineFigur
     )
 
 
+# --- open deals without a value ---------------------------------------------------------------
+
+
+def _unvalued_open() -> pl.Expr:
+    return (pl.col("stage_kind") == "open") & pl.col("value").is_null()
+
+
+def open_without_value(deals: pl.DataFrame) -> int:
+    """Open deals with no value: they count as deals, but as no money in the pipeline figures."""
+    return int(deals.select(_unvalued_open().sum()).item())
+
+
+def median_won_value(deals: pl.DataFrame) -> float | None:
+    """The median value of the won deals that have one: the stated fill for unvalued open deals."""
+    won = deals.filter(pl.col("stage_kind") == "won")["value"].drop_nulls()
+    return float(won.median()) if won.len() else None  # type: ignore[arg-type]
+
+
+def fill_open_values(deals: pl.DataFrame, value: float) -> pl.DataFrame:
+    """The deals with every open deal that has no value valued at `value`; others as they are."""
+    return deals.with_columns(
+        pl.when(_unvalued_open()).then(pl.lit(value)).otherwise(pl.col("value")).alias("value")
+    )
+
+
+def fill_label(median: float) -> str:
+    """The switch that values unvalued open deals, saying at what."""
+    return f"Value open deals without a value at the median won value (${median:,.0f})"
+
+
+def unvalued_line(count: int, fill: float | None) -> str | None:
+    """What the page says beside the pipeline figures about open deals without a value."""
+    if not count:
+        return None
+    deals = "1 open deal has" if count == 1 else f"{count:,} open deals have"
+    if fill is None:
+        return f"{deals} no value: counted as deals, as $0 in the open and weighted pipeline."
+    return (
+        f"{deals} no value in the data: each is valued here at the median won value of this "
+        f"pipeline, ${fill:,.0f} (a fill, not a figure from the file)."
+    )
+
+
 # --- probabilities from history ----------------------------------------------------------------
 
 
