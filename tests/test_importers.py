@@ -589,3 +589,8 @@ def test_a_new_pipeline_gets_its_open_stages_in_funnel_order_not_file_order(fres
     typo = replace(plan, order=("Prospecting", "Engagement"))
     refused = importers.validate(fresh_db, raw, "deals", Options(mapping, stages=typo))
     assert any("names Engagement, not open stages" in b for b in refused.report.blocking)
+
+
+def test_a_quoted_header_with_quotes_inside_reads_as_a_spreadsheet_shows_it() -> None:
+    raw = importers.read_table(b'"Date entered ""Won (Sales)""",Stage\n2026-03-01,Won\n', "d.csv")
+    assert raw.frame.columns == ['Date entered "Won (Sales)"', "Stage"]

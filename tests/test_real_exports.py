@@ -192,7 +192,9 @@ HUBSPOT_DEALS = REAL / "hubspot_deals.csv"
 
 
 def hubspot_deals() -> pl.DataFrame:
-    return pl.read_csv(HUBSPOT_DEALS, schema_overrides={"Amount": pl.Float64})
+    """The HubSpot deals export; Polars keeps the doubled quotes of a quoted header, undone here."""
+    file = pl.read_csv(HUBSPOT_DEALS, schema_overrides={"Amount": pl.Float64})
+    return file.rename(lambda c: c.replace('""', '"'))
 
 
 @pytest.fixture
@@ -244,3 +246,43 @@ def test_hubspot_deals_open_deals_without_a_value_are_counted_and_can_be_valued_
         "Closed Won",
         "Closed Lost",
     ]
+
+
+HUBSPOT_STAGES = [
+    "Appointment Scheduled",
+    "Qualified To Buy",
+    "Presentation Scheduled",
+    "Decision Maker Bought-In",
+    "Contract Sent",
+    "Closed Won",
+]
+
+
+def test_hubspot_date_entered_columns_are_the_stage_history_the_probabilities_learn_from(
+    hubspot_deals_app: Path,
+) -> None:
+    at = stages_page()
+    file = hubspot_deals().filter(pl.col("Deal Stage").is_in(["Closed Won", "Closed Lost"]))
+    entered = [f'Date entered "{s} (Sales Pipeline)"' for s in HUBSPOT_STAGES]
+    # Furthest stage each closed deal entered (Closed Lost aside): it got past every one before.
+    furthest = file.select(
+        pl.col("Deal Stage"),
+        pl.max_horizontal(
+            pl.when(pl.col(c).is_not_null()).then(pl.lit(i)) for i, c in enumerate(entered)
+        ).alias("furthest"),
+    )
+    won = file.filter(pl.col("Deal Stage") == "Closed Won").height
+    line = next(i.value for i in at.info if i.value.startswith("Overall win rate"))
+    assert line == (
+        f"Overall win rate {won / file.height:.1%} ({won} won of {file.height} closed deals). "
+        f"{file.height} of {file.height} closed deals have stage history: per-stage rates are "
+        "measured on all of them."
+    )
+    learned = next(d.value for d in at.dataframe if "empirical" in d.value.columns)
+    for i, stage in enumerate(HUBSPOT_STAGES[:5]):
+        reached = furthest.filter(pl.col("furthest") >= i)
+        n, wins = reached.height, reached.filter(pl.col("Deal Stage") == "Closed Won").height
+        row = learned[learned["stage"] == stage].iloc[0]
+        assert (row["n"], row["won"]) == (n, wins), stage
+        assert row["empirical"] == pytest.approx(wins / n * 100), stage
+    assert not at.button(key="stages_adopt_all").disabled

@@ -220,6 +220,11 @@ def _read_csv(data: bytes, name: str) -> RawTable:
     lines = text.count("\n") + (not text.endswith("\n"))
     if frame is not None and lines == frame.height + 1:
         starts = pl.int_range(2, frame.height + 2, eager=True).alias("line")
+        if any('""' in c for c in frame.columns):
+            # Polars keeps a quoted header's doubled quotes (`Date entered ""Won""`); the csv
+            # module reads the header row as a spreadsheet does.
+            header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+            frame.columns = _unique_names(header)
     else:
         # Rows that do not map to lines (quoted line breaks, blank or ragged lines): Python's
         # csv module reads them, slower but exact about lines and field counts.
@@ -732,6 +737,7 @@ class Prepared:
     pipeline_id: int | None = None
     new_pipeline: str = ""
     new_stages: tuple[Stage, ...] = ()
+    history: pl.DataFrame | None = None
 
 
 US_NUMBER = r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d*)(?:\.\d+)?$"
@@ -1106,6 +1112,7 @@ def validate(
     prepared = Prepared(kind, frame, report)
     if kind == "deals":
         _plan_stages(db, prepared, options.stages, mapping["stage"], raw.lines)
+        _entered_columns(db, raw, prepared, options, lambda: _file_date_order(raw, date_columns))
         if "value" not in mapping and options.no_values:
             report.warnings.append(
                 "No column is mapped to 'value': every deal is imported worth $0, as confirmed."
@@ -1411,6 +1418,68 @@ def _plan_stages(
             )
 
 
+DATE_ENTERED = re.compile(r"""(?i)^date entered\s*["'“]?(.+?)(?:\s*\([^)]*\))?["'”]?\s*$""")
+
+
+def _stage_names(db: Database, prepared: Prepared) -> dict[str, str]:
+    """The stages the deals go into, lower-cased name -> name: what history can refer to."""
+    if prepared.new_stages:
+        names = [s.name for s in prepared.new_stages]
+    else:
+        names = pipeline_stage_names(store.import_targets(db), prepared.pipeline_id)
+    return {n.lower(): n for n in names}
+
+
+def _entered_columns(
+    db: Database,
+    raw: RawTable,
+    prepared: Prepared,
+    options: Options,
+    file_order: Callable[[], DateOrder | None],
+) -> None:
+    """Stage history from HubSpot's `Date entered "<stage> (<pipeline>)"` columns, one per stage.
+
+    Each filled cell is the day a deal entered that stage: with them the computed probabilities
+    and time in stage rest on the deals' real paths, not on the one stage each ends in. A column
+    naming a stage the pipeline lacks is left out and named. Their dates are read in the order
+    chosen for the deals' creation dates.
+    """
+    columns = {c: m[1].strip() for c in raw.frame.columns if (m := DATE_ENTERED.match(c))}
+    if not columns:
+        return
+    report, known = prepared.report, _stage_names(db, prepared)
+    strays = [c for c, stage in columns.items() if stage.lower() not in known]
+    if strays:
+        report.notes.append(
+            f"{plural(len(strays), 'column')} {', '.join(repr(c) for c in strays)} name no stage "
+            "of the pipeline: left out of the stage history."
+        )
+    used = [c for c in columns if c not in strays]
+    if not used:
+        return
+    cleaned = _clean_columns(raw.frame, used)
+    created = next(f for f in DEAL_FIELDS if f.name == "created")
+    parts, found = [], []
+    for column in used:
+        dates, reason = _parse_dates(cleaned[column], created, column, options, report, file_order)
+        found.append(_problems(raw.lines, column, raw.frame[column], reason))
+        parts.append(
+            pl.DataFrame(
+                {"external_id": prepared.frame["external_id"], "entered": dates},
+                schema={"external_id": pl.String, "entered": pl.Date},
+            ).with_columns(stage=pl.lit(known[columns[column].lower()]))
+        )
+    report.problems = pl.concat([report.problems, *found]).sort("line", maintain_order=True)
+    history = pl.concat(parts).drop_nulls("entered").select("external_id", "stage", "entered")
+    prepared.history = history
+    report.notes.append(
+        f"Stage history from {plural(len(used), 'Date entered column')}: "
+        f"{plural(history.height, 'entry', 'entries')} for "
+        f"{plural(history['external_id'].n_unique(), 'deal')}; computed probabilities and time "
+        "in stage are learned from them."
+    )
+
+
 def _split_close_dates(prepared: Prepared, is_open: pl.Series) -> None:
     """One close date column: the day a won or lost deal closed, an open deal's expected close.
 
@@ -1460,6 +1529,7 @@ def commit(db: Database, prepared: Prepared, who: str = "", progress: Progress |
             who=who,
             source=report.name,
             progress=step,
+            history=prepared.history,
         )
         report.pipeline_id = (
             pipeline_id(db, prepared.new_pipeline) if prepared.new_stages else prepared.pipeline_id

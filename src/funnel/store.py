@@ -1327,13 +1327,15 @@ def import_deals(
     who: str = "",
     source: str = "",
     progress: Callable[[int, int], None] | None = None,
+    history: pl.DataFrame | None = None,
 ) -> tuple[int, int]:
     """Write validated deals (a `stage` column of stage names) into one pipeline, all or nothing.
 
     With `new_pipeline` the pipeline is created from those stages in the same transaction.
     A new deal gets its first stage-history entry; a deal whose stage changed gets the move, so
-    computed probabilities and time in stage keep working after a re-import. Returns
-    (added, updated).
+    computed probabilities and time in stage keep working after a re-import. `history`
+    (`external_id`, `stage` name, `entered` date), the stage history the file itself carries,
+    replaces the recorded history of the deals it names. Returns (added, updated).
     """
     with _staged(db, frame) as parts, write(db):
         if new_pipeline is not None:
@@ -1350,8 +1352,11 @@ def import_deals(
         if missing:
             raise StoreError(f"Stages {', '.join(missing)} are not in pipeline {pipeline_id}.")
         db.conn.execute("CREATE TEMP TABLE import_before AS SELECT id, stage_id FROM deals")
+        db.conn.execute("CREATE TEMP TABLE import_history (external_id TEXT, stage TEXT, entered TEXT)")
         try:
             added, updated = _upsert_parts(db, "deals", frame, parts, progress, pipeline_id)
+            if history is not None:
+                _write_history(db, history, pipeline_id)
             at = clock.stamp()
             # A deal that closed entered its won or lost stage the day it closed.
             db.conn.execute(
@@ -1361,11 +1366,13 @@ def import_deals(
                 " WHEN b.id IS NULL THEN coalesce(d.created, ?) ELSE ? END"
                 " FROM deals d JOIN stages s ON s.id = d.stage_id"
                 " LEFT JOIN import_before b ON b.id = d.id"
-                " WHERE b.id IS NULL OR b.stage_id != d.stage_id",
+                " WHERE (b.id IS NULL OR b.stage_id != d.stage_id)"
+                " AND d.external_id NOT IN (SELECT external_id FROM temp.import_history)",
                 [at, at],
             )
         finally:
             db.conn.execute("DROP TABLE temp.import_before")
+            db.conn.execute("DROP TABLE temp.import_history")
         audit(
             db,
             who,
@@ -1376,6 +1383,28 @@ def import_deals(
             {"file": source, "pipeline_id": pipeline_id, "added": added, "updated": updated},
         )
     return added, updated
+
+
+def _write_history(db: Database, history: pl.DataFrame, pipeline_id: int) -> None:
+    """The file's own stage history in place of what the store recorded for those deals.
+
+    Entries of one deal follow each other by date, then by stage order when two fall on the
+    same day; each move comes from the stage entered before it.
+    """
+    rows = history.select("external_id", "stage", pl.col("entered").cast(pl.String)).rows()
+    db.conn.executemany("INSERT INTO temp.import_history VALUES (?, ?, ?)", rows)
+    db.conn.execute(
+        "DELETE FROM stage_history WHERE deal_id IN (SELECT d.id FROM deals d"
+        " JOIN temp.import_history h ON h.external_id = d.external_id)"
+    )
+    db.conn.execute(
+        "INSERT INTO stage_history (deal_id, from_stage_id, to_stage_id, at)"
+        " SELECT d.id, lag(s.id) OVER (PARTITION BY d.id ORDER BY h.entered, s.position), s.id,"
+        " h.entered FROM temp.import_history h JOIN deals d ON d.external_id = h.external_id"
+        " JOIN stages s ON s.pipeline_id = ? AND s.active = 1 AND s.name = h.stage"
+        " ORDER BY d.id, h.entered, s.position",
+        [pipeline_id],
+    )
 
 
 # --- SAL ---------------------------------------------------------------------------------------
