@@ -25,6 +25,22 @@ def _read(upload: UploadedFile) -> importers.RawTable | None:
     return raw
 
 
+def _history() -> importers.RawTable | None:
+    """A stage-history file beside the deals (Salesforce's OpportunityHistory shape), if given."""
+    upload = st.file_uploader(
+        "Stage history file, optional (deal id, stage, date entered; e.g. OpportunityHistory)",
+        type=["csv", "txt", "tsv", "xlsx"],
+        key="data_history_upload",
+    )
+    if upload is None:
+        return None
+    try:
+        return importers.read_table(upload.getvalue(), upload.name)
+    except importers.ImportRejectedError as e:
+        ui.show_error(e)
+        return None
+
+
 def _stage_plan(previous: importers.Prepared | None) -> importers.StagePlan:
     with ui.connection() as db:
         targets = store.import_targets(db)
@@ -126,10 +142,12 @@ with imp:
         st.subheader("Preview")
         st.dataframe(importers.preview(raw, kind, mapping), hide_index=True, key="data_preview")
         options = _options(kind, mapping)
+        history = _history() if kind == "deals" else None
         left, right = st.columns(2)
         if left.button("Dry run", key="data_dry_run", icon=":material/fact_check:"):
             with ui.connection() as db:
-                checked = importers.validate(db, raw, kind, options, ui.progress("Checking…", 2))
+                checking = ui.progress("Checking…", 2)
+                checked = importers.validate(db, raw, kind, options, checking, history)
             importers.record_dry_run(st.session_state, checked, options)
             st.rerun()
         prepared, stale, ready = importers.dry_run_status(st.session_state, options)

@@ -8,6 +8,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from funnel import cli, store
@@ -199,3 +200,36 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
     for name, text in helps.items():
         assert text, name
         assert f"python -m funnel {name}" in readme, name
+
+
+def test_a_deals_import_takes_a_stage_history_file_and_a_stage_order(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "opps.csv"
+    source.write_bytes(
+        b"Opportunity ID,Stage,Amount\nO1,Closed Won,100\nO2,Closed Lost,50\nO3,Demo,80\n"
+        b"O4,Discovery,10\n"
+    )
+    history = tmp_path / "history.csv"
+    history.write_bytes(
+        b"Opportunity ID,Stage Name,Created Date\nO1,Discovery,2026-01-02\nO1,Demo,2026-01-09\n"
+        b"O1,Closed Won,2026-02-01\nO2,Discovery,2026-01-03\nO2,Closed Lost,2026-01-20\n"
+    )
+    argv = ["import", str(source), "--kind", "deals", "--db", str(db_path)]
+    argv += ["--create-pipeline", "Opps", "--stage-order", "Discovery, Demo"]
+    code, out, err = run(capsys, *argv, "--history", str(history))
+    assert (code, err) == (0, ""), err
+    assert "open stages in the order you gave: Discovery → Demo" in out
+    assert "5 entries for 2 deals" in out
+    with store.opened(db_path) as db:
+        moves = store.stage_history(db).join(
+            store.stages(db).select(pl.col("id").alias("to_stage_id"), "name"), on="to_stage_id"
+        )
+        by_deal = moves.group_by("deal_id", maintain_order=True).agg("name")["name"].to_list()
+    # O1 and O2 follow their history; O3 and O4, not in it, get their one entry.
+    assert by_deal == [
+        ["Discovery", "Demo", "Closed Won"],
+        ["Discovery", "Closed Lost"],
+        ["Demo"],
+        ["Discovery"],
+    ]

@@ -286,3 +286,68 @@ def test_hubspot_date_entered_columns_are_the_stage_history_the_probabilities_le
         assert (row["n"], row["won"]) == (n, wins), stage
         assert row["empirical"] == pytest.approx(wins / n * 100), stage
     assert not at.button(key="stages_adopt_all").disabled
+
+
+OPPORTUNITY_HISTORY = REAL / "salesforce_opportunity_history.csv"
+SALESFORCE_OPEN = [
+    "Prospecting",
+    "Qualification",
+    "Needs Analysis",
+    "Proposal/Price Quote",
+    "Negotiation/Review",
+]
+
+
+@pytest.fixture
+def opportunities_with_history_app(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    raw = importers.read_table(OPPORTUNITIES.read_bytes(), OPPORTUNITIES.name)
+    history = importers.read_table(OPPORTUNITY_HISTORY.read_bytes(), OPPORTUNITY_HISTORY.name)
+    options = importers.Options(
+        importers.suggest_mapping(raw.frame.columns, "deals"),
+        stages=importers.StagePlan(unknown="create", new_pipeline="From Salesforce"),
+    )
+    with store.opened(db_path) as db:
+        prepared = importers.validate(db, raw, "deals", options, history=history)
+        assert importers.commit(db, prepared).committed
+    monkeypatch.setenv("FUNNEL_DB", str(db_path))
+    monkeypatch.chdir(ROOT)
+    return db_path
+
+
+def test_salesforce_history_file_golden_probabilities_and_time_in_stage(
+    opportunities_with_history_app: Path,
+) -> None:
+    at = stages_page()
+    deals = opportunities().select("Opportunity ID", "Stage")
+    history = (
+        pl.read_csv(OPPORTUNITY_HISTORY)
+        .with_columns(pl.col("Created Date").str.to_date("%m/%d/%Y"))
+        .sort("Opportunity ID", "Created Date")
+    )
+    closed = deals.filter(pl.col("Stage").is_in(["Closed Won", "Closed Lost"]))
+    won = closed.filter(pl.col("Stage") == "Closed Won").height
+    line = next(i.value for i in at.info if i.value.startswith("Overall win rate"))
+    assert line == (
+        f"Overall win rate {won / closed.height:.1%} ({won} won of {closed.height} closed deals). "
+        f"{closed.height} of {closed.height} closed deals have stage history: per-stage rates are "
+        "measured on all of them."
+    )
+    learned = next(d.value for d in at.dataframe if "empirical" in d.value.columns)
+    entered = history.join(closed, on="Opportunity ID")
+    for stage in SALESFORCE_OPEN:
+        # Every path in this export is stage after stage, so reaching a stage is entering it.
+        reached = entered.filter(pl.col("Stage Name") == stage)
+        n, wins = reached.height, reached.filter(pl.col("Stage") == "Closed Won").height
+        row = learned[learned["stage"] == stage].iloc[0]
+        assert (row["n"], row["won"]) == (n, wins), stage
+    stays = (
+        history.with_columns(left=pl.col("Created Date").shift(-1).over("Opportunity ID"))
+        .drop_nulls("left")
+        .filter(pl.col("Stage Name").is_in(SALESFORCE_OPEN))
+        .group_by("Stage Name")
+        .agg(stays=pl.len(), median=(pl.col("left") - pl.col("Created Date")).dt.total_days().median())
+    )
+    shown = next(d.value for d in at.dataframe if "median_days" in d.value.columns)
+    for stage, count, median in stays.iter_rows():
+        row = shown[shown["stage"] == stage].iloc[0]
+        assert (row["stays"], row["median_days"]) == (count, pytest.approx(median)), stage

@@ -54,13 +54,18 @@ def _json_object(path: str, what: str) -> dict[str, str]:
     return loaded
 
 
+def _read_file(source: Path) -> bytes:
+    """A file the user named on the command line (never a store: that is read through SQLite)."""
+    try:
+        return source.read_bytes()
+    except OSError as e:
+        raise store.StoreError(f"{source} cannot be read: {e.strerror}.") from e
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     """Import leads or deals; a rejected file writes nothing and exits 1 with the report."""
     source = Path(args.file)
-    try:
-        data = source.read_bytes()
-    except OSError as e:
-        raise store.StoreError(f"{source} cannot be read: {e.strerror}.") from e
+    data = _read_file(source)
     with store.opened(Path(args.db)) as db:
         try:
             raw = importers.read_table(data, source.name, args.sheet)
@@ -91,7 +96,14 @@ def cmd_import(args: argparse.Namespace) -> int:
             stages=plan,
             no_values=args.no_values,
         )
-        prepared = importers.validate(db, raw, args.kind, options)
+        history = None
+        if args.history:
+            try:
+                history = importers.read_table(_read_file(Path(args.history)), Path(args.history).name)
+            except importers.ImportRejectedError as e:
+                print(f"{source.name}: rejected, nothing written.\nerror: {e}", file=sys.stderr)
+                return 1
+        prepared = importers.validate(db, raw, args.kind, options, history=history)
         report = prepared.report
         if not report.ok:
             print(report.text(), file=sys.stderr)
@@ -174,6 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stage-map", help="deals: JSON object, unknown stage -> existing stage")
     p.add_argument(
         "--stage-order", metavar='"A,B,C"', help="deals: open stages of a new pipeline, in order"
+    )
+    p.add_argument(
+        "--history",
+        metavar="FILE",
+        help="deals: stage history file (deal id, stage, date entered), e.g. OpportunityHistory",
     )
     p.add_argument(
         "--no-values", action="store_true", help="deals: the file has no values; import them at $0"

@@ -982,8 +982,12 @@ def validate(
     kind: Kind,
     options: Options,
     progress: Progress | None = None,
+    history: RawTable | None = None,
 ) -> Prepared:
-    """The dry run: parse every mapped column, report every bad row, write nothing."""
+    """The dry run: parse every mapped column, report every bad row, write nothing.
+
+    For deals, `history` is a stage-history file read beside them (`history_file`).
+    """
     report = Report(kind, raw.name, rows=raw.frame.height, notes=list(raw.notes))
     mapping = {k: v for k, v in options.mapping.items() if v}
     fields = {f.name: f for f in FIELDS[kind]}
@@ -1113,6 +1117,8 @@ def validate(
     if kind == "deals":
         _plan_stages(db, prepared, options.stages, mapping["stage"], raw.lines)
         _entered_columns(db, raw, prepared, options, lambda: _file_date_order(raw, date_columns))
+        if history is not None:
+            history_file(db, history, prepared, options)
         if "value" not in mapping and options.no_values:
             report.warnings.append(
                 "No column is mapped to 'value': every deal is imported worth $0, as confirmed."
@@ -1477,6 +1483,69 @@ def _entered_columns(
         f"{plural(history.height, 'entry', 'entries')} for "
         f"{plural(history['external_id'].n_unique(), 'deal')}; computed probabilities and time "
         "in stage are learned from them."
+    )
+
+
+# A stage-history file's columns under the names CRMs give them (Salesforce's OpportunityHistory:
+# Opportunity ID, Stage Name, Created Date), normalised as `_norm` does.
+HISTORY_COLUMNS = {
+    "deal": ("opportunityid", "dealid", "externalid", "recordid", "id", "deal"),
+    "stage": ("stagename", "stage", "tostage", "dealstage"),
+    "entered": ("createddate", "enteredat", "entered", "date", "changedat", "at"),
+}
+
+
+def history_file(db: Database, history: RawTable, prepared: Prepared, options: Options) -> None:
+    """Stage history from a file of its own, one row per stage a deal entered (deal id, stage,
+    date), the shape of Salesforce's OpportunityHistory; added to `prepared` like the
+    Date entered columns. A row naming a deal the deals file lacks, or a stage the pipeline
+    lacks, is a problem of its line in that file.
+    """
+    report = prepared.report
+    by_norm = {_norm(c): c for c in history.frame.columns}
+    found = {
+        k: next((by_norm[n] for n in names if n in by_norm), None)
+        for k, names in HISTORY_COLUMNS.items()
+    }
+    if None in found.values():
+        report.blocking.append(
+            f"{history.name}: a stage history needs a deal id, a stage and a date column; it has "
+            f"{', '.join(history.frame.columns[:12])}."
+        )
+        return
+    deal, stage, entered = (str(found[k]) for k in HISTORY_COLUMNS)
+    cleaned = _clean_columns(history.frame, [deal, stage, entered])
+    created = next(f for f in DEAL_FIELDS if f.name == "created")
+    dates, reason = _parse_dates(cleaned[entered], created, entered, options, report, lambda: None)
+    known = _stage_names(db, prepared)
+    stages = cleaned[stage].str.to_lowercase().replace_strict(known, default=None)
+    ids = cleaned[deal]
+    problems = [
+        _problems(history.lines, f"{history.name}: {entered}", history.frame[entered], reason),
+        _problems(
+            history.lines,
+            f"{history.name}: {stage}",
+            history.frame[stage],
+            pl.select(pl.when(stages.is_null()).then(pl.lit("not a stage of the pipeline"))).to_series(),
+        ),
+        _problems(
+            history.lines,
+            f"{history.name}: {deal}",
+            history.frame[deal],
+            pl.select(
+                pl.when(~ids.is_in(prepared.frame["external_id"].implode())).then(
+                    pl.lit("no deal with this id in the deals file")
+                )
+            ).to_series(),
+        ),
+    ]
+    report.problems = pl.concat([report.problems, *problems])
+    rows = pl.DataFrame({"external_id": ids, "stage": stages, "entered": dates}).drop_nulls()
+    prepared.history = rows if prepared.history is None else pl.concat([prepared.history, rows])
+    report.notes.append(
+        f"Stage history from {history.name}: {plural(rows.height, 'entry', 'entries')} for "
+        f"{plural(rows['external_id'].n_unique(), 'deal')}; computed probabilities and time in "
+        "stage are learned from them."
     )
 
 
