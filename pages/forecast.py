@@ -14,14 +14,19 @@ from funnel import forecast as fc
 
 @st.cache_resource(max_entries=8, show_spinner="Measuring the funnel…")
 def measured(
-    path: str, rev: int, quarters: int, period: fc.Period, pipeline: int | None, today: date
+    path: str,
+    rev: int,
+    window: tuple[date, date],
+    period: fc.Period,
+    pipeline: int | None,
+    today: date,
 ) -> tuple[fc.Baseline, pl.DataFrame | None]:
     """The baseline and the chosen pipeline's funnel, measured once per store revision."""
     with ui.connection() as db:
         fit, interest, version = fc.agreed_cutoff(store.decisions(db))
     leads = scoring.with_quadrants(ui.scored_leads(version), fit, interest)
     chosen = None if pipeline is None else (ui.stages(pipeline), ui.stage_history(pipeline))
-    return fc.measure_view(leads, ui.deals(pipeline), today, quarters, period, chosen)
+    return fc.measure_view(leads, ui.deals(pipeline), today, window, period, chosen)
 
 
 def set_levers(levers: fc.Levers) -> None:
@@ -42,11 +47,19 @@ st.title("Funnel & forecast")
 query = st.query_params.to_dict()
 with ui.connection() as db:
     decisions, names = store.decisions(db), fc.pipeline_names(store.pipelines(db))
+    last = store.last_data_date(db)
+today = clock.today()
 # Streamlit forgets a page's widget values once another page runs: put them back on return (a
 # link fills in the rest).
 st.session_state.update(fc.opening_view(st.session_state, query, names))
+st.session_state.setdefault("forecast_window", fc.default_window(today, last))
 left, middle, right = st.columns(3)
-window_name = left.selectbox("Baseline window", list(fc.WINDOWS), key="forecast_window")
+window_name = left.selectbox(
+    "Baseline window",
+    fc.window_labels(),
+    format_func=lambda label: fc.window_label(label, today, last),
+    key="forecast_window",
+)
 period_name = middle.selectbox("Forecast per", list(fc.PERIODS), key="forecast_period")
 pipeline = right.selectbox(
     "Deal pipeline",
@@ -55,11 +68,13 @@ pipeline = right.selectbox(
     key="forecast_pipeline",
     help="Whose won deals give the deal value and cycle, and whose open deals add their weighted value.",
 )
-today = clock.today()
+window = fc.baseline_window(window_name, today, last)
 baseline, stage_funnel = measured(
-    str(ui.db_path()), ui.revision(), fc.WINDOWS[window_name], fc.PERIODS[period_name], pipeline, today
+    str(ui.db_path()), ui.revision(), window, fc.PERIODS[period_name], pipeline, today
 )
 st.caption(fc.window_caption(baseline, decisions, ui.as_text, today))
+if note := fc.window_note(baseline, window_name, last):
+    st.warning(note)
 marketing_tab, pipeline_tab = st.tabs(["Marketing funnel", "Deal pipeline"])
 marketing_tab.altair_chart(charts.funnel_chart(baseline.funnel), key="forecast_funnel_chart")
 if stage_funnel is None:
@@ -99,7 +114,10 @@ def what_if() -> None:
         whole = round(side["Baseline"][-1], -4)
         target = money_input("Revenue target for the whole horizon ($)", whole, "forecast_target")
         sim = fc.simulate(levers, baseline, target)
-        st.metric("Chance to reach the target", f"{sim.chance:.0%}")
+        if target > 0:
+            st.metric("Chance to reach the target", f"{sim.chance:.0%}")
+        else:
+            st.info(fc.NO_TARGET)
         st.altair_chart(charts.range_chart(sim.quantiles), key="forecast_range_chart")
         table = sim.quantiles
         st.dataframe(table, hide_index=True, column_config=money(table), key="forecast_range_table")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -522,6 +522,15 @@ def stage_history(db: Database, pipeline_id: int | None = None) -> pl.DataFrame:
         pl.col("deal_id", "from_stage_id", "to_stage_id").cast(pl.Int64),
         pl.col("at").cast(pl.String).str.to_datetime(strict=False, time_zone=None),
     )
+
+
+def last_data_date(db: Database) -> date | None:
+    """The last day the store's data knows of (a lead or deal created, a deal closed), or None."""
+    row = db.execute(
+        "SELECT max(d) FROM (SELECT max(created) AS d FROM leads UNION ALL"
+        " SELECT max(created) FROM deals UNION ALL SELECT max(closed_at) FROM deals)"
+    ).fetchone()
+    return None if row[0] is None else date.fromisoformat(str(row[0])[:10])
 
 
 def counts(db: Database) -> dict[str, int]:
