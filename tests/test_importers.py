@@ -16,7 +16,7 @@ import pytest
 from polars.testing import assert_frame_equal
 from sqlite_utils import Database
 
-from funnel import importers, store
+from funnel import clock, importers, store
 from funnel.importers import Options, StagePlan
 from funnel.stages import PipelineFigures
 from funnel.templates import TEMPLATES
@@ -594,3 +594,18 @@ def test_a_new_pipeline_gets_its_open_stages_in_funnel_order_not_file_order(fres
 def test_a_quoted_header_with_quotes_inside_reads_as_a_spreadsheet_shows_it() -> None:
     raw = importers.read_table(b'"Date entered ""Won (Sales)""",Stage\n2026-03-01,Won\n', "d.csv")
     assert raw.frame.columns == ['Date entered "Won (Sales)"', "Stage"]
+
+
+def test_a_leads_file_without_creation_dates_is_dated_at_the_import_and_says_so(
+    fresh_db: Database,
+) -> None:
+    data = b"Lead ID,Email,Company\nL1,a@acme.com,Acme\nL2,b@beta.io,Beta\n"
+    report = importers.import_bytes(fresh_db, data, "leads", "undated.csv")
+    assert report.committed, report.text()
+    assert any("every lead is dated at the import" in w for w in report.warnings)
+    with store.opened(store.db_file(fresh_db)) as db:
+        assert store.leads(db)["created"].to_list() == [clock.today()] * 2
+        # Again, now that they exist: their dates are not replaced with the day of a re-import.
+        again = importers.import_bytes(db, data, "leads", "undated.csv")
+    assert not again.ok
+    assert "2 of its leads already exist: map their creation date" in again.text()

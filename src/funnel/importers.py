@@ -1001,8 +1001,11 @@ def validate(
                 f"The mapping sends '{ours}' to column '{theirs}', which the file does not have "
                 f"(its columns: {', '.join(raw.frame.columns[:12])})."
             )
+    # A leads file without creation dates is dated at the import (`_date_at_import`); a file of
+    # one column is more likely split on the wrong delimiter, and says so.
+    undated = kind == "leads" and "created" not in mapping and raw.frame.width > 1
     for f in fields.values():
-        if f.required and f.name not in mapping:
+        if f.required and f.name not in mapping and not (undated and f.name == "created"):
             hint = (
                 f" The file has a single column '{raw.frame.columns[0][:60]}': is it delimited "
                 "by something other than comma, semicolon or tab?"
@@ -1132,7 +1135,31 @@ def validate(
     existing = store.external_ids(db, kind)
     prepared.report.to_update = int(prepared.frame["external_id"].is_in(existing.implode()).sum())
     prepared.report.to_add = prepared.frame.height - prepared.report.to_update
+    if undated:
+        _date_at_import(prepared)
     return prepared
+
+
+def _date_at_import(prepared: Prepared) -> None:
+    """Leads from a file with no creation date are created on the day of the import, stated.
+
+    Leads the file would update keep their own dates: rather than replace them with today's,
+    such a file is refused until a creation date column is mapped.
+    """
+    report = prepared.report
+    if report.to_update:
+        report.blocking.append(
+            f"The file has no creation date column and {report.to_update:,} of its leads "
+            "already exist: map their creation date, or they would all be dated today."
+        )
+        return
+    today = clock.today()
+    prepared.frame = prepared.frame.with_columns(pl.lit(today).alias("created"))
+    report.warnings.append(
+        f"No creation date column: every lead is dated at the import, {today:%d %b %Y}. Figures "
+        "by creation date (capacity per week, interest decay, forecast windows, the period "
+        "filter) see them all on that one day."
+    )
 
 
 def scores_only(frame: pl.DataFrame) -> bool:
