@@ -609,3 +609,25 @@ def test_a_leads_file_without_creation_dates_is_dated_at_the_import_and_says_so(
         again = importers.import_bytes(db, data, "leads", "undated.csv")
     assert not again.ok
     assert "2 of its leads already exist: map their creation date" in again.text()
+
+
+@pytest.mark.parametrize(
+    ("scores", "scale", "first"),
+    [
+        ([11, 20, 15.5], "0..20", 55.0),  # 11 of 20
+        ([1, 5, 3], "0..5", 20.0),  # 1 of 5
+        ([0.5, 1.0, 0.25], "0..1", 50.0),
+        ([7, 9, 10], "0..10", 70.0),
+        ([35, 80, 12], "0..100", 35.0),
+    ],
+)
+def test_a_score_is_read_on_the_smallest_usual_scale_that_holds_it(
+    fresh_db: Database, scores: list[float], scale: str, first: float
+) -> None:
+    rows = "".join(f"L{i},2026-01-0{i + 1},{s}\n" for i, s in enumerate(scores))
+    raw = importers.read_table(f"external_id,created,fit score\n{rows}".encode(), "s.csv")
+    options = Options(importers.suggest_mapping(raw.frame.columns, "leads"))
+    prepared = importers.validate(fresh_db, raw, "leads", options)
+    assert prepared.frame["fit"][0] == pytest.approx(first)
+    note = next(n for n in prepared.report.notes if "'fit score' (fit)" in n)
+    assert scale in note and "--fit-range LOW:HIGH" in note

@@ -939,10 +939,18 @@ def _parse_words(
     return out, reason
 
 
+USUAL_SCALES = (1.0, 5.0, 10.0, 20.0, 100.0)
+
+
 def _rescale(
     number: pl.Series, f: Field, label: str, options: Options, report: Report
 ) -> tuple[pl.Series, pl.Series]:
-    """A ready-made fit or interest score on any scale -> 0..100, by the stated or observed range."""
+    """A ready-made fit or interest score on any scale -> 0..100, by the stated or observed range.
+
+    Without a stated range the scale is the smallest usual one that holds every value (0..1,
+    0..5, 0..10, 0..20, 0..100), else the observed range: a score of 11..20 is read on 0..20,
+    so the sliders' 0..100 spans it usefully instead of leaving it in their top fifth.
+    """
     none = _no_reason(len(number))
     if number.null_count() == len(number):
         return number, none
@@ -951,15 +959,9 @@ def _rescale(
         how = "the stated range"
     else:
         lo_seen, hi_seen = float(number.min()), float(number.max())  # type: ignore[arg-type]
-        if lo_seen >= 0 and hi_seen <= 1:
-            lo, hi = 0.0, 1.0
-        elif lo_seen >= 0 and hi_seen <= 10:
-            lo, hi = 0.0, 10.0
-        elif lo_seen >= 0 and hi_seen <= 100:
-            lo, hi = 0.0, 100.0
-        else:
-            lo, hi = lo_seen, hi_seen
-        how = "the observed values"
+        usual = next((top for top in USUAL_SCALES if lo_seen >= 0 and hi_seen <= top), None)
+        lo, hi = (0.0, usual) if usual is not None else (lo_seen, hi_seen)
+        how = "the smallest usual scale that holds its values" if usual else "the observed values"
     if hi <= lo:
         report.blocking.append(f"'{label}' ({f.name}): the range {lo:g}..{hi:g} is empty.")
         return number, none
@@ -967,12 +969,18 @@ def _rescale(
     reason = pl.select(
         pl.when(outside).then(pl.lit(f"outside the stated range {lo:g}..{hi:g}"))
     ).to_series()
+    override = (
+        f" Another scale: the scale field on the Data page, or --{f.name}-range LOW:HIGH."
+        if how != "the stated range"
+        else ""
+    )
     if (lo, hi) != (0.0, 100.0):
         report.notes.append(
-            f"'{label}' ({f.name}): read on a {lo:g}..{hi:g} scale (from {how}) and rescaled to 0..100."
+            f"'{label}' ({f.name}): read on a {lo:g}..{hi:g} scale (from {how}) and rescaled to "
+            f"0..100.{override}"
         )
     else:
-        report.notes.append(f"'{label}' ({f.name}): already on a 0..100 scale, kept as is.")
+        report.notes.append(f"'{label}' ({f.name}): already on a 0..100 scale, kept as is.{override}")
     return ((number - lo) / (hi - lo) * 100).round(6), reason
 
 
