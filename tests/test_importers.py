@@ -631,3 +631,21 @@ def test_a_score_is_read_on_the_smallest_usual_scale_that_holds_it(
     assert prepared.frame["fit"][0] == pytest.approx(first)
     note = next(n for n in prepared.report.notes if "'fit score' (fit)" in n)
     assert scale in note and "--fit-range LOW:HIGH" in note
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"external_id,company,created\nL1,Acme,2026-01-02\nL2,2026-01-03\nL3,Gamma,2026-01-04\n",
+        # Quoted line breaks make the csv module read the file row by row: the same problem.
+        b'external_id,company,created\nL1,"Acme\nEurope",2026-01-02\nL2,2026-01-03\n',
+    ],
+)
+def test_a_row_with_fewer_fields_than_the_header_is_a_row_problem(
+    fresh_db: Database, data: bytes
+) -> None:
+    report = importers.import_bytes(fresh_db, data, "leads", "short.csv")
+    assert not report.ok and not report.committed
+    line = 3 if b"Gamma" in data else 4
+    assert f"line {line}, column '(row)': 2 fields, the header has 3" in report.text()
+    assert store.lead_count(fresh_db) == 0

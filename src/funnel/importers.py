@@ -83,6 +83,7 @@ class RawTable:
     notes: tuple[str, ...]
     sheets: tuple[str, ...] = ()
     sheet: str | None = None
+    short_rows: pl.DataFrame | None = None
 
 
 def read_table(data: bytes, name: str = "file", sheet: str | None = None) -> RawTable:
@@ -218,8 +219,10 @@ def _read_csv(data: bytes, name: str) -> RawTable:
         frame = None  # ragged or oddly quoted: read again below, row by row
     notes = [f"Read as CSV: {encoding}, {DELIMITERS[delimiter]}-delimited."]
     lines = text.count("\n") + (not text.endswith("\n"))
+    short_rows: pl.DataFrame | None = None
     if frame is not None and lines == frame.height + 1:
         starts = pl.int_range(2, frame.height + 2, eager=True).alias("line")
+        short_rows = _short_lines(text, frame, delimiter)
         if any('""' in c for c in frame.columns):
             # Polars keeps a quoted header's doubled quotes (`Date entered ""Won""`); the csv
             # module reads the header row as a spreadsheet does.
@@ -241,11 +244,12 @@ def _read_csv(data: bytes, name: str) -> RawTable:
                 f"({'; '.join(ragged[:10])}{more}). Quote values that contain the delimiter "
                 f"({DELIMITERS[delimiter]})."
             )
-        short = sum(1 for row in rows if len(row) < len(header))
-        if short:
-            notes.append(
-                f"{plural(short, 'row')} with fewer fields than the header; the rest are empty."
-            )
+        short = [
+            (line, len(row))
+            for line, row in zip(start_lines, rows, strict=True)
+            if 0 < len(row) < len(header)
+        ]
+        short_rows = _short_frame(short, len(header))
         names = _unique_names(header)
         frame = pl.DataFrame(
             {n: [row[i] or None if i < len(row) else None for row in rows] for i, n in enumerate(names)},
@@ -256,7 +260,35 @@ def _read_csv(data: bytes, name: str) -> RawTable:
     if skipped:
         notes.append(f"{plural(skipped, 'empty row')} skipped.")
     _check_table(frame, name)
-    return RawTable(frame, starts, name, tuple(notes))
+    return RawTable(frame, starts, name, tuple(notes), short_rows=short_rows)
+
+
+def _short_frame(short: Sequence[tuple[int, int]], header: int) -> pl.DataFrame:
+    """Rows with fewer fields than the header as (line, fields, header)."""
+    frame = pl.DataFrame(short, schema={"line": pl.Int64, "fields": pl.Int64}, orient="row")
+    return frame.with_columns(header=pl.lit(header, dtype=pl.Int64))
+
+
+def _short_lines(text: str, frame: pl.DataFrame, delimiter: str) -> pl.DataFrame | None:
+    """Rows Polars padded with empty cells because the line had fewer fields than the header.
+
+    Only rows whose last cell came out empty can be short; their delimiters are counted, and a
+    line with quotes (a delimiter may sit inside one) is read by the csv module alone.
+    """
+    if frame.width < 2 or not frame[frame.columns[-1]].null_count():
+        return None
+    rows = frame.select(pl.int_range(pl.len()).alias("row"), pl.col(frame.columns[-1]).is_null())
+    candidates = rows.filter(pl.col(frame.columns[-1]))["row"]
+    body = pl.Series(text.split("\n")[1 : frame.height + 1]).gather(candidates).str.strip_suffix("\r")
+    fields = body.str.count_matches(delimiter, literal=True) + 1
+    quoted = body.str.contains('"', literal=True)
+    counted = [
+        (row + 2, len(next(csv.reader([line], delimiter=delimiter))) if q else n)
+        for row, line, n, q in zip(candidates, body, fields, quoted, strict=True)
+        if line.strip()  # a blank line is no row (`_without_empty_rows`)
+    ]
+    short = [(line, n) for line, n in counted if n < frame.width]
+    return _short_frame(short, frame.width) if short else None
 
 
 def _unique_names(header: list[str]) -> list[str]:
@@ -1105,6 +1137,16 @@ def validate(
             )
         found.append(_problems(raw.lines, theirs, original, reason))
 
+    if raw.short_rows is not None:
+        # A row cut short lost its last fields, or its values sit under the wrong columns.
+        found.append(
+            raw.short_rows.select(
+                "line",
+                pl.lit("(row)").alias("column"),
+                pl.lit("").alias("value"),
+                pl.format("{} fields, the header has {}", "fields", "header").alias("reason"),
+            )
+        )
     _text_warnings(cleaned.select(text_columns), report)
     frame = pl.DataFrame(columns)
     if all(c.null_count() == len(c) for c in columns.values()):
