@@ -233,3 +233,21 @@ def test_a_deals_import_takes_a_stage_history_file_and_a_stage_order(
         ["Demo"],
         ["Discovery"],
     ]
+
+
+def test_a_dry_run_or_a_refused_import_into_a_new_store_leaves_no_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "leads.csv"
+    source.write_bytes(b"external_id,created\nL1,2026-01-02\nL2,not a date\n")
+    new = tmp_path / "new" / "mine.db"
+    code, _, err = run(capsys, "import", str(source), "--kind", "leads", "--db", str(new))
+    assert code == 1 and "not a date" in err
+    source.write_bytes(b"external_id,created\nL1,2026-01-02\n")
+    code, out, _ = run(capsys, "import", str(source), "--kind", "leads", "--db", str(new), "--dry-run")
+    assert code == 0 and "would add 1" in out
+    assert not new.exists() and not list(tmp_path.glob("new/*"))
+    code, out, _ = run(capsys, "import", str(source), "--kind", "leads", "--db", str(new))
+    assert code == 0 and "added 1" in out
+    with store.opened(new) as db:
+        assert store.lead_count(db) == 1

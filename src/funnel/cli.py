@@ -9,8 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+from sqlite_utils import Database
 
 from funnel import clock, demo, exports, importers, store
 
@@ -63,55 +66,70 @@ def _read_file(source: Path) -> bytes:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    """Import leads or deals; a rejected file writes nothing and exits 1 with the report."""
+    """Import leads or deals; a rejected file writes nothing and exits 1 with the report.
+
+    A store that does not exist yet is made only by an import that writes: a dry run or a
+    refused file is checked against a scratch store, and no file is left behind.
+    """
+    target = Path(args.db)
+    if not target.exists():
+        with tempfile.TemporaryDirectory() as scratch, store.opened(Path(scratch) / "check.db") as db:
+            code, text = _import_into(db, args, commit=False)
+        if code or args.dry_run:
+            print(text, file=sys.stderr if code else sys.stdout)
+            return code
+    with store.opened(target) as db:
+        code, text = _import_into(db, args, commit=not args.dry_run)
+    print(text, file=sys.stderr if code else sys.stdout)
+    return code
+
+
+def _import_into(db: Database, args: argparse.Namespace, commit: bool) -> tuple[int, str]:
+    """Check the file against `db` and, with `commit` and nothing refused, write it there: the
+    exit code and the report."""
     source = Path(args.file)
     data = _read_file(source)
-    with store.opened(Path(args.db)) as db:
+    try:
+        raw = importers.read_table(data, source.name, args.sheet)
+    except importers.ImportRejectedError as e:
+        return 1, f"{source.name}: rejected, nothing written.\nerror: {e}"
+    mapping = (
+        _json_object(args.mapping, "The mapping")
+        if args.mapping
+        else importers.suggest_mapping(raw.frame.columns, args.kind)
+    )
+    plan = importers.StagePlan(
+        pipeline_id=importers.pipeline_id(db, args.pipeline) if args.pipeline else None,
+        unknown="create" if args.create_pipeline else "map" if args.stage_map else "reject",
+        new_pipeline=args.create_pipeline or "",
+        stage_map=_json_object(args.stage_map, "The stage map") if args.stage_map else {},
+        order=importers.parse_stage_order(args.stage_order or ""),
+    )
+    fields = [f.name for f in importers.FIELDS[args.kind] if f.dtype == "date"]
+    options = importers.Options(
+        mapping,
+        date_order=dict.fromkeys(fields, args.dates) if args.dates else {},
+        ranges={
+            k: v
+            for k, v in (("fit", args.fit_range), ("interest", args.interest_range))
+            if v is not None
+        },
+        stages=plan,
+        no_values=args.no_values,
+    )
+    history = None
+    if args.history:
         try:
-            raw = importers.read_table(data, source.name, args.sheet)
+            history = importers.read_table(_read_file(Path(args.history)), Path(args.history).name)
         except importers.ImportRejectedError as e:
-            print(f"{source.name}: rejected, nothing written.\nerror: {e}", file=sys.stderr)
-            return 1
-        mapping = (
-            _json_object(args.mapping, "The mapping")
-            if args.mapping
-            else importers.suggest_mapping(raw.frame.columns, args.kind)
-        )
-        plan = importers.StagePlan(
-            pipeline_id=importers.pipeline_id(db, args.pipeline) if args.pipeline else None,
-            unknown="create" if args.create_pipeline else "map" if args.stage_map else "reject",
-            new_pipeline=args.create_pipeline or "",
-            stage_map=_json_object(args.stage_map, "The stage map") if args.stage_map else {},
-            order=importers.parse_stage_order(args.stage_order or ""),
-        )
-        fields = [f.name for f in importers.FIELDS[args.kind] if f.dtype == "date"]
-        options = importers.Options(
-            mapping,
-            date_order=dict.fromkeys(fields, args.dates) if args.dates else {},
-            ranges={
-                k: v
-                for k, v in (("fit", args.fit_range), ("interest", args.interest_range))
-                if v is not None
-            },
-            stages=plan,
-            no_values=args.no_values,
-        )
-        history = None
-        if args.history:
-            try:
-                history = importers.read_table(_read_file(Path(args.history)), Path(args.history).name)
-            except importers.ImportRejectedError as e:
-                print(f"{source.name}: rejected, nothing written.\nerror: {e}", file=sys.stderr)
-                return 1
-        prepared = importers.validate(db, raw, args.kind, options, history=history)
-        report = prepared.report
-        if not report.ok:
-            print(report.text(), file=sys.stderr)
-            return 1
-        if not args.dry_run:
-            report = importers.commit(db, prepared, who=args.who)
-    print(report.text())
-    return 0
+            return 1, f"{source.name}: rejected, nothing written.\nerror: {e}"
+    prepared = importers.validate(db, raw, args.kind, options, history=history)
+    report = prepared.report
+    if not report.ok:
+        return 1, report.text()
+    if commit:
+        report = importers.commit(db, prepared, who=args.who)
+    return 0, report.text()
 
 
 def cmd_fields(args: argparse.Namespace) -> int:
