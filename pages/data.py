@@ -106,6 +106,7 @@ def _restore(source: str) -> str:
 
 
 st.title("Data")
+ui.data_health()
 imp, exp, bak = st.tabs(["Import", "Export", "Backup & restore"])
 
 with imp:

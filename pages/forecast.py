@@ -72,6 +72,7 @@ window = fc.baseline_window(window_name, today, last)
 baseline, stage_funnel = measured(
     str(ui.db_path()), ui.revision(), window, fc.PERIODS[period_name], pipeline, today
 )
+ui.data_health(fc.agreed_cutoff(decisions)[2], pipeline_id=pipeline)
 st.caption(fc.window_caption(baseline, decisions, ui.as_text, today))
 if note := fc.window_note(baseline, window_name, last):
     st.warning(note)

@@ -51,6 +51,7 @@ saved = st.session_state.pop("mql_saved_version", None)
 st.session_state.update(scoring.opening_view(st.session_state, st.query_params, versions, agreed, saved))
 labels = scoring.version_labels(models)
 version = st.selectbox("Scoring model version", versions, key="mql_version", format_func=labels.get)
+ui.data_health(version, deals=False)
 st.session_state["mql_version_kept"] = version
 st.caption(scoring.MQL_DEFINITION)
 scored = ui.scored_leads(version)

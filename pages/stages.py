@@ -103,6 +103,7 @@ if pipeline_id is None:
     st.info("No pipeline yet: create one from a template above.")
     st.stop()
 st.query_params["pipeline"] = str(pipeline_id)
+ui.data_health(pipeline_id=pipeline_id, leads=False)
 stage_frame, deals = ui.stages(pipeline_id), ui.deals(pipeline_id)
 history = ui.stage_history(pipeline_id)
 version = stages.pipeline_row(pipelines, pipeline_id)["version"]

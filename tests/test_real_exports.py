@@ -76,9 +76,12 @@ def test_a_store_of_ready_made_scores_opens_on_the_mql_page_with_its_golden_figu
     won = pl.col("Lead Status") == "Customer"
     mqls, known_mqls = scored.filter(mql), known.filter(mql)
     conversions, kept = known.filter(won).height, known_mqls.filter(won).height
+    unscored = file.height - scored.height
     assert [i.value for i in at.info if "no score" in i.value] == [
-        f"{file.height - scored.height} of {file.height} leads have no score: left out of these figures."
+        f"{unscored} of {file.height} leads have no score: left out of these figures."
     ]
+    health = f"Data health: {unscored} of {file.height} leads have no score."
+    assert health in [c.value for c in at.caption]
     assert metric(at, "MQLs") == str(mqls.height)
     note = next(m.delta for m in at.metric if m.label == "MQLs")
     assert note == f"{mqls.height / scored.height:.1%} of {scored.height} scored leads"
@@ -181,6 +184,8 @@ def test_salesforce_opportunities_without_history_golden_figures_on_the_stages_p
         f"Overall win rate {won.height / closed:.1%} ({won.height} won of {closed} closed deals). "
         "No closed deal has stage history"
     )
+    health = f"Data health: {closed} of {closed} closed deals have no stage history."
+    assert health in [c.value for c in at.caption]
     # Nothing measured, nothing to adopt: no open stage reads 100 %.
     assert at.button(key="stages_adopt_all").disabled
     learned = next(d.value for d in at.dataframe if "empirical" in d.value.columns)
@@ -223,6 +228,9 @@ def test_hubspot_deals_open_deals_without_a_value_are_counted_and_can_be_valued_
     assert unvalued == 7
     figures = {m.label: m.value for m in at.metric}
     assert figures["Open pipeline"] == f"${open_['Amount'].sum():,.0f}"
+    # Its Date entered columns are the history: only the missing values limit the figures.
+    health = f"Data health: {unvalued} of {open_.height} open deals have no value."
+    assert health in [c.value for c in at.caption]
     assert any(
         c.value.startswith(f"{unvalued} open deals have no value: counted as deals, as $0")
         for c in at.caption
