@@ -18,6 +18,7 @@ from sqlite_utils import Database
 
 from funnel import clock, importers, store
 from funnel.importers import Options, StagePlan
+from funnel.models import Stage
 from funnel.stages import PipelineFigures
 from funnel.templates import TEMPLATES
 from tests.xlsx_writer import xlsx_bytes
@@ -649,3 +650,12 @@ def test_a_row_with_fewer_fields_than_the_header_is_a_row_problem(
     line = 3 if b"Gamma" in data else 4
     assert f"line {line}, column '(row)': 2 fields, the header has 3" in report.text()
     assert store.lead_count(fresh_db) == 0
+
+
+def test_a_deals_file_naming_several_pipelines_is_imported_one_pipeline_at_a_time(
+    pipeline_db: Database,
+) -> None:
+    store.create_pipeline(pipeline_db, "Renewals", [Stage("Proposal", 50), Stage("Won", 100, "won")])
+    data = b"external_id,pipeline,stage,value\nD1,Traditional B2B,Proposal,10\nD2,Renewals,Proposal,20\n"
+    report = importers.import_bytes(pipeline_db, data, "deals", "d.csv", dry_run=True)
+    assert any("names 2 pipelines (Traditional B2B, Renewals)" in b for b in report.blocking)

@@ -7,13 +7,15 @@ the app's functions.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from streamlit.testing.v1 import AppTest
 
-from funnel import clock, exports, importers, store
+from funnel import clock, exports, importers, stages, store
 from tests.conftest import ROOT
 from tests.test_mql_page import metric, open_page
 
@@ -359,3 +361,28 @@ def test_salesforce_history_file_golden_probabilities_and_time_in_stage(
     for stage, count, median in stays.iter_rows():
         row = shown[shown["stage"] == stage].iloc[0]
         assert (row["stays"], row["median_days"]) == (count, pytest.approx(median)), stage
+
+
+def test_a_deals_export_imports_back_into_its_pipeline_with_every_figure(
+    demo_path: Path, db_path: Path
+) -> None:
+    with store.opened(demo_path) as db:
+        pipeline = store.pipelines(db).row(0, named=True)
+        own = store.stage_list(db, pipeline["id"])
+        exported = exports.table(db, "deals", clock.today()).filter(
+            pl.col("pipeline") == pipeline["name"]
+        )
+        before = stages.pipeline_figures(
+            store.deals(db, pipeline["id"]), store.stages(db, pipeline["id"])
+        )
+    with store.opened(db_path) as db:
+        # A pipeline of the same stage names first: matching stages alone would pick it.
+        same = [replace(s, id=None) for s in own]
+        store.create_pipeline(db, "Another one", same)
+        pid = store.create_pipeline(db, pipeline["name"], same)
+        report = importers.import_bytes(db, exports.to_csv(exported), "deals", "deals.csv")
+        assert report.committed, report.text()
+        assert any(f"Deals go into the pipeline '{pipeline['name']}'" in n for n in report.notes)
+        after = stages.pipeline_figures(store.deals(db, pid), store.stages(db, pid))
+    assert after.headline() == before.headline()
+    assert_frame_equal(after.table(), before.table())

@@ -20,7 +20,7 @@ import re
 import sys
 import zipfile
 from collections.abc import Callable, MutableMapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -1168,7 +1168,8 @@ def validate(
     report.problems = pl.concat(found).sort("line", maintain_order=True)
     prepared = Prepared(kind, frame, report)
     if kind == "deals":
-        _plan_stages(db, prepared, options.stages, mapping["stage"], raw.lines)
+        plan = _named_pipeline(db, raw, options.stages, report)
+        _plan_stages(db, prepared, plan, mapping["stage"], raw.lines)
         _entered_columns(db, raw, prepared, options, lambda: _file_date_order(raw, date_columns))
         if history is not None:
             history_file(db, history, prepared, options)
@@ -1624,6 +1625,28 @@ def history_file(db: Database, history: RawTable, prepared: Prepared, options: O
         f"{plural(rows['external_id'].n_unique(), 'deal')}; computed probabilities and time in "
         "stage are learned from them."
     )
+
+
+def _named_pipeline(db: Database, raw: RawTable, plan: StagePlan, report: Report) -> StagePlan:
+    """The pipeline a file's own `pipeline` column names (our deals export has one), unless the
+    user chose a pipeline or to create one: an export imported back lands where it came from."""
+    column = next((c for c in raw.frame.columns if c.strip().lower() == "pipeline"), None)
+    if column is None or plan.pipeline_id is not None or plan.unknown == "create":
+        return plan
+    named = raw.frame[column].drop_nulls().unique(maintain_order=True).to_list()
+    ids = pipeline_ids(store.import_targets(db))
+    known = [n for n in named if n in ids]
+    if len(named) > 1 and known:
+        report.blocking.append(
+            f"The file's '{column}' column names {plural(len(named), 'pipeline')} "
+            f"({', '.join(named[:5])}): import each pipeline's deals on their own (--pipeline NAME)."
+        )
+    if len(named) != 1 or not known:
+        return plan
+    report.notes.append(
+        f"Deals go into the pipeline '{named[0]}', named in the file's '{column}' column."
+    )
+    return replace(plan, pipeline_id=ids[named[0]])
 
 
 def _split_close_dates(prepared: Prepared, is_open: pl.Series) -> None:
