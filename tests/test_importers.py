@@ -659,3 +659,27 @@ def test_a_deals_file_naming_several_pipelines_is_imported_one_pipeline_at_a_tim
     data = b"external_id,pipeline,stage,value\nD1,Traditional B2B,Proposal,10\nD2,Renewals,Proposal,20\n"
     report = importers.import_bytes(pipeline_db, data, "deals", "d.csv", dry_run=True)
     assert any("names 2 pipelines (Traditional B2B, Renewals)" in b for b in report.blocking)
+
+
+def test_a_status_column_sends_closed_deals_to_the_won_or_lost_stage_and_keeps_where_they_were(
+    pipeline_db: Database,
+) -> None:
+    data = (
+        b"Deal - ID,Deal - Stage,Deal - Status,Deal - Value,Deal - Deal created,Deal - Deal closed on\n"
+        b"P1,Proposal,won,900,2026-01-05,2026-03-20\nP2,Prospecting,lost,400,2026-01-06,2026-02-01\n"
+        b"P3,Proposal,open,500,2026-02-01,\n"
+    )
+    report = importers.import_bytes(pipeline_db, data, "deals", "pipedrive.csv")
+    assert report.committed, report.text()
+    with store.opened(store.db_file(pipeline_db)) as db:
+        deals = store.deals(db).sort("external_id")
+        names = dict(store.stages(db).select("id", "name").rows())
+        history = store.stage_history(db).sort("deal_id", "at")
+    assert deals["stage"].to_list() == ["Opportunity won", "Lost customer", "Proposal"]
+    paths = history.group_by("deal_id", maintain_order=True).agg("to_stage_id", pl.col("at").dt.date())
+    assert [[names[s] for s in p] for p in paths["to_stage_id"]] == [
+        ["Proposal", "Opportunity won"],
+        ["Prospecting", "Lost customer"],
+        ["Proposal"],
+    ]
+    assert paths["at"].to_list()[1] == [date(2026, 1, 6), date(2026, 2, 1)]

@@ -386,3 +386,56 @@ def test_a_deals_export_imports_back_into_its_pipeline_with_every_figure(
         after = stages.pipeline_figures(store.deals(db, pid), store.stages(db, pid))
     assert after.headline() == before.headline()
     assert_frame_equal(after.table(), before.table())
+
+
+PIPEDRIVE = REAL / "pipedrive_deals.csv"
+PIPEDRIVE_STAGES = ["Lead In", "Contact Made", "Demo Scheduled", "Proposal Made", "Negotiations Started"]
+
+
+@pytest.fixture
+def pipedrive_app(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    raw = importers.read_table(PIPEDRIVE.read_bytes(), PIPEDRIVE.name)
+    options = importers.Options(
+        importers.suggest_mapping(raw.frame.columns, "deals"),
+        stages=importers.StagePlan(unknown="create", new_pipeline="Pipedrive"),
+    )
+    with store.opened(db_path) as db:
+        report = importers.import_bytes(db, PIPEDRIVE.read_bytes(), "deals", PIPEDRIVE.name, options)
+    assert report.committed, report.text()
+    monkeypatch.setenv("FUNNEL_DB", str(db_path))
+    monkeypatch.chdir(ROOT)
+    return db_path
+
+
+def test_pipedrive_deals_golden_figures_with_the_stage_each_closed_deal_was_in(
+    pipedrive_app: Path,
+) -> None:
+    at = stages_page()
+    file = pl.read_csv(PIPEDRIVE, schema_overrides={"Deal - Value": pl.Float64})
+    status, value = pl.col("Deal - Status"), pl.col("Deal - Value")
+    figures = {m.label: m.value for m in at.metric}
+    assert figures["Closed won"] == f"${file.filter(status == 'won')['Deal - Value'].sum():,.0f}"
+    assert figures["Open pipeline"] == f"${file.filter(status == 'open')['Deal - Value'].sum():,.0f}"
+    # Open deals at their stage's probability: the ladder 10 %, 30 %, 50 %, 70 %, 90 %.
+    ladder = dict(zip(PIPEDRIVE_STAGES, [10, 30, 50, 70, 90], strict=True))
+    weighted = file.filter(status == "open").select(
+        (value * pl.col("Deal - Stage").replace_strict(ladder) / 100).sum()
+    )
+    assert figures["Weighted pipeline"] == f"${weighted.item():,.0f}"
+    # A closed deal's stage is where it was when it closed: it got past every stage before it.
+    closed = file.filter(status != "open").with_columns(
+        at=pl.col("Deal - Stage").replace_strict({s: i for i, s in enumerate(PIPEDRIVE_STAGES)})
+    )
+    won = closed.filter(status == "won").height
+    line = next(i.value for i in at.info if i.value.startswith("Overall win rate"))
+    assert line.startswith(
+        f"Overall win rate {won / closed.height:.1%} ({won} won of {closed.height} closed deals). "
+        f"{closed.height} of {closed.height} closed deals have stage history"
+    )
+    learned = next(d.value for d in at.dataframe if "empirical" in d.value.columns)
+    for i, stage in enumerate(PIPEDRIVE_STAGES):
+        reached = closed.filter(pl.col("at") >= i)
+        wins = reached.filter(status == "won").height
+        row = learned[learned["stage"] == stage].iloc[0]
+        assert (row["n"], row["won"]) == (reached.height, wins), stage
+    assert not [c.value for c in at.caption if c.value.startswith("Data health")]

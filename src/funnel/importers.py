@@ -1169,7 +1169,10 @@ def validate(
     prepared = Prepared(kind, frame, report)
     if kind == "deals":
         plan = _named_pipeline(db, raw, options.stages, report)
+        reached = _status_column(raw, prepared, mapping)
         _plan_stages(db, prepared, plan, mapping["stage"], raw.lines)
+        if reached is not None:
+            _last_stage_history(db, prepared, reached)
         _entered_columns(db, raw, prepared, options, lambda: _file_date_order(raw, date_columns))
         if history is not None:
             history_file(db, history, prepared, options)
@@ -1429,6 +1432,11 @@ def _plan_stages(
         pl.col("pipeline_id").eq_missing(pipeline_id) & pl.col("stage").is_not_null()
     )
     canon = {k.lower(): k for k in stage_table["stage"].to_list()}
+    # A deal a status column says was won or lost goes to the pipeline's won or lost stage.
+    for kind in ("won", "lost"):
+        of_kind = stage_table.filter(pl.col("kind") == kind)["stage"]
+        if of_kind.len() and kind not in canon:
+            canon[kind] = of_kind[0]
     unknown = [n for n in found if n.lower() not in canon]
     counts = names.value_counts()
     report.unknown_stages = {n: int(counts.filter(pl.col("stage") == n)["count"][0]) for n in unknown}
@@ -1625,6 +1633,60 @@ def history_file(db: Database, history: RawTable, prepared: Prepared, options: O
         f"{plural(rows['external_id'].n_unique(), 'deal')}; computed probabilities and time in "
         "stage are learned from them."
     )
+
+
+DEAL_STATUSES = ("open", "won", "lost", "deleted")
+
+
+def _status_column(raw: RawTable, prepared: Prepared, mapping: dict[str, str]) -> pl.Series | None:
+    """Pipedrive's `Deal - Status` (open, won, lost): a won or lost deal keeps, in its stage
+    column, the stage it was in when it closed. Such a deal goes to the won or lost stage, and
+    the stage it had reached is returned (None for open deals, or without a status column) to
+    become its history: a lost deal then says where it was lost.
+    """
+    used = set(mapping.values())
+    column = next(
+        (c for c in raw.frame.columns if _norm(c) in ("dealstatus", "status") and c not in used),
+        None,
+    )
+    if column is None:
+        return None
+    status = _clean_columns(raw.frame, [column])[column].str.to_lowercase()
+    if not status.drop_nulls().is_in(DEAL_STATUSES).all() or not status.is_in(["won", "lost"]).any():
+        return None
+    closed = status.is_in(["won", "lost"])
+    frame = prepared.frame
+    reached = pl.select(pl.when(closed).then(frame["stage"])).to_series()
+    prepared.frame = frame.with_columns(
+        pl.when(closed).then(status.str.to_titlecase()).otherwise(frame["stage"]).alias("stage")
+    )
+    prepared.report.notes.append(
+        f"'{column}': {plural(int(closed.sum()), 'won or lost deal')} go to the won or lost stage; "
+        "the stage each was in becomes its history, so lost deals say where they were lost."
+    )
+    return reached
+
+
+def _last_stage_history(db: Database, prepared: Prepared, reached: pl.Series) -> None:
+    """History of the deals `_status_column` closed: the stage they had reached (entered, as far
+    as the file says, when they were created), then their won or lost stage on their close day."""
+    known = _stage_names(db, prepared)
+    frame = prepared.frame.with_columns(reached.alias("reached"))
+    for date_column in ("created", "closed_at"):
+        if date_column not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=pl.Date).alias(date_column))
+    closed = frame.filter(pl.col("reached").is_not_null())
+    created = pl.col("created").fill_null(clock.today())
+    before = closed.select(
+        "external_id",
+        pl.col("reached").str.to_lowercase().replace_strict(known, default=None).alias("stage"),
+        created.alias("entered"),
+    )
+    final = closed.select(
+        "external_id", "stage", pl.col("closed_at").fill_null(created).alias("entered")
+    )
+    entries = pl.concat([before, final]).drop_nulls()
+    prepared.history = entries if prepared.history is None else pl.concat([prepared.history, entries])
 
 
 def _named_pipeline(db: Database, raw: RawTable, plan: StagePlan, report: Report) -> StagePlan:
