@@ -41,6 +41,7 @@ if message := st.session_state.pop("mql_toast", None):
     st.toast(message)
 with ui.connection() as db:
     models, agreed = store.model_versions(db), store.decisions(db)
+    scales = store.score_scales(db)
 versions = models["version"].to_list()
 if not versions:
     st.info(scoring.NO_MODEL)
@@ -78,6 +79,8 @@ def threshold(leads: pl.DataFrame, grid: pl.DataFrame, sample: pl.DataFrame, ver
     if st.session_state["mql_version"] != version:  # a decision of another version was restored
         st.rerun(scope="app")
     view = scoring.cutoff_view(grid, f, i)
+    if units := scoring.file_units(f, i, scales):
+        st.caption(units)
     if line := scoring.unscored_line(leads.height, view.scored):
         st.info(line)
     for column, (label, value, note) in zip(st.columns(3) + st.columns(3), view.figures, strict=True):

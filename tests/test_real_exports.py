@@ -439,3 +439,36 @@ def test_pipedrive_deals_golden_figures_with_the_stage_each_closed_deal_was_in(
         row = learned[learned["stage"] == stage].iloc[0]
         assert (row["n"], row["won"]) == (reached.height, wins), stage
     assert not [c.value for c in at.caption if c.value.startswith("Data health")]
+
+
+def test_scores_on_an_11_to_20_scale_are_cut_exactly_where_the_file_says(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A lead-scoring export whose scores run 11..20: read on 0..20, a whole file point is 5.
+    profile = [11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 16, 15]
+    activity = [20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 15, 16]
+    rows = "".join(
+        f"L{i},2026-01-{i + 1:02d},{p},{a},{'yes' if i % 3 else 'no'}\n"
+        for i, (p, a) in enumerate(zip(profile, activity, strict=True))
+    )
+    data = f"Lead ID,Create Date,Profile Score,Activity Score,Converted\n{rows}".encode()
+    mapping = {
+        "external_id": "Lead ID",
+        "created": "Create Date",
+        "fit": "Profile Score",
+        "interest": "Activity Score",
+        "outcome": "Converted",
+    }
+    with store.opened(db_path) as db:
+        report = importers.import_bytes(db, data, "leads", "scores.csv", importers.Options(mapping))
+    assert report.committed, report.text()
+    assert any("read on a 0..20 scale" in n for n in report.notes)
+    monkeypatch.setenv("FUNNEL_DB", str(db_path))
+    monkeypatch.chdir(ROOT)
+    at = open_page({"F": "80", "I": "75"})
+    expected = sum(1 for p, a in zip(profile, activity, strict=True) if p >= 16 and a >= 15)
+    assert metric(at, "MQLs") == str(expected)
+    assert (
+        "fit ≥ 80, i.e. 'Profile Score' ≥ 16 in the file's units (0..20); interest ≥ 75, i.e. "
+        "'Activity Score' ≥ 15 in the file's units (0..20)."
+    ) in [c.value for c in at.caption]

@@ -720,6 +720,7 @@ class Report:
     ambiguous_dates: list[str] = field(default_factory=list)
     unknown_stages: dict[str, int] = field(default_factory=dict)
     generated_ids: bool = False
+    scales: dict[str, tuple[str, float, float]] = field(default_factory=dict)
     to_add: int = 0
     to_update: int = 0
     committed: bool = False
@@ -997,6 +998,7 @@ def _rescale(
     if hi <= lo:
         report.blocking.append(f"'{label}' ({f.name}): the range {lo:g}..{hi:g} is empty.")
         return number, none
+    report.scales[f.name] = (label, lo, hi)
     outside = (number < lo) | (number > hi)
     reason = pl.select(
         pl.when(outside).then(pl.lit(f"outside the stated range {lo:g}..{hi:g}"))
@@ -1748,7 +1750,13 @@ def commit(db: Database, prepared: Prepared, who: str = "", progress: Progress |
         ready = scores_only(prepared.frame)
         note = f"Ready-made scores from {report.name}, no rules yet" if ready else ""
         added, updated = store.import_leads(
-            db, prepared.frame, who=who, source=report.name, progress=step, scores_only_model=note
+            db,
+            prepared.frame,
+            who=who,
+            source=report.name,
+            progress=step,
+            scores_only_model=note,
+            scales=report.scales,
         )
     else:
         new = (prepared.new_pipeline, prepared.new_stages) if prepared.new_stages else None

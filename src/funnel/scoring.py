@@ -929,6 +929,27 @@ def cutoff_view(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -> Cu
     )
 
 
+def file_units(
+    fit_cutoff: int, interest_cutoff: int, scales: Mapping[str, tuple[str, float, float]]
+) -> str | None:
+    """The cutoffs in the file's own units, for scores imported on another scale than 0..100.
+
+    A whole slider point is 1/100 of the scale, so on 0..20 a file value of 16 is exactly 80.
+
+    >>> file_units(80, 40, {"fit": ("Profile Score", 0.0, 20.0)})
+    "fit ≥ 80, i.e. 'Profile Score' ≥ 16 in the file's units (0..20)."
+    """
+    parts = []
+    for axis, cutoff in (("fit", fit_cutoff), ("interest", interest_cutoff)):
+        if axis in scales and tuple(scales[axis][1:]) != (0.0, 100.0):
+            column, low, high = scales[axis]
+            value = round(low + cutoff / 100 * (high - low), 4)
+            parts.append(
+                f"{axis} ≥ {cutoff}, i.e. '{column}' ≥ {value:g} in the file's units ({low:g}..{high:g})"
+            )
+    return "; ".join(parts) + "." if parts else None
+
+
 def unscored_line(leads: int, scored: int) -> str | None:
     """The MQL page's one line on the leads it leaves out, or None when every lead is scored.
 

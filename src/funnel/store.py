@@ -13,7 +13,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -531,6 +531,12 @@ def last_data_date(db: Database) -> date | None:
         " SELECT max(created) FROM deals UNION ALL SELECT max(closed_at) FROM deals)"
     ).fetchone()
     return None if row[0] is None else date.fromisoformat(str(row[0])[:10])
+
+
+def score_scales(db: Database) -> dict[str, tuple[str, float, float]]:
+    """The scale each ready-made score came in on its last import: axis -> (column, low, high)."""
+    rows = db.execute("SELECT key, value FROM meta WHERE key IN ('scale_fit', 'scale_interest')")
+    return {key.removeprefix("scale_"): tuple(json.loads(value)) for key, value in rows.fetchall()}
 
 
 def counts(db: Database) -> dict[str, int]:
@@ -1304,16 +1310,25 @@ def import_leads(
     source: str = "",
     progress: Callable[[int, int], None] | None = None,
     scores_only_model: str = "",
+    scales: Mapping[str, tuple[str, float, float]] | None = None,
 ) -> tuple[int, int]:
     """Write validated leads in one transaction, updating those whose external id exists.
 
     Only the columns the file mapped are written, so a re-import never blanks other fields.
     With `scores_only_model` (its note) and no scoring model in the store yet, a model with no
     rules is saved in the same transaction: leads that came with both scores are then scored on
-    the MQL page at once, and rules can be added there later. Returns (added, updated).
+    the MQL page at once, and rules can be added there later. `scales` (axis -> the file's
+    column, low, high) is kept, so the MQL page can say a cutoff in the file's own units.
+    Returns (added, updated).
     """
     with _staged(db, frame) as parts, write(db, leads=True):
         added, updated = _upsert_parts(db, "leads", frame, parts, progress)
+        for axis, scale in (scales or {}).items():
+            db.conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [f"scale_{axis}", json.dumps(scale)],
+            )
         if scores_only_model and latest_model_version(db) is None:
             db.conn.execute(
                 "INSERT INTO scoring_models (version, half_life_days, created_at, created_by, note)"
