@@ -1057,7 +1057,8 @@ MQL_DEFINITION = (
     "**MQL = fit ≥ F and interest ≥ I** (both inclusive). Fit and interest are each on 0..100: the "
     "points of the rules that fire, placed between the fewest (0) and the most (100) points the "
     "model allows, rules on one field counted once; interest points halve every half-life since the "
-    "lead's last activity. Leads imported with ready-made scores keep them."
+    "lead's last activity. Leads imported with ready-made scores keep them; a lead with no score "
+    "in the file and no value in any field the rules read is unscored, left out of every figure."
 )
 
 # Headings of `explain`'s columns as the meeting reads them.
