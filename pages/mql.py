@@ -93,9 +93,12 @@ def threshold(leads: pl.DataFrame, grid: pl.DataFrame, sample: pl.DataFrame, ver
     a, b = st.columns(2)
     reps = a.number_input("Sales reps", 1, 500, 4, key="mql_reps")
     per_rep = b.number_input("Leads a rep can work per week", 1, 1000, 10, key="mql_leads_per_rep")
-    weekly, within, message = scoring.capacity_check(grid, f, i, int(reps), int(per_rep))
-    (st.success if within else st.warning)(message)
-    st.altair_chart(charts.mql_capacity_chart(weekly))
+    if one_day := scoring.one_creation_date(leads):
+        st.info(one_day)
+    else:
+        weekly, within, message = scoring.capacity_check(grid, f, i, int(reps), int(per_rep))
+        (st.success if within else st.warning)(message)
+        st.altair_chart(charts.mql_capacity_chart(weekly))
 
     st.subheader("Sales acceptance (SAL)")
     queue = scoring.mqls_for_sales(leads, f, i)

@@ -472,3 +472,37 @@ def test_scores_on_an_11_to_20_scale_are_cut_exactly_where_the_file_says(
         "fit ≥ 80, i.e. 'Profile Score' ≥ 16 in the file's units (0..20); interest ≥ 75, i.e. "
         "'Activity Score' ≥ 15 in the file's units (0..20)."
     ) in [c.value for c in at.caption]
+
+
+def test_leads_without_creation_dates_say_capacity_cannot_be_judged(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = b"Lead ID,Fit Score,Engagement Score\nL1,80,70\nL2,20,90\nL3,65,55\n"
+    with store.opened(db_path) as db:
+        report = importers.import_bytes(db, data, "leads", "undated.csv")
+    assert report.committed, report.text()
+    monkeypatch.setenv("FUNNEL_DB", str(db_path))
+    monkeypatch.chdir(ROOT)
+    at = open_page({"F": "50", "I": "50"})
+    assert metric(at, "MQLs") == "2"
+    day = f"{clock.today():%d %b %Y}"
+    assert any(i.value.startswith(f"All 3 leads have the same creation date, {day}") for i in at.info)
+    assert not [s for s in at.success if s.value.startswith("Within capacity")]
+    assert "Data health: all 3 leads share one creation date." in [c.value for c in at.caption]
+
+
+def test_unscored_leads_stay_unscored_through_an_export_and_an_import(
+    contacts_app: Path, tmp_path: Path
+) -> None:
+    with store.opened(contacts_app) as db:
+        exported = exports.table(db, "leads", clock.today())
+    again = tmp_path / "again.db"
+    with store.opened(again) as db:
+        report = importers.import_bytes(db, exports.to_csv(exported), "leads", "leads.csv")
+        assert report.committed, report.text()
+        leads = store.leads(db)
+    empty = exported.filter(pl.col("fit").is_null() | pl.col("interest").is_null())
+    assert empty.height == 26
+    back = leads.filter(pl.col("external_id").is_in(empty["external_id"].implode()))
+    assert back.height == empty.height
+    assert back["fit"].null_count() == back["interest"].null_count() == empty.height

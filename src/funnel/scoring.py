@@ -971,6 +971,20 @@ def capacity_message(cap: CapacitySummary) -> tuple[bool, str]:
     return True, f"Within capacity every week: at most {cap.peak:,} MQLs against {cap.capacity:,}."
 
 
+def one_creation_date(leads: pl.DataFrame) -> str | None:
+    """Why capacity per week cannot be judged when every lead has the same creation date (a file
+    without one is dated at its import), or None when the dates tell weeks apart."""
+    # The first and last dates, not the distinct ones: no hashing of a million dates.
+    first, last = leads.select(pl.col("created").min(), pl.col("created").max().alias("l")).row(0)
+    if leads.height < 2 or first is None or first != last:
+        return None
+    return (
+        f"All {leads.height:,} leads have the same creation date, {first:%d %b %Y} (a file "
+        "without creation dates is dated at its import): MQLs per week cannot be told apart, so "
+        "capacity is not judged."
+    )
+
+
 def capacity_check(
     grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int, reps: int, leads_per_rep: int
 ) -> tuple[pl.DataFrame, bool, str]:
