@@ -1218,12 +1218,12 @@ def _date_at_import(prepared: Prepared) -> None:
     )
 
 
+AXIS_FIELDS = ("fit", "interest")
+
+
 def scores_only(frame: pl.DataFrame) -> bool:
     """Whether a leads file brings ready-made fit and interest scores (on some rows at least)."""
     return all(c in frame.columns and frame[c].null_count() < frame.height for c in AXIS_FIELDS)
-
-
-AXIS_FIELDS = ("fit", "interest")
 
 
 def _score_notes(db: Database, prepared: Prepared, mapping: dict[str, str]) -> None:
