@@ -1461,11 +1461,16 @@ def _plan_stages(
                 f"({', '.join(opened)})."
             )
         how = "in the order you gave" if plan.order else "in the typical order of their names"
+        order = (
+            f"; open stages {how}: {' → '.join(opened)}, at 10 %..90 % (change the order with "
+            'the stage order field or --stage-order "A,B,C"; tune the probabilities on the '
+            "Stages page)"
+            if opened
+            else ""
+        )
         report.notes.append(
             f"New pipeline '{name}' from {len(found)} stages found ({kinds.count('won')} won, "
-            f"{kinds.count('lost')} lost by their names); open stages {how}: "
-            f"{' → '.join(opened)}, at 10 %..90 % (change the order with the stage order field "
-            'or --stage-order "A,B,C"; tune the probabilities on the Stages page).'
+            f"{kinds.count('lost')} lost by their names){order}."
         )
     else:
         prepared.pipeline_id = pipeline_id
