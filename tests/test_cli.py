@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -251,3 +252,50 @@ def test_a_dry_run_or_a_refused_import_into_a_new_store_leaves_no_file(
     assert code == 0 and "added 1" in out
     with store.opened(new) as db:
         assert store.lead_count(db) == 1
+
+
+def test_a_stages_export_imports_back_with_its_probabilities(
+    demo_path: Path, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "export", "stages", "--out", str(tmp_path), "--db", str(demo_path))
+    assert code == 0, err
+    exported = tmp_path / "stages.csv"
+    with store.opened(demo_path) as db:
+        before = store.stages(db).select("pipeline_id", "position", "name", "probability", "kind")
+        first = int(before["pipeline_id"][0])
+        store.save_stages(
+            db,
+            first,
+            [replace(s, probability=1) for s in store.stage_list(db, first)],
+            None,
+            who="someone",
+        )
+    # Into the store it came from: the probabilities come back, no deal moves.
+    code, out, err = run(capsys, "import-stages", str(exported), "--db", str(demo_path))
+    assert code == 0, err
+    pipelines = before["pipeline_id"].n_unique()
+    assert f"{pipelines} pipelines read; created 0, updated {pipelines}." in out
+    with store.opened(demo_path) as db:
+        after = store.stages(db).select("pipeline_id", "position", "name", "probability", "kind")
+    assert after.equals(before)
+    # Into an empty store: every pipeline is created with its stages.
+    code, out, err = run(capsys, "import-stages", str(exported), "--db", str(db_path))
+    assert code == 0 and f"created {pipelines}, updated 0" in out, err
+    with store.opened(db_path) as db:
+        fresh = store.stages(db).select("position", "name", "probability", "kind")
+    assert fresh.equals(before.drop("pipeline_id"))
+
+
+def test_a_stages_file_with_a_bad_probability_is_refused_whole(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "stages.csv"
+    source.write_bytes(
+        b"pipeline,position,name,probability,kind,rot_days\nA,1,Demo,40,open,\nA,2,Won,100,won,\n"
+        b"B,1,Call,150,open,\nB,2,Won,100,won,\n"
+    )
+    code, _, err = run(capsys, "import-stages", str(source), "--db", str(db_path))
+    assert code == 1
+    assert "pipeline 'B': Row 1 (Call): probability 150 is outside 0 to 100." in err
+    with store.opened(db_path) as db:
+        assert store.pipelines(db).is_empty()

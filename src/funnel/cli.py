@@ -132,6 +132,24 @@ def _import_into(db: Database, args: argparse.Namespace, commit: bool) -> tuple[
     return 0, report.text()
 
 
+def cmd_import_stages(args: argparse.Namespace) -> int:
+    """Pipelines and their probabilities from a stages file (the stages export), all or nothing."""
+    source = Path(args.file)
+    try:
+        raw = importers.read_table(_read_file(source), source.name)
+    except importers.ImportRejectedError as e:
+        print(f"{source.name}: rejected, nothing written.\nerror: {e}", file=sys.stderr)
+        return 1
+    lists, problems = importers.stage_lists(raw)
+    if problems:
+        print(f"{source.name}: rejected, nothing written.", *problems, sep="\nerror: ", file=sys.stderr)
+        return 1
+    with store.opened(Path(args.db)) as db:
+        created, updated = store.import_stage_lists(db, lists, args.who)
+    print(f"{source.name}: {len(lists):,} pipelines read; created {created:,}, updated {updated:,}.")
+    return 0
+
+
 def cmd_fields(args: argparse.Namespace) -> int:
     """Our fields for leads or deals: name, type, required, meaning (what a mapping maps to)."""
     fields = importers.FIELDS[args.kind]
@@ -215,6 +233,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--who", default="cli", help="name recorded in the audit trail")
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser(
+        "import-stages", help="pipelines and their stage probabilities from a stages export"
+    )
+    p.add_argument("file", help="CSV with pipeline, position, name, probability, kind, rot_days")
+    p.add_argument("--db", default=str(store.default_path()), help=db_help)
+    p.add_argument("--who", default="cli", help="name recorded in the audit trail")
+    p.set_defaults(func=cmd_import_stages)
 
     p = sub.add_parser("fields", help="list our lead or deal fields, their types and meanings")
     p.add_argument("kind", choices=("leads", "deals"))

@@ -29,7 +29,7 @@ from sqlite_utils import Database
 
 from funnel import clock, scoring, store
 from funnel.models import DEAL_FIELDS, LEAD_FIELDS, Field, Rule, Stage
-from funnel.stages import PipelineFigures
+from funnel.stages import PipelineFigures, edited_stages, validate_stages
 
 Kind = Literal["leads", "deals"]
 DateOrder = Literal["mdy", "dmy"]
@@ -1716,6 +1716,35 @@ def _named_pipeline(db: Database, raw: RawTable, plan: StagePlan, report: Report
         f"Deals go into the pipeline '{named[0]}', named in the file's '{column}' column."
     )
     return replace(plan, pipeline_id=ids[named[0]])
+
+
+STAGE_FILE_COLUMNS = ("pipeline", "name", "probability", "kind")
+
+
+def stage_lists(raw: RawTable) -> tuple[dict[str, list[Stage]], list[str]]:
+    """A stages file (the stages export: pipeline, position, name, probability, kind, rot_days)
+    read back as each pipeline's stages in order, with every problem, checked as the Stages
+    page checks an edited table (`validate_stages`)."""
+    columns = {c.strip().lower(): c for c in raw.frame.columns}
+    missing = [c for c in STAGE_FILE_COLUMNS if c not in columns]
+    if missing:
+        return {}, [
+            f"{raw.name}: a stages file has the columns of the stages export (pipeline, position, "
+            f"name, probability, kind, rot_days); it lacks {', '.join(missing)}."
+        ]
+    wanted = [c for c in ("position", "name", "probability", "kind", "rot_days") if c in columns]
+    frame = raw.frame.select(
+        pl.col(columns["pipeline"]).alias("pipeline"), *(pl.col(columns[c]).alias(c) for c in wanted)
+    )
+    lists: dict[str, list[Stage]] = {}
+    problems: list[str] = []
+    for (pipeline,), rows in frame.group_by("pipeline", maintain_order=True):
+        table = rows.drop("pipeline").to_dicts()
+        found = validate_stages(table)
+        problems += [f"{raw.name}, pipeline '{pipeline}': {p}" for p in found]
+        if not found and pipeline is not None:
+            lists[str(pipeline)] = edited_stages(table)
+    return lists, problems
 
 
 def _split_close_dates(prepared: Prepared, is_open: pl.Series) -> None:

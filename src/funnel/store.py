@@ -725,6 +725,43 @@ def save_stages(
         audit(db, who, "stages", pipeline_id, action, before, _stage_rows(db, pipeline_id))
 
 
+def import_stage_lists(
+    db: Database, lists: Mapping[str, Sequence[Stage]], who: str = ""
+) -> tuple[int, int]:
+    """Pipelines read back from a stages file (`exports.table(db, "stages")`), all or nothing.
+
+    A pipeline the store lacks is created with its stages; one it has takes the file's
+    probability and rotting limit for each stage of the same name, and keeps its order, names
+    and kinds (the Stages page changes those), so no deal moves. A stage the pipeline lacks
+    refuses the whole file. Returns (pipelines created, pipelines updated).
+    """
+    created = updated = 0
+    with write(db):
+        for name, listed in lists.items():
+            row = db.execute("SELECT id FROM pipelines WHERE name = ?", [name]).fetchone()
+            if row is None:
+                _insert_pipeline(db, name, listed, who)
+                created += 1
+                continue
+            pipeline_id = int(row[0])
+            before = _stage_rows(db, pipeline_id)
+            lacking = [s.name for s in listed if s.name not in {r["name"] for r in before}]
+            if lacking:
+                raise StoreError(
+                    f"Pipeline '{name}' has no stage {', '.join(lacking)}: add it on the Stages "
+                    "page first, or give the pipeline another name in the file to create it."
+                )
+            db.conn.executemany(
+                "UPDATE stages SET probability = ?, rot_days = ?"
+                " WHERE pipeline_id = ? AND name = ? AND active = 1",
+                [(float(s.probability), s.rot_days, pipeline_id, s.name) for s in listed],
+            )
+            db.conn.execute("UPDATE pipelines SET version = version + 1 WHERE id = ?", [pipeline_id])
+            audit(db, who, "stages", pipeline_id, "import", before, _stage_rows(db, pipeline_id))
+            updated += 1
+    return created, updated
+
+
 def _stage_rows(db: Database, pipeline_id: int) -> list[dict[str, Any]]:
     cur = db.execute(
         "SELECT id, position, name, probability, kind, rot_days FROM stages"
@@ -1064,7 +1101,7 @@ def undo_last(
         )
     before: Any = None if entry["before"] is None else json.loads(entry["before"])
     kind = (entry["entity"], entry["action"])
-    if kind in (("stages", "save"), ("stages", "undo")):
+    if kind in (("stages", "save"), ("stages", "undo"), ("stages", "import")):
         _refuse_undo_that_strands_deals(db, int(entry["entity_id"]), before)
         save_stages(
             db,
