@@ -277,7 +277,10 @@ def test_a_stages_export_imports_back_with_its_probabilities(
     assert f"{pipelines} pipelines read; created 0, updated {pipelines}." in out
     with store.opened(demo_path) as db:
         after = store.stages(db).select("pipeline_id", "position", "name", "probability", "kind")
-    assert after.equals(before)
+        assert after.equals(before)
+        # The History can undo it: the hand-set 1 % comes back.
+        store.undo_last(db, "pipeline", first, "someone")
+        assert {s.probability for s in store.stage_list(db, first)} == {1.0}
     # Into an empty store: every pipeline is created with its stages.
     code, out, err = run(capsys, "import-stages", str(exported), "--db", str(db_path))
     assert code == 0 and f"created {pipelines}, updated 0" in out, err
