@@ -683,3 +683,26 @@ def test_a_status_column_sends_closed_deals_to_the_won_or_lost_stage_and_keeps_w
         ["Proposal"],
     ]
     assert paths["at"].to_list()[1] == [date(2026, 1, 6), date(2026, 2, 1)]
+
+
+def test_a_new_pipeline_takes_its_open_stage_order_from_the_stage_history(fresh_db: Database) -> None:
+    # Names that say nothing of their order; the Date entered columns do: Gamma, Alpha, Beta.
+    data = (
+        b'Record ID,Deal Stage,Amount,Date entered "Alpha",Date entered "Beta",'
+        b'Date entered "Gamma",Date entered "Won"\n'
+        b"D1,Won,10,2026-02-01,2026-03-01,2026-01-01,2026-04-01\n"
+        b"D2,Beta,20,2026-02-10,2026-03-10,2026-01-10,\n"
+        b"D3,Alpha,30,2026-02-20,,2026-01-20,\n"
+    )
+    raw = importers.read_table(data, "deals.csv")
+    mapping = importers.suggest_mapping(raw.frame.columns, "deals")
+    plan = StagePlan(unknown="create", new_pipeline="Greek")
+    prepared = importers.validate(fresh_db, raw, "deals", Options(mapping, stages=plan))
+    assert [s.name for s in prepared.new_stages] == ["Gamma", "Alpha", "Beta", "Won"]
+    assert any(
+        "the order the stage history shows: Gamma → Alpha → Beta" in n for n in prepared.report.notes
+    )
+    # A stated order wins over the history's.
+    mine = replace(plan, order=("Beta", "Alpha", "Gamma"))
+    stated = importers.validate(fresh_db, raw, "deals", Options(mapping, stages=mine))
+    assert [s.name for s in stated.new_stages] == ["Beta", "Alpha", "Gamma", "Won"]

@@ -1172,12 +1172,17 @@ def validate(
     if kind == "deals":
         plan = _named_pipeline(db, raw, options.stages, report)
         reached = _status_column(raw, prepared, mapping)
-        _plan_stages(db, prepared, plan, mapping["stage"], raw.lines)
+        passed = [m[1].strip() for c in raw.frame.columns if (m := DATE_ENTERED.match(c))]
+        if history is not None and (named := _history_columns(history)) is not None:
+            passed += history.frame[named["stage"]].drop_nulls().unique(maintain_order=True).to_list()
+        _plan_stages(db, prepared, plan, mapping["stage"], raw.lines, passed)
         if reached is not None:
             _last_stage_history(db, prepared, reached)
         _entered_columns(db, raw, prepared, options, lambda: _file_date_order(raw, date_columns))
         if history is not None:
             history_file(db, history, prepared, options)
+        if prepared.history is not None and prepared.new_stages and not plan.order:
+            _order_from_history(prepared)
         if "value" not in mapping and options.no_values:
             report.warnings.append(
                 "No column is mapped to 'value': every deal is imported worth $0, as confirmed."
@@ -1414,7 +1419,12 @@ def pipeline_id(db: Database, name: str) -> int:
 
 
 def _plan_stages(
-    db: Database, prepared: Prepared, plan: StagePlan, label: str, lines: pl.Series
+    db: Database,
+    prepared: Prepared,
+    plan: StagePlan,
+    label: str,
+    lines: pl.Series,
+    history_stages: Sequence[str] = (),
 ) -> None:
     report = prepared.report
     names = prepared.frame["stage"]
@@ -1449,7 +1459,10 @@ def _plan_stages(
             report.blocking.append("Name the pipeline to create from the stages found.")
         elif name in pipeline_names.values():
             report.blocking.append(f"A pipeline named '{name}' already exists; choose another name.")
-        prepared.new_stages = stages_from_names(found, plan.order)
+        # Stages only the history names (a deal passed them, none is in them now) belong too.
+        lowered = {n.lower() for n in found}
+        passed = [n for n in dict.fromkeys(history_stages) if n.lower() not in lowered]
+        prepared.new_stages = stages_from_names([*found, *passed], plan.order)
         prepared.new_pipeline = name
         prepared.pipeline_id = None
         kinds = [s.kind for s in prepared.new_stages]
@@ -1588,6 +1601,16 @@ HISTORY_COLUMNS = {
 }
 
 
+def _history_columns(history: RawTable) -> dict[str, str] | None:
+    """The deal, stage and date columns of a stage-history file, or None when one is missing."""
+    by_norm = {_norm(c): c for c in history.frame.columns}
+    found = {
+        k: next((by_norm[n] for n in names if n in by_norm), None)
+        for k, names in HISTORY_COLUMNS.items()
+    }
+    return None if None in found.values() else {k: str(v) for k, v in found.items()}
+
+
 def history_file(db: Database, history: RawTable, prepared: Prepared, options: Options) -> None:
     """Stage history from a file of its own, one row per stage a deal entered (deal id, stage,
     date), the shape of Salesforce's OpportunityHistory; added to `prepared` like the
@@ -1595,18 +1618,14 @@ def history_file(db: Database, history: RawTable, prepared: Prepared, options: O
     lacks, is a problem of its line in that file.
     """
     report = prepared.report
-    by_norm = {_norm(c): c for c in history.frame.columns}
-    found = {
-        k: next((by_norm[n] for n in names if n in by_norm), None)
-        for k, names in HISTORY_COLUMNS.items()
-    }
-    if None in found.values():
+    found = _history_columns(history)
+    if found is None:
         report.blocking.append(
             f"{history.name}: a stage history needs a deal id, a stage and a date column; it has "
             f"{', '.join(history.frame.columns[:12])}."
         )
         return
-    deal, stage, entered = (str(found[k]) for k in HISTORY_COLUMNS)
+    deal, stage, entered = (found[k] for k in HISTORY_COLUMNS)
     cleaned = _clean_columns(history.frame, [deal, stage, entered])
     created = next(f for f in DEAL_FIELDS if f.name == "created")
     dates, reason = _parse_dates(cleaned[entered], created, entered, options, report, lambda: None)
@@ -1745,6 +1764,31 @@ def stage_lists(raw: RawTable) -> tuple[dict[str, list[Stage]], list[str]]:
         if not found and pipeline is not None:
             lists[str(pipeline)] = edited_stages(table)
     return lists, problems
+
+
+def _order_from_history(prepared: Prepared) -> None:
+    """A new pipeline's open stages in the order its deals entered them: each stage's average
+    place in the deals' paths. Only when the history places every open stage, and not all at
+    the same place: a stage no path shows gives no order to go by."""
+    assert prepared.history is not None
+    places = dict(
+        prepared.history.sort("entered", maintain_order=True)
+        .with_columns(place=pl.int_range(pl.len()).over("external_id"))
+        .group_by("stage")
+        .agg(pl.col("place").mean())
+        .rows()
+    )
+    opened = [s.name for s in prepared.new_stages if s.kind == "open"]
+    if any(n not in places for n in opened) or len({places[n] for n in opened}) < 2:
+        return
+    order = sorted(opened, key=lambda n: places[n])
+    if order == opened:
+        return
+    prepared.new_stages = stages_from_names([s.name for s in prepared.new_stages], order)
+    prepared.report.notes.append(
+        f"Open stages put in the order the stage history shows: {' → '.join(order)} (change it "
+        'with the stage order field or --stage-order "A,B,C").'
+    )
 
 
 def _split_close_dates(prepared: Prepared, is_open: pl.Series) -> None:
