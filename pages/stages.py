@@ -8,7 +8,7 @@ import streamlit as st
 from sqlite_utils import Database
 
 import ui
-from funnel import charts, clock, stages, store
+from funnel import charts, clock, importers, stages, store
 
 # One set of headings for every read-only table on the page (keys a table lacks are ignored).
 COLUMNS = ui.column_config(stages.TABLE_COLUMNS)
@@ -40,6 +40,21 @@ def confirm_delete(pipeline_id: int, name: str, deals: int) -> None:
         attempt("Pipeline deleted", lambda db: store.delete_pipeline(db, pipeline_id, ui.who()))
 
 
+def price_list() -> tuple[pl.DataFrame, str] | None:
+    """The price list uploaded to value open deals by their name, with its name; None before one."""
+    upload = st.file_uploader("Price list (product, list price)", ["csv", "xlsx"], key="stages_prices")
+    if upload is None:
+        return None
+    try:
+        prices, problems = importers.price_list(importers.read_table(upload.getvalue(), upload.name))
+    except importers.ImportRejectedError as e:
+        ui.show_error(e)
+        return None
+    for problem in problems:
+        st.error(ui.as_text(problem))
+    return prices, upload.name
+
+
 @st.fragment
 def figures_for_period(deals: pl.DataFrame, stage_frame: pl.DataFrame) -> None:
     """The period selector reruns only this part of the page."""
@@ -52,15 +67,19 @@ def figures_for_period(deals: pl.DataFrame, stage_frame: pl.DataFrame) -> None:
     st.query_params["period"] = period
     shown = stages.in_period(deals, period)
     unvalued, median = stages.open_without_value(shown), stages.median_won_value(deals)
-    fill = None
-    if unvalued and median is not None:
-        fill = median if st.toggle(stages.fill_label(median), key="stages_fill_median") else None
-    figures = stages.pipeline_figures(
-        shown if fill is None else stages.fill_open_values(shown, fill), stage_frame
-    )
+    line = stages.unvalued_line(unvalued, None)
+    choices = stages.fill_choices(median)
+    how = ui.choice("Open deals without a value", choices, "stages_fill") if unvalued else "none"
+    if unvalued and how == "median" and median is not None:
+        shown, line = stages.fill_open_values(shown, median), stages.unvalued_line(unvalued, median)
+    elif unvalued and how == "prices" and (prices := price_list()) is not None:
+        shown, unmatched = stages.fill_from_price_list(shown, prices[0])
+        valued = unvalued - stages.open_without_value(shown)
+        line = stages.price_list_line(valued, unmatched, prices[1])
+    figures = stages.pipeline_figures(shown, stage_frame)
     for col, (label, value) in zip(st.columns(3), figures.headline(), strict=True):
         col.metric(label, value)
-    if line := stages.unvalued_line(unvalued, fill):
+    if line:
         st.caption(line)
     st.altair_chart(charts.stage_value_chart(figures.by_stage))
     st.dataframe(figures.table(), hide_index=True, column_config=COLUMNS, width="content")

@@ -706,3 +706,14 @@ def test_a_new_pipeline_takes_its_open_stage_order_from_the_stage_history(fresh_
     mine = replace(plan, order=("Beta", "Alpha", "Gamma"))
     stated = importers.validate(fresh_db, raw, "deals", Options(mapping, stages=mine))
     assert [s.name for s in stated.new_stages] == ["Beta", "Alpha", "Gamma", "Won"]
+
+
+def test_a_price_list_is_read_with_its_currency_and_its_bad_rows_named() -> None:
+    raw = importers.read_table(
+        b'Product Name,List Price\nAcme Pro Plan,"$12,000.00"\nBeta Lite,call us\n', "prices.csv"
+    )
+    prices, problems = importers.price_list(raw)
+    assert prices.rows() == [("Acme Pro Plan", 12_000.0)]
+    assert problems == ["prices.csv, line 3: not a number (value: 'call us')"]
+    _, missing = importers.price_list(importers.read_table(b"Sku,Colour\nA,red\n", "p.csv"))
+    assert missing[0].startswith("p.csv: a price list needs a product column and a price column")

@@ -239,7 +239,7 @@ def test_hubspot_deals_open_deals_without_a_value_are_counted_and_can_be_valued_
     )
     median = file.filter(pl.col("Deal Stage") == "Closed Won")["Amount"].median()
     assert isinstance(median, float)
-    at.toggle(key="stages_fill_median").set_value(True).run()
+    at.radio(key="stages_fill").set_value("median").run()
     assert not at.exception, at.exception
     filled = open_["Amount"].fill_null(median).sum()
     assert {m.label: m.value for m in at.metric}["Open pipeline"] == f"${filled:,.0f}"

@@ -603,3 +603,26 @@ def test_open_deals_without_a_value_are_counted_and_filled_only_when_asked() -> 
     )
     assert stages.unvalued_line(0, None) is None
     assert stages.median_won_value(deals.filter(pl.col("stage_kind") != "won")) is None
+
+
+def test_open_deals_without_a_value_take_the_list_price_their_name_names() -> None:
+    deals = deals_frame(
+        [
+            {**deal(1, 2, value=None), "name": "ACME Pro-Plan"},
+            {**deal(2, 3, value=None), "name": "acme pro plan "},
+            {**deal(3, 2, value=None), "name": "Beta Lite"},
+            {**deal(4, 2, value=7_000.0), "name": "Acme Pro Plan"},
+            {**deal(5, 4, value=None, closed_at=date(2026, 3, 1)), "name": "Acme Pro Plan"},
+        ]
+    )
+    prices = pl.DataFrame({"product": ["Acme Pro Plan", "Gamma"], "price": [12_000.0, 5.0]})
+    filled, unmatched = stages.fill_from_price_list(deals, prices)
+    # Deals 1 and 2 match whatever their case, spaces and hyphens; 4 keeps its own value; the
+    # won deal 5 is not an open deal to value; Beta Lite has no price.
+    assert filled["value"].to_list() == [12_000.0, 12_000.0, None, 7_000.0, None]
+    assert unmatched == ["Beta Lite"]
+    assert stages.price_list_line(2, unmatched, "prices.csv") == (
+        "2 open deals without a value are valued here at their list price in prices.csv (a fill, "
+        "not a figure from the deals). No product matched 1: Beta Lite."
+    )
+    assert list(stages.fill_choices(None)) == ["none", "prices"]

@@ -1791,6 +1791,41 @@ def _order_from_history(prepared: Prepared) -> None:
     )
 
 
+PRICE_COLUMNS = {
+    "product": ("product", "productname", "item", "name", "sku"),
+    "price": ("listprice", "price", "unitprice", "amount", "value"),
+}
+
+
+def price_list(raw: RawTable) -> tuple[pl.DataFrame, list[str]]:
+    """A price list (product -> list price) as `product` and `price`, with a line per bad row.
+
+    Its numbers are read as deal values are (currency signs, thousands separators, decimal
+    comma), and the products keep the file's spelling: `stages.fill_from_price_list` matches
+    them on the deals' names ignoring case, spaces and punctuation.
+    """
+    by_norm = {_norm(c): c for c in raw.frame.columns}
+    found = {
+        k: next((by_norm[n] for n in names if n in by_norm), None) for k, names in PRICE_COLUMNS.items()
+    }
+    if found["product"] is None or found["price"] is None:
+        empty = pl.DataFrame(schema={"product": pl.String, "price": pl.Float64})
+        return empty, [
+            f"{raw.name}: a price list needs a product column and a price column; it has "
+            f"{', '.join(raw.frame.columns[:12])}."
+        ]
+    product, price = found["product"], found["price"]
+    cleaned = _clean_columns(raw.frame, [product, price])
+    semicolon = any("semicolon" in n for n in raw.notes)
+    number, reason = _parse_number(cleaned[price], price, Report("deals", raw.name), semicolon)
+    bad = _problems(raw.lines, price, raw.frame[price], reason)
+    problems = [
+        f"{raw.name}, line {line}: {why} (value: {value!r})" for line, _, value, why in bad.iter_rows()
+    ]
+    table = pl.DataFrame({"product": cleaned[product], "price": number}).drop_nulls()
+    return table, problems
+
+
 def _split_close_dates(prepared: Prepared, is_open: pl.Series) -> None:
     """One close date column: the day a won or lost deal closed, an open deal's expected close.
 

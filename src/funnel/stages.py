@@ -199,9 +199,46 @@ def fill_open_values(deals: pl.DataFrame, value: float) -> pl.DataFrame:
     )
 
 
-def fill_label(median: float) -> str:
-    """The switch that values unvalued open deals, saying at what."""
-    return f"Value open deals without a value at the median won value (${median:,.0f})"
+def _matching_key(text: pl.Expr) -> pl.Expr:
+    """A name as a price list and a deal are matched on: case, spaces and punctuation aside."""
+    return text.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]", "")
+
+
+def fill_from_price_list(deals: pl.DataFrame, prices: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    """Open deals without a value valued at the list price of the product their name names
+    (`importers.price_list`), and the names of those no product matched, sorted."""
+    keyed = prices.select(_matching_key(pl.col("product")).alias("key"), "price").unique(
+        "key", keep="first"
+    )
+    joined = deals.with_columns(_matching_key(pl.col("name")).alias("key")).join(
+        keyed, on="key", how="left", maintain_order="left"
+    )
+    unmatched = joined.filter(_unvalued_open() & pl.col("price").is_null())["name"]
+    filled = joined.with_columns(
+        pl.when(_unvalued_open()).then(pl.col("price")).otherwise(pl.col("value")).alias("value")
+    ).drop("key", "price")
+    return filled, sorted(unmatched.fill_null("(no name)").unique().to_list())
+
+
+def price_list_line(valued: int, unmatched: Sequence[str], name: str) -> str:
+    """What the page says after valuing open deals from a price list: how many, and which not."""
+    line = (
+        f"{valued:,} open deals without a value are valued here at their list price in {name} "
+        "(a fill, not a figure from the deals)."
+    )
+    if unmatched:
+        more = f" and {len(unmatched) - 10:,} more" if len(unmatched) > 10 else ""
+        line += f" No product matched {len(unmatched):,}: {', '.join(unmatched[:10])}{more}."
+    return line
+
+
+def fill_choices(median: float | None) -> dict[str, str]:
+    """How open deals without a value can be counted: as $0, at the median won value (when a
+    won deal has a value), or from a price list."""
+    choices = {"none": "As $0"}
+    if median is not None:
+        choices["median"] = f"At the median won value (${median:,.0f})"
+    return {**choices, "prices": "From a price list"}
 
 
 def unvalued_line(count: int, fill: float | None) -> str | None:
