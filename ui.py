@@ -30,7 +30,7 @@ from sqlite_utils import Database
 from streamlit.navigation.page import StreamlitPage
 from streamlit.runtime.pages_manager import PagesManager
 
-from funnel import clock, demo, importers, points, scoring, store
+from funnel import clock, demo, health, importers, points, scoring, store
 from funnel.models import Rule
 
 _log = logging.getLogger("funnel")
@@ -273,6 +273,42 @@ def points_fit(version: int) -> points.PointsFit | None:
     """Points learned from outcomes for model `version`: fit once per lead revision and model,
     since a fit on a million leads takes about a second."""
     return _points_fit(str(db_path()), _lead_revisions()[0], _model(version), clock.today())
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _health(
+    path: str,
+    rev: int,
+    revisions: tuple[int, int],
+    model: tuple[tuple[Rule, ...], float] | None,
+    today: date,
+    pipeline_id: int | None,
+    with_deals: bool,
+) -> str | None:
+    scored = None if model is None else _answered(path, revisions, model, today)
+    deals = (
+        (_table(path, rev, "deals", pipeline_id), _table(path, rev, "history", pipeline_id))
+        if with_deals
+        else None
+    )
+    return health.line(health.measure(scored, deals))
+
+
+def data_health(
+    version: int | None = None,
+    pipeline_id: int | None = None,
+    leads: bool = True,
+    deals: bool = True,
+) -> None:
+    """The page's one line under its title on what limits its figures (nothing when all is
+    well): its `leads` scored with model `version` (the latest when None), its `deals` of
+    `pipeline_id` (all when None). Measured once per store revision."""
+    model = _model(version) if leads else None
+    line = _health(
+        str(db_path()), revision(), _lead_revisions(), model, clock.today(), pipeline_id, deals
+    )
+    if line:
+        st.caption(line)
 
 
 def who() -> str:

@@ -26,6 +26,22 @@ def _read(upload: UploadedFile) -> importers.RawTable | None:
     return raw
 
 
+def _history() -> importers.RawTable | None:
+    """A stage-history file beside the deals (Salesforce's OpportunityHistory shape), if given."""
+    upload = st.file_uploader(
+        "Stage history file, optional (deal id, stage, date entered; e.g. OpportunityHistory)",
+        type=["csv", "txt", "tsv", "xlsx"],
+        key="data_history_upload",
+    )
+    if upload is None:
+        return None
+    try:
+        return importers.read_table(upload.getvalue(), upload.name)
+    except importers.ImportRejectedError as e:
+        ui.show_error(e)
+        return None
+
+
 def _stage_plan(previous: importers.Prepared | None) -> importers.StagePlan:
     with ui.connection() as db:
         targets = store.import_targets(db)
@@ -39,8 +55,15 @@ def _stage_plan(previous: importers.Prepared | None) -> importers.StagePlan:
             stage_map[name] = st.selectbox(
                 ui.as_text(f"'{name}' becomes"), own, key=f"data_stage_{name}"
             )
-    new_name = st.text_input("New pipeline name", key="data_new_pipeline") if action == "create" else ""
-    return importers.StagePlan(ids.get(chosen), action, new_name, stage_map)
+    new_name, order = "", ""
+    if action == "create":
+        new_name = st.text_input("New pipeline name", key="data_new_pipeline")
+        order = st.text_input(
+            "Open stages in funnel order, comma-separated (empty: the order the dry run shows)",
+            key="data_stage_order",
+        )
+    order_typed = importers.parse_stage_order(order)
+    return importers.StagePlan(ids.get(chosen), action, new_name, stage_map, order_typed)
 
 
 def _options(kind: importers.Kind, mapping: dict[str, str]) -> importers.Options:
@@ -61,7 +84,12 @@ def _options(kind: importers.Kind, mapping: dict[str, str]) -> importers.Options
             if error := importers.range_error(typed[axis]):
                 st.error(ui.as_text(error))
     plan = _stage_plan(previous) if kind == "deals" else importers.StagePlan()
-    return importers.Options(mapping, orders, importers.parse_ranges(typed), plan)
+    no_values = (
+        kind == "deals"
+        and "value" not in mapping
+        and st.checkbox("The file has no deal values: import every deal at $0", key="data_no_values")
+    )
+    return importers.Options(mapping, orders, importers.parse_ranges(typed), plan, no_values)
 
 
 def _chart_catalogue() -> dict[str, Callable[[], alt.TopLevelMixin]]:
@@ -88,6 +116,7 @@ def _restore(pending: tuple[str, int]) -> str:
 
 
 st.title("Data")
+ui.data_health()
 imp, exp, bak = st.tabs(["Import", "Export", "Backup & restore"])
 
 with imp:
@@ -124,10 +153,12 @@ with imp:
         st.subheader("Preview")
         st.dataframe(importers.preview(raw, kind, mapping), hide_index=True, key="data_preview")
         options = _options(kind, mapping)
+        history = _history() if kind == "deals" else None
         left, right = st.columns(2)
         if left.button("Dry run", key="data_dry_run", icon=":material/fact_check:"):
             with ui.connection() as db:
-                checked = importers.validate(db, raw, kind, options, ui.progress("Checking…", 2))
+                checking = ui.progress("Checking…", 2)
+                checked = importers.validate(db, raw, kind, options, checking, history)
             importers.record_dry_run(st.session_state, checked, options)
             st.rerun()
         prepared, stale, ready = importers.dry_run_status(st.session_state, options)

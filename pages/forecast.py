@@ -16,14 +16,19 @@ ui.through_app()
 
 @st.cache_resource(max_entries=8, show_spinner="Measuring the funnel…")
 def measured(
-    path: str, rev: int, quarters: int, period: fc.Period, pipeline: int | None, today: date
+    path: str,
+    rev: int,
+    window: tuple[date, date],
+    period: fc.Period,
+    pipeline: int | None,
+    today: date,
 ) -> tuple[fc.Baseline, pl.DataFrame | None]:
     """The baseline and the chosen pipeline's funnel, measured once per store revision."""
     with ui.connection() as db:
         fit, interest, version = fc.agreed_cutoff(store.decisions(db))
     leads = scoring.with_quadrants(ui.scored_leads(version), fit, interest)
     chosen = None if pipeline is None else (ui.stages(pipeline), ui.stage_history(pipeline), ui.deals())
-    return fc.measure_view(leads, ui.deals(pipeline), today, quarters, period, chosen)
+    return fc.measure_view(leads, ui.deals(pipeline), today, window, period, chosen)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Back-testing the forecast…")
@@ -53,13 +58,21 @@ st.title("Funnel & forecast")
 query = st.query_params.to_dict()
 with ui.connection() as db:
     decisions, names = store.decisions(db), fc.pipeline_names(store.pipelines(db))
+    last = store.last_data_date(db)
+today = clock.today()
 # Streamlit forgets a page's widget values once another page runs: put them back on return (a
 # link fills in the rest).
 st.session_state.update(fc.opening_view(st.session_state, query, names))
 for notice in fc.link_notices(query, names):
     st.warning(ui.as_text(notice))
+st.session_state.setdefault("forecast_window", fc.default_window(today, last))
 left, middle, right = st.columns(3)
-window_name = left.selectbox("Baseline window", list(fc.WINDOWS), key="forecast_window")
+window_name = left.selectbox(
+    "Baseline window",
+    fc.window_labels(),
+    format_func=lambda label: fc.window_label(label, today, last),
+    key="forecast_window",
+)
 period_name = middle.selectbox("Forecast per", list(fc.PERIODS), key="forecast_period")
 pipeline = right.selectbox(
     "Deal pipeline",
@@ -71,13 +84,16 @@ pipeline = right.selectbox(
         "value, and whose share of the deals won gives its share of the leads."
     ),
 )
-today = clock.today()
+window = fc.baseline_window(window_name, today, last)
 baseline, stage_funnel = measured(
-    str(ui.db_path()), ui.revision(), fc.WINDOWS[window_name], fc.PERIODS[period_name], pipeline, today
+    str(ui.db_path()), ui.revision(), window, fc.PERIODS[period_name], pipeline, today
 )
+ui.data_health(fc.agreed_cutoff(decisions)[2], pipeline_id=pipeline)
 st.caption(fc.window_caption(baseline, decisions, ui.as_text, today))
 if baseline.lead_share is not None:
     st.caption(baseline.lead_share.sentence(ui.as_text(names[pipeline])))
+if note := fc.window_note(baseline, window_name, last):
+    st.warning(note)
 marketing_tab, pipeline_tab, backtest_tab = st.tabs(
     ["Marketing funnel", "Deal pipeline", "How good was it?"]
 )
@@ -139,7 +155,10 @@ def what_if() -> None:
         target = money_input("Revenue target for the whole horizon ($)", whole, "forecast_target")
         sim = fc.simulate(levers, baseline, target)
         chance = "Chance to reach the target"
-        st.metric(chance, f"{sim.chance:.0%}", help=fc.FIGURE_HELP[chance])
+        if target > 0:
+            st.metric(chance, f"{sim.chance:.0%}", help=fc.FIGURE_HELP[chance])
+        else:
+            st.info(fc.NO_TARGET)
         st.altair_chart(charts.range_chart(sim.quantiles), key="forecast_range_chart")
         range_columns = ui.column_config(fc.RANGE_COLUMNS)
         st.dataframe(

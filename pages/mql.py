@@ -64,6 +64,7 @@ if message := st.session_state.pop("mql_toast", None):
     st.toast(message)
 with ui.connection() as db:
     models, agreed = store.model_versions(db), store.decisions(db)
+    scales = store.score_scales(db)
 versions = models["version"].to_list()
 if not versions:
     st.info(scoring.NO_MODEL)
@@ -76,6 +77,7 @@ for notice in scoring.link_notices(st.query_params, versions):
     st.warning(ui.as_text(notice))
 labels = scoring.version_labels(models)
 version = st.selectbox("Scoring model version", versions, key="mql_version", format_func=labels.get)
+ui.data_health(version, deals=False)
 st.session_state["mql_version_kept"] = version
 st.caption(scoring.MQL_DEFINITION)
 scored = ui.scored_leads(version)
@@ -135,7 +137,11 @@ def threshold(leads: pl.DataFrame, grid: pl.DataFrame, sample: pl.DataFrame, ver
     st.query_params.update(scoring.view_link(f, i, version))
     if st.session_state["mql_version"] != version:  # a decision of another version was restored
         st.rerun(scope="app")
-    view = scoring.cutoff_view(grid, f, i, leads.height)
+    view = scoring.cutoff_view(grid, f, i)
+    if units := scoring.file_units(f, i, scales):
+        st.caption(units)
+    if line := scoring.unscored_line(leads.height, view.scored):
+        st.info(line)
     for column, (label, value, note) in zip(st.columns(3) + st.columns(3), view.figures, strict=True):
         column.metric(
             label, value, note, delta_color="off", delta_arrow="off", help=scoring.FIGURE_HELP[label]
@@ -155,16 +161,19 @@ def threshold(leads: pl.DataFrame, grid: pl.DataFrame, sample: pl.DataFrame, ver
         key="mql_leads_per_rep",
         help=scoring.CAPACITY_HELP["per_rep"],
     )
-    weekly, within, message = scoring.capacity_check(grid, f, i, int(reps), int(per_rep))
-    (st.success if within else st.warning)(message)
-    st.altair_chart(charts.mql_capacity_chart(weekly))
+    if one_day := scoring.one_creation_date(leads):
+        st.info(one_day)
+    else:
+        weekly, within, message = scoring.capacity_check(grid, f, i, int(reps), int(per_rep))
+        (st.success if within else st.warning)(message)
+        st.altair_chart(charts.mql_capacity_chart(weekly))
     suggested = points.capacity_cutoff(grid, int(reps), int(per_rep))
     st.caption(points.capacity_caption(suggested, int(reps), int(per_rep)))
     if suggested is not None:
         st.button(
             "Move the sliders there", key="mql_use_suggested", on_click=move_sliders, args=(suggested,)
         )
-    chart = charts.mql_quadrant_chart(sample, view.quadrants, f, i, leads.height)
+    chart = charts.mql_quadrant_chart(sample, view.quadrants, f, i, view.scored)
     quadrant.altair_chart(charts.with_suggested_cutoff(chart, suggested))
     suggest_points(version, f, i, int(reps), int(per_rep))
 
@@ -234,7 +243,7 @@ def model_editor(scored: pl.DataFrame, version: int, latest: int) -> None:
         hide_index=True,
         key=f"mql_rules_{version}",
     )
-    draft, errors = scoring.parse_rules(pl.DataFrame(table))
+    draft, errors = scoring.parse_rules(pl.DataFrame(table), empty_ok=not saved_rules)
     for error in errors:
         st.error(ui.as_text(error))
     if errors or (draft == saved_rules and half_life == saved_half_life):

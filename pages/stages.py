@@ -9,7 +9,7 @@ import streamlit as st
 from sqlite_utils import Database
 
 import ui
-from funnel import calibration, charts, clock, stages, store
+from funnel import calibration, charts, clock, importers, stages, store
 
 ui.through_app()
 
@@ -55,6 +55,21 @@ def confirm_delete(pipeline_id: int, name: str, deals: int) -> None:
         attempt("Pipeline deleted", lambda db: store.delete_pipeline(db, pipeline_id, ui.who(), seen))
 
 
+def price_list() -> tuple[pl.DataFrame, str] | None:
+    """The price list uploaded to value open deals by their name, with its name; None before one."""
+    upload = st.file_uploader("Price list (product, list price)", ["csv", "xlsx"], key="stages_prices")
+    if upload is None:
+        return None
+    try:
+        prices, problems = importers.price_list(importers.read_table(upload.getvalue(), upload.name))
+    except importers.ImportRejectedError as e:
+        ui.show_error(e)
+        return None
+    for problem in problems:
+        st.error(ui.as_text(problem))
+    return prices, upload.name
+
+
 @st.fragment
 def figures_for_period(deals: pl.DataFrame, stage_frame: pl.DataFrame) -> None:
     """The period selector reruns only this part of the page."""
@@ -68,9 +83,22 @@ def figures_for_period(deals: pl.DataFrame, stage_frame: pl.DataFrame) -> None:
         "Period (open deals by expected close, closed deals by close date)", periods, key="stages_period"
     )
     st.query_params["period"] = period
-    figures = stages.pipeline_figures(stages.in_period(deals, period), stage_frame)
+    shown = stages.in_period(deals, period)
+    unvalued, median = stages.open_without_value(shown), stages.median_won_value(deals)
+    line = stages.unvalued_line(unvalued, None)
+    choices = stages.fill_choices(median)
+    how = ui.choice("Open deals without a value", choices, "stages_fill") if unvalued else "none"
+    if unvalued and how == "median" and median is not None:
+        shown, line = stages.fill_open_values(shown, median), stages.unvalued_line(unvalued, median)
+    elif unvalued and how == "prices" and (prices := price_list()) is not None:
+        shown, unmatched = stages.fill_from_price_list(shown, prices[0])
+        valued = unvalued - stages.open_without_value(shown)
+        line = stages.price_list_line(valued, unmatched, prices[1])
+    figures = stages.pipeline_figures(shown, stage_frame)
     for col, (label, value) in zip(st.columns(3), figures.headline(), strict=True):
         col.metric(label, value)
+    if line:
+        st.caption(line)
     st.altair_chart(charts.stage_value_chart(figures.by_stage))
     st.dataframe(figures.table(), hide_index=True, column_config=COLUMNS, width="content")
     own = stages.own_probability_deals(stages.in_period(deals, period))
@@ -135,6 +163,7 @@ if pipeline_id is None:
     st.info("No pipeline yet: create one from a template above.")
     st.stop()
 st.query_params["pipeline"] = str(pipeline_id)
+ui.data_health(pipeline_id=pipeline_id, leads=False)
 stage_frame, deals = ui.stages(pipeline_id), ui.deals(pipeline_id)
 history = ui.stage_history(pipeline_id)
 version = stages.pipeline_row(pipelines, pipeline_id)["version"]
@@ -179,9 +208,10 @@ figures_for_period(deals, stage_frame)
 
 st.subheader("Probabilities from history")
 learned = stages.history_probability(deals, stage_frame, history)
+st.info(stages.history_coverage(deals, history).line())
 st.caption(f"{stages.smoothing_caption()} {calibration.interval_caption()}")
 st.dataframe(calibration.with_intervals(learned), hide_index=True, column_config=CALIBRATION_COLUMNS)
-labels = stages.labels(learned, "stage_id", "stage")
+labels = stages.measured_labels(learned)
 chosen = st.multiselect(
     "Stages to adopt", list(labels), format_func=labels.get, key="stages_adopt_which"
 )
@@ -190,7 +220,8 @@ if unsaved:
     st.caption("Save or undo your edits in the stage table first: adopting replaces it.")
 left, right = st.columns(2)
 adopt_some = left.button("Adopt suggested", key="stages_adopt", disabled=unsaved or not chosen)
-if adopt_some or right.button("Adopt all", key="stages_adopt_all", disabled=unsaved):
+adopt_all = right.button("Adopt all", key="stages_adopt_all", disabled=unsaved or not labels)
+if adopt_some or adopt_all:
     which = chosen if adopt_some else None
     attempt(
         "Probabilities adopted",

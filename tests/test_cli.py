@@ -6,9 +6,11 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from funnel import cli, store
@@ -170,6 +172,9 @@ def test_stage_map_and_date_order_options(
     stage_map.write_text(json.dumps({"Signed": "Won"}))
     argv = ["import", str(source), "--kind", "deals", "--db", str(db_path), "--pipeline", "Sales"]
     code, _, err = run(capsys, *argv)
+    assert code == 1 and "every deal would be worth $0" in err
+    argv.append("--no-values")
+    code, _, err = run(capsys, *argv)
     assert code == 1 and "no day above 12 tells which" in err
     code, _, err = run(capsys, *argv, "--dates", "dmy", "--stage-map", str(stage_map))
     assert (code, err) == (0, ""), err
@@ -209,3 +214,104 @@ def test_the_readme_names_every_page_and_says_how_to_stop_and_move_the_server() 
     start = readme.split("## Start and stop", 1)[1].split("\n## ", 1)[0]
     assert "Ctrl+C" in start and "--server.port" in start
     assert readme.index("## The command line") < readme.index("## Performance")
+
+
+def test_a_deals_import_takes_a_stage_history_file_and_a_stage_order(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "opps.csv"
+    source.write_bytes(
+        b"Opportunity ID,Stage,Amount\nO1,Closed Won,100\nO2,Closed Lost,50\nO3,Demo,80\n"
+        b"O4,Discovery,10\n"
+    )
+    history = tmp_path / "history.csv"
+    history.write_bytes(
+        b"Opportunity ID,Stage Name,Created Date\nO1,Discovery,2026-01-02\nO1,Demo,2026-01-09\n"
+        b"O1,Closed Won,2026-02-01\nO2,Discovery,2026-01-03\nO2,Closed Lost,2026-01-20\n"
+    )
+    argv = ["import", str(source), "--kind", "deals", "--db", str(db_path)]
+    argv += ["--create-pipeline", "Opps", "--stage-order", "Discovery, Demo"]
+    code, out, err = run(capsys, *argv, "--history", str(history))
+    assert (code, err) == (0, ""), err
+    assert "open stages in the order you gave: Discovery → Demo" in out
+    assert "5 entries for 2 deals" in out
+    with store.opened(db_path) as db:
+        moves = store.stage_history(db).join(
+            store.stages(db).select(pl.col("id").alias("to_stage_id"), "name"), on="to_stage_id"
+        )
+        by_deal = moves.group_by("deal_id", maintain_order=True).agg("name")["name"].to_list()
+    # O1 and O2 follow their history; O3 and O4, not in it, get their one entry.
+    assert by_deal == [
+        ["Discovery", "Demo", "Closed Won"],
+        ["Discovery", "Closed Lost"],
+        ["Demo"],
+        ["Discovery"],
+    ]
+
+
+def test_a_dry_run_or_a_refused_import_into_a_new_store_leaves_no_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "leads.csv"
+    source.write_bytes(b"external_id,created\nL1,2026-01-02\nL2,not a date\n")
+    new = tmp_path / "new" / "mine.db"
+    code, _, err = run(capsys, "import", str(source), "--kind", "leads", "--db", str(new))
+    assert code == 1 and "not a date" in err
+    source.write_bytes(b"external_id,created\nL1,2026-01-02\n")
+    code, out, _ = run(capsys, "import", str(source), "--kind", "leads", "--db", str(new), "--dry-run")
+    assert code == 0 and "would add 1" in out
+    assert not new.exists() and not list(tmp_path.glob("new/*"))
+    code, out, _ = run(capsys, "import", str(source), "--kind", "leads", "--db", str(new))
+    assert code == 0 and "added 1" in out
+    with store.opened(new) as db:
+        assert store.lead_count(db) == 1
+
+
+def test_a_stages_export_imports_back_with_its_probabilities(
+    demo_path: Path, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "export", "stages", "--out", str(tmp_path), "--db", str(demo_path))
+    assert code == 0, err
+    exported = tmp_path / "stages.csv"
+    with store.opened(demo_path) as db:
+        before = store.stages(db).select("pipeline_id", "position", "name", "probability", "kind")
+        first = int(before["pipeline_id"][0])
+        store.save_stages(
+            db,
+            first,
+            [replace(s, probability=1) for s in store.stage_list(db, first)],
+            None,
+            who="someone",
+        )
+    # Into the store it came from: the probabilities come back, no deal moves.
+    code, out, err = run(capsys, "import-stages", str(exported), "--db", str(demo_path))
+    assert code == 0, err
+    pipelines = before["pipeline_id"].n_unique()
+    assert f"{pipelines} pipelines read; created 0, updated {pipelines}." in out
+    with store.opened(demo_path) as db:
+        after = store.stages(db).select("pipeline_id", "position", "name", "probability", "kind")
+        assert after.equals(before)
+        # The History can undo it: the hand-set 1 % comes back.
+        store.undo_last(db, "pipeline", first, "someone")
+        assert {s.probability for s in store.stage_list(db, first)} == {1.0}
+    # Into an empty store: every pipeline is created with its stages.
+    code, out, err = run(capsys, "import-stages", str(exported), "--db", str(db_path))
+    assert code == 0 and f"created {pipelines}, updated 0" in out, err
+    with store.opened(db_path) as db:
+        fresh = store.stages(db).select("position", "name", "probability", "kind")
+    assert fresh.equals(before.drop("pipeline_id"))
+
+
+def test_a_stages_file_with_a_bad_probability_is_refused_whole(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "stages.csv"
+    source.write_bytes(
+        b"pipeline,position,name,probability,kind,rot_days\nA,1,Demo,40,open,\nA,2,Won,100,won,\n"
+        b"B,1,Call,150,open,\nB,2,Won,100,won,\n"
+    )
+    code, _, err = run(capsys, "import-stages", str(source), "--db", str(db_path))
+    assert code == 1
+    assert "pipeline 'B': Row 1 (Call): probability 150 is outside 0 to 100." in err
+    with store.opened(db_path) as db:
+        assert store.pipelines(db).is_empty()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -59,13 +59,13 @@ def test_45_day_cycle_moves_half_of_q1_wins_into_q2() -> None:
 
 
 def test_cycle_lever_stretches_the_measured_shape() -> None:
-    pmf = fc.cycle_pmf(np.asarray([30.0, 60.0]), mean_days=90.0)
+    pmf = fc.cycle_pmf(np.asarray([30.0, 60.0]), median_days=90.0)
     assert np.flatnonzero(pmf).tolist() == [60, 120]
     assert pmf[[60, 120]].tolist() == [0.5, 0.5]
 
 
 def test_without_measured_cycles_the_cycle_is_a_point_mass_at_the_lever() -> None:
-    pmf = fc.cycle_pmf(np.asarray([]), mean_days=10.0)
+    pmf = fc.cycle_pmf(np.asarray([]), median_days=10.0)
     assert np.flatnonzero(pmf).tolist() == [10]
 
 
@@ -597,12 +597,14 @@ def test_measure_view_adds_the_chosen_pipelines_funnel_over_the_same_window(
     hand_store: Database,
 ) -> None:
     leads, deals = with_mql(store.leads(hand_store)), store.deals(hand_store)
-    baseline, none = fc.measure_view(leads, deals, TODAY, 4, "quarter")
+    baseline, none = fc.measure_view(leads, deals, TODAY, fc.full_quarters_window(TODAY), "quarter")
     assert none is None and baseline.window == (date(2025, 10, 1), date(2026, 10, 1))
     assert baseline.levers == fc.Levers(2.5, (0.8, 0.625, 0.8, 0.5, 0.5), 15_000.0, 75.0)
     pid = int(store.pipelines(hand_store).get_column("id")[0])
     chosen = (store.stages(hand_store, pid), store.stage_history(hand_store, pid), deals)
-    one, funnel = fc.measure_view(leads, store.deals(hand_store, pid), TODAY, 4, "quarter", chosen)
+    one, funnel = fc.measure_view(
+        leads, store.deals(hand_store, pid), TODAY, fc.full_quarters_window(TODAY), "quarter", chosen
+    )
     assert funnel is not None and funnel["count"].to_list() == [7, 4, 3]
     # The store's only pipeline won both deals of the window: it gets every lead.
     assert one.lead_share == fc.LeadShare(1.0, 2, 2, "won")
@@ -616,14 +618,16 @@ def test_the_pipelines_forecasts_add_up_to_all_pipelines(demo_path: Path) -> Non
             pid: (store.deals(db, pid), store.stages(db, pid), store.stage_history(db, pid))
             for pid in store.pipelines(db)["id"]
         }
-    whole, _ = fc.measure_view(leads, deals, TODAY, 4, "quarter")
+    whole, _ = fc.measure_view(leads, deals, TODAY, fc.full_quarters_window(TODAY), "quarter")
     start, end = whole.window
     won = deals.filter(
         (pl.col("stage_kind") == "won") & (pl.col("closed_at") >= start) & (pl.col("closed_at") < end)
     )
     parts = []
     for pid, (own, stage_rows, history) in pipelines.items():
-        part, _ = fc.measure_view(leads, own, TODAY, 4, "quarter", (stage_rows, history, deals))
+        part, _ = fc.measure_view(
+            leads, own, TODAY, fc.full_quarters_window(TODAY), "quarter", (stage_rows, history, deals)
+        )
         share = won.filter(pl.col("pipeline_id") == pid).height / won.height
         assert part.lead_share is not None and part.lead_share.share == pytest.approx(share)
         assert part.levers.leads_per_period == pytest.approx(whole.levers.leads_per_period * share)
@@ -641,3 +645,54 @@ def test_a_pipelines_lead_share_is_said_in_words() -> None:
         "Startup gets 25.0% of the leads: its share of the deals won in the window (30 of 120); "
         "the marketing funnel below counts all of them."
     )
+
+
+def test_the_data_window_follows_data_older_than_todays_windows() -> None:
+    # Data ending on 20 Dec 2017, seen on 23 Nov 2026: today's last 4 full quarters start on
+    # 1 Oct 2025 and hold none of it; the data's own last 4 quarters are 2017 Q1 to Q4.
+    last = date(2017, 12, 20)
+    assert fc.data_window(last, TODAY) == (date(2017, 1, 1), date(2018, 1, 1))
+    assert fc.default_window(TODAY, last) == fc.DATA_WINDOW
+    assert fc.baseline_window(fc.DATA_WINDOW, TODAY, last) == (date(2017, 1, 1), date(2018, 1, 1))
+    assert fc.window_label(fc.DATA_WINDOW, TODAY, last) == (
+        "Last 4 full quarters of your data: 2017 Q1 to 2017 Q4"
+    )
+    # Recent data keeps today's window; the data's window never reaches the quarter under way.
+    assert fc.default_window(TODAY, date(2026, 11, 2)) == "Last 4 full quarters"
+    assert fc.data_window(date(2026, 11, 2), TODAY) == fc.full_quarters_window(TODAY)
+    assert fc.baseline_window("Last 2 full quarters", TODAY, last) == fc.full_quarters_window(TODAY, 2)
+
+
+def test_an_empty_window_says_why_and_where_the_data_is(hand_store: Database) -> None:
+    leads, deals = with_mql(store.leads(hand_store)), store.deals(hand_store)
+    window = (date(2030, 1, 1), date(2031, 1, 1))
+    baseline = fc.measure_baseline(leads, deals, date(2031, 2, 1), window)
+    last = date(2026, 10, 15)
+    note = fc.window_note(baseline, "Last 4 full quarters", last)
+    assert note == (
+        "From 01 Jan 2030 to 01 Jan 2031 (excluded), no lead was created and no deal was won: the "
+        "rates, deal value or cycle measured there are 0, and so is what they forecast. Your data "
+        "ends on 15 Oct 2026: choose 'Last 4 full quarters of your data'."
+    )
+    measured = fc.measure_baseline(leads, deals, TODAY)
+    assert fc.window_note(measured, "Last 4 full quarters", last) is None
+
+
+def test_the_cycle_length_is_the_median_of_the_won_deals_cycles(hand_store: Database) -> None:
+    won = [(10, "2026-03-01"), (20, "2026-04-01"), (300, "2026-05-01")]
+    deals = pl.DataFrame(
+        {
+            "stage_kind": ["won"] * 3,
+            "value": [1_000.0] * 3,
+            "probability": [None] * 3,
+            "stage_probability": [100.0] * 3,
+            "expected_close": [None] * 3,
+            "closed_at": [date.fromisoformat(c) for _, c in won],
+            "created": [date.fromisoformat(c) - timedelta(days=d) for d, c in won],
+        },
+        schema_overrides={"probability": pl.Float64, "expected_close": pl.Date},
+    )
+    baseline = fc.measure_baseline(with_mql(store.leads(hand_store)), deals, TODAY)
+    # 10, 20 and 300 days: the median is 20 (the mean, 110, would be the one slow deal talking).
+    assert baseline.levers.cycle_days == 20.0
+    assert fc.LEVER_LABELS["cycle_days"] == "Median cycle length (days)"

@@ -11,7 +11,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import ui
-from funnel import store
+from funnel import forecast as fc
+from funnel import importers, store
+from funnel.templates import TEMPLATES
 from tests.conftest import APP, DEMO_TODAY, ROOT
 
 pytestmark = pytest.mark.dates
@@ -241,3 +243,41 @@ def test_the_back_test_tab_shows_one_row_per_full_quarter_and_names_the_closest_
     assert not at.exception, at.exception
     table = backtest_table(at)
     assert table["quarter"].tolist() == expected_quarters[2:]
+
+
+def test_old_data_gets_its_own_window_by_default_and_a_0_target_gets_no_chance(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Deals that all closed about three years before today, whatever today is.
+    old = DEMO_TODAY.replace(day=1) - timedelta(days=3 * 365)
+    rows = [
+        (
+            f"D{i}",
+            "Opportunity won" if i % 3 else "Lost customer",
+            1_000 * i,
+            old - timedelta(days=40 * i),
+        )
+        for i in range(1, 10)
+    ]
+    data = "Deal ID,Stage,Amount,Created Date,Close Date\n" + "".join(
+        f"{d},{stage},{value},{closed - timedelta(days=30)},{closed}\n"
+        for d, stage, value, closed in rows
+    )
+    with store.opened(db_path) as db:
+        store.create_pipeline(db, "Traditional B2B", TEMPLATES["Traditional B2B"])
+        assert importers.import_bytes(db, data.encode(), "deals", "old.csv").committed
+    monkeypatch.setenv("FUNNEL_DB", str(db_path))
+    monkeypatch.chdir(ROOT)
+    at = open_page()
+    assert at.selectbox(key="forecast_window").value == fc.DATA_WINDOW
+    # Independently: the four quarters up to the one holding the last close date.
+    last = max(closed for *_, closed in rows)
+    end_month = (last.month - 1) // 3 * 3 + 4
+    end = date(last.year + (end_month > 12), (end_month - 1) % 12 + 1, 1)
+    start = date(end.year - 1, end.month, 1)
+    won = [r for r in rows if r[1] == "Opportunity won" and start <= r[3] < end]
+    assert won and metric(at, "Won deals measured") == str(len(won))
+    at.number_input(key="forecast_target").set_value(0.0).run()
+    assert not at.exception, at.exception
+    assert not [m for m in at.metric if m.label == "Chance to reach the target"]
+    assert fc.NO_TARGET in [i.value for i in at.info]

@@ -49,7 +49,7 @@ def test_quadrant_chart_labels_each_quadrant_with_its_count_and_says_what_it_sho
         sample, scoring.quadrant_counts(grid, 60, 40), 60, 40, leads.height
     ).to_dict()
     assert spec["title"]["subtitle"] == [
-        "Random sample of 4 of 10 leads shown; every count uses all leads",
+        "Random sample of 4 of 10 scored leads shown; every count uses all of them",
         charts.SCORED_AS_DECIDED,
     ]
     datasets = list(spec["datasets"].values())
@@ -233,7 +233,7 @@ def test_quadrant_labels_group_thousands() -> None:
     spec = charts.mql_quadrant_chart(sample, quadrants, 61, 40, 1_000_000).to_dict()
     labels = {row["label"] for d in spec["datasets"].values() for row in d if "label" in row}
     assert "MQL: 150,485 leads" in labels and "Cold: 122,261 leads" in labels
-    assert spec["title"]["subtitle"][0].startswith("Random sample of 10 of 1,000,000 leads shown")
+    assert spec["title"]["subtitle"][0].startswith("Random sample of 10 of 1,000,000 scored leads shown")
 
 
 def edit_rules(at: AppTest, edited: dict[int, dict[str, object]]) -> None:
@@ -383,7 +383,10 @@ def test_a_store_made_empty_then_imported_into_starts_from_the_default_rules(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # An empty store, then the user's own leads: no scoring model yet.
-    csv = b"external_id,created,job_title,company_size\nL1,2026-11-02,CEO,250\nL2,2026-11-03,Student,3\n"
+    csv = (
+        b"external_id,created,job_title,company_size,page_views\n"
+        b"L1,2026-11-02,CEO,250,3\nL2,2026-11-03,Student,3,0\n"
+    )
     with store.opened(db_path) as db:
         assert importers.import_bytes(db, csv, "leads", "crm.csv").committed
     monkeypatch.setenv("FUNNEL_DB", str(db_path))

@@ -495,10 +495,11 @@ def test_the_view_link_and_kept_copies_read_back_into_the_same_view() -> None:
 
 def test_cutoff_view_on_the_hand_table() -> None:
     # At F=60, I=40: 5 of 10 leads are MQLs; back-test on 9 known leads (see the tests above).
-    view = scoring.cutoff_view(scoring.cutoff_grid(hand_table()), 60, 40, 10)
+    view = scoring.cutoff_view(scoring.cutoff_grid(hand_table()), 60, 40)
     assert view.quadrants["leads"].to_list() == [5, 1, 2, 2]
+    assert view.scored == 10
     assert view.figures == [
-        ("MQLs", "5", "50.0% of 10 leads"),
+        ("MQLs", "5", "50.0% of 10 scored leads"),
         ("Conversion in MQLs", "50.0%", "outside: 20.0%"),
         ("Conversions kept", "66.7%", "2 of 3"),
         ("Lift", "1.50×", "base rate 33.3%"),
@@ -506,11 +507,101 @@ def test_cutoff_view_on_the_hand_table() -> None:
         ("SALs", "2", "SAL rate 40.0% · 1 rejected"),
     ]
     assert view.caption.startswith(
-        "Back-test on the 9 leads with a known outcome (converted or lost), each scored as it "
-        "stood when its outcome was decided"
+        "Back-test on the 9 scored leads with a known outcome (converted or lost), each scored "
+        "as it stood when its outcome was decided"
     )
     assert "the sales queue below uses today's decay" in view.caption
     assert view.curve.filter("current").height == 6
+
+
+def with_unscored(table: pl.DataFrame) -> pl.DataFrame:
+    """`table` plus four unscored leads: two converted, one lost, one accepted by sales."""
+    extra = pl.DataFrame(
+        {
+            "fit": [None, None, 95.0, None],
+            "interest": [None, None, None, 99.0],
+            "outcome": ["converted", "converted", "lost", None],
+            "sal_status": [None, None, None, "accepted"],
+            "created": [date(2026, 11, 2)] * 4,
+        },
+        schema=table.schema,
+    )
+    return pl.concat([table, extra])
+
+
+def test_unscored_leads_are_in_no_quadrant_never_mql_and_out_of_every_backtest_figure() -> None:
+    leads = with_unscored(hand_table())
+    flagged = scoring.with_quadrants(leads, 60, 40)
+    assert flagged["quadrant"].tail(4).to_list() == [None] * 4
+    assert flagged["mql"].tail(4).to_list() == [False] * 4
+    view = scoring.cutoff_view(scoring.cutoff_grid(leads), 60, 40)
+    # The same figures as the ten scored leads alone: the two extra conversions do not lower
+    # the recall, the extra lost lead does not lower the base rate.
+    alone = scoring.cutoff_view(scoring.cutoff_grid(hand_table()), 60, 40)
+    assert view.figures == alone.figures
+    assert_frame_equal(view.curve, alone.curve)
+    assert view.scored == 10
+    # Independently: scored leads with a known outcome, and the MQLs among them.
+    known = leads.filter(
+        pl.col("fit").is_not_null() & pl.col("interest").is_not_null() & pl.col("outcome").is_not_null()
+    )
+    mql = known.filter((pl.col("fit") >= 60) & (pl.col("interest") >= 40))
+    assert view.caption.startswith(f"Back-test on the {known.height} scored leads")
+    assert ("Conversions kept", "66.7%", f"{(mql['outcome'] == 'converted').sum()} of 3") in (
+        view.figures
+    )
+    assert scoring.unscored_line(leads.height, view.scored) == (
+        "4 of 14 leads have no score: left out of these figures."
+    )
+    assert scoring.unscored_line(10, 10) is None
+
+
+def test_unscored_leads_never_reach_the_sal_queue_or_the_scatter() -> None:
+    leads = (
+        with_unscored(hand_table())
+        .with_row_index("id", offset=1)
+        .with_columns(
+            pl.col("id").cast(pl.Int64),
+            pl.lit("Acme").alias("company"),
+            pl.lit("CEO").alias("job_title"),
+        )
+    )
+    queue = scoring.mqls_for_sales(leads, 0, 0)
+    assert sorted(queue["id"].to_list()) == list(range(1, 11))
+    assert scoring.scatter_sample(leads).height == 10
+
+
+def test_a_lead_with_no_score_in_the_file_and_nothing_for_the_rules_stays_unscored() -> None:
+    leads = pl.DataFrame(
+        {
+            "id": [1, 2, 3],
+            "email": [None, None, "c@acme.com"],
+            "job_title": [None, None, None],
+            "company_size": [None, None, None],
+            "pricing_page_visits": [None, None, 0],
+            "downloads": [None, None, None],
+            "bounced": [None, None, None],
+            "created": [TODAY] * 3,
+            "last_activity": [TODAY] * 3,
+            "fit": [None, 70.0, None],
+            "interest": [None, None, None],
+        },
+        schema_overrides={"fit": pl.Float64, "interest": pl.Float64, "bounced": pl.Boolean},
+    )
+    scored = scoring.score_leads(leads, TOY_RULES, 0, TODAY)
+    # Lead 1: nothing at all. Lead 2: a ready fit, nothing for interest. Lead 3: an e-mail
+    # (the domain rule reads it: fit 40/120 -> 33.3) and 0 pricing visits (interest 10/40).
+    assert scored["fit"].to_list() == [None, 70.0, pytest.approx(40 / 120 * 100)]
+    assert scored["interest"].to_list() == [None, None, 25.0]
+    # A model with no rules scores nobody: only ready-made scores count.
+    assert scoring.score_leads(leads, (), 0, TODAY)["fit"].to_list() == [None, 70.0, None]
+    why = scoring.explain(leads.slice(1, 1), TOY_RULES, 0, TODAY)
+    assert why.rows() == [
+        ("fit", "Ready-made score from the import (used untouched)", None, None),
+        ("interest", scoring.UNSCORED_AXIS, None, None),
+    ]
+    found, line = scoring.lead_scores(scored, 1, 3)
+    assert found and line.startswith("No score in the file")
 
 
 def test_capacity_check_says_how_many_weeks_sales_could_not_keep_up() -> None:

@@ -319,6 +319,57 @@ def test_a_stage_no_closed_deal_reached_keeps_its_manual_value() -> None:
     assert result["smoothed"].to_list() == [20.0, 50.0, 70.0, 100.0, 0.0]
 
 
+# An import without stage history: one entry per deal, into the stage it ended in. Three won
+# deals, two lost ones that do not say where they were lost, one open deal.
+IMPORTED = deals_frame(
+    [
+        deal(11, 4, closed_at=date(2026, 3, 1)),
+        deal(12, 4, closed_at=date(2026, 3, 2)),
+        deal(13, 4, closed_at=date(2026, 3, 3)),
+        deal(14, 5, closed_at=date(2026, 3, 4)),
+        deal(15, 5, closed_at=date(2026, 3, 5)),
+        deal(16, 2),
+    ]
+)
+IMPORTED_HISTORY = history_frame(
+    [
+        (d, None, s, "2026-03-01T00:00:00")
+        for d, s in ((11, 4), (12, 4), (13, 4), (14, 5), (15, 5), (16, 2))
+    ]
+)
+
+
+def test_without_history_no_open_stage_claims_a_rate_and_the_overall_win_rate_is_given() -> None:
+    result = stages.history_probability(IMPORTED, PIPELINE, IMPORTED_HISTORY, pseudo_deals=0)
+    # Counting the won deals alone would read 100 % on every open stage.
+    assert result["n"].to_list() == [0] * 5
+    assert result["empirical"].null_count() == 5
+    assert stages.measured_labels(result) == {}
+    coverage = stages.history_coverage(IMPORTED, IMPORTED_HISTORY)
+    assert (coverage.closed, coverage.won, coverage.with_history) == (5, 3, 0)
+    assert coverage.line().startswith(
+        "Overall win rate 60.0% (3 won of 5 closed deals). No closed deal has stage history"
+    )
+    assert "not measurable" in coverage.line()
+
+
+def test_per_stage_rates_are_measured_on_the_closed_deals_with_history_only() -> None:
+    deals = pl.concat([HISTORY_DEALS, IMPORTED])
+    history = pl.concat([HISTORY, IMPORTED_HISTORY])
+    result = stages.history_probability(deals, PIPELINE, history, pseudo_deals=0)
+    alone = stages.history_probability(HISTORY_DEALS, PIPELINE, HISTORY, pseudo_deals=0)
+    assert_frame_equal(result, alone)
+    coverage = stages.history_coverage(deals, history)
+    # Closed: 5 with history (deals 1, 2, 3, 4, 6), 5 imported; 2 won + 3 won of 10.
+    assert (coverage.closed, coverage.won, coverage.with_history) == (10, 5, 5)
+    assert coverage.lost_without_history == 2
+    assert "5 of 10 closed deals have stage history" in coverage.line()
+    # Adopt leaves a stage that nothing measured exactly as set by hand.
+    current = [Stage("Qualify", 33.3, "open", None, 1), Stage("Won", 100, "won", None, 4)]
+    unmeasured = stages.history_probability(IMPORTED, PIPELINE, IMPORTED_HISTORY)
+    assert stages.adopt_probabilities(current, unmeasured) == current
+
+
 def test_adopt_rounds_the_smoothed_value_and_touches_only_the_chosen_stages() -> None:
     current = [
         Stage(r["name"], r["probability"], r["kind"], r["rot_days"], r["id"])
@@ -576,3 +627,56 @@ def test_column_descriptions_name_known_kinds_and_the_editor_order() -> None:
     kinds = {c["kind"] for c in described if isinstance(c, dict)}
     assert kinds == {"number", "text", "select"}
     assert list(stages.EDITOR_COLUMNS) == ["position", "name", "probability", "kind", "rot_days"]
+
+
+def test_open_deals_without_a_value_are_counted_and_filled_only_when_asked() -> None:
+    deals = deals_frame(
+        [
+            deal(1, 4, value=30_000.0, closed_at=date(2026, 3, 1)),
+            deal(2, 4, value=10_000.0, closed_at=date(2026, 3, 2)),
+            deal(3, 4, value=None, closed_at=date(2026, 3, 3)),
+            deal(4, 2, value=None),
+            deal(5, 2, value=None),
+            deal(6, 3, value=5_000.0),
+        ]
+    )
+    assert stages.open_without_value(deals) == 2
+    # Won deals with a value: 30,000 and 10,000 -> median 20,000.
+    assert stages.median_won_value(deals) == 20_000.0
+    plain = stages.pipeline_figures(deals, PIPELINE)
+    filled = stages.pipeline_figures(stages.fill_open_values(deals, 20_000.0), PIPELINE)
+    assert (plain.open_pipeline, filled.open_pipeline) == (5_000.0, 45_000.0)
+    # Demo is at 50 %, Proposal at 70 %: 2 x 20,000 x 0.5 + 5,000 x 0.7.
+    assert filled.weighted_pipeline == 23_500.0
+    assert filled.closed_won == plain.closed_won == 40_000.0
+    assert stages.unvalued_line(2, None) == (
+        "2 open deals have no value: counted as deals, as $0 in the open and weighted pipeline."
+    )
+    assert "valued here at the median won value of this pipeline, $20,000" in str(
+        stages.unvalued_line(2, 20_000.0)
+    )
+    assert stages.unvalued_line(0, None) is None
+    assert stages.median_won_value(deals.filter(pl.col("stage_kind") != "won")) is None
+
+
+def test_open_deals_without_a_value_take_the_list_price_their_name_names() -> None:
+    deals = deals_frame(
+        [
+            {**deal(1, 2, value=None), "name": "ACME Pro-Plan"},
+            {**deal(2, 3, value=None), "name": "acme pro plan "},
+            {**deal(3, 2, value=None), "name": "Beta Lite"},
+            {**deal(4, 2, value=7_000.0), "name": "Acme Pro Plan"},
+            {**deal(5, 4, value=None, closed_at=date(2026, 3, 1)), "name": "Acme Pro Plan"},
+        ]
+    )
+    prices = pl.DataFrame({"product": ["Acme Pro Plan", "Gamma"], "price": [12_000.0, 5.0]})
+    filled, unmatched = stages.fill_from_price_list(deals, prices)
+    # Deals 1 and 2 match whatever their case, spaces and hyphens; 4 keeps its own value; the
+    # won deal 5 is not an open deal to value; Beta Lite has no price.
+    assert filled["value"].to_list() == [12_000.0, 12_000.0, None, 7_000.0, None]
+    assert unmatched == ["Beta Lite"]
+    assert stages.price_list_line(2, unmatched, "prices.csv") == (
+        "2 open deals without a value are valued here at their list price in prices.csv (a fill, "
+        "not a figure from the deals). No product matched 1: Beta Lite."
+    )
+    assert list(stages.fill_choices(None)) == ["none", "prices"]

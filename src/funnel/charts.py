@@ -118,14 +118,16 @@ def mql_quadrant_chart(
 
     `points` is `scoring.scatter_sample(...)` (a sample, so the browser gets a few thousand
     marks however many leads there are; the subtitle says so), `quadrants` is
-    `scoring.quadrant_counts(...)` on all leads. Both are scored as each lead stood when its
-    outcome was decided (the back-test's scores), and the subtitle says that too.
+    `scoring.quadrant_counts(...)` on all scored leads, `total_leads` how many there are. Both
+    are scored as each lead stood when its outcome was decided (the back-test's scores), and the
+    subtitle says that too.
     """
     shown = points.height
     sampled = (
-        f"All {total_leads:,} leads shown"
+        f"All {total_leads:,} scored leads shown"
         if shown >= total_leads
-        else f"Random sample of {shown:,} of {total_leads:,} leads shown; every count uses all leads"
+        else f"Random sample of {shown:,} of {total_leads:,} scored leads shown; every count uses "
+        "all of them"
     )
     subtitle = [sampled, SCORED_AS_DECIDED]
     x = alt.Scale(domain=[0, 100], nice=False)

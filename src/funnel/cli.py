@@ -9,8 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+from sqlite_utils import Database
 
 from funnel import clock, demo, exports, importers, store
 
@@ -62,49 +65,96 @@ def _json_object(path: str, what: str) -> dict[str, str]:
     return loaded
 
 
-def cmd_import(args: argparse.Namespace) -> int:
-    """Import leads or deals; a rejected file writes nothing and exits 1 with the report."""
-    source = Path(args.file)
+def _read_file(source: Path) -> bytes:
+    """A file the user named on the command line (never a store: that is read through SQLite)."""
     try:
-        data = source.read_bytes()
+        return source.read_bytes()
     except OSError as e:
         raise store.StoreError(f"{source} cannot be read: {e.strerror}.") from e
-    with store.opened(Path(args.db)) as db:
-        try:
-            raw = importers.read_table(data, source.name, args.sheet)
-            mapping = (
-                _json_object(args.mapping, "The mapping")
-                if args.mapping
-                else importers.suggest_mapping(raw.frame.columns, args.kind)
-            )
-            plan = importers.StagePlan(
-                pipeline_id=importers.pipeline_id(db, args.pipeline) if args.pipeline else None,
-                unknown="create" if args.create_pipeline else "map" if args.stage_map else "reject",
-                new_pipeline=args.create_pipeline or "",
-                stage_map=_json_object(args.stage_map, "The stage map") if args.stage_map else {},
-            )
-        except importers.ImportRejectedError as e:
-            print(f"{source.name}: rejected, nothing written.\nerror: {e}", file=sys.stderr)
-            return 1
-        fields = [f.name for f in importers.FIELDS[args.kind] if f.dtype == "date"]
-        options = importers.Options(
-            mapping,
-            date_order=dict.fromkeys(fields, args.dates) if args.dates else {},
-            ranges={
-                k: v
-                for k, v in (("fit", args.fit_range), ("interest", args.interest_range))
-                if v is not None
-            },
-            stages=plan,
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import leads or deals; a rejected file writes nothing and exits 1 with the report.
+
+    A store that does not exist yet is made only by an import that writes: a dry run or a
+    refused file is checked against a scratch store, and no file is left behind.
+    """
+    target = Path(args.db)
+    if not target.exists():
+        with tempfile.TemporaryDirectory() as scratch, store.opened(Path(scratch) / "check.db") as db:
+            code, text = _import_into(db, args, commit=False)
+        if code or args.dry_run:
+            print(text, file=sys.stderr if code else sys.stdout)
+            return code
+    with store.opened(target) as db:
+        code, text = _import_into(db, args, commit=not args.dry_run)
+    print(text, file=sys.stderr if code else sys.stdout)
+    return code
+
+
+def _import_into(db: Database, args: argparse.Namespace, commit: bool) -> tuple[int, str]:
+    """Check the file against `db` and, with `commit` and nothing refused, write it there: the
+    exit code and the report."""
+    source = Path(args.file)
+    data = _read_file(source)
+    try:
+        raw = importers.read_table(data, source.name, args.sheet)
+        mapping = (
+            _json_object(args.mapping, "The mapping")
+            if args.mapping
+            else importers.suggest_mapping(raw.frame.columns, args.kind)
         )
-        prepared = importers.validate(db, raw, args.kind, options)
-        report = prepared.report
-        if not report.ok:
-            print(report.text(), file=sys.stderr)
-            return 1
-        if not args.dry_run:
-            report = importers.commit(db, prepared, who=args.who)
-    print(report.text())
+        plan = importers.StagePlan(
+            pipeline_id=importers.pipeline_id(db, args.pipeline) if args.pipeline else None,
+            unknown="create" if args.create_pipeline else "map" if args.stage_map else "reject",
+            new_pipeline=args.create_pipeline or "",
+            stage_map=_json_object(args.stage_map, "The stage map") if args.stage_map else {},
+            order=importers.parse_stage_order(args.stage_order or ""),
+        )
+    except importers.ImportRejectedError as e:
+        return 1, f"{source.name}: rejected, nothing written.\nerror: {e}"
+    fields = [f.name for f in importers.FIELDS[args.kind] if f.dtype == "date"]
+    options = importers.Options(
+        mapping,
+        date_order=dict.fromkeys(fields, args.dates) if args.dates else {},
+        ranges={
+            k: v
+            for k, v in (("fit", args.fit_range), ("interest", args.interest_range))
+            if v is not None
+        },
+        stages=plan,
+        no_values=args.no_values,
+    )
+    history = None
+    if args.history:
+        try:
+            history = importers.read_table(_read_file(Path(args.history)), Path(args.history).name)
+        except importers.ImportRejectedError as e:
+            return 1, f"{source.name}: rejected, nothing written.\nerror: {e}"
+    prepared = importers.validate(db, raw, args.kind, options, history=history)
+    report = prepared.report
+    if not report.ok:
+        return 1, report.text()
+    if commit:
+        report = importers.commit(db, prepared, who=args.who)
+    return 0, report.text()
+
+
+def cmd_import_stages(args: argparse.Namespace) -> int:
+    """Pipelines and their probabilities from a stages file (the stages export), all or nothing."""
+    source = Path(args.file)
+    try:
+        raw = importers.read_table(_read_file(source), source.name)
+    except importers.ImportRejectedError as e:
+        print(f"{source.name}: rejected, nothing written.\nerror: {e}", file=sys.stderr)
+        return 1
+    lists, problems = importers.stage_lists(raw)
+    if problems:
+        print(f"{source.name}: rejected, nothing written.", *problems, sep="\nerror: ", file=sys.stderr)
+        return 1
+    with store.opened(Path(args.db)) as db:
+        created, updated = store.import_stage_lists(db, lists, args.who)
+    print(f"{source.name}: {len(lists):,} pipelines read; created {created:,}, updated {updated:,}.")
     return 0
 
 
@@ -178,8 +228,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pipeline", help="deals: the pipeline to match stages to")
     p.add_argument("--create-pipeline", metavar="NAME", help="deals: new pipeline from the stages")
     p.add_argument("--stage-map", help="deals: JSON object, unknown stage -> existing stage")
+    p.add_argument(
+        "--stage-order", metavar='"A,B,C"', help="deals: open stages of a new pipeline, in order"
+    )
+    p.add_argument(
+        "--history",
+        metavar="FILE",
+        help="deals: stage history file (deal id, stage, date entered), e.g. OpportunityHistory",
+    )
+    p.add_argument(
+        "--no-values", action="store_true", help="deals: the file has no values; import them at $0"
+    )
     p.add_argument("--who", default="cli", help="name recorded in the audit trail")
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser(
+        "import-stages", help="pipelines and their stage probabilities from a stages export"
+    )
+    p.add_argument("file", help="CSV with pipeline, position, name, probability, kind, rot_days")
+    p.add_argument("--db", default=str(store.default_path()), help=db_help)
+    p.add_argument("--who", default="cli", help="name recorded in the audit trail")
+    p.set_defaults(func=cmd_import_stages)
 
     p = sub.add_parser("fields", help="list our lead or deal fields, their types and meanings")
     p.add_argument("kind", choices=("leads", "deals"))

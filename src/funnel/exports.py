@@ -259,7 +259,8 @@ def mql_chart(
         return charts.mql_curve_chart(scoring.backtest_curve(grid, round(fit), round(interest)))
     quadrants = scoring.quadrant_counts(grid, round(fit), round(interest))
     sample = scoring.scatter_sample(leads)
-    return charts.mql_quadrant_chart(sample, quadrants, fit, interest, leads.height)
+    scored = int(grid["leads"].sum())
+    return charts.mql_quadrant_chart(sample, quadrants, fit, interest, scored)
 
 
 # --- backup and restore ---------------------------------------------------------------------------

@@ -49,7 +49,7 @@ LEVER_LABELS: dict[str, str] = {
     "leads_per_period": "Leads per period",
     **{key: f"{step} (%)" for key, step in zip(RATE_KEYS, STEPS, strict=True)},
     "deal_value": "Average deal value",
-    "cycle_days": "Cycle length (days)",
+    "cycle_days": "Median cycle length (days)",
 }
 DEFAULT_CUTOFF = 50.0
 SIMULATIONS = 1_000
@@ -526,8 +526,8 @@ def measure_baseline(
 
     `leads` carries the `mql` flag at the agreed cutoff; `deals` is `store.deals` (stage kind
     and probability joined in). Leads per period is the window's leads over its periods. The
-    average deal value and the cycle (created to won, in days) come from deals won in the
-    window. The open pipeline is simulated here once, since no slider changes it. When
+    average deal value and the median cycle (created to won, in days) come from deals won in
+    the window. The open pipeline is simulated here once, since no slider changes it. When
     `deals` are one pipeline's, `all_deals` are every pipeline's, and the leads per period
     are the pipeline's `lead_share` of them.
     """
@@ -552,7 +552,7 @@ def measure_baseline(
         leads_per_period=counts[0] / periods_in_window * (1.0 if share is None else share.share),
         rates=tuple(counts[i + 1] / counts[i] if counts[i] else 0.0 for i in range(len(counts) - 1)),
         deal_value=float(values.mean()) if values.len() else 0.0,  # type: ignore[arg-type]
-        cycle_days=float(cycle.mean()) if cycle.size else 0.0,
+        cycle_days=float(np.median(cycle)) if cycle.size else 0.0,
     )
     return Baseline(
         window=(start, end),
@@ -572,14 +572,17 @@ def measure_baseline(
 # --- forecast ---------------------------------------------------------------------------------
 
 
-def cycle_pmf(samples: np.ndarray, mean_days: float) -> np.ndarray:
-    """Share of deals won 0, 1, 2... days after creation, the measured shape stretched to
-    `mean_days` on average (a point mass at `mean_days` when nothing was measured)."""
-    if samples.size == 0 or samples.mean() == 0:
-        pmf = np.zeros(round(mean_days) + 1)
+def cycle_pmf(samples: np.ndarray, median_days: float) -> np.ndarray:
+    """Share of deals won 0, 1, 2... days after creation, the measured shape stretched to a
+    median of `median_days` (a point mass at `median_days` when nothing was measured).
+
+    The median, as a sales team reads a cycle: one deal that took two years does not make the
+    typical deal slower."""
+    if samples.size == 0 or np.median(samples) == 0:
+        pmf = np.zeros(round(median_days) + 1)
         pmf[-1] = 1.0
         return pmf
-    days = np.rint(samples * (mean_days / samples.mean())).astype(np.int64)
+    days = np.rint(samples * (median_days / np.median(samples))).astype(np.int64)
     counts = np.bincount(days)
     shares: np.ndarray = counts / counts.sum()
     return shares
@@ -643,14 +646,13 @@ def measure_view(
     leads: pl.DataFrame,
     deals: pl.DataFrame,
     today: date,
-    quarters: int,
+    window: tuple[date, date],
     period: Period,
     pipeline: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame] | None = None,
 ) -> tuple[Baseline, pl.DataFrame | None]:
-    """The baseline over the last `quarters` full quarters, and over the same window the funnel
-    of one pipeline given as its (stages, stage history, every pipeline's deals); None when
-    all pipelines are shown. One pipeline's baseline counts its share of the leads."""
-    window = full_quarters_window(today, quarters)
+    """The baseline over `window` (`baseline_window`), and over the same window the funnel of
+    one pipeline given as its (stages, stage history, every pipeline's deals); None when all
+    pipelines are shown. One pipeline's baseline counts its share of the leads."""
     every = None if pipeline is None else pipeline[2]
     baseline = measure_baseline(leads, deals, today, window, period, all_deals=every)
     if pipeline is None:
@@ -791,7 +793,7 @@ SLIDERS: dict[str, tuple[str, float, str]] = {
     "leads_per_period": ("Leads per period", 1.0, "%,.0f"),
     **{key: (step, 0.1, "%.1f %%") for key, step in zip(RATE_KEYS, STEPS, strict=True)},
     "deal_value": ("Average deal value", 100.0, "$%,.0f"),
-    "cycle_days": ("Cycle length", 1.0, "%.0f days"),
+    "cycle_days": ("Median cycle length", 1.0, "%.0f days"),
 }
 # What each slider moves, as its help icon says it.
 LEVER_HELP: dict[str, str] = {
@@ -807,7 +809,7 @@ LEVER_HELP: dict[str, str] = {
     "deal_value": "What a won deal brings. Baseline: the mean value of the deals won in the window.",
     "cycle_days": (
         "Days from a lead's arrival to its win, which moves revenue into later periods. Baseline: "
-        "the mean, creation to win, of the deals won in the window."
+        "the median, creation to win, of the deals won in the window."
     ),
 }
 FIGURE_HELP: dict[str, str] = {
@@ -819,7 +821,7 @@ FIGURE_HELP: dict[str, str] = {
         "The same with the sliders as they are; below it, scenario minus baseline."
     ),
     "Won deals measured": (
-        "Deals won in the baseline window, whose mean value and cycle the baseline uses. The "
+        "Deals won in the baseline window, whose mean value and median cycle the baseline uses. The "
         "funnel's Customer count is another population: leads created in the window that "
         "became customers, whenever they won."
     ),
@@ -851,6 +853,76 @@ SENSITIVITY_NOTE = (
     "deal value, a 10 % shorter cycle, or for a funnel step 10 % fewer lost (a step converting "
     "20 % loses 80 %; losing 72 % instead, it converts 28 %). The step that loses most gains most."
 )
+# A window that follows the data, for a store whose data ends before today's windows start.
+DATA_WINDOW = "Last 4 full quarters of your data"
+NO_TARGET = "Set a revenue target above $0 to see the chance of reaching it."
+
+
+def window_labels() -> list[str]:
+    """The baseline windows the page offers: today's full quarters, then the data's own."""
+    return [*WINDOWS, DATA_WINDOW]
+
+
+def data_window(last: date, today: date, quarters: int = 4) -> tuple[date, date]:
+    """The `quarters` quarters up to the one holding the data's last date (never past today's
+    last full quarter): where old data has its figures, when today's windows hold none."""
+    end = min(_add_months(period_start(last, "quarter"), 3), period_start(today, "quarter"))
+    return _add_months(end, -3 * quarters), end
+
+
+def baseline_window(label: str, today: date, last: date | None) -> tuple[date, date]:
+    """The [start, end) a window label measures; the data's window needs the data's last date."""
+    if label == DATA_WINDOW and last is not None:
+        return data_window(last, today)
+    return full_quarters_window(today, WINDOWS.get(label, 4))
+
+
+def default_window(today: date, last: date | None) -> str:
+    """Today's last 4 full quarters, unless all the data ends before they start.
+
+    >>> default_window(date(2026, 11, 23), date(2017, 12, 20))
+    'Last 4 full quarters of your data'
+    """
+    if last is not None and last < full_quarters_window(today)[0]:
+        return DATA_WINDOW
+    return next(iter(WINDOWS))
+
+
+def window_label(label: str, today: date, last: date | None) -> str:
+    """A window as the picker shows it: the data's window names its quarters.
+
+    >>> window_label(DATA_WINDOW, date(2026, 11, 23), date(2017, 12, 20))
+    'Last 4 full quarters of your data: 2017 Q1 to 2017 Q4'
+    """
+    if label != DATA_WINDOW or last is None:
+        return label
+    start, end = data_window(last, today)
+    first, final = period_label(start, "quarter"), period_label(_add_months(end, -3), "quarter")
+    return f"{label}: {first} to {final}"
+
+
+def window_note(baseline: Baseline, label: str, last: date | None) -> str | None:
+    """Why a baseline window measures nothing, or None when it holds leads and won deals."""
+    missing = [
+        what
+        for what, count in (
+            ("no lead was created", baseline.trials[0]),
+            ("no deal was won", baseline.won_deals),
+        )
+        if not count
+    ]
+    if not missing:
+        return None
+    start, end = baseline.window
+    note = (
+        f"From {start:%d %b %Y} to {end:%d %b %Y} (excluded), {' and '.join(missing)}: the rates, "
+        "deal value or cycle measured there are 0, and so is what they forecast."
+    )
+    if label != DATA_WINDOW and last is not None and last < start:
+        note += f" Your data ends on {last:%d %b %Y}: choose '{DATA_WINDOW}'."
+    return note
+
+
 # Widget values Streamlit forgets once another page runs, so the page keeps a copy of them.
 KEPT_KEYS: tuple[str, ...] = (
     "forecast_window",
@@ -895,7 +967,7 @@ def opening_view(
     by_name = {name: pid for pid, name in names.items() if pid is not None}
     window, period = link.get("window", ""), link.get("period", "")
     wanted = {
-        "forecast_window": window if window in WINDOWS else None,
+        "forecast_window": window if window in window_labels() else None,
         "forecast_period": period if period in PERIODS else None,
         "forecast_pipeline": by_name.get(link.get("pipeline", "")),
     }
@@ -909,7 +981,7 @@ def link_notices(link: Mapping[str, str], names: Mapping[int | None, str]) -> li
     """One line per window, period or pipeline in the link that the page does not offer (it
     opens on its own choice instead), so a mistyped link is never ignored without a word."""
     offered: dict[str, Collection[str]] = {
-        "window": WINDOWS.keys(),
+        "window": window_labels(),
         "period": PERIODS.keys(),
         "pipeline": set(names.values()),
     }

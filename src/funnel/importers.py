@@ -20,16 +20,16 @@ import re
 import sys
 import zipfile
 from collections.abc import Callable, MutableMapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 import polars as pl
 from sqlite_utils import Database
 
-from funnel import store
-from funnel.models import DEAL_FIELDS, LEAD_FIELDS, Field, Stage
-from funnel.stages import PipelineFigures
+from funnel import clock, scoring, store
+from funnel.models import DEAL_FIELDS, LEAD_FIELDS, Field, Rule, Stage
+from funnel.stages import PipelineFigures, edited_stages, validate_stages
 
 Kind = Literal["leads", "deals"]
 DateOrder = Literal["mdy", "dmy"]
@@ -96,6 +96,7 @@ class RawTable:
     notes: tuple[str, ...]
     sheets: tuple[str, ...] = ()
     sheet: str | None = None
+    short_rows: pl.DataFrame | None = None
 
 
 def read_table(data: bytes, name: str = "file", sheet: str | None = None) -> RawTable:
@@ -306,8 +307,15 @@ def _read_csv(data: bytes, name: str) -> RawTable:
         frame = None  # ragged or oddly quoted: read again below, row by row
     notes = [f"Read as CSV: {encoding}, {DELIMITERS[delimiter]}-delimited."]
     lines = text.count("\n") + (not text.endswith("\n"))
+    short_rows: pl.DataFrame | None = None
     if frame is not None and lines == frame.height + 1:
         starts = pl.int_range(2, frame.height + 2, eager=True).alias("line")
+        short_rows = _short_lines(text, frame, delimiter)
+        if any('""' in c for c in frame.columns):
+            # Polars keeps a quoted header's doubled quotes (`Date entered ""Won""`); the csv
+            # module reads the header row as a spreadsheet does.
+            header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+            frame.columns = _unique_names(header)
     else:
         # Rows that do not map to lines (quoted line breaks, blank or ragged lines): Python's
         # csv module reads them, slower but exact about lines and field counts.
@@ -324,11 +332,12 @@ def _read_csv(data: bytes, name: str) -> RawTable:
                 f"({'; '.join(ragged[:10])}{more}). Quote values that contain the delimiter "
                 f"({DELIMITERS[delimiter]})."
             )
-        short = sum(1 for row in rows if len(row) < len(header))
-        if short:
-            notes.append(
-                f"{plural(short, 'row')} with fewer fields than the header; the rest are empty."
-            )
+        short = [
+            (line, len(row))
+            for line, row in zip(start_lines, rows, strict=True)
+            if 0 < len(row) < len(header)
+        ]
+        short_rows = _short_frame(short, len(header))
         names = _unique_names(header)
         frame = pl.DataFrame(
             {n: [row[i] or None if i < len(row) else None for row in rows] for i, n in enumerate(names)},
@@ -339,7 +348,35 @@ def _read_csv(data: bytes, name: str) -> RawTable:
     if skipped:
         notes.append(f"{plural(skipped, 'empty row')} skipped.")
     _check_table(frame, name)
-    return RawTable(frame, starts, name, tuple(notes))
+    return RawTable(frame, starts, name, tuple(notes), short_rows=short_rows)
+
+
+def _short_frame(short: Sequence[tuple[int, int]], header: int) -> pl.DataFrame:
+    """Rows with fewer fields than the header as (line, fields, header)."""
+    frame = pl.DataFrame(short, schema={"line": pl.Int64, "fields": pl.Int64}, orient="row")
+    return frame.with_columns(header=pl.lit(header, dtype=pl.Int64))
+
+
+def _short_lines(text: str, frame: pl.DataFrame, delimiter: str) -> pl.DataFrame | None:
+    """Rows Polars padded with empty cells because the line had fewer fields than the header.
+
+    Only rows whose last cell came out empty can be short; their delimiters are counted, and a
+    line with quotes (a delimiter may sit inside one) is read by the csv module alone.
+    """
+    if frame.width < 2 or not frame[frame.columns[-1]].null_count():
+        return None
+    rows = frame.select(pl.int_range(pl.len()).alias("row"), pl.col(frame.columns[-1]).is_null())
+    candidates = rows.filter(pl.col(frame.columns[-1]))["row"]
+    body = pl.Series(text.split("\n")[1 : frame.height + 1]).gather(candidates).str.strip_suffix("\r")
+    fields = body.str.count_matches(delimiter, literal=True) + 1
+    quoted = body.str.contains('"', literal=True)
+    counted = [
+        (row + 2, len(next(csv.reader([line], delimiter=delimiter))) if q else n)
+        for row, line, n, q in zip(candidates, body, fields, quoted, strict=True)
+        if line.strip()  # a blank line is no row (`_without_empty_rows`)
+    ]
+    short = [(line, n) for line, n in counted if n < frame.width]
+    return _short_frame(short, frame.width) if short else None
 
 
 def _unique_names(header: list[str]) -> list[str]:
@@ -495,7 +532,15 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "interest": ("interest score", "engagement score"),
     "outcome": ("converted", "result", "won"),
     "name": ("deal name", "title", "opportunity name"),
-    "value": ("amount", "deal value", "revenue"),
+    "value": (
+        "amount",
+        "deal value",
+        "revenue",
+        "opportunity amount",
+        "close value",
+        "expected revenue",
+        "deal amount",
+    ),
     "stage": ("deal stage", "pipeline stage", "status"),
     "probability": ("win probability", "probability (%)"),
     "expected_close": ("close date", "expected close date", "expected close"),
@@ -733,24 +778,28 @@ class StagePlan:
     """How deal stages meet a pipeline: which pipeline, and what to do with unknown stages.
 
     `unknown`: "reject" refuses deals in a stage the pipeline lacks; "create" makes a new pipeline
-    named `new_pipeline` from the stages found (won and lost told by their names); "map" sends
-    each unknown stage to the existing stage named in `stage_map`.
+    named `new_pipeline` from the stages found (won and lost told by their names, open ones in
+    `order` when given, else in `typical_order`); "map" sends each unknown stage to the existing
+    stage named in `stage_map`.
     """
 
     pipeline_id: int | None = None
     unknown: UnknownStages = "reject"
     new_pipeline: str = ""
     stage_map: dict[str, str] = field(default_factory=dict)
+    order: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Options:
-    """What the user chose: the mapping, date order for ambiguous columns, score ranges, stages."""
+    """What the user chose: the mapping, date order for ambiguous columns, score ranges, stages,
+    and for deals whether a file without a value column may be imported at $0 (`no_values`)."""
 
     mapping: dict[str, str]
     date_order: dict[str, DateOrder] = field(default_factory=dict)
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     stages: StagePlan = field(default_factory=StagePlan)
+    no_values: bool = False
 
 
 @dataclass
@@ -775,6 +824,7 @@ class Report:
     ambiguous_dates: list[str] = field(default_factory=list)
     unknown_stages: dict[str, int] = field(default_factory=dict)
     generated_ids: bool = False
+    scales: dict[str, tuple[str, float, float]] = field(default_factory=dict)
     to_add: int = 0
     to_update: int = 0
     committed: bool = False
@@ -824,6 +874,7 @@ class Prepared:
     pipeline_id: int | None = None
     new_pipeline: str = ""
     new_stages: tuple[Stage, ...] = ()
+    history: pl.DataFrame | None = None
 
 
 US_NUMBER = r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d*)(?:\.\d+)?$"
@@ -1065,10 +1116,18 @@ def _parse_words(
     return out, reason
 
 
+USUAL_SCALES = (1.0, 5.0, 10.0, 20.0, 100.0)
+
+
 def _rescale(
     number: pl.Series, f: Field, label: str, options: Options, report: Report
 ) -> tuple[pl.Series, pl.Series]:
-    """A ready-made fit or interest score on any scale -> 0..100, by the stated or observed range."""
+    """A ready-made fit or interest score on any scale -> 0..100, by the stated or observed range.
+
+    Without a stated range the scale is the smallest usual one that holds every value (0..1,
+    0..5, 0..10, 0..20, 0..100), else the observed range: a score of 11..20 is read on 0..20,
+    so the sliders' 0..100 spans it usefully instead of leaving it in their top fifth.
+    """
     none = _no_reason(len(number))
     if number.null_count() == len(number):
         return number, none
@@ -1077,28 +1136,29 @@ def _rescale(
         how = "the stated range"
     else:
         lo_seen, hi_seen = float(number.min()), float(number.max())  # type: ignore[arg-type]
-        if lo_seen >= 0 and hi_seen <= 1:
-            lo, hi = 0.0, 1.0
-        elif lo_seen >= 0 and hi_seen <= 10:
-            lo, hi = 0.0, 10.0
-        elif lo_seen >= 0 and hi_seen <= 100:
-            lo, hi = 0.0, 100.0
-        else:
-            lo, hi = lo_seen, hi_seen
-        how = "the observed values"
+        usual = next((top for top in USUAL_SCALES if lo_seen >= 0 and hi_seen <= top), None)
+        lo, hi = (0.0, usual) if usual is not None else (lo_seen, hi_seen)
+        how = "the smallest usual scale that holds its values" if usual else "the observed values"
     if hi <= lo:
         report.blocking.append(f"'{label}' ({f.name}): the range {lo:g}..{hi:g} is empty.")
         return number, none
+    report.scales[f.name] = (label, lo, hi)
     outside = (number < lo) | (number > hi)
     reason = pl.select(
         pl.when(outside).then(pl.lit(f"outside the stated range {lo:g}..{hi:g}"))
     ).to_series()
+    override = (
+        f" Another scale: the scale field on the Data page, or --{f.name}-range LOW:HIGH."
+        if how != "the stated range"
+        else ""
+    )
     if (lo, hi) != (0.0, 100.0):
         report.notes.append(
-            f"'{label}' ({f.name}): read on a {lo:g}..{hi:g} scale (from {how}) and rescaled to 0..100."
+            f"'{label}' ({f.name}): read on a {lo:g}..{hi:g} scale (from {how}) and rescaled to "
+            f"0..100.{override}"
         )
     else:
-        report.notes.append(f"'{label}' ({f.name}): already on a 0..100 scale, kept as is.")
+        report.notes.append(f"'{label}' ({f.name}): already on a 0..100 scale, kept as is.{override}")
     return ((number - lo) / (hi - lo) * 100).round(6), reason
 
 
@@ -1108,8 +1168,12 @@ def validate(
     kind: Kind,
     options: Options,
     progress: Progress | None = None,
+    history: RawTable | None = None,
 ) -> Prepared:
-    """The dry run: parse every mapped column, report every bad row, write nothing."""
+    """The dry run: parse every mapped column, report every bad row, write nothing.
+
+    For deals, `history` is a stage-history file read beside them (`history_file`).
+    """
     report = Report(kind, raw.name, rows=raw.frame.height, notes=list(raw.notes))
     mapping = {k: v for k, v in options.mapping.items() if v}
     fields = {f.name: f for f in FIELDS[kind]}
@@ -1129,8 +1193,11 @@ def validate(
             f"Column '{theirs[:200]}' is mapped to {len(both)} fields ({', '.join(both)}): map it "
             "to one field only."
         )
+    # A leads file without creation dates is dated at the import (`_date_at_import`); a file of
+    # one column is more likely split on the wrong delimiter, and says so.
+    undated = kind == "leads" and "created" not in mapping and raw.frame.width > 1
     for f in fields.values():
-        if f.required and f.name not in mapping:
+        if f.required and f.name not in mapping and not (undated and f.name == "created"):
             hint = (
                 f" The file has a single column '{raw.frame.columns[0][:60]}': is it delimited "
                 "by something other than comma, semicolon or tab?"
@@ -1230,6 +1297,16 @@ def validate(
             )
         found.append(_problems(raw.lines, theirs, original, reason))
 
+    if raw.short_rows is not None:
+        # A row cut short lost its last fields, or its values sit under the wrong columns.
+        found.append(
+            raw.short_rows.select(
+                "line",
+                pl.lit("(row)").alias("column"),
+                pl.lit("").alias("value"),
+                pl.format("{} fields, the header has {}", "fields", "header").alias("reason"),
+            )
+        )
     _text_warnings(cleaned.select(text_columns), report)
     frame = pl.DataFrame(columns)
     if all(c.null_count() == len(c) for c in columns.values()):
@@ -1251,13 +1328,102 @@ def validate(
     report.problems = pl.concat(found).sort("line", maintain_order=True)
     prepared = Prepared(kind, frame, report)
     if kind == "deals":
-        _plan_stages(db, prepared, options.stages, mapping["stage"], raw.lines)
+        plan = _named_pipeline(db, raw, options.stages, report)
+        reached = _status_column(raw, prepared, mapping)
+        passed = [m[1].strip() for c in raw.frame.columns if (m := DATE_ENTERED.match(c))]
+        if history is not None and (named := _history_columns(history)) is not None:
+            passed += history.frame[named["stage"]].drop_nulls().unique(maintain_order=True).to_list()
+        _plan_stages(db, prepared, plan, mapping["stage"], raw.lines, passed)
+        if reached is not None:
+            _last_stage_history(db, prepared, reached)
+        _entered_columns(db, raw, prepared, options, lambda: _file_date_order(raw, date_columns))
+        if history is not None:
+            history_file(db, history, prepared, options)
+        if prepared.history is not None and prepared.new_stages and not plan.order:
+            _order_from_history(prepared)
+        if "value" not in mapping and options.no_values:
+            report.warnings.append(
+                "No column is mapped to 'value': every deal is imported worth $0, as confirmed."
+            )
+        elif "value" not in mapping:
+            report.blocking.append(NO_VALUE_COLUMN)
+    else:
+        _score_notes(db, prepared, mapping)
     if progress:
         progress(0.5, "Checked")
     existing = store.external_ids(db, kind)
     prepared.report.to_update = int(prepared.frame["external_id"].is_in(existing.implode()).sum())
     prepared.report.to_add = prepared.frame.height - prepared.report.to_update
+    if undated:
+        _date_at_import(prepared)
     return prepared
+
+
+def _date_at_import(prepared: Prepared) -> None:
+    """Leads from a file with no creation date are created on the day of the import, stated.
+
+    Leads the file would update keep their own dates: rather than replace them with today's,
+    such a file is refused until a creation date column is mapped.
+    """
+    report = prepared.report
+    if report.to_update:
+        report.blocking.append(
+            f"The file has no creation date column and {report.to_update:,} of its leads "
+            "already exist: map their creation date, or they would all be dated today."
+        )
+        return
+    today = clock.today()
+    prepared.frame = prepared.frame.with_columns(pl.lit(today).alias("created"))
+    report.warnings.append(
+        f"No creation date column: every lead is dated at the import, {today:%d %b %Y}. Figures "
+        "by creation date (capacity per week, interest decay, forecast windows, the period "
+        "filter) see them all on that one day."
+    )
+
+
+AXIS_FIELDS = ("fit", "interest")
+
+
+def scores_only(frame: pl.DataFrame) -> bool:
+    """Whether a leads file brings ready-made fit and interest scores (on some rows at least)."""
+    return all(c in frame.columns and frame[c].null_count() < frame.height for c in AXIS_FIELDS)
+
+
+def _score_notes(db: Database, prepared: Prepared, mapping: dict[str, str]) -> None:
+    """Count the leads of the file that will stay unscored, and say so before anything is written.
+
+    They are scored as the MQL page will score them: with the store's latest rules, with none
+    when the file brings both scores into a store without a model (the import saves a rule-less
+    one), else with the default rules the MQL page offers to start from.
+    """
+    frame = prepared.frame
+    latest = store.latest_model_version(db)
+    if latest is not None:
+        rules: Sequence[Rule] = store.rules(db, latest)
+    elif scores_only(frame):
+        rules = ()
+        prepared.report.notes.append(
+            "The store has no scoring model yet: the import saves one with no rules (v1), so the "
+            "MQL page uses these scores at once; add rules there to score the leads left empty."
+        )
+    else:
+        rules = scoring.DEFAULT_RULES
+    read = {"email" if r.field in scoring.DERIVED_FIELDS else r.field for r in rules}
+    needed = [*AXIS_FIELDS, *sorted(read)]
+    # A field the file did not map is empty on every lead (text: the rules cast it as they read).
+    missing = [c for c in needed if c not in frame.columns]
+    present = frame.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing)
+    scored = scoring.score_leads(present, rules, 0, clock.today())
+    unscored = int(scored.select((~scoring.is_scored()).sum()).item())
+    if not unscored:
+        return
+    columns = [f"'{mapping[c]}'" for c in AXIS_FIELDS if c in mapping]
+    empty = f"{' / '.join(columns)} empty" if columns else "no score column mapped"
+    prepared.report.warnings.append(
+        f"{plural(unscored, 'lead')} of {frame.height:,} will have no score ({empty}, and no "
+        "value in any field the scoring rules read): they are imported unscored, left out of "
+        "the MQL figures and the SAL queue, never given a made-up score."
+    )
 
 
 def _stem(name: str) -> str:
@@ -1318,13 +1484,84 @@ def stage_kind(name: str) -> Literal["open", "won", "lost"]:
     return "open"
 
 
-def stages_from_names(names: Sequence[str]) -> tuple[Stage, ...]:
-    """A new pipeline's stages from the names found: open ones in file order, then won, then lost.
+NO_VALUE_COLUMN = (
+    "No column is mapped to 'value': every deal would be worth $0 (closed won, open pipeline and "
+    "weighted pipeline all $0). Map the column that holds the deals' amounts, or confirm that the "
+    "file has none (Data page: 'The file has no deal values'; command line: --no-values)."
+)
+# Words of open stage names in the order a sales funnel passes them (lower case, word starts).
+TYPICAL_STAGE_WORDS = (
+    "lead",
+    "new",
+    "prospect",
+    "cold",
+    "contact",
+    "discover",
+    "appointment",
+    "qualif",
+    "engag",
+    "meeting",
+    "need",
+    "demo",
+    "present",
+    "trial",
+    "pilot",
+    "evaluat",
+    "propos",
+    "quote",
+    "price",
+    "decision",
+    "negotiat",
+    "commit",
+    "contract",
+    "closing",
+)
 
-    Open stages get an even probability ladder (10 % to 90 %), won 100 %, lost 0 %; the
-    Stages page is where they get tuned.
+
+def parse_stage_order(text: str) -> tuple[str, ...]:
+    """A typed stage order, "Prospecting, Qualification, Proposal", as stage names.
+
+    >>> parse_stage_order(" Prospecting,Qualification ,, Proposal")
+    ('Prospecting', 'Qualification', 'Proposal')
     """
-    open_ = [n for n in names if stage_kind(n) == "open"]
+    return tuple(s.strip() for s in text.split(",") if s.strip())
+
+
+def typical_order(names: Sequence[str]) -> list[str]:
+    """Open stage names in funnel order, from the typical words they contain.
+
+    A name takes the place of the first typical word it contains (prospect before qualify before
+    demo before proposal before negotiate...); names with none keep their order, after the others.
+
+    >>> typical_order(["Engaging", "Proposal/Price Quote", "Prospecting", "Other"])
+    ['Prospecting', 'Engaging', 'Proposal/Price Quote', 'Other']
+    """
+
+    def rank(name: str) -> int:
+        words = re.findall(r"[a-z]+", name.lower())
+        return min(
+            (i for i, w in enumerate(TYPICAL_STAGE_WORDS) if any(x.startswith(w) for x in words)),
+            default=len(TYPICAL_STAGE_WORDS),
+        )
+
+    return sorted(names, key=rank)
+
+
+def stages_from_names(names: Sequence[str], order: Sequence[str] = ()) -> tuple[Stage, ...]:
+    """A new pipeline's stages from the names found: open ones in funnel order, won, then lost.
+
+    The funnel order is `order` (the user's, case aside) when given, else `typical_order`; the
+    order the names first appear in a file says nothing about the funnel. Open stages get an
+    even probability ladder (10 % to 90 %), won 100 %, lost 0 %; the Stages page is where they
+    get tuned.
+    """
+    found = [n for n in names if stage_kind(n) == "open"]
+    wanted = [o.lower() for o in order]
+    open_ = (
+        sorted(found, key=lambda n: wanted.index(n.lower()) if n.lower() in wanted else len(wanted))
+        if order
+        else typical_order(found)
+    )
     out = [Stage(n, round(10 + 80 * i / max(len(open_) - 1, 1)), "open") for i, n in enumerate(open_)]
     out += [Stage(n, 100, "won") for n in names if stage_kind(n) == "won"]
     out += [Stage(n, 0, "lost") for n in names if stage_kind(n) == "lost"]
@@ -1340,7 +1577,12 @@ def pipeline_id(db: Database, name: str) -> int:
 
 
 def _plan_stages(
-    db: Database, prepared: Prepared, plan: StagePlan, label: str, lines: pl.Series
+    db: Database,
+    prepared: Prepared,
+    plan: StagePlan,
+    label: str,
+    lines: pl.Series,
+    history_stages: Sequence[str] = (),
 ) -> None:
     report = prepared.report
     names = prepared.frame["stage"]
@@ -1360,6 +1602,11 @@ def _plan_stages(
         pl.col("pipeline_id").eq_missing(pipeline_id) & pl.col("stage").is_not_null()
     )
     canon = {k.lower(): k for k in stage_table["stage"].to_list()}
+    # A deal a status column says was won or lost goes to the pipeline's won or lost stage.
+    for kind in ("won", "lost"):
+        of_kind = stage_table.filter(pl.col("kind") == kind)["stage"]
+        if of_kind.len() and kind not in canon:
+            canon[kind] = of_kind[0]
     unknown = [n for n in found if n.lower() not in canon]
     counts = names.value_counts()
     report.unknown_stages = {n: int(counts.filter(pl.col("stage") == n)["count"][0]) for n in unknown}
@@ -1375,14 +1622,31 @@ def _plan_stages(
                 f"'{label}' names {len(found):,} different stages; a new pipeline holds at most "
                 f"{MAX_NEW_STAGES}. Is '{label}' really the stage column?"
             )
-        prepared.new_stages = stages_from_names(found)
+        # Stages only the history names (a deal passed them, none is in them now) belong too.
+        lowered = {n.lower() for n in found}
+        passed = [n for n in dict.fromkeys(history_stages) if n.lower() not in lowered]
+        prepared.new_stages = stages_from_names([*found, *passed], plan.order)
         prepared.new_pipeline = name
         prepared.pipeline_id = None
         kinds = [s.kind for s in prepared.new_stages]
+        opened = [s.name for s in prepared.new_stages if s.kind == "open"]
+        strays = [o for o in plan.order if o.lower() not in {n.lower() for n in opened}]
+        if strays:
+            report.blocking.append(
+                f"The stage order names {', '.join(strays)}, not open stages of the file "
+                f"({', '.join(opened)})."
+            )
+        how = "in the order you gave" if plan.order else "in the typical order of their names"
+        order = (
+            f"; open stages {how}: {' → '.join(opened)}, at 10 %..90 % (change the order with "
+            'the stage order field or --stage-order "A,B,C"; tune the probabilities on the '
+            "Stages page)"
+            if opened
+            else ""
+        )
         report.notes.append(
             f"New pipeline '{name}' from {len(found)} stages found ({kinds.count('won')} won, "
-            f"{kinds.count('lost')} lost by their names); open stages get 10 %..90 %, tune them "
-            "on the Stages page."
+            f"{kinds.count('lost')} lost by their names){order}."
         )
     else:
         prepared.pipeline_id = pipeline_id
@@ -1414,17 +1678,335 @@ def _plan_stages(
                 f"{', '.join(unknown[:10])}. Create a pipeline from the stages found, map each "
                 "to an existing stage, or fix the file."
             )
+    stage_kinds = {s.name: s.kind for s in prepared.new_stages} or dict(
+        stage_table.select("stage", "kind").rows()
+    )
+    is_open = prepared.frame["stage"].replace_strict(stage_kinds, default="open") == "open"
+    if "expected_close" in prepared.frame.columns and "closed_at" not in prepared.frame.columns:
+        _split_close_dates(prepared, is_open)
     if "value" in prepared.frame.columns:
-        stage_kinds = {s.name: s.kind for s in prepared.new_stages} or dict(
-            stage_table.select("stage", "kind").rows()
-        )
-        is_open = prepared.frame["stage"].replace_strict(stage_kinds, default="open") == "open"
         no_value = int((is_open & prepared.frame["value"].is_null()).sum())
         if no_value:
             report.warnings.append(
                 f"{plural(no_value, 'open deal')} without a value: imported, counted as 0 in "
                 "the pipeline figures."
             )
+
+
+DATE_ENTERED = re.compile(r"""(?i)^date entered\s*["'“]?(.+?)(?:\s*\([^)]*\))?["'”]?\s*$""")
+
+
+def _stage_names(db: Database, prepared: Prepared) -> dict[str, str]:
+    """The stages the deals go into, lower-cased name -> name: what history can refer to."""
+    if prepared.new_stages:
+        names = [s.name for s in prepared.new_stages]
+    else:
+        names = pipeline_stage_names(store.import_targets(db), prepared.pipeline_id)
+    return {n.lower(): n for n in names}
+
+
+def _entered_columns(
+    db: Database,
+    raw: RawTable,
+    prepared: Prepared,
+    options: Options,
+    file_order: Callable[[], DateOrder | None],
+) -> None:
+    """Stage history from HubSpot's `Date entered "<stage> (<pipeline>)"` columns, one per stage.
+
+    Each filled cell is the day a deal entered that stage: with them the computed probabilities
+    and time in stage rest on the deals' real paths, not on the one stage each ends in. A column
+    naming a stage the pipeline lacks is left out and named. Their dates are read in the order
+    chosen for the deals' creation dates.
+    """
+    columns = {c: m[1].strip() for c in raw.frame.columns if (m := DATE_ENTERED.match(c))}
+    if not columns:
+        return
+    report, known = prepared.report, _stage_names(db, prepared)
+    strays = [c for c, stage in columns.items() if stage.lower() not in known]
+    if strays:
+        report.notes.append(
+            f"{plural(len(strays), 'column')} {', '.join(repr(c) for c in strays)} name no stage "
+            "of the pipeline: left out of the stage history."
+        )
+    used = [c for c in columns if c not in strays]
+    if not used:
+        return
+    cleaned = _clean_columns(raw.frame, used)
+    created = next(f for f in DEAL_FIELDS if f.name == "created")
+    parts, found = [], []
+    for column in used:
+        dates, reason = _parse_dates(cleaned[column], created, column, options, report, file_order)
+        found.append(_problems(raw.lines, column, raw.frame[column], reason))
+        parts.append(
+            pl.DataFrame(
+                {"external_id": prepared.frame["external_id"], "entered": dates},
+                schema={"external_id": pl.String, "entered": pl.Date},
+            ).with_columns(stage=pl.lit(known[columns[column].lower()]))
+        )
+    report.problems = pl.concat([report.problems, *found]).sort("line", maintain_order=True)
+    history = pl.concat(parts).drop_nulls("entered").select("external_id", "stage", "entered")
+    prepared.history = history
+    report.notes.append(
+        f"Stage history from {plural(len(used), 'Date entered column')}: "
+        f"{plural(history.height, 'entry', 'entries')} for "
+        f"{plural(history['external_id'].n_unique(), 'deal')}; computed probabilities and time "
+        "in stage are learned from them."
+    )
+
+
+# A stage-history file's columns under the names CRMs give them (Salesforce's OpportunityHistory:
+# Opportunity ID, Stage Name, Created Date), normalised as `_norm` does.
+HISTORY_COLUMNS = {
+    "deal": ("opportunityid", "dealid", "externalid", "recordid", "id", "deal"),
+    "stage": ("stagename", "stage", "tostage", "dealstage"),
+    "entered": ("createddate", "enteredat", "entered", "date", "changedat", "at"),
+}
+
+
+def _history_columns(history: RawTable) -> dict[str, str] | None:
+    """The deal, stage and date columns of a stage-history file, or None when one is missing."""
+    by_norm = {_norm(c): c for c in history.frame.columns}
+    found = {
+        k: next((by_norm[n] for n in names if n in by_norm), None)
+        for k, names in HISTORY_COLUMNS.items()
+    }
+    return None if None in found.values() else {k: str(v) for k, v in found.items()}
+
+
+def history_file(db: Database, history: RawTable, prepared: Prepared, options: Options) -> None:
+    """Stage history from a file of its own, one row per stage a deal entered (deal id, stage,
+    date), the shape of Salesforce's OpportunityHistory; added to `prepared` like the
+    Date entered columns. A row naming a deal the deals file lacks, or a stage the pipeline
+    lacks, is a problem of its line in that file.
+    """
+    report = prepared.report
+    found = _history_columns(history)
+    if found is None:
+        report.blocking.append(
+            f"{history.name}: a stage history needs a deal id, a stage and a date column; it has "
+            f"{', '.join(history.frame.columns[:12])}."
+        )
+        return
+    deal, stage, entered = (found[k] for k in HISTORY_COLUMNS)
+    cleaned = _clean_columns(history.frame, [deal, stage, entered])
+    created = next(f for f in DEAL_FIELDS if f.name == "created")
+    dates, reason = _parse_dates(cleaned[entered], created, entered, options, report, lambda: None)
+    known = _stage_names(db, prepared)
+    stages = cleaned[stage].str.to_lowercase().replace_strict(known, default=None)
+    ids = cleaned[deal]
+    problems = [
+        _problems(history.lines, f"{history.name}: {entered}", history.frame[entered], reason),
+        _problems(
+            history.lines,
+            f"{history.name}: {stage}",
+            history.frame[stage],
+            pl.select(pl.when(stages.is_null()).then(pl.lit("not a stage of the pipeline"))).to_series(),
+        ),
+        _problems(
+            history.lines,
+            f"{history.name}: {deal}",
+            history.frame[deal],
+            pl.select(
+                pl.when(~ids.is_in(prepared.frame["external_id"].implode())).then(
+                    pl.lit("no deal with this id in the deals file")
+                )
+            ).to_series(),
+        ),
+    ]
+    report.problems = pl.concat([report.problems, *problems])
+    rows = pl.DataFrame({"external_id": ids, "stage": stages, "entered": dates}).drop_nulls()
+    prepared.history = rows if prepared.history is None else pl.concat([prepared.history, rows])
+    report.notes.append(
+        f"Stage history from {history.name}: {plural(rows.height, 'entry', 'entries')} for "
+        f"{plural(rows['external_id'].n_unique(), 'deal')}; computed probabilities and time in "
+        "stage are learned from them."
+    )
+
+
+DEAL_STATUSES = ("open", "won", "lost", "deleted")
+
+
+def _status_column(raw: RawTable, prepared: Prepared, mapping: dict[str, str]) -> pl.Series | None:
+    """Pipedrive's `Deal - Status` (open, won, lost): a won or lost deal keeps, in its stage
+    column, the stage it was in when it closed. Such a deal goes to the won or lost stage, and
+    the stage it had reached is returned (None for open deals, or without a status column) to
+    become its history: a lost deal then says where it was lost.
+    """
+    used = set(mapping.values())
+    column = next(
+        (c for c in raw.frame.columns if _norm(c) in ("dealstatus", "status") and c not in used),
+        None,
+    )
+    if column is None:
+        return None
+    status = _clean_columns(raw.frame, [column])[column].str.to_lowercase()
+    if not status.drop_nulls().is_in(DEAL_STATUSES).all() or not status.is_in(["won", "lost"]).any():
+        return None
+    closed = status.is_in(["won", "lost"])
+    frame = prepared.frame
+    reached = pl.select(pl.when(closed).then(frame["stage"])).to_series()
+    prepared.frame = frame.with_columns(
+        pl.when(closed).then(status.str.to_titlecase()).otherwise(frame["stage"]).alias("stage")
+    )
+    prepared.report.notes.append(
+        f"'{column}': {plural(int(closed.sum()), 'won or lost deal')} go to the won or lost stage; "
+        "the stage each was in becomes its history, so lost deals say where they were lost."
+    )
+    return reached
+
+
+def _last_stage_history(db: Database, prepared: Prepared, reached: pl.Series) -> None:
+    """History of the deals `_status_column` closed: the stage they had reached (entered, as far
+    as the file says, when they were created), then their won or lost stage on their close day."""
+    known = _stage_names(db, prepared)
+    frame = prepared.frame.with_columns(reached.alias("reached"))
+    for date_column in ("created", "closed_at"):
+        if date_column not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=pl.Date).alias(date_column))
+    closed = frame.filter(pl.col("reached").is_not_null())
+    created = pl.col("created").fill_null(clock.today())
+    before = closed.select(
+        "external_id",
+        pl.col("reached").str.to_lowercase().replace_strict(known, default=None).alias("stage"),
+        created.alias("entered"),
+    )
+    final = closed.select(
+        "external_id", "stage", pl.col("closed_at").fill_null(created).alias("entered")
+    )
+    entries = pl.concat([before, final]).drop_nulls()
+    prepared.history = entries if prepared.history is None else pl.concat([prepared.history, entries])
+
+
+def _named_pipeline(db: Database, raw: RawTable, plan: StagePlan, report: Report) -> StagePlan:
+    """The pipeline a file's own `pipeline` column names (our deals export has one), unless the
+    user chose a pipeline or to create one: an export imported back lands where it came from."""
+    column = next((c for c in raw.frame.columns if c.strip().lower() == "pipeline"), None)
+    if column is None or plan.pipeline_id is not None or plan.unknown == "create":
+        return plan
+    named = raw.frame[column].drop_nulls().unique(maintain_order=True).to_list()
+    ids = pipeline_ids(store.import_targets(db))
+    known = [n for n in named if n in ids]
+    if len(named) > 1 and known:
+        report.blocking.append(
+            f"The file's '{column}' column names {plural(len(named), 'pipeline')} "
+            f"({', '.join(named[:5])}): import each pipeline's deals on their own (--pipeline NAME)."
+        )
+    if len(named) != 1 or not known:
+        return plan
+    report.notes.append(
+        f"Deals go into the pipeline '{named[0]}', named in the file's '{column}' column."
+    )
+    return replace(plan, pipeline_id=ids[named[0]])
+
+
+STAGE_FILE_COLUMNS = ("pipeline", "name", "probability", "kind")
+
+
+def stage_lists(raw: RawTable) -> tuple[dict[str, list[Stage]], list[str]]:
+    """A stages file (the stages export: pipeline, position, name, probability, kind, rot_days)
+    read back as each pipeline's stages in order, with every problem, checked as the Stages
+    page checks an edited table (`validate_stages`)."""
+    columns = {c.strip().lower(): c for c in raw.frame.columns}
+    missing = [c for c in STAGE_FILE_COLUMNS if c not in columns]
+    if missing:
+        return {}, [
+            f"{raw.name}: a stages file has the columns of the stages export (pipeline, position, "
+            f"name, probability, kind, rot_days); it lacks {', '.join(missing)}."
+        ]
+    wanted = [c for c in ("position", "name", "probability", "kind", "rot_days") if c in columns]
+    frame = raw.frame.select(
+        pl.col(columns["pipeline"]).alias("pipeline"), *(pl.col(columns[c]).alias(c) for c in wanted)
+    )
+    lists: dict[str, list[Stage]] = {}
+    problems: list[str] = []
+    for (pipeline,), rows in frame.group_by("pipeline", maintain_order=True):
+        table = rows.drop("pipeline").to_dicts()
+        found = validate_stages(table)
+        problems += [f"{raw.name}, pipeline '{pipeline}': {p}" for p in found]
+        if not found and pipeline is not None:
+            lists[str(pipeline)] = edited_stages(table)
+    return lists, problems
+
+
+def _order_from_history(prepared: Prepared) -> None:
+    """A new pipeline's open stages in the order its deals entered them: each stage's average
+    place in the deals' paths. Only when the history places every open stage, and not all at
+    the same place: a stage no path shows gives no order to go by."""
+    assert prepared.history is not None
+    places = dict(
+        prepared.history.sort("entered", maintain_order=True)
+        .with_columns(place=pl.int_range(pl.len()).over("external_id"))
+        .group_by("stage")
+        .agg(pl.col("place").mean())
+        .rows()
+    )
+    opened = [s.name for s in prepared.new_stages if s.kind == "open"]
+    if any(n not in places for n in opened) or len({places[n] for n in opened}) < 2:
+        return
+    order = sorted(opened, key=lambda n: places[n])
+    if order == opened:
+        return
+    prepared.new_stages = stages_from_names([s.name for s in prepared.new_stages], order)
+    prepared.report.notes.append(
+        f"Open stages put in the order the stage history shows: {' → '.join(order)} (change it "
+        'with the stage order field or --stage-order "A,B,C").'
+    )
+
+
+PRICE_COLUMNS = {
+    "product": ("product", "productname", "item", "name", "sku"),
+    "price": ("listprice", "price", "unitprice", "amount", "value"),
+}
+
+
+def price_list(raw: RawTable) -> tuple[pl.DataFrame, list[str]]:
+    """A price list (product -> list price) as `product` and `price`, with a line per bad row.
+
+    Its numbers are read as deal values are (currency signs, thousands separators, decimal
+    comma), and the products keep the file's spelling: `stages.fill_from_price_list` matches
+    them on the deals' names ignoring case, spaces and punctuation.
+    """
+    by_norm = {_norm(c): c for c in raw.frame.columns}
+    found = {
+        k: next((by_norm[n] for n in names if n in by_norm), None) for k, names in PRICE_COLUMNS.items()
+    }
+    if found["product"] is None or found["price"] is None:
+        empty = pl.DataFrame(schema={"product": pl.String, "price": pl.Float64})
+        return empty, [
+            f"{raw.name}: a price list needs a product column and a price column; it has "
+            f"{', '.join(raw.frame.columns[:12])}."
+        ]
+    product, price = found["product"], found["price"]
+    cleaned = _clean_columns(raw.frame, [product, price])
+    semicolon = any("semicolon" in n for n in raw.notes)
+    number, reason = _parse_number(cleaned[price], price, Report("deals", raw.name), semicolon)
+    bad = _problems(raw.lines, price, raw.frame[price], reason)
+    problems = [
+        f"{raw.name}, line {line}: {why} (value: {value!r})" for line, _, value, why in bad.iter_rows()
+    ]
+    table = pl.DataFrame({"product": cleaned[product], "price": number}).drop_nulls()
+    return table, problems
+
+
+def _split_close_dates(prepared: Prepared, is_open: pl.Series) -> None:
+    """One close date column: the day a won or lost deal closed, an open deal's expected close.
+
+    CRM exports (HubSpot's and Salesforce's "Close Date") carry one column for both; read as an
+    expected close only, every won deal would have no close date and fall out of every period.
+    """
+    frame = prepared.frame
+    close = frame["expected_close"]
+    closed = int((~is_open & close.is_not_null()).sum())
+    prepared.frame = frame.with_columns(
+        pl.when(~is_open).then(close).alias("closed_at"),
+        pl.when(is_open).then(close).alias("expected_close"),
+    )
+    if closed:
+        prepared.report.notes.append(
+            f"The close date column is read as the day {plural(closed, 'won or lost deal')} "
+            "closed, and as the expected close of open deals."
+        )
 
 
 # --- commit -------------------------------------------------------------------------------------
@@ -1441,8 +2023,16 @@ def commit(db: Database, prepared: Prepared, who: str = "", progress: Progress |
             progress(0.5 + 0.5 * done / max(total, 1), f"Writing {done:,} of {total:,} rows")
 
     if prepared.kind == "leads":
+        ready = scores_only(prepared.frame)
+        note = f"Ready-made scores from {report.name}, no rules yet" if ready else ""
         added, updated = store.import_leads(
-            db, prepared.frame, who=who, source=report.name, progress=step
+            db,
+            prepared.frame,
+            who=who,
+            source=report.name,
+            progress=step,
+            scores_only_model=note,
+            scales=report.scales,
         )
     else:
         new = (prepared.new_pipeline, prepared.new_stages) if prepared.new_stages else None
@@ -1454,6 +2044,7 @@ def commit(db: Database, prepared: Prepared, who: str = "", progress: Progress |
             who=who,
             source=report.name,
             progress=step,
+            history=prepared.history,
         )
         report.pipeline_id = (
             pipeline_id(db, prepared.new_pipeline) if prepared.new_stages else prepared.pipeline_id

@@ -205,22 +205,40 @@ def _points(rules: Sequence[Rule], axis: Axis) -> pl.Expr:
     return pl.sum_horizontal(terms) if terms else pl.lit(0.0)
 
 
+def _scorable(rules: Sequence[Rule], axis: Axis) -> pl.Expr:
+    """Whether the rules on `axis` have anything to read on a lead: one of their fields has a value.
+
+    A lead on which every such field is empty (a file that mapped none of them, or left them
+    blank) would get the "nothing fired" score, which says nothing about it.
+    """
+    fields = dict.fromkeys(r.field for r in rules if r.axis == axis)
+    if not fields:
+        return pl.lit(False)
+    return pl.any_horizontal(_field(f).is_not_null() for f in fields)
+
+
 def score_leads(
     leads: pl.DataFrame, rules: Sequence[Rule], half_life_days: float, today: date | pl.Expr
 ) -> pl.DataFrame:
-    """The leads plus Float64 `fit` and `interest`, each on 0..100.
+    """The leads plus Float64 `fit` and `interest`, each on 0..100, or null where unscored.
 
     Points of the rules that fire are added per axis; interest points decay with the time since
     the lead's last activity up to `today` (`decay_factor`; `decided_on()` scores each lead as
     it stood when its outcome was decided, for the back-test). Each axis is then placed on
     0..100 between the fewest and the most points the model allows (`axis_bounds`): 0 is the
     worst lead the rules can describe, 100 the best. Leads that arrived with ready-made `fit`
-    or `interest` keep them untouched.
+    or `interest` keep them untouched. A lead with no ready-made score on an axis and no value
+    in any field of that axis's rules stays null there: it is unscored (`is_scored`), never
+    given the rules' "nothing fired" score.
     """
-    fit = _normalised(_points(rules, "fit"), axis_bounds(rules, "fit"))
-    interest = _normalised(
-        _points(rules, "interest") * decay_factor(half_life_days, today),
-        axis_bounds(rules, "interest"),
+    fit = pl.when(_scorable(rules, "fit")).then(
+        _normalised(_points(rules, "fit"), axis_bounds(rules, "fit"))
+    )
+    interest = pl.when(_scorable(rules, "interest")).then(
+        _normalised(
+            _points(rules, "interest") * decay_factor(half_life_days, today),
+            axis_bounds(rules, "interest"),
+        )
     )
     ready_fit = pl.col("fit") if "fit" in leads.columns else pl.lit(None)
     ready_interest = pl.col("interest") if "interest" in leads.columns else pl.lit(None)
@@ -230,17 +248,27 @@ def score_leads(
     )
 
 
+def is_scored() -> pl.Expr:
+    """A lead with both a fit and an interest score: only these sit in a quadrant."""
+    return pl.col("fit").is_not_null() & pl.col("interest").is_not_null()
+
+
 def is_mql(fit_cutoff: float, interest_cutoff: float) -> pl.Expr:
-    """MQL = fit >= F and interest >= I, both inclusive."""
-    return (pl.col("fit") >= fit_cutoff) & (pl.col("interest") >= interest_cutoff)
+    """MQL = fit >= F and interest >= I, both inclusive; an unscored lead never is one."""
+    return ((pl.col("fit") >= fit_cutoff) & (pl.col("interest") >= interest_cutoff)).fill_null(False)
 
 
 def with_quadrants(scored: pl.DataFrame, fit_cutoff: float, interest_cutoff: float) -> pl.DataFrame:
-    """Add `mql` (fit >= F and interest >= I, inclusive) and `quadrant`, one of `QUADRANTS`."""
+    """Add `mql` (fit >= F and interest >= I, inclusive) and `quadrant`, one of `QUADRANTS`.
+
+    An unscored lead has no quadrant (null) and is not an MQL.
+    """
     good_fit = pl.col("fit") >= fit_cutoff
     engaged = pl.col("interest") >= interest_cutoff
     return scored.with_columns(
-        pl.when(good_fit & engaged)
+        pl.when(~is_scored())
+        .then(pl.lit(None, dtype=pl.String))
+        .when(good_fit & engaged)
         .then(pl.lit(QUADRANTS[0]))
         .when(good_fit)
         .then(pl.lit(QUADRANTS[1]))
@@ -325,10 +353,11 @@ def scatter_sample(scored: pl.DataFrame, limit: int = 5_000, seed: int = 0) -> p
     """At most `limit` leads (a fixed random sample) for the scatter: fit, interest, outcome.
 
     A browser chokes on a million marks (and Altair refuses more than 5,000 rows inline);
-    every count on the page is taken on all leads.
+    every count on the page is taken on all scored leads. Unscored leads have no place to be
+    drawn.
     """
-    frame = scored if scored.height <= limit else scored.sample(limit, seed=seed)
-    return frame.select("fit", "interest", outcome_label().alias("outcome"))
+    points = scored.select("fit", "interest", outcome_label().alias("outcome")).filter(is_scored())
+    return points if points.height <= limit else points.sample(limit, seed=seed)
 
 
 # --- the cutoff grid: counts per whole fit and interest point ----------------------------------
@@ -341,12 +370,14 @@ def cutoff_grid(scored: pl.DataFrame) -> pl.DataFrame:
     for any cutoff is a sum over this grid: the page aggregates a million leads once per filter
     and each slider move then reads tens of thousands of cells, not a million leads. Columns:
     `fit`, `interest`, `week` (its Monday), `leads`, `converted`, `lost`, `accepted`,
-    `rejected`.
+    `rejected`. Unscored leads are not in it, so no figure taken from it counts them.
     """
     outcome = outcome_label()
     sal = pl.col("sal_status")
     return (
-        scored.group_by(
+        scored.lazy()
+        .filter(is_scored())
+        .group_by(
             pl.col("fit").floor().clip(0, 100).cast(pl.Int64),
             pl.col("interest").floor().clip(0, 100).cast(pl.Int64),
             pl.col("created").dt.truncate("1w").alias("week"),
@@ -359,6 +390,7 @@ def cutoff_grid(scored: pl.DataFrame) -> pl.DataFrame:
             (sal == "rejected").sum().cast(pl.Int64).alias("rejected"),
         )
         .sort("fit", "interest", "week")
+        .collect()
     )
 
 
@@ -615,18 +647,24 @@ def explain(
 
     `counted` is `points` for fit and `points` after decay for interest, so a pricing visit of a
     year ago shows why it weighs almost nothing now. A lead that arrived with a ready-made score
-    shows one line for that axis instead, with no points: its score was used as it came.
+    shows one line for that axis instead, with no points: its score was used as it came; so does
+    an axis with no score in the file and nothing for the rules to read (`UNSCORED_AXIS`).
     Columns: `axis`, `rule`, `points`, `counted`; in model order, fit first.
     """
     if lead.height != 1:
         raise ValueError("explain takes exactly one lead")
     decay = float(lead.select(decay_factor(half_life_days, today)).item())
-    fired = lead.select([rule_fires(r).alias(str(i)) for i, r in enumerate(rules)]).row(0)
-    ready = {axis: axis in lead.columns and lead[axis][0] is not None for axis in ("fit", "interest")}
+    # A model with no rules (ready-made scores only) selects no column: nothing fired.
+    fires = [rule_fires(r).alias(str(i)) for i, r in enumerate(rules)]
+    fired = lead.select(fires).row(0) if rules else ()
+    ready = {axis: axis in lead.columns and lead[axis][0] is not None for axis in AXES}
+    scorable = lead.select(*(_scorable(rules, axis).alias(axis) for axis in AXES)).row(0, named=True)
     rows: list[tuple[str, str, float | None, float | None]] = [
         (axis, "Ready-made score from the import (used untouched)", None, None)
-        for axis in ("fit", "interest")
         if ready[axis]
+        else (axis, UNSCORED_AXIS, None, None)
+        for axis in AXES
+        if ready[axis] or not scorable[axis]
     ]
     for r, hit in zip(rules, fired, strict=True):
         if hit and not ready[r.axis]:
@@ -758,10 +796,12 @@ def rules_frame(rules: Sequence[Rule]) -> pl.DataFrame:
     )
 
 
-def parse_rules(table: pl.DataFrame) -> tuple[list[Rule], list[str]]:
+def parse_rules(table: pl.DataFrame, empty_ok: bool = False) -> tuple[list[Rule], list[str]]:
     """The editor's table back into rules, with one message per bad row (row numbers from 1).
 
-    Rows left entirely empty are dropped. Nothing is saved while any message remains.
+    Rows left entirely empty are dropped. Nothing is saved while any message remains. A model
+    with no rule is refused unless `empty_ok`: the model an import of ready-made scores saved
+    has none, and its empty editor is not a mistake.
     """
     rules: list[Rule] = []
     errors: list[str] = []
@@ -807,7 +847,7 @@ def parse_rules(table: pl.DataFrame) -> tuple[list[Rule], list[str]]:
             errors.append(f"{where}: value '{text}' does not fit '{condition}' (e.g. {example}).")
             continue
         rules.append(Rule(axis, fld, condition, value, points, cells["label"]))  # type: ignore[arg-type]
-    if not rules and not errors:
+    if not rules and not errors and not empty_ok:
         errors.append("The model needs at least one rule.")
     return rules, errors
 
@@ -946,7 +986,7 @@ def threshold_figures(
     """The six headline figures of a cutoff as (label, value, note), in the order shown."""
     mql = quadrants.row(0, named=True)
     return [
-        ("MQLs", f"{mql['leads']:,}", f"{pct(mql['share'])} of {total:,} leads"),
+        ("MQLs", f"{mql['leads']:,}", f"{pct(mql['share'])} of {total:,} scored leads"),
         ("Conversion in MQLs", pct(bt.conversion_in), f"outside: {pct(bt.conversion_out)}"),
         ("Conversions kept", pct(bt.recall), f"{bt.mql_conversions:,} of {bt.conversions:,}"),
         ("Lift", "–" if bt.lift is None else f"{bt.lift:.2f}×", f"base rate {pct(bt.base_rate)}"),
@@ -994,25 +1034,63 @@ class CutoffView:
     figures: list[tuple[str, str, str]]
     caption: str
     curve: pl.DataFrame
+    scored: int
 
 
-def cutoff_view(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int, total: int) -> CutoffView:
-    """Everything one cutoff shows, from `cutoff_grid`, so a slider move recomputes it in one call."""
+def cutoff_view(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -> CutoffView:
+    """Everything one cutoff shows, from `cutoff_grid`, so a slider move recomputes it in one call.
+
+    Every figure is over the scored leads the grid holds, and says so.
+    """
     quadrants = quadrant_counts(grid, fit_cutoff, interest_cutoff)
     bt = mql_backtest(grid, fit_cutoff, interest_cutoff)
     sal = sal_summary(grid, fit_cutoff, interest_cutoff)
+    scored = int(grid["leads"].sum())
     return CutoffView(
         quadrants=quadrants,
-        figures=threshold_figures(quadrants, bt, sal, total),
+        figures=threshold_figures(quadrants, bt, sal, scored),
         caption=(
-            f"Back-test on the {bt.known:,} leads with a known outcome (converted or lost), each "
-            "scored as it stood when its outcome was decided: interest decayed to its conversion "
-            "date, or to its last activity for a lost lead. The quadrants, the weekly capacity "
-            "and the SAL counts use the same scores (open leads at their last activity); the "
-            "sales queue below uses today's decay, as the MQLs are today."
+            f"Back-test on the {bt.known:,} scored leads with a known outcome (converted or lost), "
+            "each scored as it stood when its outcome was decided: interest decayed to its "
+            "conversion date, or to its last activity for a lost lead. The quadrants, the weekly "
+            "capacity and the SAL counts use the same scores (open leads at their last activity); "
+            "the sales queue below uses today's decay, as the MQLs are today."
         ),
         curve=backtest_curve(grid, fit_cutoff, interest_cutoff),
+        scored=scored,
     )
+
+
+def file_units(
+    fit_cutoff: int, interest_cutoff: int, scales: Mapping[str, tuple[str, float, float]]
+) -> str | None:
+    """The cutoffs in the file's own units, for scores imported on another scale than 0..100.
+
+    A whole slider point is 1/100 of the scale, so on 0..20 a file value of 16 is exactly 80.
+
+    >>> file_units(80, 40, {"fit": ("Profile Score", 0.0, 20.0)})
+    "fit ≥ 80, i.e. 'Profile Score' ≥ 16 in the file's units (0..20)."
+    """
+    parts = []
+    for axis, cutoff in (("fit", fit_cutoff), ("interest", interest_cutoff)):
+        if axis in scales and tuple(scales[axis][1:]) != (0.0, 100.0):
+            column, low, high = scales[axis]
+            value = round(low + cutoff / 100 * (high - low), 4)
+            parts.append(
+                f"{axis} ≥ {cutoff}, i.e. '{column}' ≥ {value:g} in the file's units ({low:g}..{high:g})"
+            )
+    return "; ".join(parts) + "." if parts else None
+
+
+def unscored_line(leads: int, scored: int) -> str | None:
+    """The MQL page's one line on the leads it leaves out, or None when every lead is scored.
+
+    >>> unscored_line(9_237, 5_019)
+    '4,218 of 9,237 leads have no score: left out of these figures.'
+    """
+    if scored >= leads:
+        return None
+    return f"{leads - scored:,} of {leads:,} leads have no score: left out of these figures."
 
 
 def capacity_message(cap: CapacitySummary) -> tuple[bool, str]:
@@ -1023,6 +1101,20 @@ def capacity_message(cap: CapacitySummary) -> tuple[bool, str]:
             f"week) in {cap.weeks_over} of {cap.weeks} weeks; the busiest had {cap.peak:,}."
         )
     return True, f"Within capacity every week: at most {cap.peak:,} MQLs against {cap.capacity:,}."
+
+
+def one_creation_date(leads: pl.DataFrame) -> str | None:
+    """Why capacity per week cannot be judged when every lead has the same creation date (a file
+    without one is dated at its import), or None when the dates tell weeks apart."""
+    # The first and last dates, not the distinct ones: no hashing of a million dates.
+    first, last = leads.select(pl.col("created").min(), pl.col("created").max().alias("l")).row(0)
+    if leads.height < 2 or first is None or first != last:
+        return None
+    return (
+        f"All {leads.height:,} leads have the same creation date, {first:%d %b %Y} (a file "
+        "without creation dates is dated at its import): MQLs per week cannot be told apart, so "
+        "capacity is not judged."
+    )
 
 
 def capacity_check(
@@ -1085,6 +1177,8 @@ def lead_scores(scored: pl.DataFrame, lead_id: int, version: int) -> tuple[bool,
     lead = scored.select("id", "fit", "interest").filter(pl.col("id") == lead_id)  # 3 columns, not all
     if lead.is_empty():
         return False, f"No lead has the id {lead_id}."
+    if lead["fit"][0] is None or lead["interest"][0] is None:
+        return True, f"{UNSCORED} (model v{version})"
     return True, f"Fit {lead['fit'][0]:.1f} · interest {lead['interest'][0]:.1f} (model v{version})"
 
 
@@ -1102,7 +1196,8 @@ MQL_DEFINITION = (
     "**MQL = fit ≥ F and interest ≥ I** (both inclusive). Fit and interest are each on 0..100: the "
     "points of the rules that fire, placed between the fewest (0) and the most (100) points the "
     "model allows, rules on one field counted once; interest points halve every half-life since the "
-    "lead's last activity. Leads imported with ready-made scores keep them."
+    "lead's last activity. Leads imported with ready-made scores keep them; a lead with no score "
+    "in the file and no value in any field the rules read is unscored, left out of every figure."
 )
 
 # Headings of `explain`'s columns as the meeting reads them.
@@ -1128,6 +1223,11 @@ NO_MODEL = (
     "from activity that counts half as much every 30 days; then change them here."
 )
 START_DEFAULT = "Start from the default rules"
+UNSCORED = (
+    "No score in the file, and no value in any field the rules read: this lead is unscored, left "
+    "out of the MQL figures and the SAL queue."
+)
+UNSCORED_AXIS = "No score in the file, and no value in any field the rules read"
 NO_LEADS = "No leads yet: import them on the Data page, or reset the demo data."
 NO_MQL = "No MQL at this cutoff."
 DECISION_RECORDED = "Decision recorded."

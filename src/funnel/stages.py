@@ -217,7 +217,148 @@ def own_probability_caption(count: int) -> str:
     )
 
 
+# --- open deals without a value ---------------------------------------------------------------
+
+
+def _unvalued_open() -> pl.Expr:
+    return (pl.col("stage_kind") == "open") & pl.col("value").is_null()
+
+
+def open_without_value(deals: pl.DataFrame) -> int:
+    """Open deals with no value: they count as deals, but as no money in the pipeline figures."""
+    return int(deals.select(_unvalued_open().sum()).item())
+
+
+def median_won_value(deals: pl.DataFrame) -> float | None:
+    """The median value of the won deals that have one: the stated fill for unvalued open deals."""
+    won = deals.filter(pl.col("stage_kind") == "won")["value"].drop_nulls()
+    return float(won.median()) if won.len() else None  # type: ignore[arg-type]
+
+
+def fill_open_values(deals: pl.DataFrame, value: float) -> pl.DataFrame:
+    """The deals with every open deal that has no value valued at `value`; others as they are."""
+    return deals.with_columns(
+        pl.when(_unvalued_open()).then(pl.lit(value)).otherwise(pl.col("value")).alias("value")
+    )
+
+
+def _matching_key(text: pl.Expr) -> pl.Expr:
+    """A name as a price list and a deal are matched on: case, spaces and punctuation aside."""
+    return text.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]", "")
+
+
+def fill_from_price_list(deals: pl.DataFrame, prices: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    """Open deals without a value valued at the list price of the product their name names
+    (`importers.price_list`), and the names of those no product matched, sorted."""
+    keyed = prices.select(_matching_key(pl.col("product")).alias("key"), "price").unique(
+        "key", keep="first"
+    )
+    joined = deals.with_columns(_matching_key(pl.col("name")).alias("key")).join(
+        keyed, on="key", how="left", maintain_order="left"
+    )
+    unmatched = joined.filter(_unvalued_open() & pl.col("price").is_null())["name"]
+    filled = joined.with_columns(
+        pl.when(_unvalued_open()).then(pl.col("price")).otherwise(pl.col("value")).alias("value")
+    ).drop("key", "price")
+    return filled, sorted(unmatched.fill_null("(no name)").unique().to_list())
+
+
+def price_list_line(valued: int, unmatched: Sequence[str], name: str) -> str:
+    """What the page says after valuing open deals from a price list: how many, and which not."""
+    line = (
+        f"{valued:,} open deals without a value are valued here at their list price in {name} "
+        "(a fill, not a figure from the deals)."
+    )
+    if unmatched:
+        more = f" and {len(unmatched) - 10:,} more" if len(unmatched) > 10 else ""
+        line += f" No product matched {len(unmatched):,}: {', '.join(unmatched[:10])}{more}."
+    return line
+
+
+def fill_choices(median: float | None) -> dict[str, str]:
+    """How open deals without a value can be counted: as $0, at the median won value (when a
+    won deal has a value), or from a price list."""
+    choices = {"none": "As $0"}
+    if median is not None:
+        choices["median"] = f"At the median won value (${median:,.0f})"
+    return {**choices, "prices": "From a price list"}
+
+
+def unvalued_line(count: int, fill: float | None) -> str | None:
+    """What the page says beside the pipeline figures about open deals without a value."""
+    if not count:
+        return None
+    deals = "1 open deal has" if count == 1 else f"{count:,} open deals have"
+    if fill is None:
+        return f"{deals} no value: counted as deals, as $0 in the open and weighted pipeline."
+    return (
+        f"{deals} no value in the data: each is valued here at the median won value of this "
+        f"pipeline, ${fill:,.0f} (a fill, not a figure from the file)."
+    )
+
+
 # --- probabilities from history ----------------------------------------------------------------
+
+
+def _with_history(deals: pl.DataFrame, history: pl.DataFrame) -> pl.Series:
+    """Ids of the deals whose history records a stage before their current one.
+
+    An import without stage history writes one entry per deal, into the stage it is in now:
+    that says nothing about the way there, and for a lost deal nothing about where it was lost.
+    """
+    return (
+        history.join(deals.select(deal_id="id", now="stage_id"), on="deal_id")
+        .filter(pl.col("to_stage_id") != pl.col("now"))
+        .get_column("deal_id")
+        .unique()
+    )
+
+
+@dataclass(frozen=True)
+class HistoryCoverage:
+    """How much of a pipeline's closed deals the per-stage rates can be measured on."""
+
+    closed: int
+    won: int
+    with_history: int
+    lost_without_history: int
+
+    def line(self) -> str:
+        """What the page says above the learned probabilities: the overall win rate (won over
+        closed, measured whatever the history) with its sample, then what per-stage rates rest on."""
+        if not self.closed:
+            return "No closed deal in this pipeline yet: nothing to learn from."
+        rate = (
+            f"Overall win rate {self.won / self.closed:.1%} "
+            f"({self.won:,} won of {self.closed:,} closed deals)."
+        )
+        have = f"{self.with_history:,} of {self.closed:,} closed deals have stage history"
+        if not self.with_history:
+            return (
+                f"{rate} No closed deal has stage history (only the stage it ended in), and lost "
+                "deals do not say at which stage they were lost: per-stage rates are not "
+                "measurable. Import a stage history to learn them."
+            )
+        if self.with_history < self.closed:
+            return (
+                f"{rate} {have}: per-stage rates are measured on those only, the "
+                f"{self.closed - self.with_history:,} others (of them "
+                f"{self.lost_without_history:,} lost) do not say which stages they passed."
+            )
+        return f"{rate} {have}: per-stage rates are measured on all of them."
+
+
+def history_coverage(deals: pl.DataFrame, history: pl.DataFrame) -> HistoryCoverage:
+    """Closed and won deals, and how many of the closed ones have real stage history."""
+    closed = deals.filter(pl.col("stage_kind").is_in(["won", "lost"]))
+    known = closed["id"].is_in(_with_history(closed, history).implode())
+    lost = closed["stage_kind"] == "lost"
+    return HistoryCoverage(
+        closed=closed.height,
+        won=int((~lost).sum()),
+        with_history=int(known.sum()),
+        lost_without_history=int((lost & ~known).sum()),
+    )
 
 
 def history_probability(
@@ -230,8 +371,11 @@ def history_probability(
 
     A closed deal (now in a won or lost stage) *reached* a stage when its history shows it
     entering that stage, or entering a later stage other than a lost one: a deal that skipped
-    "Demo" on its way to "Proposal" got past "Demo" all the same. `n` is the number of closed
-    deals that reached the stage, `empirical` is won / n in percent (null when n is 0).
+    "Demo" on its way to "Proposal" got past "Demo" all the same. Only closed deals whose history
+    records a stage before their last one count (`history_coverage`): a lost deal imported
+    without history does not say where it was lost, so it cannot count against any stage, and
+    counting the won deals alone would read 100 %. `n` is the number of closed deals that
+    reached the stage, `empirical` is won / n in percent (null when n is 0: not measurable).
 
     Small samples must not swing the figure wildly, so `smoothed` pulls the empirical rate
     toward the manual probability as if `pseudo_deals` extra deals had closed exactly at the
@@ -243,8 +387,10 @@ def history_probability(
     stage_cols = stages.select(
         stage_id="id", position="position", stage="name", kind="kind", manual="probability"
     )
-    closed = deals.filter(pl.col("stage_kind").is_in(["won", "lost"])).select(
-        deal_id="id", is_won=pl.col("stage_kind") == "won"
+    closed = (
+        deals.filter(pl.col("stage_kind").is_in(["won", "lost"]))
+        .filter(pl.col("id").is_in(_with_history(deals, history).implode()))
+        .select(deal_id="id", is_won=pl.col("stage_kind") == "won")
     )
     entered = (
         pl.concat(
@@ -296,10 +442,11 @@ def adopt_probabilities(
 ) -> list[Stage]:
     """The stage list with the smoothed history probability adopted (rounded to a whole percent).
 
-    Only the stages in `stage_ids` change (all of them when None); a stage without history
-    keeps its manual value, since its smoothed value is the manual one.
+    Only the stages in `stage_ids` change (all of them when None), and only where the rate was
+    measured (n > 0): a stage no closed deal with history reached keeps its manual value as is.
     """
-    smoothed = dict(zip(history["stage_id"].to_list(), history["smoothed"].to_list(), strict=True))
+    measured = history.filter(pl.col("n") > 0)
+    smoothed = dict(zip(measured["stage_id"].to_list(), measured["smoothed"].to_list(), strict=True))
     chosen = set(smoothed) if stage_ids is None else set(stage_ids)
     return [
         Stage(s.name, float(round(smoothed[s.id])), s.kind, s.rot_days, s.id)
@@ -531,6 +678,11 @@ def start_from_link(
     return None
 
 
+def measured_labels(learned: pl.DataFrame) -> dict[int, str]:
+    """The stages of `history_probability` whose rate was measured (n > 0): all Adopt can take."""
+    return labels(learned.filter(pl.col("n") > 0), "stage_id", "stage")
+
+
 def labels(frame: pl.DataFrame, key: str, label: str) -> dict[Any, str]:
     """Map ids to display names, so selectboxes store ids yet show names."""
     return dict(zip(frame[key].to_list(), frame[label].to_list(), strict=True))
@@ -603,7 +755,8 @@ TABLE_COLUMNS: dict[str, str | dict[str, Any] | None] = {
         "kind": "number",
         "label": "Won from history %",
         "format": "%.1f",
-        "help": "Of the closed deals that reached the stage, the share that was won",
+        "help": "Of the closed deals that reached the stage, the share that was won; empty: "
+        "not measurable (no closed deal with stage history reached it)",
     },
     "smoothed": {
         "kind": "number",

@@ -14,11 +14,11 @@ import shutil
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -630,6 +630,21 @@ def failure_message(error: Exception, path: Path | str) -> str | None:
     )
 
 
+def last_data_date(db: Database) -> date | None:
+    """The last day the store's data knows of (a lead or deal created, a deal closed), or None."""
+    row = db.execute(
+        "SELECT max(d) FROM (SELECT max(created) AS d FROM leads UNION ALL"
+        " SELECT max(created) FROM deals UNION ALL SELECT max(closed_at) FROM deals)"
+    ).fetchone()
+    return None if row[0] is None else date.fromisoformat(str(row[0])[:10])
+
+
+def score_scales(db: Database) -> dict[str, tuple[str, float, float]]:
+    """The scale each ready-made score came in on its last import: axis -> (column, low, high)."""
+    rows = db.execute("SELECT key, value FROM meta WHERE key IN ('scale_fit', 'scale_interest')")
+    return {key.removeprefix("scale_"): tuple(json.loads(value)) for key, value in rows.fetchall()}
+
+
 # --- pipelines and stages --------------------------------------------------------------------
 
 
@@ -821,6 +836,43 @@ def save_stages(
             )
         db.conn.execute("UPDATE pipelines SET version = ? WHERE id = ?", [version + 1, pipeline_id])
         audit(db, who, "stages", pipeline_id, action, before, after)
+
+
+def import_stage_lists(
+    db: Database, lists: Mapping[str, Sequence[Stage]], who: str = ""
+) -> tuple[int, int]:
+    """Pipelines read back from a stages file (`exports.table(db, "stages")`), all or nothing.
+
+    A pipeline the store lacks is created with its stages; one it has takes the file's
+    probability and rotting limit for each stage of the same name, and keeps its order, names
+    and kinds (the Stages page changes those), so no deal moves. A stage the pipeline lacks
+    refuses the whole file. Returns (pipelines created, pipelines updated).
+    """
+    created = updated = 0
+    with write(db):
+        for name, listed in lists.items():
+            row = db.execute("SELECT id FROM pipelines WHERE name = ?", [name]).fetchone()
+            if row is None:
+                _insert_pipeline(db, name, listed, who)
+                created += 1
+                continue
+            pipeline_id = int(row[0])
+            before = _stage_rows(db, pipeline_id)
+            lacking = [s.name for s in listed if s.name not in {r["name"] for r in before}]
+            if lacking:
+                raise StoreError(
+                    f"Pipeline '{name}' has no stage {', '.join(lacking)}: add it on the Stages "
+                    "page first, or give the pipeline another name in the file to create it."
+                )
+            db.conn.executemany(
+                "UPDATE stages SET probability = ?, rot_days = ?"
+                " WHERE pipeline_id = ? AND name = ? AND active = 1",
+                [(float(s.probability), s.rot_days, pipeline_id, s.name) for s in listed],
+            )
+            db.conn.execute("UPDATE pipelines SET version = version + 1 WHERE id = ?", [pipeline_id])
+            audit(db, who, "stages", pipeline_id, "import", before, _stage_rows(db, pipeline_id))
+            updated += 1
+    return created, updated
 
 
 def _stage_rows(db: Database, pipeline_id: int) -> list[dict[str, Any]]:
@@ -1246,7 +1298,7 @@ def undo_last(
         )
     before: Any = None if entry["before"] is None else json.loads(entry["before"])
     kind = (entry["entity"], entry["action"])
-    if kind in (("stages", "save"), ("stages", "undo")):
+    if kind in (("stages", "save"), ("stages", "undo"), ("stages", "import")):
         _refuse_undo_that_strands_deals(db, int(entry["entity_id"]), before)
         save_stages(
             db,
@@ -1494,14 +1546,34 @@ def import_leads(
     who: str = "",
     source: str = "",
     progress: Callable[[int, int], None] | None = None,
+    scores_only_model: str = "",
+    scales: Mapping[str, tuple[str, float, float]] | None = None,
 ) -> tuple[int, int]:
     """Write validated leads in one transaction, updating those whose external id exists.
 
     Only the columns the file mapped are written, so a re-import never blanks other fields.
+    With `scores_only_model` (its note) and no scoring model in the store yet, a model with no
+    rules is saved in the same transaction: leads that came with both scores are then scored on
+    the MQL page at once, and rules can be added there later. `scales` (axis -> the file's
+    column, low, high) is kept, so the MQL page can say a cutoff in the file's own units.
     Returns (added, updated).
     """
     with _staged(db, frame) as parts, write(db, leads=True):
         added, updated = _upsert_parts(db, "leads", frame, parts, progress)
+        for axis, scale in (scales or {}).items():
+            db.conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [f"scale_{axis}", json.dumps(scale)],
+            )
+        if scores_only_model and latest_model_version(db) is None:
+            db.conn.execute(
+                "INSERT INTO scoring_models (version, half_life_days, created_at, created_by, note)"
+                " VALUES (1, 0, ?, ?, ?)",
+                [now(), who, scores_only_model],
+            )
+            after = {"version": 1, "half_life_days": 0.0, "rules": []}
+            audit(db, who, "scoring_model", 1, "save", None, after)
         audit(
             db, who, "leads", None, "import", None, {"file": source, "added": added, "updated": updated}
         )
@@ -1516,13 +1588,15 @@ def import_deals(
     who: str = "",
     source: str = "",
     progress: Callable[[int, int], None] | None = None,
+    history: pl.DataFrame | None = None,
 ) -> tuple[int, int]:
     """Write validated deals (a `stage` column of stage names) into one pipeline, all or nothing.
 
     With `new_pipeline` the pipeline is created from those stages in the same transaction.
     A new deal gets its first stage-history entry; a deal whose stage changed gets the move, so
-    computed probabilities and time in stage keep working after a re-import. Returns
-    (added, updated).
+    computed probabilities and time in stage keep working after a re-import. `history`
+    (`external_id`, `stage` name, `entered` date), the stage history the file itself carries,
+    replaces the recorded history of the deals it names. Returns (added, updated).
     """
     with _staged(db, frame) as parts, write(db):
         if new_pipeline is not None:
@@ -1539,19 +1613,28 @@ def import_deals(
         if missing:
             raise StoreError(f"Stages {', '.join(missing)} are not in pipeline {pipeline_id}.")
         db.conn.execute("CREATE TEMP TABLE import_before AS SELECT id, stage_id FROM deals")
+        db.conn.execute("CREATE TEMP TABLE import_history (external_id TEXT, stage TEXT, entered TEXT)")
         try:
             added, updated = _upsert_parts(db, "deals", frame, parts, progress, pipeline_id)
+            if history is not None:
+                _write_history(db, history, pipeline_id)
             at = clock.stamp()
+            # A deal that closed entered its won or lost stage the day it closed; every time is
+            # written in HISTORY_TIME.
             db.conn.execute(
                 "INSERT INTO stage_history (deal_id, from_stage_id, to_stage_id, at)"
-                " SELECT d.id, b.stage_id, d.stage_id,"
-                " CASE WHEN b.id IS NULL THEN coalesce(d.created || 'T00:00:00', ?) ELSE ? END"
-                " FROM deals d LEFT JOIN import_before b ON b.id = d.id"
-                " WHERE b.id IS NULL OR b.stage_id != d.stage_id",
+                " SELECT d.id, b.stage_id, d.stage_id, CASE"
+                f" WHEN s.kind != 'open' AND d.closed_at IS NOT NULL THEN {_sql_time('d.closed_at')}"
+                f" WHEN b.id IS NULL THEN coalesce({_sql_time('d.created')}, ?) ELSE ? END"
+                " FROM deals d JOIN stages s ON s.id = d.stage_id"
+                " LEFT JOIN import_before b ON b.id = d.id"
+                " WHERE (b.id IS NULL OR b.stage_id != d.stage_id)"
+                " AND d.external_id NOT IN (SELECT external_id FROM temp.import_history)",
                 [at, at],
             )
         finally:
             db.conn.execute("DROP TABLE temp.import_before")
+            db.conn.execute("DROP TABLE temp.import_history")
         audit(
             db,
             who,
@@ -1562,6 +1645,34 @@ def import_deals(
             {"file": source, "pipeline_id": pipeline_id, "added": added, "updated": updated},
         )
     return added, updated
+
+
+def _sql_time(column: str) -> str:
+    """SQL that writes a date or time `column` in the history's one format, `HISTORY_TIME`."""
+    return f"strftime('%Y-%m-%dT%H:%M:%S', {column})"
+
+
+def _write_history(db: Database, history: pl.DataFrame, pipeline_id: int) -> None:
+    """The file's own stage history in place of what the store recorded for those deals.
+
+    Entries of one deal follow each other by date, then by stage order when two fall on the
+    same day; each move comes from the stage entered before it.
+    """
+    rows = history.select("external_id", "stage", pl.col("entered").cast(pl.String)).rows()
+    db.conn.executemany("INSERT INTO temp.import_history VALUES (?, ?, ?)", rows)
+    db.conn.execute(
+        "DELETE FROM stage_history WHERE deal_id IN (SELECT d.id FROM deals d"
+        " JOIN temp.import_history h ON h.external_id = d.external_id)"
+    )
+    db.conn.execute(
+        "INSERT INTO stage_history (deal_id, from_stage_id, to_stage_id, at)"
+        " SELECT d.id, lag(s.id) OVER (PARTITION BY d.id ORDER BY h.entered, s.position), s.id,"
+        f" {_sql_time('h.entered')} FROM temp.import_history h"
+        " JOIN deals d ON d.external_id = h.external_id"
+        " JOIN stages s ON s.pipeline_id = ? AND s.active = 1 AND s.name = h.stage"
+        " ORDER BY d.id, h.entered, s.position",
+        [pipeline_id],
+    )
 
 
 # --- SAL ---------------------------------------------------------------------------------------

@@ -1,0 +1,72 @@
+"""Data health: what in a store limits the figures the pages show, in one line with counts.
+
+A sales leader reading a page should know, before the figures, that 4,000 leads carry no score
+or that no lost deal says where it was lost. Every page shows the same line, worked out from the
+frames it already holds; when nothing limits the figures it shows nothing.
+
+>>> line(Health(leads=10, unscored=4))
+'Data health: 4 of 10 leads have no score.'
+>>> line(Health(leads=10)) is None
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import polars as pl
+
+from funnel import scoring, stages
+
+
+@dataclass(frozen=True)
+class Health:
+    """Counts of what limits the figures: leads, unscored leads, whether every lead shares one
+    creation date, open deals and those without a value, closed deals and those without stage
+    history."""
+
+    leads: int = 0
+    unscored: int = 0
+    one_creation_date: bool = False
+    open_deals: int = 0
+    unvalued: int = 0
+    closed: int = 0
+    without_history: int = 0
+
+
+def measure(scored: pl.DataFrame | None, deals: tuple[pl.DataFrame, pl.DataFrame] | None) -> Health:
+    """The health of scored leads (`scoring.score_leads`) and of deals with their stage history
+    (`store.deals`, `store.stage_history`); None for what a page does not show."""
+    found = Health()
+    if scored is not None and scored.height:
+        unscored, dates = scored.select(
+            (~scoring.is_scored()).sum(), pl.col("created").drop_nulls().n_unique()
+        ).row(0)
+        found = Health(scored.height, int(unscored), scored.height > 1 and dates == 1)
+    if deals is None:
+        return found
+    frame, history = deals
+    coverage = stages.history_coverage(frame, history)
+    return replace(
+        found,
+        open_deals=int((frame["stage_kind"] == "open").sum()),
+        unvalued=stages.open_without_value(frame),
+        closed=coverage.closed,
+        without_history=coverage.closed - coverage.with_history,
+    )
+
+
+def line(health: Health) -> str | None:
+    """The page's one line under its title, or None when nothing limits the figures."""
+    parts = []
+    if health.unscored:
+        parts.append(f"{health.unscored:,} of {health.leads:,} leads have no score")
+    if health.one_creation_date:
+        parts.append(f"all {health.leads:,} leads share one creation date")
+    if health.unvalued:
+        parts.append(f"{health.unvalued:,} of {health.open_deals:,} open deals have no value")
+    if health.without_history:
+        parts.append(
+            f"{health.without_history:,} of {health.closed:,} closed deals have no stage history"
+        )
+    return f"Data health: {'; '.join(parts)}." if parts else None

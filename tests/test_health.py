@@ -1,0 +1,48 @@
+"""The data-health line: what limits a page's figures, counted, and nothing when all is well."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from funnel import health
+from tests.conftest import APP
+from tests.test_stages import HISTORY, HISTORY_DEALS, IMPORTED, IMPORTED_HISTORY, deal, deals_frame
+
+pytestmark = pytest.mark.dates
+
+
+def test_the_line_counts_each_limit_and_says_nothing_when_all_is_well() -> None:
+    scored = pl.DataFrame(
+        {
+            "fit": [70.0, None, 40.0, None],
+            "interest": [50.0, 20.0, None, None],
+            "created": [date(2026, 3, 2)] * 4,
+        }
+    )
+    deals = pl.concat([HISTORY_DEALS, IMPORTED, deals_frame([deal(21, 1, value=None)])])
+    history = pl.concat([HISTORY, IMPORTED_HISTORY])
+    found = health.measure(scored, (deals, history))
+    # Leads 2, 3, 4 lack a score on an axis; every lead was created on 2 March.
+    # Open deals: 5 and 16 (valued) and 21 (no value); closed: 5 with history, 5 imported.
+    assert found == health.Health(4, 3, True, 3, 1, 10, 5)
+    assert health.line(found) == (
+        "Data health: 3 of 4 leads have no score; all 4 leads share one creation date; 1 of 3 open "
+        "deals have no value; 5 of 10 closed deals have no stage history."
+    )
+    assert health.line(health.measure(scored.head(1), (HISTORY_DEALS, HISTORY))) is None
+    assert health.line(health.measure(None, None)) is None
+
+
+@pytest.mark.parametrize(
+    "page", ["pages/stages.py", "pages/mql.py", "pages/forecast.py", "pages/data.py"]
+)
+def test_the_demo_store_has_nothing_to_report(app_env: Path, page: str) -> None:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    assert not [c.value for c in at.caption if c.value.startswith("Data health")]
