@@ -368,7 +368,7 @@ def test_the_report_lists_the_columns_it_leaves_out(fresh_db: Database) -> None:
 def test_an_imported_deals_first_move_is_written_in_the_historys_one_time_format(
     pipeline_db: Database,
 ) -> None:
-    csv = b"external_id,stage,created\nD1,Proposal,2026-03-02\nD2,Proposal,\n"
+    csv = b"external_id,stage,created,value\nD1,Proposal,2026-03-02,100\nD2,Proposal,,200\n"
     importers.import_bytes(pipeline_db, csv, "deals", "a.csv")
     stored = [r[0] for r in pipeline_db.execute("SELECT at FROM stage_history ORDER BY id")]
     assert stored[0] == "2026-03-02T00:00:00"  # entered on its creation day

@@ -912,6 +912,8 @@ def _clean_columns(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
         short = pl.col(c).filter(pl.col(c).str.len_bytes() <= PLACEHOLDER_BYTES)
         return short.str.contains(PLACEHOLDER_RE).any()
 
+    if not columns:
+        return frame.select()
     needs = frame.select(padded(c) | placeholder(c) for c in columns).row(0)
     return frame.select(
         _cleaned(c) if need else pl.col(c) for c, need in zip(columns, needs, strict=True)
@@ -1205,10 +1207,15 @@ def validate(
                 else f" Map one of its columns: {', '.join(c[:200] for c in raw.frame.columns[:12])}."
             )
             report.blocking.append(f"Required field '{f.name}' is not mapped.{hint}")
+    if not mapping and not report.blocking:
+        report.blocking.append(
+            "No column of the file is mapped to a field of ours, so there is nothing to import. "
+            f"Its columns: {', '.join(c[:200] for c in raw.frame.columns[:12])}."
+        )
     if report.blocking:
         return Prepared(kind, pl.DataFrame(), report)
     if unmapped := [c for c in raw.frame.columns if c not in set(mapping.values())]:
-        shown = ", ".join(f"'{c}'" for c in unmapped[:20])
+        shown = ", ".join(f"'{c[:200]}'" for c in unmapped[:20])
         more = f" and {len(unmapped) - 20:,} more" if len(unmapped) > 20 else ""
         report.notes.append(
             f"{len(unmapped):,} of the file's columns are not imported, no field of ours being "

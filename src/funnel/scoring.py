@@ -689,12 +689,13 @@ def explain_totals(
     ('fit', 30.0, 0.0, 30.0, 100.0)
     """
     why = explain(lead, rules, half_life_days, today)
-    rows: list[tuple[str, float | None, float, float, float]] = []
+    rows: list[tuple[str, float | None, float, float, float | None]] = []
     for axis in AXES:
         fewest, most = axis_bounds(rules, axis)
         counted = why.filter(pl.col("axis") == axis)["counted"]
-        if counted.null_count():  # ready-made: as it came
-            rows.append((axis, None, fewest, most, float(lead[axis][0])))
+        if counted.null_count():  # ready-made: as it came; unscored: no score at all
+            given = lead[axis][0] if axis in lead.columns else None
+            rows.append((axis, None, fewest, most, None if given is None else float(given)))
             continue
         points = float(counted.sum())
         score = min(max((points - fewest) / (most - fewest) * 100, 0.0), 100.0) if most > fewest else 0.0
