@@ -101,15 +101,16 @@ def _chart_catalogue() -> dict[str, Callable[[], alt.TopLevelMixin]]:
     return exports.chart_catalogue(targets, decided, frames, clock.today())
 
 
-def _restore(pending: tuple[str, int]) -> str:
+def _restore(pending: tuple[str, int, str]) -> str:
     """Replace the store with the checked backup uploaded as `file_id`, the current store kept
     beside it, unless the store changed since the user chose to restore (its revision then);
     the uploaded file leaves the temp folder whatever the outcome."""
-    file_id, seen = pending
+    file_id, seen, name = pending
     keep = exports.before_restore_path(ui.db_path())
     try:
         with ui.connection() as db:
-            exports.restore(db, exports.staged_path(file_id), keep, expected_revision=seen)
+            staged = exports.staged_path(file_id)
+            exports.restore(db, staged, keep, expected_revision=seen, who=ui.who(), name=name)
     finally:
         exports.used_upload(st.session_state, file_id)
     return "Store restored."
@@ -233,7 +234,7 @@ with bak:
         elif problem:
             st.error(ui.as_text(problem))
         elif st.button("Restore…", key="data_restore"):
-            st.session_state.data_restore_pending = (file_id, ui.revision())
+            st.session_state.data_restore_pending = (file_id, ui.revision(), restore_upload.name)
     ui.confirm_dialog(
         "Restore this backup?", exports.RESTORE_WARNING, "Restore", _restore, "data_restore"
     )

@@ -4,6 +4,7 @@ and the round trip (export, import into an empty store, same figures)."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import sqlite3
 from collections.abc import Callable
@@ -15,7 +16,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from funnel import exports, importers, scoring, stages, store
+from funnel import audit, exports, importers, scoring, stages, store
 from funnel.importers import Options, StagePlan
 from funnel.models import DEAL_FIELDS, LEAD_FIELDS
 from tests.conftest import DEMO_TODAY
@@ -110,6 +111,25 @@ def test_backup_then_restore_brings_back_the_store_and_bumps_the_revision(
         assert store.revision(db) > revision
     with store.opened(tmp_path / "before.db") as kept:
         assert store.counts(kept)["deals"] == 0
+
+
+def test_a_restore_is_signed_names_the_users_file_and_where_the_old_store_and_its_history_went(
+    demo_path: Path, tmp_path: Path
+) -> None:
+    # The page restores from a staged temp file: History must name the file the user chose.
+    staged = tmp_path / "funnel-restore-pid1-abc.db"
+    with store.opened(demo_path) as db:
+        exports.backup(db, staged)
+        store.save_scenario(db, "Made after the backup", {})
+        exports.restore(db, staged, tmp_path / "before.db", who="Anna", name="monday.db")
+        last = store.audit_log(db).row(0, named=True)
+    assert (last["who"], last["entity"], last["action"]) == ("Anna", "store", "restore")
+    assert audit.describe("store", "restore", None, json.loads(last["after"])) == (
+        "restored from backup 'monday.db'; the store as it was, with its History, is kept as "
+        f"{tmp_path / 'before.db'}"
+    )
+    with store.opened(tmp_path / "before.db") as kept:
+        assert store.scenarios(kept)["name"].to_list() == ["Made after the backup"]
 
 
 @pytest.mark.parametrize(

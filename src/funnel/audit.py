@@ -113,7 +113,9 @@ def describe(
         met = [c for c in store.BANT if after.get(c)]  # as `store.record_sal` writes them
         return f"{after['sal_status']} by sales (BANT met: {', '.join(met) or 'none'})"
     if entity == "store" and action == "restore":
-        return f"restored from backup '{after['from']}'"
+        kept = after.get("kept_as")
+        where = f"; the store as it was, with its History, is kept as {kept}" if kept else ""
+        return f"restored from backup '{after['from']}'{where}"
     if entity == "store" and action == "reset":
         lost = ", ".join(f"{n:,} {t.replace('_', ' ')}" for t, n in before.items())
         return f"reset to demo data, replacing {lost}; the store as it was is kept as {after['kept_as']}"

@@ -193,7 +193,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     db_path = Path(args.db)
     keep = db_path.with_name(f"{db_path.stem}.before-restore.db")
     with store.opened(db_path) as db:
-        exports.restore(db, Path(args.file), keep_copy=keep)
+        exports.restore(db, Path(args.file), keep_copy=keep, who=args.who)
     print(f"{db_path} restored from {args.file}; the previous store is kept as {keep}.")
     return 0
 
@@ -268,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("restore", help="replace the store with a checked backup")
     p.add_argument("file")
     p.add_argument("--db", default=str(store.default_path()), help=db_help)
+    p.add_argument("--who", default="cli", help="name recorded in the audit trail")
     p.set_defaults(func=cmd_restore)
     return parser
 

@@ -398,8 +398,11 @@ def restore(
     source: Path,
     keep_copy: Path | None = None,
     expected_revision: int | None = None,
+    who: str = "",
+    name: str = "",
 ) -> None:
-    """Replace the whole store with the backup at `source`, after `check_backup` passes.
+    """Replace the whole store with the backup at `source`, after `check_backup` passes; the
+    History says who restored it (`who`) and from which file (`name`, as the user named it).
 
     `expected_revision` is the store's revision on the page the user chose to restore from: if
     anything was saved since, the restore is refused rather than wiping a change nobody saw.
@@ -420,4 +423,4 @@ def restore(
             )
     if keep_copy is not None:
         backup(db, keep_copy)
-    store.replace_from(db, source)
+    store.replace_from(db, source, who, name, keep_copy)

@@ -1727,9 +1727,13 @@ def record_sal(
 # --- restoring ----------------------------------------------------------------------------------
 
 
-def replace_from(db: Database, source: Path, who: str = "") -> None:
+def replace_from(
+    db: Database, source: Path, who: str = "", name: str = "", kept_as: Path | None = None
+) -> None:
     """Replace every page of the store with the SQLite file `source` (a checked backup) in one
-    step, its revision above the store's and the restore already in its History.
+    step, its revision above the store's and the restore already in its History: signed by
+    `who`, naming the file as the user knows it (`name`, else the file's own) and where the
+    store as it was, with its own History, is kept (`kept_as`).
 
     The backup is first copied into a scratch file, where its revision is raised and the audit
     line added; that copy then replaces the store through the backup API in one step. Copied
@@ -1750,7 +1754,8 @@ def replace_from(db: Database, source: Path, who: str = "") -> None:
                 "UPDATE meta SET value = ? WHERE key = 'revision'",
                 [str(max(floor, revision(staged)))],
             )
-            audit(staged, who, "store", None, "restore", None, {"from": source.name})
+            kept = {"kept_as": str(kept_as)} if kept_as is not None else {}
+            audit(staged, who, "store", None, "restore", None, {"from": name or source.name, **kept})
         with _ONE_LIBRARY_AT_A_TIME:
             staged.conn.backup(db.conn)
         staged.close()
