@@ -193,3 +193,25 @@ def test_the_reliability_chart_plots_predicted_against_observed_with_a_diagonal(
     assert points["encoding"]["x"]["field"] == "predicted"
     assert points["encoding"]["y"]["field"] == "observed"
     assert points["encoding"]["size"]["field"] == "count"
+
+
+def test_a_won_deal_without_history_is_judged_by_neither_the_probabilities_nor_the_check() -> None:
+    # Deal 5 was imported straight into Won: its history holds only that one entry. Taken as
+    # having passed every open stage, it would read as a win at each of them in the check
+    # while the history probabilities leave it out (it says nothing about where deals are lost).
+    with_history = calibration.passages(deals_frame(), STAGES, history_frame())
+    deals = pl.concat(
+        [deals_frame(), deals_frame().filter(pl.col("id") == 3).with_columns(id=pl.lit(5, pl.Int64))]
+    )
+    history = pl.concat(
+        [
+            history_frame(),
+            pl.DataFrame(
+                {"deal_id": [5], "from_stage_id": [None], "to_stage_id": [4]},
+                schema={"deal_id": pl.Int64, "from_stage_id": pl.Int64, "to_stage_id": pl.Int64},
+            ).with_columns(at=pl.lit(datetime(2025, 8, 1))),
+        ]
+    )
+
+    assert_frame_equal(calibration.passages(deals, STAGES, history), with_history)
+    assert stages.history_probability(deals, STAGES, history)["n"].to_list() == [4, 2, 2, 2, 2]

@@ -27,7 +27,7 @@ from typing import Any
 
 import polars as pl
 
-from funnel import backtest
+from funnel import backtest, stages
 
 CONFIDENCE = 0.90
 BIN_WIDTH = 10.0
@@ -82,45 +82,13 @@ def interval_caption(confidence: float = CONFIDENCE) -> str:
 
 
 def passages(deals: pl.DataFrame, stage_frame: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
-    """Each closed deal's passage through each open stage it reached, with whether it was won.
-
-    "Reached" is `stages.history_probability`'s rule: the history shows the deal entering the
-    stage, or entering a later stage other than a lost one (a skipped stage was got past).
-    One pipeline at a time, since positions only compare within a pipeline.
-    """
-    stage_cols = stage_frame.select("pipeline_id", stage_id="id", position="position", kind="kind")
-    closed = deals.filter(pl.col("stage_kind").is_in(["won", "lost"])).select(
-        deal_id="id", pipeline_id="pipeline_id", closed_at="closed_at", won=pl.col("stage_kind") == "won"
-    )
-    entered = (
-        pl.concat(
-            [
-                history.select("deal_id", stage_id="to_stage_id"),
-                deals.select(deal_id="id", stage_id="stage_id"),
-            ]
-        )
-        .unique()
-        .join(stage_cols.select("stage_id", "position", "kind"), on="stage_id")
-    )
-    furthest = (
-        entered.filter(pl.col("kind") != "lost")
-        .group_by("deal_id")
-        .agg(furthest=pl.col("position").max())
-    )
+    """Each closed deal's passage through each open stage it reached, with whether it was won:
+    `stages.stage_passages` at the open stages (a deal is judged on the probabilities it carried
+    while open). One pipeline at a time, since positions only compare within a pipeline."""
     return (
-        closed.join(stage_cols.filter(pl.col("kind") == "open"), on="pipeline_id")
-        .join(furthest, on="deal_id", how="left")
-        .join(
-            entered.select("deal_id", "stage_id", was_in=pl.lit(True)),
-            on=["deal_id", "stage_id"],
-            how="left",
-        )
-        .filter(
-            pl.col("was_in").fill_null(False)
-            | (pl.col("position") <= pl.col("furthest")).fill_null(False)
-        )
+        stages.stage_passages(deals, stage_frame, history)
+        .filter(pl.col("kind") == "open")
         .select("deal_id", "stage_id", "closed_at", "won")
-        .sort("deal_id", "stage_id")
     )
 
 

@@ -387,10 +387,38 @@ def history_probability(
     stage_cols = stages.select(
         stage_id="id", position="position", stage="name", kind="kind", manual="probability"
     )
+    reached = (
+        stage_passages(deals, stages, history)
+        .group_by("stage_id")
+        .agg(n=pl.len().cast(pl.Int64), won=pl.col("won").sum().cast(pl.Int64))
+    )
+    k = float(pseudo_deals)
+    return (
+        stage_cols.join(reached, on="stage_id", how="left")
+        .with_columns(pl.col("n", "won").fill_null(0))
+        .with_columns(
+            empirical=pl.when(pl.col("n") > 0).then(pl.col("won") / pl.col("n") * 100),
+            smoothed=pl.when(pl.col("n") + k > 0)
+            .then((pl.col("won") + k * pl.col("manual") / 100) / (pl.col("n") + k) * 100)
+            .otherwise(pl.col("manual")),
+        )
+        .sort("position")
+        .select("stage_id", "stage", "kind", "manual", "n", "won", "empirical", "smoothed")
+    )
+
+
+def stage_passages(deals: pl.DataFrame, stages: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
+    """Each closed deal with real stage history at each stage of one pipeline it *reached*
+    (`history_probability`'s rule): `deal_id`, `stage_id`, `kind`, `closed_at`, `won`.
+
+    The one place the rule lives, so the history probabilities and the calibration check that
+    judges them count the same deals at the same stages.
+    """
+    stage_cols = stages.select(stage_id="id", position="position", kind="kind")
     closed = (
         deals.filter(pl.col("stage_kind").is_in(["won", "lost"]))
         .filter(pl.col("id").is_in(_with_history(deals, history).implode()))
-        .select(deal_id="id", is_won=pl.col("stage_kind") == "won")
+        .select(deal_id="id", closed_at="closed_at", won=pl.col("stage_kind") == "won")
     )
     entered = (
         pl.concat(
@@ -407,8 +435,8 @@ def history_probability(
         .group_by("deal_id")
         .agg(furthest=pl.col("position").max())
     )
-    reached = (
-        closed.join(stage_cols.select("stage_id", "position", "kind"), how="cross")
+    return (
+        closed.join(stage_cols, how="cross")
         .join(furthest, on="deal_id", how="left")
         .join(
             entered.select("deal_id", "stage_id", was_in=pl.lit(True)),
@@ -419,21 +447,8 @@ def history_probability(
             pl.col("was_in").fill_null(False)
             | ((pl.col("kind") != "lost") & (pl.col("position") <= pl.col("furthest")).fill_null(False))
         )
-        .group_by("stage_id")
-        .agg(n=pl.len().cast(pl.Int64), won=pl.col("is_won").sum().cast(pl.Int64))
-    )
-    k = float(pseudo_deals)
-    return (
-        stage_cols.join(reached, on="stage_id", how="left")
-        .with_columns(pl.col("n", "won").fill_null(0))
-        .with_columns(
-            empirical=pl.when(pl.col("n") > 0).then(pl.col("won") / pl.col("n") * 100),
-            smoothed=pl.when(pl.col("n") + k > 0)
-            .then((pl.col("won") + k * pl.col("manual") / 100) / (pl.col("n") + k) * 100)
-            .otherwise(pl.col("manual")),
-        )
-        .sort("position")
-        .select("stage_id", "stage", "kind", "manual", "n", "won", "empirical", "smoothed")
+        .select("deal_id", "stage_id", "kind", "closed_at", "won")
+        .sort("deal_id", "stage_id")
     )
 
 
