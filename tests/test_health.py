@@ -38,6 +38,25 @@ def test_the_line_counts_each_limit_and_says_nothing_when_all_is_well() -> None:
     assert health.line(health.measure(None, None)) is None
 
 
+def test_known_outcomes_all_of_one_kind_are_said_to_measure_no_conversion_rate() -> None:
+    # A lifecycle-stage column names converted leads only: the back-test's 100 % and lift 1 would
+    # measure nothing.
+    scored = pl.DataFrame(
+        {
+            "fit": [70.0, 60.0, 40.0],
+            "interest": [50.0, 20.0, 30.0],
+            "created": [date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4)],
+            "outcome": ["converted", None, "converted"],
+        }
+    )
+    assert health.line(health.measure(scored, None)) == (
+        "Data health: 2 leads with a known outcome, all converted: no lead is known as lost, so "
+        "conversion rates and lift cannot be measured."
+    )
+    both = scored.with_columns(outcome=pl.Series(["converted", "lost", None]))
+    assert health.line(health.measure(both, None)) is None
+
+
 @pytest.mark.parametrize(
     "page", ["pages/stages.py", "pages/mql.py", "pages/forecast.py", "pages/data.py"]
 )

@@ -740,3 +740,37 @@ def test_a_price_list_is_read_with_its_currency_and_its_bad_rows_named() -> None
     assert problems == ["prices.csv, line 3: not a number (value: 'call us')"]
     _, missing = importers.price_list(importers.read_table(b"Sku,Colour\nA,red\n", "p.csv"))
     assert missing[0].startswith("p.csv: a price list needs a product column and a price column")
+
+
+def test_a_hubspot_lifecycle_stage_gives_the_outcome_by_the_stated_rule(fresh_db: Database) -> None:
+    # HubSpot has no "lost" stage: the earlier stages leave the outcome unknown.
+    csv = (
+        "Record ID,Create Date,Lifecycle Stage\n"
+        "H1,2026-01-02,Customer\nH2,2026-01-02,Opportunity\nH3,2026-01-02,Marketing Qualified Lead\n"
+        "H4,2026-01-02,lead\nH5,2026-01-02,Evangelist\nH6,2026-01-02,\nH7,2026-01-02,Churned\n"
+    )
+    mapping = importers.suggest_mapping(["Record ID", "Create Date", "Lifecycle Stage"], "leads")
+    assert mapping["outcome"] == "Lifecycle Stage"
+    raw = importers.read_table(csv.encode(), "contacts.csv")
+    prepared = importers.validate(fresh_db, raw, "leads", Options(mapping))
+    problems = prepared.report.problems
+    assert problems.select("line", "column").rows() == [(8, "Lifecycle Stage")]
+    assert "not a HubSpot lifecycle stage" in problems["reason"][0]
+    assert importers.LIFECYCLE_RULE.format(column="Lifecycle Stage") in prepared.report.notes
+    fixed = raw.frame.with_columns(pl.col("Lifecycle Stage").replace("Churned", "Other"))
+    ok = importers.validate(fresh_db, replace(raw, frame=fixed), "leads", Options(mapping))
+    outcomes = dict(zip(ok.frame["external_id"], ok.frame["outcome"], strict=True))
+    assert outcomes == {
+        "H1": "converted",
+        "H2": "converted",
+        "H3": None,
+        "H4": None,
+        "H5": "converted",
+        "H6": None,
+        "H7": None,
+    }
+    # Converted leads only: the back-test would read 100 % and lift 1, and the report says so.
+    assert (
+        "Outcomes: 3 leads with a known outcome, all converted: no lead is known as lost, so "
+        "conversion rates and lift cannot be measured." in ok.report.warnings
+    )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
-from funnel import scoring, stages
+from funnel import importers, scoring, stages
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class Health:
     unvalued: int = 0
     closed: int = 0
     without_history: int = 0
+    one_sided: str | None = None
+    """`importers.one_sided_outcomes` of the leads' known outcomes, when they are of one kind."""
 
 
 def measure(scored: pl.DataFrame | None, deals: tuple[pl.DataFrame, pl.DataFrame] | None) -> Health:
@@ -42,7 +44,11 @@ def measure(scored: pl.DataFrame | None, deals: tuple[pl.DataFrame, pl.DataFrame
         unscored, dates = scored.select(
             (~scoring.is_scored()).sum(), pl.col("created").drop_nulls().n_unique()
         ).row(0)
-        found = Health(scored.height, int(unscored), scored.height > 1 and dates == 1)
+        outcome = scored.get_column("outcome") if "outcome" in scored.columns else None
+        one_sided = importers.one_sided_outcomes(outcome)
+        found = Health(
+            scored.height, int(unscored), scored.height > 1 and dates == 1, one_sided=one_sided
+        )
     if deals is None:
         return found
     frame, history = deals
@@ -65,6 +71,8 @@ def line(health: Health) -> str | None:
         parts.append(f"all {health.leads:,} leads share one creation date")
     if health.unvalued:
         parts.append(f"{health.unvalued:,} of {health.open_deals:,} open deals have no value")
+    if health.one_sided:
+        parts.append(health.one_sided.removesuffix("."))
     if health.without_history:
         parts.append(
             f"{health.without_history:,} of {health.closed:,} closed deals have no stage history"

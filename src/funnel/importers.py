@@ -444,6 +444,7 @@ PRESETS: dict[str, dict[Kind, dict[str, str]]] = {
             "Unsubscribed from all email": "unsubscribed",
             "Became a Sales Qualified Lead Date": "sql_at",
             "Became a Customer Date": "converted_at",
+            "Lifecycle Stage": "outcome",
         },
         "deals": {
             "Record ID": "external_id",
@@ -886,6 +887,15 @@ SLASH_DATE = r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})" + TIME
 TRUE_WORDS = ("true", "yes", "y", "1", "x", "t", "oui")
 FALSE_WORDS = ("false", "no", "n", "0", "f", "non")
 CONVERTED_WORDS = (*TRUE_WORDS, "won", "converted", "closed won", "customer")
+# HubSpot's lifecycle stages, as its exports spell them, spaces and case aside. A contact that
+# reached an opportunity or became a customer counts as converted; the earlier stages say
+# nothing of the outcome yet, so they stay unknown (HubSpot has no "lost" lifecycle stage).
+LIFECYCLE_CONVERTED = ("opportunity", "customer", "evangelist")
+LIFECYCLE_UNDECIDED = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "other")
+LIFECYCLE_RULE = (
+    "'{column}' is read as HubSpot's lifecycle stage: Opportunity, Customer and Evangelist count "
+    "as converted; Subscriber, Lead, MQL, SQL and Other leave the outcome unknown."
+)
 LOST_WORDS = (*FALSE_WORDS, "lost", "not converted", "closed lost", "unconverted")
 WON_STAGE = re.compile(r"\b(won|gagn|signed|customer)\b|closed[ -]?won", re.IGNORECASE)
 LOST_STAGE = re.compile(r"\b(lost|perdu|churn\w*|dead)\b|closed[ -]?lost", re.IGNORECASE)
@@ -1101,6 +1111,42 @@ def _plausible(dates: pl.Series, reason: pl.Series) -> tuple[pl.Series, pl.Serie
     return dates.set(outside.fill_null(False), None), reason.fill_null(bad)  # type: ignore[arg-type]
 
 
+def one_sided_outcomes(outcome: pl.Series | None) -> str | None:
+    """What to say when the known outcomes are all of one kind (a lifecycle stage names no lost
+    lead): a back-test over them reads 100 % or 0 % conversion and a lift of 1, which measure
+    nothing. None when both kinds are there, or no outcome is known at all.
+
+    >>> one_sided_outcomes(pl.Series(["converted", None, "converted"]))[:46]
+    '2 leads with a known outcome, all converted: n'
+    """
+    if outcome is None:
+        return None
+    kinds = outcome.drop_nulls().value_counts()
+    if kinds.height != 1:
+        return None
+    kind, count = kinds.row(0)
+    other = "lost" if kind == "converted" else "converted"
+    return (
+        f"{plural(count, 'lead')} with a known outcome, all {kind}: no lead is known as {other}, "
+        "so conversion rates and lift cannot be measured."
+    )
+
+
+def _lifecycle_outcome(s: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """A HubSpot lifecycle stage to an outcome (`LIFECYCLE_RULE`); any other word is a bad row."""
+    key = s.str.to_lowercase().str.replace_all(r"[^a-z]", "")
+    out = pl.select(
+        pl.when(key.is_in(LIFECYCLE_CONVERTED)).then(pl.lit("converted")).otherwise(None)
+    ).to_series()
+    known = key.is_in([*LIFECYCLE_CONVERTED, *LIFECYCLE_UNDECIDED])
+    reason = pl.select(
+        pl.when(s.is_not_null() & ~known).then(
+            pl.lit("not a HubSpot lifecycle stage (Subscriber, Lead, … Opportunity, Customer)")
+        )
+    ).to_series()
+    return out, reason
+
+
 def _parse_words(
     s: pl.Series, yes: Sequence[str], no: Sequence[str], values: tuple[object, object], expected: str
 ) -> tuple[pl.Series, pl.Series]:
@@ -1270,6 +1316,9 @@ def validate(
             )
         elif f.dtype == "bool":
             columns[ours], reason = _parse_words(s, TRUE_WORDS, FALSE_WORDS, (True, False), "yes/no")
+        elif f.name == "outcome" and _norm(theirs) == "lifecyclestage":
+            columns[ours], reason = _lifecycle_outcome(s)
+            report.notes.append(LIFECYCLE_RULE.format(column=theirs[:200]))
         elif f.name == "outcome":
             columns[ours], reason = _parse_words(
                 s,
@@ -1318,6 +1367,9 @@ def validate(
     frame = pl.DataFrame(columns)
     if all(c.null_count() == len(c) for c in columns.values()):
         report.warnings.append("Every mapped value is empty or a placeholder (N/A, Select, -, null).")
+    outcome = frame.get_column("outcome") if "outcome" in frame.columns else None
+    if warning := one_sided_outcomes(outcome):
+        report.warnings.append(f"Outcomes: {warning}")
     if "external_id" in frame.columns:
         found.append(_duplicate_ids(frame["external_id"], raw.lines, mapping["external_id"]))
     else:
