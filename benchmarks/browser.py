@@ -188,7 +188,8 @@ def measure(bench: Bench) -> list[Figure]:
         ),
         *(
             Figure(
-                f"B3. the same step by {n} {'person' if n == 1 else 'people at once'}, median wait (browser)",
+                f"B3. the same step by {n} {'person' if n == 1 else 'people at once'}, "
+                "median wait (browser)",
                 "s",
                 row(f"sessions_{n}"),
                 MEETING_TARGET_S if n == 5 else None,
