@@ -25,8 +25,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 
 from funnel import scoring
 from funnel.models import Rule
@@ -110,6 +108,8 @@ def _auc(outcome: np.ndarray, score: np.ndarray) -> float | None:
     """Chance a converted lead outranks a lost one; None when the check has only one kind."""
     if outcome.size == 0 or outcome.min() == outcome.max():
         return None
+    from sklearn.metrics import roc_auc_score  # noqa: PLC0415 - see `fit_points`
+
     return float(roc_auc_score(outcome, score))
 
 
@@ -134,6 +134,10 @@ def fit_points(
     x, y_train, weight = _patterns(train, rules)
     if len(set(y_train.tolist())) < 2 or len(set(y_test.tolist())) < 2:
         return None
+    # Imported on first use: scikit-learn takes 0.7 s to import, which every cold start of the
+    # app and every CLI run paid before drawing anything.
+    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
+
     model = LogisticRegression(C=PENALTY_C, solver="newton-cholesky", max_iter=100, random_state=SEED)
     model.fit(x, y_train, sample_weight=weight)
     weights = model.coef_[0]
