@@ -391,19 +391,6 @@ def insert_frame(db: Database, table: str, frame: pl.DataFrame) -> None:
     )
 
 
-def upsert_frame(db: Database, table: str, frame: pl.DataFrame, key: str = "external_id") -> None:
-    """Insert rows, updating the ones whose `key` already exists; call it inside `write()`."""
-    if frame.is_empty():
-        return
-    cols = frame.columns
-    updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != key)
-    db.conn.executemany(
-        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
-        f" ON CONFLICT({key}) DO UPDATE SET {updates}",
-        _sqlite_rows(frame),
-    )
-
-
 def _sqlite_typed(frame: pl.DataFrame) -> pl.DataFrame:
     """The frame in SQLite's own types: dates as ISO text, booleans as 0/1."""
     casts = []
