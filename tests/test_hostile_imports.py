@@ -497,12 +497,15 @@ RSS_CHILD = """
 import sys
 from pathlib import Path
 from funnel import importers
+def peak():
+    status = Path("/proc/self/status").read_text()
+    return next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1]
+print(peak())
 try:
     importers.read_table(Path(sys.argv[1]).read_bytes(), "bomb.xlsx")
 except importers.ImportRejectedError as e:
     print(e)
-status = Path("/proc/self/status").read_text()
-print(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1])
+print(peak())
 """
 
 
@@ -517,6 +520,10 @@ def test_a_zip_bomb_is_refused_from_its_sizes_with_memory_bounded(tmp_path: Path
         check=True,
         timeout=120,
     ).stdout.splitlines()
-    assert "unzips to 2,048 MB, over the 256 MB a workbook may hold" in said[0]
-    peak_mb = int(said[-1]) / 1024
-    assert peak_mb < 200, f"peak RSS {peak_mb:.0f} MB"
+    assert "unzips to 2,048 MB, over the 256 MB a workbook may hold" in said[1]
+    # The imports alone (Polars, Arrow, ADBC, pandas through sqlite-utils) hold 150 MB in a
+    # long-used environment and 205 MB in a fresh one (CI's): the bomb itself must add next to
+    # nothing to that, and the whole stays under the 300 MB the issue sets.
+    imported_mb, peak_mb = int(said[0]) / 1024, int(said[-1]) / 1024
+    assert peak_mb - imported_mb < 50, f"the refusal cost {peak_mb - imported_mb:.0f} MB"
+    assert peak_mb < 300, f"peak RSS {peak_mb:.0f} MB"
