@@ -10,21 +10,14 @@ same page written the usual way (pandas `read_sql`, no cache, one scatter), serv
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 from playwright.async_api import Page, async_playwright
 
-from benchmarks.harness import ROOT, Bench, Figure
+from benchmarks.harness import Bench, Figure, served
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -45,46 +38,6 @@ METRIC_VALUE = """name => {
   return null;
 }"""
 OPEN_TARGET_S, MOVE_TARGET_S, MEETING_TARGET_S = 1.5, 0.3, 1.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def served(script: str, db: Path) -> Iterator[str]:
-    """A fresh `streamlit run` of `script` on `db`; yields its URL once it answers."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port)),
-            *("--server.headless", "true", "--", "--db", str(db)),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "FUNNEL_DB": str(db)},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"{script} did not start on {url}") from None
-                time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 async def _open(page: Page, url: str, app: dict[str, str]) -> float:
@@ -120,7 +73,7 @@ async def _feel(db: Path, app: dict[str, str], runs: int, sessions: tuple[int, .
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         opens, steps = [], []
         for _ in range(runs):
-            with served(app["script"], db) as url:
+            with served(app["script"], db) as (url, _):
                 page = await browser.new_page(viewport={"width": 1400, "height": 1000})
                 opens.append(await _open(page, url, app))
                 await _idle(page)
@@ -130,7 +83,7 @@ async def _feel(db: Path, app: dict[str, str], runs: int, sessions: tuple[int, .
                 await page.close()
         figures["open"], figures["step"] = statistics.median(opens), statistics.median(steps)
         for count in sessions:
-            with served(app["script"], db) as url:
+            with served(app["script"], db) as (url, _):
                 pages = [
                     await browser.new_page(viewport={"width": 1400, "height": 1000})
                     for _ in range(count)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import os
 import platform
+import socket
 import sqlite3
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, TypeVar, cast
@@ -276,3 +279,44 @@ def machine() -> str:
     except (OSError, StopIteration):
         ram = "RAM unknown"
     return f"{os.cpu_count()} cores, {cpu}, {ram}, Python {platform.python_version()}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def served(script: str, db: Path) -> Iterator[tuple[str, int]]:
+    """A fresh `streamlit run` of `script` on `db`, as a user runs it; yields its URL and the
+    server's pid once it answers, and stops it after."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port)),
+            *("--server.headless", "true", "--", "--db", str(db)),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "FUNNEL_DB": str(db)},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"{script} did not start on {url}") from None
+                time.sleep(0.2)
+        yield url, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -7,18 +7,13 @@ set (`VmHWM` in /proc/<pid>/status) is read at the end: the most the process eve
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from benchmarks.harness import ROOT, Bench, Figure
+from benchmarks.harness import Bench, Figure, served
 from benchmarks.pages import app_pages
 from funnel import store
 
@@ -29,12 +24,6 @@ PAGE_TIMEOUT_MS = 600_000
 QUIET_CHECKS = 3
 SAVES = 4
 """As many saves as `ui.py` keeps cached revisions of the leads (`max_entries=4`)."""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def peak_rss(pid: int) -> int:
@@ -64,39 +53,12 @@ def serve_and_visit(path: Path, saves: int = 0) -> int:
     another session would, reopening the MQL page after each: every write bumps the store's
     revision, which every cached frame is keyed on, so this measures what the caches keep.
     """
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "streamlit", "run", "app.py"),
-            *("--server.port", str(port), "--server.headless", "true", "--", "--db", str(path)),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "FUNNEL_DB": str(path)},
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"streamlit did not start on {url}") from None
-                time.sleep(0.3)
+    with served("app.py", path) as (url, pid):
         # On a thread of its own: Playwright's sync API refuses to start where another
         # instance already runs an event loop (the browser tests' session, under pytest).
         with ThreadPoolExecutor(1) as pool:
             pool.submit(_visit_every_page, url, path, saves).result()
-        return peak_rss(proc.pid)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        return peak_rss(pid)
 
 
 def _visit_every_page(url: str, path: Path, saves: int) -> None:
