@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from funnel import health
+from funnel import forecast, health
 from tests.conftest import APP
 from tests.test_stages import HISTORY, HISTORY_DEALS, IMPORTED, IMPORTED_HISTORY, deal, deals_frame
 
@@ -65,3 +65,38 @@ def test_the_demo_store_has_nothing_to_report(app_env: Path, page: str) -> None:
     at.switch_page(page).run()
     assert not at.exception, at.exception
     assert not [c.value for c in at.caption if c.value.startswith("Data health")]
+
+
+def test_dates_after_today_and_deals_older_than_every_window_are_counted() -> None:
+    today = date(2026, 11, 23)
+    scored = pl.DataFrame(
+        {
+            "fit": [70.0, 60.0, 40.0],
+            "interest": [50.0, 20.0, 30.0],
+            "created": [date(2026, 3, 2), date(2027, 1, 5), date(2026, 12, 1)],
+        }
+    )
+    # Deals 11..15 closed 1 Oct 2026; two of them are moved to dates after today.
+    closed = [deal(i, 4, closed_at=date(2026, 10, 1)) for i in range(11, 14)] + [
+        deal(14, 4, closed_at=date(2026, 12, 24)),
+        deal(15, 5, closed_at=date(2027, 2, 1)),
+    ]
+    found = health.measure(scored, (deals_frame(closed), HISTORY.head(0)), today)
+    assert (found.future_leads, found.future_closed, found.old_closed) == (2, 2, None)
+    assert health.line(found) == (
+        "Data health: 5 of 5 closed deals have no stage history; 2 of 3 leads are created after "
+        "today, outside every period counted; 2 of 5 closed deals closed after today, outside "
+        "every period counted."
+    )
+    # The same deals all closed in 2017: before the last 8 full quarters, 2024 Q4 to 2026 Q3.
+    old = [deal(i, 4, closed_at=date(2017, 6, 30)) for i in range(11, 16)]
+    found = health.measure(None, (deals_frame(old), HISTORY.head(0)), today)
+    assert found.old_closed == date(2024, 10, 1)
+    assert health.line(found) == (
+        "Data health: 5 of 5 closed deals have no stage history; all 5 closed deals closed before "
+        "2024 Q4, outside today's baseline windows."
+    )
+
+
+def test_the_longest_window_is_the_forecast_pages_longest() -> None:
+    assert max(forecast.WINDOWS.values()) == health.LONGEST_WINDOW
