@@ -60,7 +60,7 @@ def demo_path(demo_template: Path, tmp_path: Path) -> Path:
 
 def copy_store(source: Path, dest: Path) -> None:
     """Copy a store through SQLite's backup API: this process keeps connections open on the
-    template (`store._keep_open`), and reading its file with Python would drop their locks."""
+    template (`store.connection._keep_open`), and reading its file with Python would drop their locks."""
     src, target = sqlite3.connect(source), sqlite3.connect(dest)
     try:
         src.backup(target)
