@@ -110,6 +110,9 @@ def _kill_inside_write(path: Path, operation: str) -> int:
     finally:
         child.kill()
         child.wait(timeout=30)
+        for pipe in (child.stdout, child.stderr):
+            if pipe is not None:
+                pipe.close()
     assert child.returncode == -signal.SIGKILL
     return wal_bytes
 

@@ -86,19 +86,21 @@ def connect(path: Path | str) -> Database:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    # A store that cannot be opened (refused, read-only, locked by a long migration elsewhere)
+    # leaves no connection behind.
     try:
         _check_is_funnel_store(conn, path)
-    except NotAFunnelStoreError:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        db = Database(conn)
+        if migrations.pending(db):
+            migrations.apply(db)
+        _keep_open(path)
+    except BaseException:
         conn.close()
         raise
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    db = Database(conn)
-    if migrations.pending(db):
-        migrations.apply(db)
-    _keep_open(path)
     return db
 
 

@@ -113,8 +113,6 @@ def undo_last(
     the object since, the undo is refused rather than reverting a change nobody looked at.
     Deals moved by a stage deletion stay where they went (their moves are history); the stage
     itself comes back.
-
-    >>> undo_last(db, "pipeline", 1, "Anna")  # doctest: +SKIP
     """
     pipeline_version_seen = (
         pipeline_version(db, entity_id) if entity == "pipeline" and entity_id else None
