@@ -24,15 +24,9 @@ from sqlite_utils import Database
 
 from funnel import clock
 from funnel.models import Stage
-from funnel.store.connection import (
-    audit,
-    now,
-    write,
-)
+from funnel.store.connection import audit, now, write
 from funnel.store.errors import StoreError
-from funnel.store.pipeline_writes import (
-    _insert_pipeline,
-)
+from funnel.store.pipeline_writes import _insert_pipeline
 from funnel.store.records import latest_model_version
 
 

@@ -16,11 +16,7 @@ import polars as pl
 from sqlite_utils import Database
 
 from funnel.models import ANSWER_COLUMNS, DEAL_FIELDS, LEAD_FIELDS, Field
-from funnel.store.connection import (
-    _ONE_LIBRARY_AT_A_TIME,
-    _arrow_reader,
-    db_file,
-)
+from funnel.store.connection import _ONE_LIBRARY_AT_A_TIME, _arrow_reader, db_file
 from funnel.store.errors import StoreError
 
 _POLARS_TYPES: dict[str, pl.DataType] = {
@@ -93,6 +89,7 @@ def sal_answers(db: Database) -> pl.DataFrame:
 
 
 def lead_count(db: Database) -> int:
+    """How many leads the store holds, without reading them."""
     return int(db.execute("SELECT count(*) FROM leads").fetchone()[0])
 
 

@@ -15,11 +15,7 @@ from sqlite_utils import Database
 
 from funnel import clock
 from funnel.models import Stage
-from funnel.store.connection import (
-    audit,
-    now,
-    write,
-)
+from funnel.store.connection import audit, now, write
 from funnel.store.errors import NothingToSaveError, StaleVersionError, StoreError
 
 # --- pipelines and stages --------------------------------------------------------------------
@@ -86,6 +82,8 @@ def rename_pipeline(
     who: str = "",
     action: str = "rename",
 ) -> None:
+    """Rename a pipeline (refused if the name is taken or the pipeline changed since the user
+    saw `expected_version`); `action` names the change in the audit trail (`undo` for an undo)."""
     name = name.strip()
     if not name:
         raise StoreError("A pipeline needs a name.")
@@ -276,6 +274,7 @@ def stage_list(db: Database, pipeline_id: int) -> list[Stage]:
 
 
 def pipeline_version(db: Database, pipeline_id: int) -> int:
+    """The pipeline's edit version, the one a later save must be based on."""
     return _check_version(db, pipeline_id, None)
 
 

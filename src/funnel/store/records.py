@@ -14,17 +14,14 @@ from dataclasses import asdict
 from sqlite_utils import Database
 
 from funnel.models import ANSWER_COLUMNS, BANT, Rule, SalStatus
-from funnel.store.connection import (
-    audit,
-    now,
-    write,
-)
+from funnel.store.connection import audit, now, write
 from funnel.store.errors import StaleVersionError, StoreError
 
 # --- scoring models ----------------------------------------------------------------------------
 
 
 def latest_model_version(db: Database) -> int | None:
+    """The newest scoring model version, the one the MQL page opens on; None before any."""
     row = db.execute("SELECT max(version) FROM scoring_models").fetchone()
     return None if row[0] is None else int(row[0])
 
@@ -44,6 +41,7 @@ def rules(db: Database, version: int) -> list[Rule]:
 
 
 def half_life(db: Database, version: int) -> float:
+    """The interest decay half-life (days) of model `version`; 0 means no decay."""
     row = db.execute("SELECT half_life_days FROM scoring_models WHERE version = ?", [version]).fetchone()
     if row is None:
         raise StoreError(f"Scoring model version {version} does not exist.")

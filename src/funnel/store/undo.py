@@ -14,12 +14,7 @@ from sqlite_utils import Database
 
 from funnel.models import Rule, Stage
 from funnel.store.errors import StaleVersionError, StoreError
-from funnel.store.pipeline_writes import (
-    delete_pipeline,
-    pipeline_version,
-    rename_pipeline,
-    save_stages,
-)
+from funnel.store.pipeline_writes import delete_pipeline, pipeline_version, rename_pipeline, save_stages
 from funnel.store.records import half_life, latest_model_version, save_model
 
 _AUDIT_ENTITIES = {"pipeline": ("pipeline", "stages"), "scoring_model": ("scoring_model",)}
