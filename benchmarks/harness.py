@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import platform
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -21,6 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, TypeVar, cast
+
+from funnel import store
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT / "bench-data"
@@ -75,14 +76,10 @@ class Bench:
         copy = self.data_dir / f"scratch_{leads}.db"
         for leftover in (copy, copy.with_name(copy.name + "-wal"), copy.with_name(copy.name + "-shm")):
             leftover.unlink(missing_ok=True)
-        # Through SQLite's backup API, never a file copy: this process may hold the source open.
-        source, target = sqlite3.connect(self.store(leads)), sqlite3.connect(copy)
-        try:
-            source.backup(target)
-        finally:
-            target.close()
-            source.close()
-        return copy
+        # Through the store's backup (SQLite's backup API), never a file copy: this process may
+        # hold the source open.
+        with store.opened(self.store(leads)) as db:
+            return store.backup(db, copy)
 
     def once(self, what: str, size: int, make: Callable[[], T]) -> T:
         """`make()` the first time, then the same object: a frame several measurements share
@@ -320,3 +317,4 @@ def served(script: str, db: Path) -> Iterator[tuple[str, int]]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()

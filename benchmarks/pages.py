@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import polars as pl
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
@@ -78,10 +79,8 @@ def after_sal_answer(bench: Bench, path: Path, cached: bool = True) -> Timing:
         at.run()
         at.switch_page("pages/mql.py").run()
         with store.opened(path) as db:
-            unanswered = db.execute(
-                "SELECT id FROM leads WHERE sal_status IS NULL ORDER BY id LIMIT 20"
-            ).fetchall()
-        queue = iter(lead for (lead,) in unanswered)
+            unanswered = store.leads(db).filter(pl.col("sal_status").is_null())["id"].head(20)
+        queue = iter(unanswered.to_list())
 
         def answer_then_rerun() -> None:
             with store.opened(path) as db:

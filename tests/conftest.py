@@ -6,16 +6,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlite_utils import Database
 from streamlit import config as streamlit_config
 
 from funnel import clock, demo, store
+from funnel.store import connection as store_connection
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every test runs on one pinned day, the day its demo store is built at, whatever the real date:
@@ -60,7 +64,7 @@ def demo_path(demo_template: Path, tmp_path: Path) -> Path:
 
 def copy_store(source: Path, dest: Path) -> None:
     """Copy a store through SQLite's backup API: this process keeps connections open on the
-    template (`store._keep_open`), and reading its file with Python would drop their locks."""
+    template (`store.connection._keep_open`), and reading its file with Python would drop their locks."""
     src, target = sqlite3.connect(source), sqlite3.connect(dest)
     try:
         src.backup(target)
@@ -82,3 +86,40 @@ def in_ci() -> bool:
 
 
 APP = str(ROOT / "app.py")
+
+
+# --- every store a test opens is closed at its end ----------------------------------------------
+
+
+class _TrackedConnection(sqlite3.Connection):
+    """A sqlite3 connection that can be tracked weakly (the C type takes no weak references)."""
+
+
+@pytest.fixture(autouse=True)
+def closes_every_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Close, at the end of each test, every SQLite connection it opened and left open (its
+    stores, the in-memory ones, the Database objects of sqlite-utils), so that no test leaves a
+    file handle or a WAL lock to the next one.
+
+    The connections `store.connection` keeps open for the life of the process (one per store
+    file, see `_keep_open`) are left alone: closing one would drop this process's locks.
+    """
+    opened: weakref.WeakSet[sqlite3.Connection] = weakref.WeakSet()
+    connect = sqlite3.connect
+
+    def tracked(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        kwargs.setdefault("factory", _TrackedConnection)
+        conn = connect(*args, **kwargs)
+        opened.add(conn)
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", tracked)
+    yield
+    kept = {id(conn) for conn in store_connection._kept.values()}
+    for conn in list(opened):
+        if id(conn) in kept:
+            continue
+        # One opened on another thread (an AppTest script run) refuses to be closed from this
+        # one; the garbage collector closes it.
+        with contextlib.suppress(sqlite3.ProgrammingError):
+            conn.close()

@@ -168,7 +168,7 @@ def test_undos_of_one_change_undo_it_once(demo_path: Path, n: int) -> None:
 @pytest.mark.parametrize("n", [2, 5])
 def test_restores_from_one_view_restore_once(demo_path: Path, tmp_path: Path, n: int) -> None:
     with store.opened(demo_path) as db:
-        exports.backup(db, tmp_path / "backup.db")
+        store.backup(db, tmp_path / "backup.db")
         seen = store.revision(db)
     saved, refused = _race(
         demo_path,

@@ -24,11 +24,13 @@ from funnel.models import Stage
 from tests.conftest import APP, ROOT
 
 # The child: open the store, start one write, and stall inside its transaction (after its
-# statements ran, before COMMIT) by wrapping `store.audit` or the import's progress callback.
+# statements ran, before COMMIT) by wrapping the writing module's `audit` or the import's progress
+# callback.
 CHILD = """
 import sys, time
 from datetime import date
 from funnel import demo, store
+from funnel.store import bulk, pipeline_writes, records
 from funnel.models import Rule, Stage
 
 path, operation = sys.argv[1], sys.argv[2]
@@ -44,20 +46,20 @@ def stall(*_args, **_kwargs):
 
 
 if operation == "stages":
-    real_audit = store.audit
-    store.audit = lambda *a, **k: (real_audit(*a, **k), stall())
+    real_audit = pipeline_writes.audit
+    pipeline_writes.audit = lambda *a, **k: (real_audit(*a, **k), stall())
     first, *rest = store.stage_list(db, 1)
     kept = [Stage(s.name, 1.0, s.kind, s.rot_days, s.id) for s in rest]
     store.save_stages(db, 1, kept, store.pipeline_version(db, 1), {first.id: kept[0].name}, "crash")
 elif operation == "rules":
-    real_audit = store.audit
-    store.audit = lambda *a, **k: (real_audit(*a, **k), stall())
+    real_audit = records.audit
+    records.audit = lambda *a, **k: (real_audit(*a, **k), stall())
     rules = [Rule("fit", "company_size", "at_least", float(n), 1.0, f"rule {n}") for n in range(5000)]
     store.save_model(db, rules, 30.0, store.latest_model_version(db), "crash")
 elif operation == "import":
     # The import keeps its pages in a big cache; after the first part, shrink it so the
     # second part spills to disk, then stall once it is written.
-    store.IMPORT_PART_ROWS = 20_000
+    bulk.IMPORT_PART_ROWS = 20_000
     def progress(done, total):
         if done < total:
             db.execute("PRAGMA main.cache_size = 2")
@@ -108,6 +110,9 @@ def _kill_inside_write(path: Path, operation: str) -> int:
     finally:
         child.kill()
         child.wait(timeout=30)
+        for pipe in (child.stdout, child.stderr):
+            if pipe is not None:
+                pipe.close()
     assert child.returncode == -signal.SIGKILL
     return wal_bytes
 

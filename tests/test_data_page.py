@@ -10,7 +10,7 @@ import pandas as pd
 import polars as pl
 from streamlit.testing.v1 import AppTest
 
-from funnel import exports, store
+from funnel import store
 from tests.conftest import APP
 from tests.xlsx_writer import xlsx_bytes
 
@@ -148,7 +148,7 @@ def test_restore_refuses_a_file_that_is_not_a_backup(app_env: Path) -> None:
 def test_restore_a_backup_after_confirming(app_env: Path, tmp_path: Path) -> None:
     backup = tmp_path / "backup.db"
     with store.opened(app_env) as db:
-        exports.backup(db, backup)
+        store.backup(db, backup)
         counts = store.counts(db)
         db.conn.execute("DELETE FROM stage_history")
         db.conn.execute("DELETE FROM deals")

@@ -100,7 +100,7 @@ def test_backup_then_restore_brings_back_the_store_and_bumps_the_revision(
 ) -> None:
     backup = tmp_path / "backup.db"
     with store.opened(demo_path) as db:
-        exports.backup(db, backup)
+        store.backup(db, backup)
         counts = store.counts(db)
         db.conn.execute("DELETE FROM stage_history")
         db.conn.execute("DELETE FROM deals")
@@ -119,7 +119,7 @@ def test_a_restore_is_signed_names_the_users_file_and_where_the_old_store_and_it
     # The page restores from a staged temp file: History must name the file the user chose.
     staged = tmp_path / "funnel-restore-pid1-abc.db"
     with store.opened(demo_path) as db:
-        exports.backup(db, staged)
+        store.backup(db, staged)
         store.save_scenario(db, "Made after the backup", {})
         exports.restore(db, staged, tmp_path / "before.db", who="Anna", name="monday.db")
         last = store.audit_log(db).row(0, named=True)

@@ -21,6 +21,7 @@ from funnel import clock, importers, store
 from funnel.importers import Options, StagePlan
 from funnel.models import Stage
 from funnel.stages import PipelineFigures
+from funnel.store import bulk
 from funnel.templates import TEMPLATES
 from tests.xlsx_writer import xlsx_bytes
 
@@ -245,7 +246,7 @@ def test_import_in_several_staged_parts_writes_every_row_once_in_file_order(
     fresh_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # 7 rows in parts of 3: the parts are staged in parallel and upserted in order.
-    monkeypatch.setattr(store, "IMPORT_PART_ROWS", 3)
+    monkeypatch.setattr(bulk, "IMPORT_PART_ROWS", 3)
     first = b"external_id,created,company\nL4,2026-01-01,Old\n"
     importers.import_bytes(fresh_db, first, "leads", "a.csv")
     rows = "".join(f"L{i},2026-01-0{i},Co {i}\n" for i in range(1, 8))
@@ -274,7 +275,7 @@ def test_import_sweeps_the_staging_left_by_a_killed_import_and_only_that(
 ) -> None:
     temp = tmp_path / "temp"
     temp.mkdir()
-    monkeypatch.setattr(store, "_scratch", lambda: temp)
+    monkeypatch.setattr(bulk, "_scratch", lambda: temp)
     gone = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], check=True, capture_output=True
     )

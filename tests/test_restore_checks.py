@@ -72,7 +72,7 @@ def _snapshot(path: Path) -> dict[str, list[tuple[Any, ...]]]:
 def _craft(demo_path: Path, folder: Path, sql: str) -> Path:
     backup = folder / "crafted.db"
     with store.opened(demo_path) as db:
-        exports.backup(db, backup)
+        store.backup(db, backup)
     conn = sqlite3.connect(backup)
     conn.executescript(sql)
     conn.commit()
@@ -161,7 +161,7 @@ def test_an_upload_restored_on_the_page_leaves_the_temp_folder(
 def test_a_backup_onto_the_store_itself_is_refused(demo_path: Path) -> None:
     before = _snapshot(demo_path)
     with store.opened(demo_path) as db, pytest.raises(store.StoreError, match="is the store itself"):
-        exports.backup(db, demo_path.parent / "." / demo_path.name)
+        store.backup(db, demo_path.parent / "." / demo_path.name)
     assert _snapshot(demo_path) == before
 
 
@@ -195,6 +195,7 @@ RESTORE_CHILD = """
 import sys, time
 from pathlib import Path
 from funnel import exports, store
+from funnel.store import backups
 
 path, backup, point = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 
@@ -206,8 +207,8 @@ def stall(*_args, **_kwargs):
 
 db = store.connect(path)
 if point == "before":
-    real_audit = store.audit
-    store.audit = lambda *a, **k: (real_audit(*a, **k), stall())
+    real_audit = backups.audit
+    backups.audit = lambda *a, **k: (real_audit(*a, **k), stall())
 else:
     # Migrations of the store itself come right after the replacement; the checks' own
     # reference store migrates as usual.

@@ -65,7 +65,7 @@ def test_leads_revision_moves_with_lead_writes_and_answers_revision_with_sal_ans
         assert store.leads_revision(db) == seeded
         assert store.answers_revision(db) == store.revision(db) > seeded
 
-        exports.backup(db, tmp_path / "backup.db")
+        store.backup(db, tmp_path / "backup.db")
         store.record_decision(db, 70, 50, 1, "2026-11-23", "Anna, Ben")
         before_restore = store.revision(db)
         exports.restore(db, tmp_path / "backup.db")

@@ -183,7 +183,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     with store.opened(Path(args.db)) as db:
-        path = exports.backup(db, Path(args.file))
+        path = store.backup(db, Path(args.file))
     print(f"Backup of {args.db} written to {path}.")
     return 0
 

@@ -7,10 +7,11 @@ they say when a person did something, not which business day the app is showing.
 Set `FUNNEL_TODAY=2026-11-23` to pin the day; unset, it is the machine's date.
 
 >>> import os
+>>> before = os.environ.get("FUNNEL_TODAY", "")
 >>> os.environ["FUNNEL_TODAY"] = "2028-02-29"
 >>> today()
 datetime.date(2028, 2, 29)
->>> del os.environ["FUNNEL_TODAY"]
+>>> os.environ["FUNNEL_TODAY"] = before
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 from sqlite_utils import Database
 
-from funnel import clock, exports, store
+from funnel import clock, store
 from funnel.scoring import (
     COMPETITORS,
     DEFAULT_HALF_LIFE_DAYS,
@@ -135,12 +135,6 @@ VALUE_SCALE = {
     "Financial services / law firm": 40_000,
     "Real estate": 15_000,
 }
-
-
-@dataclass(frozen=True)
-class DemoSize:
-    leads: int = DEFAULT_LEADS
-    deals: int = DEFAULT_DEALS
 
 
 def _pick(
@@ -416,7 +410,7 @@ def seed_store(
     Pipelines and the scoring model come first (deals need stage ids), then leads and deals.
     """
     today = today or clock.today()
-    clear(db)
+    store.clear(db)
     for name, stages in TEMPLATES.items():
         store.create_pipeline(db, name, stages, who="demo")
     store.save_model(
@@ -433,24 +427,6 @@ def seed_store(
         store.insert_frame(db, "leads", lead_frame)
         store.insert_frame(db, "deals", deal_frame)
         store.insert_frame(db, "stage_history", history)
-
-
-def clear(db: Database) -> None:
-    """Delete every row of every data table, keeping the schema."""
-    with store.write(db, leads=True):
-        for table in (
-            "audit",
-            "decisions",
-            "scenarios",
-            "scoring_rules",
-            "scoring_models",
-            "stage_history",
-            "deals",
-            "leads",
-            "stages",
-            "pipelines",
-        ):
-            db.conn.execute(f"DELETE FROM {table}")
 
 
 # --- the sidebar's reset --------------------------------------------------------------------------
@@ -515,7 +491,7 @@ def reset_to_demo(db: Database, who: str, typed: str = "") -> Path:
     plan = reset_plan(db)
     if problem := plan.refusal(typed):
         raise store.StoreError(problem)
-    kept = exports.backup(db, before_reset_path(store.db_file(db)))
+    kept = store.backup(db, before_reset_path(store.db_file(db)))
     seed_store(db)
     with store.write(db):
         store.audit(db, who, "store", None, "reset", plan.lost, {"kept_as": str(kept)})

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
 import tempfile
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
@@ -266,41 +265,11 @@ def mql_chart(
 # --- backup and restore ---------------------------------------------------------------------------
 
 
-def backup(db: Database, dest: Path) -> Path:
-    """Copy the whole store, consistently, into `dest` (SQLite's online backup API).
-
-    Safe while other sessions read or write: the copy is a single snapshot. Refused onto the
-    store itself, which it would delete first.
-    """
-    if dest.resolve() == store.db_file(db).resolve():
-        raise store.StoreError(f"{dest} is the store itself: name another file for the backup.")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if dest.exists():
-        dest.unlink()
-    target = sqlite3.connect(dest)
-    try:
-        db.conn.backup(target)
-    finally:
-        target.close()
-    return dest
-
-
-def backup_bytes(db: Database) -> bytes:
-    """The backup as bytes, for a download button: copied by the backup API into memory and
-    serialised there, so no file of the store is ever read outside SQLite."""
-    target = sqlite3.connect(":memory:")
-    try:
-        db.conn.backup(target)
-        return target.serialize()
-    finally:
-        target.close()
-
-
 def backup_bytes_at(path: Path) -> bytes:
     """`backup_bytes` with its own connection: a download button builds it on click, on another
     thread than the page's."""
     with store.opened(path) as db:
-        return backup_bytes(db)
+        return store.backup_bytes(db)
 
 
 def staged_upload(file_id: str, data: Callable[[], bytes]) -> Path:
@@ -422,5 +391,5 @@ def restore(
                 "restore again if you still want to."
             )
     if keep_copy is not None:
-        backup(db, keep_copy)
+        store.backup(db, keep_copy)
     store.replace_from(db, source, who, name, keep_copy)

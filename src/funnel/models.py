@@ -7,7 +7,7 @@ them. Change a field here and every one of those follows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 StageKind = Literal["open", "won", "lost"]
@@ -16,7 +16,6 @@ STAGE_KINDS: tuple[StageKind, ...] = ("open", "won", "lost")
 Axis = Literal["fit", "interest"]
 Condition = Literal["in", "between", "at_least"]
 
-Outcome = Literal["converted", "lost"]
 SalStatus = Literal["accepted", "rejected"]
 
 
@@ -63,6 +62,11 @@ LEAD_FIELDS: tuple[Field, ...] = (
     Field("converted_at", "date", "Date the lead became a customer"),
 )
 
+BANT = ("budget", "authority", "need", "timeline")
+"""Sales' four criteria for accepting an MQL: budget, authority, need, timeline."""
+ANSWER_COLUMNS = ("sal_status", *(f"bant_{c}" for c in BANT))
+"""The columns of a lead that sales' answer sets (`store.record_sal`)."""
+
 DEAL_FIELDS: tuple[Field, ...] = (
     Field("external_id", "str", "Id in the source CRM; re-imports update the deal with this id"),
     Field("name", "str", "Deal name"),
@@ -102,25 +106,3 @@ class Rule:
     value: tuple[str, ...] | tuple[float, float] | float
     points: float
     label: str = ""
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The MQL cutoff that marketing and sales agreed on, as recorded in the meeting."""
-
-    fit_cutoff: float
-    interest_cutoff: float
-    model_version: int
-    decided_on: str
-    agreed_by: str
-    note: str = ""
-    id: int | None = None
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """A named set of what-if slider values for the forecast page."""
-
-    name: str
-    params: dict[str, float] = field(default_factory=dict)
-    id: int | None = None

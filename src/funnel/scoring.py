@@ -847,7 +847,7 @@ def parse_rules(table: pl.DataFrame, empty_ok: bool = False) -> tuple[list[Rule]
             example = VALUE_EXAMPLES[condition]
             errors.append(f"{where}: value '{text}' does not fit '{condition}' (e.g. {example}).")
             continue
-        rules.append(Rule(axis, fld, condition, value, points, cells["label"]))  # type: ignore[arg-type]
+        rules.append(Rule(axis, fld, condition, value, points, cells["label"]))
     if not rules and not errors and not empty_ok:
         errors.append("The model needs at least one rule.")
     return rules, errors
