@@ -120,17 +120,16 @@ def _upsert_parts(
     updates = ", ".join(f"{c} = excluded.{c}" for c in names if c != "external_id")
     # Into an empty table, secondary indexes are cheaper built once at the end than kept up
     # row by row; the same transaction drops and rebuilds them, so a failure leaves them as were.
-    rebuilt = (
-        db.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
-            " AND sql IS NOT NULL",
-            [table],
-        ).fetchall()
-        if before == 0
-        else []
-    )
-    for name, _ in rebuilt:
-        db.conn.execute(f"DROP INDEX {name}")
+    # The triggers that mark leads changed by another program (`m005_leads_token`) would fire
+    # once a row for nothing: this write says `leads`, which gives the leads a new token anyway.
+    kinds = "'index', 'trigger'" if before == 0 else "'trigger'"
+    rebuilt = db.execute(
+        f"SELECT type, name, sql FROM sqlite_master WHERE type IN ({kinds}) AND tbl_name = ?"
+        " AND sql IS NOT NULL",
+        [table],
+    ).fetchall()
+    for kind, name, _ in rebuilt:
+        db.conn.execute(f"DROP {kind.upper()} {name}")
     done = 0
     for schema, rows in parts:
         db.conn.execute(
@@ -143,7 +142,7 @@ def _upsert_parts(
         done += rows
         if progress:
             progress(done, frame.height)
-    for _, create in rebuilt:
+    for _, _, create in rebuilt:
         db.conn.execute(create)
     added = int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]) - before
     return added, frame.height - added

@@ -24,7 +24,7 @@ import adbc_driver_sqlite.dbapi as adbc
 from sqlite_utils import Database
 
 from funnel.store.errors import NotAFunnelStoreError
-from funnel.store.migrations import APP_ID, migrations
+from funnel.store.migrations import APP_ID, DIRTY, migrations
 from funnel.store.schema import MAX_PROBLEMS, schema_problems
 
 DEFAULT_DB = Path("data/funnel.db")
@@ -162,9 +162,39 @@ def revision(db: Database) -> int:
     return int(db.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
 
 
+NEW_TOKEN = "lower(hex(randomblob(8)))"
+"""SQL for a fresh leads token."""
+
+
 def leads_revision(db: Database) -> int:
-    """The `revision` of the last write that changed leads (0 before any): their cache key."""
+    """The `revision` of the last write that changed leads (0 before any): their cache key.
+
+    Leads changed by another program since (a dirty `leads_token`) count as a new write.
+    """
+    leads_token(db)
     return _marked_revision(db, "leads_revision")
+
+
+def leads_token(db: Database) -> str:
+    """A random value that names the leads as they are: replaced by every write that changes
+    them, so a copy made under one token is a copy of these leads (see `snapshot`).
+
+    When another program has changed a lead (`m005_leads_token`'s triggers made it `DIRTY`),
+    the change is taken in as a write of leads: a new token and leads revision, so every cache
+    rebuilds. On a store that cannot be written (read-only media) it stays `DIRTY`, and nothing
+    is cached under it.
+    """
+    for _ in range(2):
+        row = db.execute("SELECT value FROM meta WHERE key = 'leads_token'").fetchone()
+        token = DIRTY if row is None else str(row[0])
+        if token != DIRTY:
+            return token
+        try:
+            with write(db, leads=True):
+                pass
+        except sqlite3.OperationalError:
+            return DIRTY
+    return DIRTY
 
 
 def answers_revision(db: Database) -> int:
@@ -201,8 +231,16 @@ def write(db: Database, *, leads: bool = False, answers: bool = False) -> Iterat
     with _ONE_LIBRARY_AT_A_TIME:
         db.conn.execute("BEGIN IMMEDIATE")
         try:
+            token = db.conn.execute("SELECT value FROM meta WHERE key = 'leads_token'").fetchone()
             yield db
             db.conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
+            if leads:
+                db.conn.execute(f"UPDATE meta SET value = {NEW_TOKEN} WHERE key = 'leads_token'")
+            elif token is not None and token[0] != DIRTY:
+                # This transaction held the write lock, so only its own writes can have dirtied
+                # the token, and a write that does not say `leads` touches answers alone, which
+                # copies take from `answers_revision`.
+                db.conn.execute("UPDATE meta SET value = ? WHERE key = 'leads_token'", token)
             for key in marks:
                 db.conn.execute(
                     "INSERT INTO meta (key, value) SELECT ?, value FROM meta WHERE key = 'revision'"

@@ -16,6 +16,7 @@ import polars as pl
 from sqlite_utils import Database
 
 from funnel.models import ANSWER_COLUMNS, DEAL_FIELDS, LEAD_FIELDS, Field
+from funnel.store import snapshot
 from funnel.store.connection import _ONE_LIBRARY_AT_A_TIME, _arrow_reader, db_file
 from funnel.store.errors import StoreError
 
@@ -62,7 +63,16 @@ def _typed(frame: pl.DataFrame, fields: Sequence[Field]) -> pl.DataFrame:
 
 
 def leads(db: Database, lead_id: int | None = None) -> pl.DataFrame:
-    """Every lead (or the one `lead_id`), typed per `LEAD_FIELDS`, with its store id, by id."""
+    """Every lead (or the one `lead_id`), typed per `LEAD_FIELDS`, with its store id, by id.
+
+    All leads come from the columnar copy beside the store when it is current (`snapshot`).
+    """
+    if lead_id is None:
+        return snapshot.leads(db, _read_leads)
+    return _read_leads(db, lead_id)
+
+
+def _read_leads(db: Database, lead_id: int | None = None) -> pl.DataFrame:
     names = ", ".join(f.name for f in LEAD_FIELDS)
     where, params = ("WHERE id = ?", [lead_id]) if lead_id is not None else ("", [])
     frame = read_frame(db, f"SELECT id, {names} FROM leads {where} ORDER BY id", params)

@@ -18,6 +18,9 @@ from funnel.models import ANSWER_COLUMNS, DEAL_FIELDS, LEAD_FIELDS, Field
 APP_ID = "funnel"
 """The migration set's name, also written in `meta` so that a file of another app is refused."""
 
+DIRTY = "dirty"
+"""The leads token once another program has changed a lead (`m005_leads_token`)."""
+
 migrations = Migrations(APP_ID)
 
 _SQL_TYPES = {"str": "TEXT", "int": "INTEGER", "float": "REAL", "date": "TEXT", "bool": "INTEGER"}
@@ -163,3 +166,24 @@ def m004_history_timestamps(db: Database) -> None:
     """
     normal = "strftime('%Y-%m-%dT%H:%M:%S', at)"
     db.execute(f"UPDATE stage_history SET at = {normal} WHERE {normal} IS NOT NULL AND at != {normal}")
+
+
+@migrations()
+def m005_leads_token(db: Database) -> None:
+    """A token that says whether the leads are still those a cached copy was made of.
+
+    Every funnel write that changes leads replaces it (`write`); these triggers turn it to
+    `dirty` when any other program (the `sqlite3` shell, a script) inserts, changes or deletes
+    a lead, so a copy of the leads (`snapshot`, the UI's caches) is never trusted after an
+    edit funnel did not make.
+    """
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES ('leads_token', lower(hex(randomblob(8))))"
+        " ON CONFLICT (key) DO NOTHING"
+    )
+    for event in ("INSERT", "UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER leads_changed_{event.lower()} AFTER {event} ON leads BEGIN"
+            f" UPDATE meta SET value = '{DIRTY}' WHERE key = 'leads_token' AND value <> '{DIRTY}';"
+            " END"
+        )
