@@ -45,6 +45,7 @@ from funnel.importers.stage_history import (
 )
 from funnel.importers.stage_plan import NO_VALUE_COLUMN, _named_pipeline, _plan_stages
 from funnel.models import Rule
+from funnel.sheets import formula_like
 
 NON_NEGATIVE = frozenset(
     {
@@ -343,7 +344,6 @@ def _stem(name: str) -> str:
     return stem[:30] or "import"
 
 
-FORMULA_RE = r"^(?:[=+@\t\r]|-[^0-9])"
 HTML_RE = r"(?i)<\s*/?\s*(script|[a-z]+[^>]*)>"
 
 
@@ -352,7 +352,7 @@ def _text_warnings(text: pl.DataFrame, report: Report) -> None:
     if text.width == 0:
         return
     counts = text.select(
-        *[pl.col(c).str.contains(FORMULA_RE).sum().alias(f"f{i}") for i, c in enumerate(text.columns)],
+        *[formula_like(pl.col(c)).sum().alias(f"f{i}") for i, c in enumerate(text.columns)],
         *[pl.col(c).str.contains(HTML_RE).sum().alias(f"h{i}") for i, c in enumerate(text.columns)],
     ).row(0)
     for i, label in enumerate(text.columns):
