@@ -8,7 +8,8 @@ rejected file leaves the store exactly as it was.
 
 This module is the face of the package: `importers.read_table`, `importers.validate`,
 `importers.import_bytes` and the records keep their names whichever room they live in.
-`read` reads a file within its limits, `mapping` suggests which column is which field,
+`read` reads a file (`csv_file` a CSV in bounded steps, `table` the limits and checks every
+table passes), `mapping` suggests which column is which field,
 `report` holds what a dry run was asked and found, `parse` the cell parsers, `stage_plan` how
 deal stages meet a pipeline, `stage_history` the days deals entered them, `validate` the dry run
 and `commit` the write.
@@ -18,23 +19,10 @@ and `commit` the write.
 {'external_id': 'Lead ID', 'created': 'Create Date'}
 """
 
-from funnel.importers.commit import commit, import_bytes
+from funnel.importers.commit import commit, import_bytes, import_path
 from funnel.importers.mapping import FIELDS, PRESETS, Kind, detect_preset, preset_note, suggest_mapping
 from funnel.importers.parse import LIFECYCLE_RULE, one_sided_outcomes, price_list
-from funnel.importers.read import (
-    LIMITS,
-    MAX_CELL_CHARS,
-    MAX_COLUMNS,
-    MAX_FILE_MB,
-    MAX_LINE_MB,
-    MAX_ROWS,
-    MAX_UPLOAD_MB,
-    MAX_XLSX_EXPANDED_MB,
-    MB,
-    ImportRejectedError,
-    RawTable,
-    read_table,
-)
+from funnel.importers.read import read_path, read_table
 from funnel.importers.report import (
     DateOrder,
     Options,
@@ -56,6 +44,19 @@ from funnel.importers.stage_plan import (
     stage_lists,
     stages_from_names,
     typical_order,
+)
+from funnel.importers.table import (
+    LIMITS,
+    MAX_CELL_CHARS,
+    MAX_COLUMNS,
+    MAX_FILE_MB,
+    MAX_LINE_MB,
+    MAX_ROWS,
+    MAX_UPLOAD_MB,
+    MAX_XLSX_EXPANDED_MB,
+    MB,
+    ImportRejectedError,
+    RawTable,
 )
 from funnel.importers.validate import Progress, scores_only, validate
 
@@ -88,6 +89,7 @@ __all__ = [
     "detect_preset",
     "history_file",
     "import_bytes",
+    "import_path",
     "one_sided_outcomes",
     "parse_stage_order",
     "pipeline_id",
@@ -96,6 +98,7 @@ __all__ = [
     "plural",
     "preset_note",
     "price_list",
+    "read_path",
     "read_table",
     "scores_only",
     "stage_kind",

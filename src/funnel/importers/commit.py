@@ -1,5 +1,6 @@
-"""The commit: a validated file written in one transaction, and `import_bytes`, the whole import
-in one call (read, suggest a mapping, validate, commit unless refused or a dry run).
+"""The commit: a validated file written in one transaction; and the whole import in one call
+(read, validate with the mapping given or suggested, commit unless refused or a dry run), from
+bytes (`import_bytes`) or from a file read in bounded steps (`import_path`).
 
 Why apart: the store's bulk writers are called from here only, so a rejected file can never
 reach them.
@@ -7,13 +8,16 @@ reach them.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlite_utils import Database
 
 from funnel import store
-from funnel.importers.mapping import Kind, suggest_mapping
-from funnel.importers.read import ImportRejectedError, read_table
+from funnel.importers.mapping import Kind
+from funnel.importers.read import read_path, read_table
 from funnel.importers.report import Options, Prepared, Report
 from funnel.importers.stage_plan import pipeline_id
+from funnel.importers.table import ImportRejectedError, RawTable
 from funnel.importers.validate import Progress, scores_only, validate
 
 
@@ -68,14 +72,44 @@ def import_bytes(
     dry_run: bool = False,
     who: str = "",
     progress: Progress | None = None,
+    history: RawTable | None = None,
 ) -> Report:
-    """Read, validate and (unless `dry_run` or rejected) commit a file; the CLI's one call.
+    """Read, validate and (unless `dry_run` or rejected) commit a file held as bytes.
 
-    Without a mapping, the suggested one is used.
+    Without a mapping, the suggested one is used. For deals, `history` is a stage-history file
+    read beside them. Raises `ImportRejectedError` for a file that cannot be read at all.
     """
-    raw = read_table(data, name, sheet)
-    options = options or Options(suggest_mapping(raw.frame.columns, kind))
-    prepared = validate(db, raw, kind, options, progress)
+    return _import(db, read_table(data, name, sheet), kind, options, dry_run, who, progress, history)
+
+
+def import_path(
+    db: Database,
+    path: Path,
+    kind: Kind,
+    options: Options | None = None,
+    sheet: str | None = None,
+    dry_run: bool = False,
+    who: str = "",
+    progress: Progress | None = None,
+    history: RawTable | None = None,
+) -> Report:
+    """`import_bytes` of the file at `path`, read in bounded steps (`read_path`): the command
+    line's one call, so a large CSV never sits in memory whole. Raises `OSError` for a file that
+    cannot be opened."""
+    return _import(db, read_path(path, sheet=sheet), kind, options, dry_run, who, progress, history)
+
+
+def _import(
+    db: Database,
+    raw: RawTable,
+    kind: Kind,
+    options: Options | None,
+    dry_run: bool,
+    who: str,
+    progress: Progress | None,
+    history: RawTable | None,
+) -> Report:
+    prepared = validate(db, raw, kind, options or Options(), progress, history)
     if dry_run or not prepared.report.ok:
         return prepared.report
     return commit(db, prepared, who, progress)

@@ -18,8 +18,8 @@ from datetime import date
 import polars as pl
 
 from funnel.importers.mapping import _norm
-from funnel.importers.read import RawTable
 from funnel.importers.report import DateOrder, Options, Report, plural
+from funnel.importers.table import RawTable
 from funnel.models import Field
 
 PLACEHOLDERS = ("", "select", "n/a", "#n/a", "-", "--", "null")

@@ -46,10 +46,11 @@ class StagePlan:
 
 @dataclass(frozen=True)
 class Options:
-    """What the user chose: the mapping, date order for ambiguous columns, score ranges, stages,
-    and for deals whether a file without a value column may be imported at $0 (`no_values`)."""
+    """What the user chose: the mapping (None: the suggested one, `suggest_mapping`), date order
+    for ambiguous columns, score ranges, stages, and for deals whether a file without a value
+    column may be imported at $0 (`no_values`)."""
 
-    mapping: dict[str, str]
+    mapping: dict[str, str] | None = None
     date_order: dict[str, DateOrder] = field(default_factory=dict)
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     stages: StagePlan = field(default_factory=StagePlan)

@@ -20,9 +20,9 @@ from sqlite_utils import Database
 from funnel import clock, store
 from funnel.importers.mapping import _norm
 from funnel.importers.parse import _clean_columns, _parse_dates, _problems
-from funnel.importers.read import RawTable
 from funnel.importers.report import DateOrder, Options, Prepared, plural
 from funnel.importers.stage_plan import pipeline_stage_names, stages_from_names
+from funnel.importers.table import RawTable
 from funnel.models import DEAL_FIELDS
 
 DATE_ENTERED = re.compile(r"""(?i)^date entered\s*["'“]?(.+?)(?:\s*\([^)]*\))?["'”]?\s*$""")

@@ -20,8 +20,8 @@ from sqlite_utils import Database
 
 from funnel import store
 from funnel.importers.parse import _problems
-from funnel.importers.read import RawTable
 from funnel.importers.report import Prepared, Report, StagePlan, plural
+from funnel.importers.table import RawTable
 from funnel.models import Stage
 from funnel.stages import edited_stages, validate_stages
 

@@ -14,7 +14,7 @@ import polars as pl
 from sqlite_utils import Database
 
 from funnel import clock, scoring, store
-from funnel.importers.mapping import FIELDS, Kind, _norm
+from funnel.importers.mapping import FIELDS, Kind, _norm, suggest_mapping
 from funnel.importers.parse import (
     BIDI_CONTROLS,
     CONVERTED_WORDS,
@@ -32,7 +32,6 @@ from funnel.importers.parse import (
     _rescale,
     one_sided_outcomes,
 )
-from funnel.importers.read import MAX_CELL_CHARS, RawTable
 from funnel.importers.report import Options, Prepared, Report, plural
 from funnel.importers.stage_history import (
     DATE_ENTERED,
@@ -44,6 +43,7 @@ from funnel.importers.stage_history import (
     history_file,
 )
 from funnel.importers.stage_plan import NO_VALUE_COLUMN, _named_pipeline, _plan_stages
+from funnel.importers.table import MAX_CELL_CHARS, RawTable
 from funnel.models import Rule
 from funnel.sheets import formula_like
 
@@ -77,7 +77,10 @@ def validate(
     For deals, `history` is a stage-history file read beside them (`history_file`).
     """
     report = Report(kind, raw.name, rows=raw.frame.height, notes=list(raw.notes))
-    mapping = {k: v for k, v in options.mapping.items() if v}
+    chosen = options.mapping
+    if chosen is None:
+        chosen = suggest_mapping(raw.frame.columns, kind)
+    mapping = {k: v for k, v in chosen.items() if v}
     fields = {f.name: f for f in FIELDS[kind]}
     for ours, theirs in mapping.items():
         if ours not in fields:
