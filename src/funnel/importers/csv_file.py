@@ -229,14 +229,15 @@ def _polars_frame(source: BinaryIO, delimiter: str, whole: bool) -> pl.DataFrame
                 empty_string_is_null=True,
                 truncate_ragged_lines=False,
                 raise_if_empty=False,
+                missing_columns="insert",  # a chunk that starts with a short row
             )
             if schema is None:
                 schema = dict.fromkeys(part.columns, pl.String())
             elif part.width != len(schema):
                 return None
             parts.append(part)
-    except pl.exceptions.ComputeError:
-        return None
+    except (pl.exceptions.ComputeError, pl.exceptions.SchemaError):
+        return None  # a row longer than the header, or quotes Polars cannot pair
     finally:
         source.seek(0)
     return pl.concat(parts) if parts else None

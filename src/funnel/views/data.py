@@ -82,7 +82,8 @@ UNKNOWN_STAGE_LABELS: dict[str, str] = {
 
 def oversize_message(size: int) -> str:
     """Why an upload of `size` bytes is refused before it is read, or "" when it fits: a browser
-    upload that large would hold the whole file in the server's memory; the command line streams."""
+    upload that large would hold the whole file in the server's memory; the command line reads
+    a file in bounded steps."""
     if size <= MAX_UPLOAD_MB * MB:
         return ""
     return (
