@@ -75,3 +75,10 @@ def test_a_date_no_day_above_12_decides_is_asked_about_not_guessed() -> None:
     )
     assert report.ambiguous_dates == ["created"]
     assert "no day above 12 tells which" in report.blocking[0]
+
+
+def test_parse_range_reads_lo_hi_and_leaves_empty_to_the_values() -> None:
+    assert importers.parse_range("0:10") == (0.0, 10.0)
+    assert importers.parse_range("  ") is None
+    with pytest.raises(ValueError):
+        importers.parse_range("10")

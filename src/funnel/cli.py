@@ -38,11 +38,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _range(text: str) -> tuple[float, float]:
-    lo, _, hi = text.partition(":")
+    """--fit-range / --interest-range, read as the Data page reads its scale field."""
     try:
-        return float(lo), float(hi)
+        scale = importers.parse_range(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a range like 0:10") from None
+        scale = None
+    if scale is None:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a range like 0:10")
+    return scale
 
 
 def _json_object(path: str, what: str) -> dict[str, str]:

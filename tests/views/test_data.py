@@ -4,7 +4,6 @@ run and an import keep in the session."""
 from __future__ import annotations
 
 import polars as pl
-import pytest
 from polars.testing import assert_frame_equal
 
 from funnel import importers
@@ -23,13 +22,6 @@ def test_preview_shows_the_first_rows_under_our_field_names() -> None:
             schema_overrides={"line": pl.Int64},
         ),
     )
-
-
-def test_parse_range_reads_lo_hi_and_leaves_empty_to_the_values() -> None:
-    assert data_view.parse_range("0:10") == (0.0, 10.0)
-    assert data_view.parse_range("  ") is None
-    with pytest.raises(ValueError):
-        data_view.parse_range("10")
 
 
 def test_oversize_message_only_past_the_limit() -> None:

@@ -21,7 +21,7 @@ and `commit` the write.
 
 from funnel.importers.commit import commit, import_bytes, import_path
 from funnel.importers.mapping import FIELDS, PRESETS, Kind, detect_preset, preset_note, suggest_mapping
-from funnel.importers.parse import LIFECYCLE_RULE, one_sided_outcomes, price_list
+from funnel.importers.parse import LIFECYCLE_RULE, one_sided_outcomes, parse_range, price_list
 from funnel.importers.read import read_path, read_table
 from funnel.importers.report import (
     DateOrder,
@@ -91,6 +91,7 @@ __all__ = [
     "import_bytes",
     "import_path",
     "one_sided_outcomes",
+    "parse_range",
     "parse_stage_order",
     "pipeline_id",
     "pipeline_ids",

@@ -311,6 +311,20 @@ def _parse_words(
     return out, reason
 
 
+def parse_range(text: str) -> tuple[float, float] | None:
+    """A score scale typed as "lo:hi" (the Data page's scale field, the CLI's --fit-range); None
+    when left empty (the scale is then judged from the values). Raises ValueError when the text
+    is not such a range, so the form or the command line can say so.
+
+    >>> parse_range("0:10"), parse_range(" ")
+    ((0.0, 10.0), None)
+    """
+    if not text.strip():
+        return None
+    lo, _, hi = text.partition(":")
+    return float(lo), float(hi)
+
+
 USUAL_SCALES = (1.0, 5.0, 10.0, 20.0, 100.0)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import polars as pl
 
+from funnel import importers
 from funnel.importers import (
     FIELDS,
     MAX_UPLOAD_MB,
@@ -92,20 +93,11 @@ def oversize_message(size: int) -> str:
     )
 
 
-def parse_range(text: str) -> tuple[float, float] | None:
-    """A score scale typed as "lo:hi"; None when left empty (the scale is then judged from the
-    values). Raises ValueError when the text is not such a range, so the form can say so."""
-    if not text.strip():
-        return None
-    lo, _, hi = text.partition(":")
-    return float(lo), float(hi)
-
-
 def range_error(text: str) -> str:
     """Why a typed score scale cannot be used, said under its input, or "" when it is empty or a
     range like 0:10."""
     try:
-        parse_range(text)
+        importers.parse_range(text)
     except ValueError:
         return f"'{text}' is not a range like 0:10."
     return ""
@@ -117,7 +109,7 @@ def parse_ranges(typed: dict[str, str]) -> dict[str, tuple[float, float]]:
     return {
         axis: scale
         for axis, text in typed.items()
-        if not range_error(text) and (scale := parse_range(text))
+        if not range_error(text) and (scale := importers.parse_range(text))
     }
 
 
