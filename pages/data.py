@@ -12,6 +12,7 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 import ui
 from funnel import clock, exports, importers, stages, store
+from funnel.views import data as data_view
 
 ui.through_app()
 
@@ -19,7 +20,7 @@ ui.through_app()
 def _read(upload: UploadedFile) -> importers.RawTable | None:
     """The upload read once per file and sheet; its name is only a label, never a path."""
     key = (upload.file_id, st.session_state.get(f"data_sheet_{upload.file_id}"))
-    raw = importers.read_once(st.session_state, key, upload.getvalue, upload.name)
+    raw = data_view.read_once(st.session_state, key, upload.getvalue, upload.name)
     if isinstance(raw, importers.ImportRejectedError):
         ui.show_error(raw)
         return None
@@ -47,10 +48,10 @@ def _stage_plan(previous: importers.Prepared | None) -> importers.StagePlan:
         targets = store.import_targets(db)
     ids = importers.pipeline_ids(targets)
     chosen = st.selectbox("Pipeline", ["(best match)", *ids], key="data_pipeline")
-    action = ui.choice("Stages the pipeline lacks", importers.UNKNOWN_STAGE_LABELS, "data_unknown")
+    action = ui.choice("Stages the pipeline lacks", data_view.UNKNOWN_STAGE_LABELS, "data_unknown")
     stage_map = {}
     if action == "map" and previous is not None:
-        own = importers.pipeline_stage_names(targets, importers.mapped_pipeline(ids, chosen, previous))
+        own = importers.pipeline_stage_names(targets, data_view.mapped_pipeline(ids, chosen, previous))
         for name in previous.report.unknown_stages:
             stage_map[name] = st.selectbox(
                 ui.as_text(f"'{name}' becomes"), own, key=f"data_stage_{name}"
@@ -70,7 +71,7 @@ def _options(kind: importers.Kind, mapping: dict[str, str]) -> importers.Options
     previous = st.session_state.get("data_prepared")
     orders = {
         f: ui.choice(
-            f"Dates in '{mapping.get(f, f)}' read as", importers.DATE_ORDER_LABELS, f"data_dates_{f}"
+            f"Dates in '{mapping.get(f, f)}' read as", data_view.DATE_ORDER_LABELS, f"data_dates_{f}"
         )
         for f in (previous.report.ambiguous_dates if previous else [])
     }
@@ -81,7 +82,7 @@ def _options(kind: importers.Kind, mapping: dict[str, str]) -> importers.Options
                 f"Scale of the file's {axis} (e.g. 0:10; empty: judged from the values)",
                 key=f"data_range_{axis}",
             )
-            if error := importers.range_error(typed[axis]):
+            if error := data_view.range_error(typed[axis]):
                 st.error(ui.as_text(error))
     plan = _stage_plan(previous) if kind == "deals" else importers.StagePlan()
     no_values = (
@@ -89,7 +90,7 @@ def _options(kind: importers.Kind, mapping: dict[str, str]) -> importers.Options
         and "value" not in mapping
         and st.checkbox("The file has no deal values: import every deal at $0", key="data_no_values")
     )
-    return importers.Options(mapping, orders, importers.parse_ranges(typed), plan, no_values)
+    return importers.Options(mapping, orders, data_view.parse_ranges(typed), plan, no_values)
 
 
 def _chart_catalogue() -> dict[str, Callable[[], alt.TopLevelMixin]]:
@@ -128,7 +129,7 @@ with imp:
         key="data_upload",
         help=f"Up to {importers.MAX_UPLOAD_MB} MB; larger files: `python -m funnel import`.",
     )
-    if upload is not None and (too_big := importers.oversize_message(upload.size)):
+    if upload is not None and (too_big := data_view.oversize_message(upload.size)):
         st.error(too_big)
     elif upload is not None and (raw := _read(upload)) is not None:
         if len(raw.sheets) > 1:
@@ -144,15 +145,15 @@ with imp:
         if note := importers.preset_note(raw.frame.columns, kind):
             st.caption(note)
         edited = st.data_editor(
-            importers.mapping_table(kind, importers.suggest_mapping(raw.frame.columns, kind)),
-            column_config=ui.column_config(importers.mapping_columns(raw.frame.columns)),
-            disabled=importers.MAPPING_LOCKED,
+            data_view.mapping_table(kind, importers.suggest_mapping(raw.frame.columns, kind)),
+            column_config=ui.column_config(data_view.mapping_columns(raw.frame.columns)),
+            disabled=data_view.MAPPING_LOCKED,
             hide_index=True,
             key=f"data_mapping_{kind}_{upload.file_id}",
         )
-        mapping = importers.mapping_from_table(pl.DataFrame(edited))
+        mapping = data_view.mapping_from_table(pl.DataFrame(edited))
         st.subheader("Preview")
-        st.dataframe(importers.preview(raw, kind, mapping), hide_index=True, key="data_preview")
+        st.dataframe(data_view.preview(raw, kind, mapping), hide_index=True, key="data_preview")
         options = _options(kind, mapping)
         history = _history() if kind == "deals" else None
         left, right = st.columns(2)
@@ -160,14 +161,14 @@ with imp:
             with ui.connection() as db:
                 checking = ui.progress("Checking…", 2)
                 checked = importers.validate(db, raw, kind, options, checking, history)
-            importers.record_dry_run(st.session_state, checked, options)
+            data_view.record_dry_run(st.session_state, checked, options)
             st.rerun()
-        prepared, stale, ready = importers.dry_run_status(st.session_state, options)
+        prepared, stale, ready = data_view.dry_run_status(st.session_state, options)
         if prepared is not None:
             if right.button("Import", type="primary", key="data_commit", disabled=not ready):
                 with ui.connection() as db:
                     done = importers.commit(db, prepared, ui.who(), ui.progress("Importing…"))
-                    importers.record_import(st.session_state, done, store.counts(db))
+                    data_view.record_import(st.session_state, done, store.counts(db))
                 st.toast("Imported.", icon=":material/check:")
                 st.rerun()
             if stale:
@@ -178,7 +179,7 @@ with imp:
         st.success(ui.as_text(done.summary()))
         pid = done.pipeline_id
         figures = None if pid is None else stages.pipeline_figures(ui.deals(pid), ui.stages(pid))
-        for row in importers.done_metrics(counts, figures):
+        for row in data_view.done_metrics(counts, figures):
             for col, (label, value) in zip(st.columns(len(row)), row, strict=True):
                 col.metric(label, value)
         for line in done.warnings:

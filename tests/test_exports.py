@@ -22,37 +22,6 @@ from funnel.models import DEAL_FIELDS, LEAD_FIELDS
 from tests.conftest import DEMO_TODAY
 
 
-@pytest.mark.parametrize(
-    ("cell", "expected"),
-    [
-        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
-        ("+33 6 12 34 56 78", "'+33 6 12 34 56 78"),
-        ("-2+3", "'-2+3"),
-        ("@SUM(A1)", "'@SUM(A1)"),
-        ("\tcmd", "'\tcmd"),
-        ("\rcmd", "'\rcmd"),
-        ("Acme = best", "Acme = best"),
-        (None, None),
-    ],
-)
-def test_text_cells_that_a_spreadsheet_would_run_are_neutralised(
-    cell: str | None, expected: str | None
-) -> None:
-    result = exports.neutralise(pl.DataFrame({"company": [cell]}, schema={"company": pl.String}))
-    assert result["company"].to_list() == [expected]
-
-
-def test_numbers_are_never_neutralised() -> None:
-    frame = pl.DataFrame({"value": [-1500.0], "size": [-3]})
-    assert_frame_equal(exports.neutralise(frame), frame)
-
-
-def test_csv_has_a_bom_and_neutralised_cells() -> None:
-    data = exports.to_csv(pl.DataFrame({"name": ["=1+1", "Acme"], "value": [-5, 7]}))
-    assert data.startswith(b"\xef\xbb\xbf")
-    assert data[3:].decode() == "name,value\n'=1+1,-5\nAcme,7\n"
-
-
 def test_leads_export_has_fit_interest_quadrant_and_mql_at_the_latest_cutoff(demo_path: Path) -> None:
     with store.opened(demo_path) as db:
         version = store.latest_model_version(db)

@@ -20,7 +20,6 @@ from sqlite_utils import Database
 from funnel import clock, importers, store
 from funnel.importers import Options, StagePlan
 from funnel.models import Stage
-from funnel.stages import PipelineFigures
 from funnel.store import bulk
 from funnel.templates import TEMPLATES
 from tests.xlsx_writer import xlsx_bytes
@@ -407,18 +406,6 @@ def test_progress_is_reported_up_to_the_end(fresh_db: Database) -> None:
     assert store.lead_count(fresh_db) == 120_000
 
 
-def test_preview_shows_the_first_rows_under_our_field_names() -> None:
-    raw = importers.read_table(b"Lead ID,Create Date,Extra\nL1,2026-01-02,x\nL2,N/A,y\n", "p.csv")
-    shown = importers.preview(raw, "leads", {"external_id": "Lead ID", "created": "Create Date"})
-    assert_frame_equal(
-        shown,
-        pl.DataFrame(
-            {"line": [2, 3], "external_id": ["L1", "L2"], "created": ["2026-01-02", "N/A"]},
-            schema_overrides={"line": pl.Int64},
-        ),
-    )
-
-
 def test_xlsx_date_cells_and_numbers_import(fresh_db: Database) -> None:
     data = xlsx_bytes(
         {"Leads": [["Lead ID", "Create Date", "No. of Employees"], ["L1", date(2026, 3, 4), 250]]}
@@ -439,97 +426,10 @@ def test_a_file_name_is_only_a_label_never_a_path(fresh_db: Database, tmp_path: 
     assert {p.name for p in tmp_path.iterdir()} <= {"funnel.db", "funnel.db-wal", "funnel.db-shm"}
 
 
-def test_parse_range_reads_lo_hi_and_leaves_empty_to_the_values() -> None:
-    assert importers.parse_range("0:10") == (0.0, 10.0)
-    assert importers.parse_range("  ") is None
-    with pytest.raises(ValueError):
-        importers.parse_range("10")
-
-
-def test_oversize_message_only_past_the_limit() -> None:
-    assert importers.oversize_message(importers.MAX_UPLOAD_MB * importers.MB) == ""
-    assert "over the" in importers.oversize_message(importers.MAX_UPLOAD_MB * importers.MB + 1)
-
-
-def test_read_once_parses_a_file_and_sheet_only_once() -> None:
-    calls: list[int] = []
-
-    def data() -> bytes:
-        calls.append(1)
-        return b"Lead ID\nL1\n"
-
-    state: dict[str, object] = {"data_prepared": "stale"}
-    first = importers.read_once(state, ("f1", None), data, "a.csv")
-    again = importers.read_once(state, ("f1", None), data, "a.csv")
-    assert first is again and len(calls) == 1 and "data_prepared" not in state
-    refused = importers.read_once(state, ("f2", None), lambda: b"", "empty.csv")
-    assert isinstance(refused, importers.ImportRejectedError)
-
-
-def test_range_error_and_parse_ranges_keep_only_usable_scales() -> None:
-    assert importers.range_error("0:10") == importers.range_error(" ") == ""
-    assert importers.range_error("ten") == "'ten' is not a range like 0:10."
-    typed = {"fit": "0:10", "interest": "ten", "other": ""}
-    assert importers.parse_ranges(typed) == {"fit": (0.0, 10.0)}
-
-
 def test_preset_note_only_when_a_crm_is_recognised() -> None:
     hubspot = ["Record ID", "Email", "Job Title", "Company Name", "Create Date"]
     assert importers.preset_note(hubspot, "leads").startswith("Looks like a HubSpot export")
     assert importers.preset_note(["a", "b"], "leads") == ""
-
-
-def _prepared(ok: bool, pipeline_id: int | None = None) -> importers.Prepared:
-    report = importers.Report("leads", "a.csv", blocking=[] if ok else ["map a column"])
-    return importers.Prepared("leads", pl.DataFrame(), report, pipeline_id)
-
-
-def test_dry_run_bookkeeping_marks_stale_and_ready() -> None:
-    state: dict[str, object] = {"data_done": "earlier import"}
-    assert importers.dry_run_status(state, Options({})) == (None, True, False)
-    clean = _prepared(ok=True)
-    importers.record_dry_run(state, clean, Options({"external_id": "id"}))
-    assert "data_done" not in state
-    assert importers.dry_run_status(state, Options({"external_id": "id"})) == (clean, False, True)
-    assert importers.dry_run_status(state, Options({"external_id": "ID"})) == (clean, True, False)
-    importers.record_dry_run(state, _prepared(ok=False), Options({}))
-    assert importers.dry_run_status(state, Options({}))[1:] == (False, False)
-    done = importers.Report("leads", "a.csv", committed=True)
-    importers.record_import(state, done, {"leads": 2})
-    assert state["data_done"] == (done, {"leads": 2}) and "data_prepared" not in state
-
-
-def test_mapped_pipeline_is_the_chosen_one_else_the_dry_runs() -> None:
-    ids = {"Sales": 1, "Renewals": 2}
-    assert importers.mapped_pipeline(ids, "Renewals", _prepared(True, 1)) == 2
-    assert importers.mapped_pipeline(ids, "(best match)", _prepared(True, 1)) == 1
-    assert importers.mapped_pipeline(ids, "(best match)", None) is None
-
-
-def test_done_metrics_counts_then_the_pipeline_figures() -> None:
-    counts = {"pipelines": 2, "deals": 1500, "leads": 12}
-    assert importers.done_metrics(counts, None) == [
-        [("Pipelines", "2"), ("Deals", "1,500"), ("Leads", "12")]
-    ]
-    figures = PipelineFigures(500.0, 1000.0, 250.4, pl.DataFrame())
-    assert importers.done_metrics(counts, figures)[1] == [
-        ("Closed won", "$500"),
-        ("Open pipeline", "$1,000"),
-        ("Weighted pipeline", "$250"),
-    ]
-
-
-def test_mapping_columns_offer_the_files_columns_and_lock_the_rest() -> None:
-    spec = importers.mapping_columns(("Lead ID", "Create Date"))
-    assert spec["column"] == {
-        "kind": "select",
-        "label": "file column",
-        "options": ["Lead ID", "Create Date"],
-    }
-    assert "column" not in importers.MAPPING_LOCKED
-    assert set(importers.MAPPING_LOCKED) | {"column"} == set(
-        importers.mapping_table("leads", {}).columns
-    )
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ import pytest
 from polars.testing import assert_frame_equal
 from streamlit.testing.v1 import AppTest
 
-from funnel import clock, exports, importers, stages, store
+from funnel import clock, exports, importers, sheets, stages, store
 from tests.conftest import ROOT
 from tests.test_mql_page import metric, open_page
 
@@ -112,7 +112,7 @@ def test_the_explainer_says_a_lead_has_no_score_in_the_file(contacts_app: Path) 
 def test_the_leads_export_writes_an_empty_cell_for_an_unscored_lead(contacts_app: Path) -> None:
     with store.opened(contacts_app) as db:
         table, _ = exports.leads_table(db, clock.today())
-    exported = pl.read_csv(exports.to_csv(table), schema_overrides={"fit": pl.Float64})
+    exported = pl.read_csv(sheets.to_csv(table), schema_overrides={"fit": pl.Float64})
     file = contacts()
     empty = file.filter(pl.col("Fit Score").is_null() | pl.col("Engagement Score").is_null())
     ids = empty["Record ID"].cast(pl.String).implode()
@@ -380,7 +380,7 @@ def test_a_deals_export_imports_back_into_its_pipeline_with_every_figure(
         same = [replace(s, id=None) for s in own]
         store.create_pipeline(db, "Another one", same)
         pid = store.create_pipeline(db, pipeline["name"], same)
-        report = importers.import_bytes(db, exports.to_csv(exported), "deals", "deals.csv")
+        report = importers.import_bytes(db, sheets.to_csv(exported), "deals", "deals.csv")
         assert report.committed, report.text()
         assert any(f"Deals go into the pipeline '{pipeline['name']}'" in n for n in report.notes)
         after = stages.pipeline_figures(store.deals(db, pid), store.stages(db, pid))
@@ -498,7 +498,7 @@ def test_unscored_leads_stay_unscored_through_an_export_and_an_import(
         exported = exports.table(db, "leads", clock.today())
     again = tmp_path / "again.db"
     with store.opened(again) as db:
-        report = importers.import_bytes(db, exports.to_csv(exported), "leads", "leads.csv")
+        report = importers.import_bytes(db, sheets.to_csv(exported), "leads", "leads.csv")
         assert report.committed, report.text()
         leads = store.leads(db)
     empty = exported.filter(pl.col("fit").is_null() | pl.col("interest").is_null())

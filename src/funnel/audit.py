@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from funnel import exports, store
+from funnel import sheets, store
 
 ENTITY_LABELS = {
     "pipeline": "Pipeline",
@@ -197,4 +197,4 @@ def filter_log(
 
 def history_csv(log: pl.DataFrame) -> bytes:
     """The (filtered) readable log as CSV, formulas neutralised like every export."""
-    return exports.to_csv(log.with_columns(pl.col("at").dt.strftime("%Y-%m-%d %H:%M:%S")))
+    return sheets.to_csv(log.with_columns(pl.col("at").dt.strftime("%Y-%m-%d %H:%M:%S")))

@@ -38,11 +38,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _range(text: str) -> tuple[float, float]:
-    lo, _, hi = text.partition(":")
+    """--fit-range / --interest-range, read as the Data page reads its scale field."""
     try:
-        return float(lo), float(hi)
+        scale = importers.parse_range(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a range like 0:10") from None
+        scale = None
+    if scale is None:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a range like 0:10")
+    return scale
 
 
 def _json_object(path: str, what: str) -> dict[str, str]:
@@ -65,10 +68,11 @@ def _json_object(path: str, what: str) -> dict[str, str]:
     return loaded
 
 
-def _read_file(source: Path) -> bytes:
-    """A file the user named on the command line (never a store: that is read through SQLite)."""
+def _read(source: Path) -> importers.RawTable:
+    """A file the user named on the command line, read in bounded steps (never a store: that is
+    read through SQLite)."""
     try:
-        return source.read_bytes()
+        return importers.read_path(source)
     except OSError as e:
         raise store.StoreError(f"{source} cannot be read: {e.strerror}.") from e
 
@@ -94,16 +98,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _import_into(db: Database, args: argparse.Namespace, commit: bool) -> tuple[int, str]:
     """Check the file against `db` and, with `commit` and nothing refused, write it there: the
-    exit code and the report."""
+    exit code and the report. The import is `importers.import_path`, as the page's is
+    `importers.validate` then `importers.commit`; only the choices are read here."""
     source = Path(args.file)
-    data = _read_file(source)
     try:
-        raw = importers.read_table(data, source.name, args.sheet)
-        mapping = (
-            _json_object(args.mapping, "The mapping")
-            if args.mapping
-            else importers.suggest_mapping(raw.frame.columns, args.kind)
-        )
         plan = importers.StagePlan(
             pipeline_id=importers.pipeline_id(db, args.pipeline) if args.pipeline else None,
             unknown="create" if args.create_pipeline else "map" if args.stage_map else "reject",
@@ -111,40 +109,34 @@ def _import_into(db: Database, args: argparse.Namespace, commit: bool) -> tuple[
             stage_map=_json_object(args.stage_map, "The stage map") if args.stage_map else {},
             order=importers.parse_stage_order(args.stage_order or ""),
         )
+        fields = [f.name for f in importers.FIELDS[args.kind] if f.dtype == "date"]
+        options = importers.Options(
+            _json_object(args.mapping, "The mapping") if args.mapping else None,
+            date_order=dict.fromkeys(fields, args.dates) if args.dates else {},
+            ranges={
+                k: v
+                for k, v in (("fit", args.fit_range), ("interest", args.interest_range))
+                if v is not None
+            },
+            stages=plan,
+            no_values=args.no_values,
+        )
+        history = _read(Path(args.history)) if args.history else None
+        report = importers.import_path(
+            db, source, args.kind, options, args.sheet, not commit, args.who, history=history
+        )
     except importers.ImportRejectedError as e:
         return 1, f"{source.name}: rejected, nothing written.\nerror: {e}"
-    fields = [f.name for f in importers.FIELDS[args.kind] if f.dtype == "date"]
-    options = importers.Options(
-        mapping,
-        date_order=dict.fromkeys(fields, args.dates) if args.dates else {},
-        ranges={
-            k: v
-            for k, v in (("fit", args.fit_range), ("interest", args.interest_range))
-            if v is not None
-        },
-        stages=plan,
-        no_values=args.no_values,
-    )
-    history = None
-    if args.history:
-        try:
-            history = importers.read_table(_read_file(Path(args.history)), Path(args.history).name)
-        except importers.ImportRejectedError as e:
-            return 1, f"{source.name}: rejected, nothing written.\nerror: {e}"
-    prepared = importers.validate(db, raw, args.kind, options, history=history)
-    report = prepared.report
-    if not report.ok:
-        return 1, report.text()
-    if commit:
-        report = importers.commit(db, prepared, who=args.who)
-    return 0, report.text()
+    except OSError as e:
+        raise store.StoreError(f"{source} cannot be read: {e.strerror}.") from e
+    return (0 if report.ok else 1), report.text()
 
 
 def cmd_import_stages(args: argparse.Namespace) -> int:
     """Pipelines and their probabilities from a stages file (the stages export), all or nothing."""
     source = Path(args.file)
     try:
-        raw = importers.read_table(_read_file(source), source.name)
+        raw = _read(source)
     except importers.ImportRejectedError as e:
         print(f"{source.name}: rejected, nothing written.\nerror: {e}", file=sys.stderr)
         return 1

@@ -1,10 +1,7 @@
 """Exports: the store's tables as CSV, charts as PNG and SVG, and the whole store as one backup.
 
 Why here and not on the page: the command line and the Data page export the same bytes, and a
-CSV cell that a spreadsheet would run as a formula is neutralised in exactly one place.
-
->>> neutralise(pl.DataFrame({"name": ["=1+1", "Acme"]}))["name"].to_list()
-["'=1+1", 'Acme']
+CSV cell that a spreadsheet would run as a formula is neutralised by one rule (`sheets`).
 """
 
 from __future__ import annotations
@@ -26,26 +23,10 @@ from sqlite_utils import Database
 
 from funnel import charts, clock, forecast, scoring, stages, store
 from funnel.models import LEAD_FIELDS
+from funnel.sheets import to_csv
 
 Table = Literal["stages", "deals", "leads", "decisions", "scenarios"]
 TABLES: tuple[Table, ...] = ("stages", "deals", "leads", "decisions", "scenarios")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
-    """Text cells starting with = + - @ tab or CR get a leading apostrophe (OWASP's advice), so a
-    spreadsheet shows them as text instead of running them as a formula; numbers are untouched."""
-    text = [n for n, t in frame.schema.items() if t == pl.String]
-    starts = "^[" + "".join(FORMULA_START).replace("-", r"\-") + "]"
-    return frame.with_columns(
-        pl.when(pl.col(n).str.contains(starts)).then("'" + pl.col(n)).otherwise(pl.col(n)).alias(n)
-        for n in text
-    )
-
-
-def to_csv(frame: pl.DataFrame) -> bytes:
-    """CSV bytes, UTF-8 with a BOM (so Excel reads accents right), formulas neutralised."""
-    return b"\xef\xbb\xbf" + neutralise(frame).write_csv().encode("utf-8")
 
 
 def leads_table(db: Database, today: date) -> tuple[pl.DataFrame, str]:
