@@ -115,9 +115,11 @@ def describe(
     if entity == "store" and action == "restore":
         kept = after.get("kept_as")
         where = f"; the store as it was, with its History, is kept as {kept}" if kept else ""
-        return f"restored from backup '{after['from']}'{where}"
+        brought = f" ({_rows(after['counts'])})" if after.get("counts") else ""
+        replaced = f", replacing {_rows(before)}" if before else ""
+        return f"restored from backup '{after['from']}'{brought}{replaced}{where}"
     if entity == "store" and action == "reset":
-        lost = ", ".join(f"{n:,} {t.replace('_', ' ')}" for t, n in before.items())
+        lost = _rows(before)
         return f"reset to demo data, replacing {lost}; the store as it was is kept as {after['kept_as']}"
     if entity == "deals" and action == "clear_probability":
         ids = sorted(before["probability"], key=int)
@@ -198,3 +200,16 @@ def filter_log(
 def history_csv(log: pl.DataFrame) -> bytes:
     """The (filtered) readable log as CSV, formulas neutralised like every export."""
     return sheets.to_csv(log.with_columns(pl.col("at").dt.strftime("%Y-%m-%d %H:%M:%S")))
+
+
+def _rows(counts: dict[str, int]) -> str:
+    """Rows per table in words (every counted table's name is a plural in -s).
+
+    >>> _rows({"pipelines": 5, "scenarios": 1, "scoring_models": 1, "leads": 3000})
+    '5 pipelines, 1 scenario, 1 scoring model, 3,000 leads'
+    """
+    words = (table.replace("_", " ") for table in counts)
+    return ", ".join(
+        f"{n:,} {word if n != 1 else word.removesuffix('s')}"
+        for word, n in zip(words, counts.values(), strict=True)
+    )

@@ -14,6 +14,7 @@ from sqlite_utils import Database
 
 from funnel.store.connection import _ONE_LIBRARY_AT_A_TIME, audit, db_file, revision, write
 from funnel.store.errors import StoreError
+from funnel.store.frames import COUNTED, counts
 from funnel.store.migrations import APP_ID, migrations
 from funnel.store.schema import row_problems, schema_problems
 
@@ -77,8 +78,9 @@ def replace_from(
 ) -> None:
     """Replace every page of the store with the SQLite file `source` (a checked backup) in one
     step, its revision above the store's and the restore already in its History: signed by
-    `who`, naming the file as the user knows it (`name`, else the file's own) and where the
-    store as it was, with its own History, is kept (`kept_as`).
+    `who`, naming the file as the user knows it (`name`, else the file's own), what it brings
+    and what it replaces (rows per table), and where the store as it was, with its own
+    History, is kept (`kept_as`).
 
     The backup is first copied into a scratch file, where its revision is raised and the audit
     line added; that copy then replaces the store through the backup API in one step. Copied
@@ -101,7 +103,8 @@ def replace_from(
                     [str(max(floor, revision(staged)))],
                 )
                 kept = {"kept_as": str(kept_as)} if kept_as is not None else {}
-                audit(staged, who, "store", None, "restore", None, {"from": name or source.name, **kept})
+                restored = {"from": name or source.name, "counts": counts(staged, COUNTED), **kept}
+                audit(staged, who, "store", None, "restore", counts(db, COUNTED), restored)
             with _ONE_LIBRARY_AT_A_TIME:
                 staged.conn.backup(db.conn)
         finally:
