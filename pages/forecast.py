@@ -10,6 +10,7 @@ import streamlit as st
 import ui
 from funnel import backtest, charts, clock, scoring, store
 from funnel import forecast as fc
+from funnel.views import forecast as view
 
 ui.through_app()
 
@@ -42,7 +43,7 @@ def backtested(
 
 def set_levers(levers: fc.Levers) -> None:
     """Move every slider to `levers` (a callback: it runs before the sliders are drawn)."""
-    st.session_state.update(fc.lever_state(levers))
+    st.session_state.update(view.lever_state(levers))
 
 
 def money(frame: pl.DataFrame) -> dict[str, st.column_config.NumberColumn]:
@@ -57,23 +58,23 @@ def money_input(label: str, value: float, key: str) -> float:
 st.title("Funnel & forecast")
 query = st.query_params.to_dict()
 with ui.connection() as db:
-    decisions, names = store.decisions(db), fc.pipeline_names(store.pipelines(db))
+    decisions, names = store.decisions(db), view.pipeline_names(store.pipelines(db))
     last = store.last_data_date(db)
 today = clock.today()
 # Streamlit forgets a page's widget values once another page runs: put them back on return (a
 # link fills in the rest).
-st.session_state.update(fc.opening_view(st.session_state, query, names))
-for notice in fc.link_notices(query, names):
+st.session_state.update(view.opening_view(st.session_state, query, names))
+for notice in view.link_notices(query, names):
     st.warning(ui.as_text(notice))
-st.session_state.setdefault("forecast_window", fc.default_window(today, last))
+st.session_state.setdefault("forecast_window", view.default_window(today, last))
 left, middle, right = st.columns(3)
 window_name = left.selectbox(
     "Baseline window",
-    fc.window_labels(),
-    format_func=lambda label: fc.window_label(label, today, last),
+    view.window_labels(),
+    format_func=lambda label: view.window_label(label, today, last),
     key="forecast_window",
 )
-period_name = middle.selectbox("Forecast per", list(fc.PERIODS), key="forecast_period")
+period_name = middle.selectbox("Forecast per", list(view.PERIODS), key="forecast_period")
 pipeline = right.selectbox(
     "Deal pipeline",
     list(names),
@@ -84,21 +85,21 @@ pipeline = right.selectbox(
         "value, and whose share of the deals won gives its share of the leads."
     ),
 )
-window = fc.baseline_window(window_name, today, last)
+window = view.baseline_window(window_name, today, last)
 baseline, stage_funnel = measured(
-    str(ui.db_path()), ui.revision(), window, fc.PERIODS[period_name], pipeline, today
+    str(ui.db_path()), ui.revision(), window, view.PERIODS[period_name], pipeline, today
 )
 ui.data_health(fc.agreed_cutoff(decisions)[2], pipeline_id=pipeline)
-st.caption(fc.window_caption(baseline, decisions, ui.as_text, today))
+st.caption(view.window_caption(baseline, decisions, ui.as_text, today))
 if baseline.lead_share is not None:
     st.caption(baseline.lead_share.sentence(ui.as_text(names[pipeline])))
-if note := fc.window_note(baseline, window_name, last):
+if note := view.window_note(baseline, window_name, last):
     st.warning(note)
 marketing_tab, pipeline_tab, backtest_tab = st.tabs(
     ["Marketing funnel", "Deal pipeline", "How good was it?"]
 )
 marketing_tab.altair_chart(charts.funnel_chart(baseline.funnel), key="forecast_funnel_chart")
-marketing_tab.caption(fc.FUNNEL_NOTE)
+marketing_tab.caption(view.FUNNEL_NOTE)
 if stage_funnel is None:
     pipeline_tab.info("Pick one deal pipeline above to see its stages.")
 else:
@@ -124,7 +125,7 @@ with backtest_tab:
 # A new window, period or pipeline is a new baseline: the sliders start from it (or, on the first
 # load, from the link).
 signature = (window_name, period_name, pipeline)
-updates, problems = fc.levers_for_view(st.session_state, signature, query, baseline.levers)
+updates, problems = view.levers_for_view(st.session_state, signature, query, baseline.levers)
 for problem in problems:
     st.warning(ui.as_text(problem))
 st.session_state.update(updates)
@@ -134,18 +135,20 @@ st.session_state.update(updates)
 def what_if() -> None:
     st.header("What if")
     cols = st.columns(4)
-    for i, (key, label, top, step, fmt) in enumerate(fc.slider_specs(baseline.levers, st.session_state)):
-        help_text = fc.LEVER_HELP[key.removeprefix("forecast_")]
+    for i, (key, label, top, step, fmt) in enumerate(
+        view.slider_specs(baseline.levers, st.session_state)
+    ):
+        help_text = view.LEVER_HELP[key.removeprefix("forecast_")]
         cols[i % 4].slider(label, 0.0, top, step=step, format=fmt, key=key, help=help_text)
     st.button("Reset to baseline", key="forecast_reset", on_click=set_levers, args=(baseline.levers,))
-    params = fc.slider_params(st.session_state)
-    levers, _ = fc.levers_from_params(params, baseline.levers)
-    st.session_state["forecast_kept"] = {key: st.session_state[key] for key in fc.KEPT_KEYS}
-    st.query_params.update(fc.link_params(window_name, period_name, names[pipeline], params))
+    params = view.slider_params(st.session_state)
+    levers, _ = view.levers_from_params(params, baseline.levers)
+    st.session_state["forecast_kept"] = {key: st.session_state[key] for key in view.KEPT_KEYS}
+    st.query_params.update(view.link_params(window_name, period_name, names[pipeline], params))
     side = fc.compare_levers(baseline.levers, levers, baseline, ("Baseline", "Scenario"))
-    figures = fc.headline_metrics(side, baseline.won_deals)
+    figures = view.headline_metrics(side, baseline.won_deals)
     for column, (label, value, change) in zip(st.columns(3), figures, strict=True):
-        column.metric(label, value, change, help=fc.FIGURE_HELP[label])
+        column.metric(label, value, change, help=view.FIGURE_HELP[label])
     tabs = st.tabs(["Forecast", "Range & target", "Reverse funnel", "Sensitivity", "Scenarios"])
     with tabs[0]:
         st.altair_chart(charts.forecast_chart(side), key="forecast_side_chart")
@@ -156,11 +159,11 @@ def what_if() -> None:
         sim = fc.simulate(levers, baseline, target)
         chance = "Chance to reach the target"
         if target > 0:
-            st.metric(chance, f"{sim.chance:.0%}", help=fc.FIGURE_HELP[chance])
+            st.metric(chance, f"{sim.chance:.0%}", help=view.FIGURE_HELP[chance])
         else:
-            st.info(fc.NO_TARGET)
+            st.info(view.NO_TARGET)
         st.altair_chart(charts.range_chart(sim.quantiles), key="forecast_range_chart")
-        range_columns = ui.column_config(fc.RANGE_COLUMNS)
+        range_columns = ui.column_config(view.RANGE_COLUMNS)
         st.dataframe(
             sim.quantiles, hide_index=True, column_config=range_columns, key="forecast_range_table"
         )
@@ -169,7 +172,7 @@ def what_if() -> None:
     with tabs[3]:
         ranked = fc.sensitivity(levers, baseline)
         st.write(f"Bottleneck: **{ranked['lever'][0]}** moves revenue most.")
-        st.caption(fc.SENSITIVITY_NOTE)
+        st.caption(view.SENSITIVITY_NOTE)
         st.altair_chart(charts.sensitivity_chart(ranked), key="forecast_sensitivity_chart")
     with tabs[4]:
         scenarios_panel(levers)
@@ -186,11 +189,11 @@ def reverse_panel(levers: fc.Levers, side: pl.DataFrame) -> None:
         goal = money_input("Revenue target for one period ($)", suggested, "forecast_reverse_target")
     label = r2.selectbox("Period", periods, index=periods.index(first), key="forecast_reverse_period")
     try:
-        reverse = fc.reverse_funnel(levers, goal, fc.period_starts(baseline.horizon)[label])
+        reverse = fc.reverse_funnel(levers, goal, view.period_starts(baseline.horizon)[label])
     except fc.ForecastError as e:
         ui.show_error(e)
         return
-    st.write(fc.reverse_message(reverse, today))
+    st.write(view.reverse_message(reverse, today))
     needed = {
         "stage": "Stage",
         "needed": st.column_config.NumberColumn("Needed", format="localized"),
@@ -204,7 +207,7 @@ def scenarios_panel(levers: fc.Levers) -> None:
     if st.button("Save scenario", key="forecast_save"):
         try:
             with ui.connection() as db:
-                params = fc.scenario_params(levers, baseline.period)
+                params = view.scenario_params(levers, baseline.period)
                 saved_id = store.save_scenario(db, name, params, who=ui.who())
         except store.StoreError as e:
             ui.show_error(e)
@@ -216,14 +219,14 @@ def scenarios_panel(levers: fc.Levers) -> None:
     if saved.is_empty():
         st.caption("No scenario saved yet.")
         return
-    listed = fc.scenario_table(saved).drop("id")
+    listed = view.scenario_table(saved).drop("id")
     st.dataframe(
         listed,
         hide_index=True,
-        column_config=ui.column_config(fc.SCENARIO_COLUMNS),
+        column_config=ui.column_config(view.SCENARIO_COLUMNS),
         key="forecast_saved",
     )
-    labels, opened = fc.scenario_labels(saved), fc.scenario_levers(saved, baseline)
+    labels, opened = view.scenario_labels(saved), view.scenario_levers(saved, baseline)
     choice = st.selectbox("Scenario", list(labels), format_func=labels.get, key="forecast_open_choice")
     st.button("Reopen", key="forecast_open", on_click=set_levers, args=(opened[choice],))
     if len(labels) < 2:

@@ -11,9 +11,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import ui
-from funnel import forecast as fc
 from funnel import importers, store
 from funnel.templates import TEMPLATES
+from funnel.views import forecast as forecast_view
 from tests.conftest import APP, DEMO_TODAY, ROOT
 
 pytestmark = pytest.mark.dates
@@ -269,7 +269,7 @@ def test_old_data_gets_its_own_window_by_default_and_a_0_target_gets_no_chance(
     monkeypatch.setenv("FUNNEL_DB", str(db_path))
     monkeypatch.chdir(ROOT)
     at = open_page()
-    assert at.selectbox(key="forecast_window").value == fc.DATA_WINDOW
+    assert at.selectbox(key="forecast_window").value == forecast_view.DATA_WINDOW
     # Independently: the four quarters up to the one holding the last close date.
     last = max(closed for *_, closed in rows)
     end_month = (last.month - 1) // 3 * 3 + 4
@@ -280,4 +280,4 @@ def test_old_data_gets_its_own_window_by_default_and_a_0_target_gets_no_chance(
     at.number_input(key="forecast_target").set_value(0.0).run()
     assert not at.exception, at.exception
     assert not [m for m in at.metric if m.label == "Chance to reach the target"]
-    assert fc.NO_TARGET in [i.value for i in at.info]
+    assert forecast_view.NO_TARGET in [i.value for i in at.info]

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 import ui
 from funnel import stages, store
 from funnel.models import STAGE_KINDS
+from funnel.views import stages as stages_view
 from tests.conftest import APP, DEMO_TODAY
 
 pytestmark = pytest.mark.dates
@@ -89,7 +90,7 @@ def test_a_probability_of_150_is_refused_and_nothing_is_saved(app_env: Path) -> 
 def test_the_probability_column_passes_what_was_typed_to_the_validator() -> None:
     # A min, max or step on the grid's column makes the browser change the typed value before
     # the page sees it (150 -> 100, -5 -> 5, 12.5 -> 100): the validator's message never shows.
-    column = stages.EDITOR_COLUMNS["probability"]
+    column = stages_view.EDITOR_COLUMNS["probability"]
     assert isinstance(column, dict)
     assert not {"min_value", "max_value", "step"} & set(column)
 
@@ -98,7 +99,7 @@ def test_the_history_table_speaks_a_sales_leaders_words(app_env: Path) -> None:
     at = open_page()
     labels = {
         name: spec["label"] if isinstance(spec, dict) else spec
-        for name, spec in stages.TABLE_COLUMNS.items()
+        for name, spec in stages_view.TABLE_COLUMNS.items()
         if spec is not None
     }
     assert labels["n"] == "Closed deals measured"
@@ -106,8 +107,8 @@ def test_the_history_table_speaks_a_sales_leaders_words(app_env: Path) -> None:
     shown = " ".join(str(label) for label in labels.values())
     assert not {"n", "Empirical", "Smoothed", "Rotting"} & set(shown.replace("%", " ").split())
     counts = ("deals", "n", "stays")
-    assert all(stages.TABLE_COLUMNS[c]["format"] == "localized" for c in counts)  # type: ignore[index]
-    caption = stages.smoothing_caption()
+    assert all(stages_view.TABLE_COLUMNS[c]["format"] == "localized" for c in counts)  # type: ignore[index]
+    caption = stages_view.smoothing_caption()
     assert "Empirical" not in caption and "Smoothed" not in caption
     assert [b.label for b in at.button if b.key == "stages_adopt"] == ["Adopt suggested"]
 
@@ -330,12 +331,12 @@ def test_a_link_reopens_the_pipeline_and_period_it_names(app_env: Path) -> None:
 
 
 def test_the_core_column_descriptions_become_streamlit_column_configs() -> None:
-    configs = ui.column_config(stages.EDITOR_COLUMNS)
+    configs = ui.column_config(stages_view.EDITOR_COLUMNS)
     assert configs["kind"] == st.column_config.SelectboxColumn(
         "Kind", options=STAGE_KINDS, required=True
     )
     assert configs["name"] == st.column_config.TextColumn("Stage", required=True)
-    table = ui.column_config(stages.TABLE_COLUMNS)
+    table = ui.column_config(stages_view.TABLE_COLUMNS)
     assert table["value"] == st.column_config.NumberColumn("Value ($)", format="localized")
     assert (table["id"], table["stage"]) == (None, "Stage")
 
@@ -382,12 +383,12 @@ def test_a_stage_or_pipeline_name_in_a_prompt_is_shown_as_typed(app_env: Path) -
     hostile = "![x](http://127.0.0.1:9/p.png) [sign in](http://evil.example)"
     with store.opened(app_env) as db:
         store.rename_pipeline(db, PIPELINE_ID, hostile, None)
-        held = stages.pipeline_row(store.pipelines(db), PIPELINE_ID)["deals"]
+        held = stages_view.pipeline_row(store.pipelines(db), PIPELINE_ID)["deals"]
     at = open_page()
     at.button(key="stages_delete").click().run()
 
     assert held > 0
-    assert [e.value for e in at.error] == [ui.as_text(stages.delete_refusal(hostile, held))]
+    assert [e.value for e in at.error] == [ui.as_text(stages_view.delete_refusal(hostile, held))]
     assert "](" not in at.error[0].value  # every bracket escaped: no image, no link
 
 
