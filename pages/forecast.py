@@ -26,7 +26,7 @@ def measured(
 ) -> tuple[fc.Baseline, pl.DataFrame | None]:
     """The baseline and the chosen pipeline's funnel, measured once per store revision."""
     with ui.connection() as db:
-        fit, interest, version = fc.agreed_cutoff(store.decisions(db))
+        fit, interest, version = scoring.agreed_cutoff(store.decisions(db))
     leads = scoring.with_quadrants(ui.scored_leads(version), fit, interest)
     chosen = None if pipeline is None else (ui.stages(pipeline), ui.stage_history(pipeline), ui.deals())
     return fc.measure_view(leads, ui.deals(pipeline), today, window, period, chosen)
@@ -89,7 +89,7 @@ window = view.baseline_window(window_name, today, last)
 baseline, stage_funnel = measured(
     str(ui.db_path()), ui.revision(), window, view.PERIODS[period_name], pipeline, today
 )
-ui.data_health(fc.agreed_cutoff(decisions)[2], pipeline_id=pipeline)
+ui.data_health(scoring.agreed_cutoff(decisions)[2], pipeline_id=pipeline)
 st.caption(view.window_caption(baseline, decisions, ui.as_text, today))
 if baseline.lead_share is not None:
     st.caption(baseline.lead_share.sentence(ui.as_text(names[pipeline])))

@@ -293,14 +293,6 @@ def test_sensitivity_ranks_the_leakiest_step_first() -> None:
 # --- scenario parameters ------------------------------------------------------------------------
 
 
-def test_agreed_cutoff_is_the_latest_decision_or_the_default() -> None:
-    assert fc.agreed_cutoff(pl.DataFrame()) == (50.0, 50.0, None)
-    decisions = pl.DataFrame(
-        {"fit_cutoff": [60.0, 40.0], "interest_cutoff": [55.0, 30.0], "model_version": [2, 1]}
-    )
-    assert fc.agreed_cutoff(decisions) == (60.0, 55.0, 2)
-
-
 def test_side_by_side_shows_the_difference_and_a_total() -> None:
     a = pl.DataFrame({"period": ["2027 Q1", "2027 Q2"], "revenue": [100.0, 200.0]})
     b = pl.DataFrame({"period": ["2027 Q1", "2027 Q2"], "revenue": [150.0, 150.0]})

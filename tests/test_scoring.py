@@ -448,3 +448,11 @@ def test_unscored_leads_never_reach_the_sal_queue_or_the_scatter() -> None:
     queue = scoring.mqls_for_sales(leads, 0, 0)
     assert sorted(queue["id"].to_list()) == list(range(1, 11))
     assert scoring.scatter_sample(leads).height == 10
+
+
+def test_agreed_cutoff_is_the_latest_decision_or_the_default() -> None:
+    assert scoring.agreed_cutoff(pl.DataFrame()) == (50.0, 50.0, None)
+    decisions = pl.DataFrame(
+        {"fit_cutoff": [60.0, 40.0], "interest_cutoff": [55.0, 30.0], "model_version": [2, 1]}
+    )
+    assert scoring.agreed_cutoff(decisions) == (60.0, 55.0, 2)

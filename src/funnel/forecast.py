@@ -48,7 +48,6 @@ LEVER_LABELS: dict[str, str] = {
     "deal_value": "Average deal value",
     "cycle_days": "Median cycle length (days)",
 }
-DEFAULT_CUTOFF = 50.0
 SIMULATIONS = 1_000
 SEED = 7
 LEVER_STEP = 0.10
@@ -325,17 +324,6 @@ class Baseline:
     pipeline_weighted: np.ndarray
     pipeline_draws: np.ndarray
     lead_share: LeadShare | None = None
-
-
-def agreed_cutoff(decisions: pl.DataFrame) -> tuple[float, float, int | None]:
-    """The latest agreed (fit, interest, model version), or the defaults when none is recorded.
-
-    `decisions` is `store.decisions`, newest first.
-    """
-    if decisions.is_empty():
-        return DEFAULT_CUTOFF, DEFAULT_CUTOFF, None
-    row = decisions.row(0, named=True)
-    return float(row["fit_cutoff"]), float(row["interest_cutoff"]), int(row["model_version"])
 
 
 def _won_in_window(deals: pl.DataFrame, start: date, end: date) -> pl.DataFrame:

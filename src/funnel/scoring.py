@@ -248,6 +248,27 @@ def score_leads(
     )
 
 
+# With no recorded decision, an MQL is a lead in the upper-right quadrant of the 0..100 square:
+# fit and interest each at least the middle of their scale. The seed leaves the threshold to
+# marketing and sales together; until they record one, every figure counts the same MQLs.
+DEFAULT_CUTOFF = 50.0
+
+
+def agreed_cutoff(decisions: pl.DataFrame) -> tuple[float, float, int | None]:
+    """The latest agreed (fit, interest, model version), or the default cutoff when none is
+    recorded: what the MQL page opens at, and what the forecast and the exports count as MQLs.
+
+    `decisions` is `store.decisions`, newest first.
+
+    >>> agreed_cutoff(pl.DataFrame())
+    (50.0, 50.0, None)
+    """
+    if decisions.is_empty():
+        return DEFAULT_CUTOFF, DEFAULT_CUTOFF, None
+    row = decisions.row(0, named=True)
+    return float(row["fit_cutoff"]), float(row["interest_cutoff"]), int(row["model_version"])
+
+
 def is_scored() -> pl.Expr:
     """A lead with both a fit and an interest score: only these sit in a quadrant."""
     return pl.col("fit").is_not_null() & pl.col("interest").is_not_null()

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import date
 
 import polars as pl
+import pytest
 
 from funnel import forecast as fc
 from funnel.views import forecast as forecast_view
@@ -61,16 +62,41 @@ def test_untouched_rounded_sliders_reproduce_the_exact_baseline() -> None:
     assert moved == fc.Levers(375.0, measured.rates, 30_000.0, 156.394)
 
 
-def test_bad_url_values_keep_the_baseline_and_say_where() -> None:
-    fallback = fc.Levers(10.0, (0.5,) * 5, 1_000.0, 30.0)
-    levers, problems = forecast_view.levers_from_params(
-        {"rate_mql": "abc", "rate_sal": "140", "deal_value": "2000"}, fallback, source="URL"
-    )
-    assert levers == fc.Levers(10.0, (0.5,) * 5, 2_000.0, 30.0)
-    assert problems == [
-        "URL value rate_mql='abc' is not a number; kept 50.",
-        "URL value rate_sal=140 is outside 0..100; kept 50.",
-    ]
+@pytest.mark.parametrize(
+    ("params", "levers", "problems"),
+    [
+        ({}, FIVE, []),
+        # Volume, rates in %, value and cycle each move their own lever; rates are read as %.
+        ({"leads_per_period": "20"}, fc.Levers(20.0, (0.5,) * 5, 1_000.0, 30.0), []),
+        ({"rate_sql": 80}, fc.Levers(10.0, (0.5, 0.5, 0.5, 0.8, 0.5), 1_000.0, 30.0), []),
+        ({"deal_value": "2000", "cycle_days": "0"}, fc.Levers(10.0, (0.5,) * 5, 2_000.0, 0.0), []),
+        # A value equal to what the slider shows keeps the exact baseline value.
+        ({"rate_mql": "50"}, FIVE, []),
+        # Keys the page does not know are not levers: ignored without a word.
+        ({"window": "Last full quarter"}, FIVE, []),
+        ({"rate_mql": "abc"}, FIVE, ["URL value rate_mql='abc' is not a number; kept 50."]),
+        ({"rate_sal": "140"}, FIVE, ["URL value rate_sal=140 is outside 0..100; kept 50."]),
+        ({"deal_value": "-1"}, FIVE, ["URL value deal_value=-1 is outside 0..1e+12; kept 1000."]),
+        (
+            {"leads_per_period": "inf"},
+            FIVE,
+            ["URL value leads_per_period=inf is outside 0..1e+09; kept 10."],
+        ),
+        ({"cycle_days": "nan"}, FIVE, ["URL value cycle_days=nan is outside 0..3650; kept 30."]),
+        (
+            {"rate_mql": "abc", "rate_sal": "140", "deal_value": "2000"},
+            fc.Levers(10.0, (0.5,) * 5, 2_000.0, 30.0),
+            [
+                "URL value rate_mql='abc' is not a number; kept 50.",
+                "URL value rate_sal=140 is outside 0..100; kept 50.",
+            ],
+        ),
+    ],
+)
+def test_levers_from_params_keep_the_baseline_where_a_value_is_wrong_and_say_where(
+    params: dict[str, object], levers: fc.Levers, problems: list[str]
+) -> None:
+    assert forecast_view.levers_from_params(params, FIVE, source="URL") == (levers, problems)
 
 
 def test_rates_top_out_at_100_and_other_sliders_at_three_times_the_baseline() -> None:

@@ -10,18 +10,48 @@ from funnel import scoring
 from funnel.views import mql as mql_view
 from tests.test_scoring import TODAY, TOY_RULES, hand_table, with_unscored
 
+AGREED = pl.DataFrame({"fit_cutoff": [55.0], "interest_cutoff": [35.0], "model_version": [1]})
+NOTHING_AGREED = AGREED.clear()
+LINK = {"F": "72", "I": "abc", "v": "1"}
 
-def test_opening_view_prefers_the_session_then_the_link_then_the_last_decision() -> None:
-    agreed = pl.DataFrame({"fit_cutoff": [55.0], "interest_cutoff": [35.0]})
-    link = {"F": "72", "I": "abc", "v": "1"}
-    assert mql_view.opening_view({}, link, [2, 1], agreed) == {
-        "mql_fit_cutoff": 72,
-        "mql_interest_cutoff": 35,
-        "mql_version": 1,
-    }
-    kept = {"mql_fit_cutoff": 10, "mql_interest_cutoff_kept": 20, "mql_version": 2}
-    assert mql_view.opening_view(kept, link, [2, 1], agreed) == {"mql_interest_cutoff": 20}
-    assert mql_view.opening_view(kept, {}, [3, 2, 1], agreed, saved=3)["mql_version"] == 3
+
+def opens(fit: int, interest: int, version: int) -> dict[str, int]:
+    return {"mql_fit_cutoff": fit, "mql_interest_cutoff": interest, "mql_version": version}
+
+
+@pytest.mark.parametrize(
+    ("state", "link", "versions", "agreed", "saved", "expected"),
+    [
+        # A first visit without a link or a decision opens at the one default cutoff.
+        ({}, {}, [1], NOTHING_AGREED, None, opens(50, 50, 1)),
+        # No link: the last decision, on the latest version.
+        ({}, {}, [2, 1], AGREED, None, opens(55, 35, 2)),
+        # The link wins over the decision where it holds a cutoff and a version the page can show.
+        ({}, LINK, [2, 1], AGREED, None, opens(72, 35, 1)),
+        ({}, {"F": "101", "v": "7"}, [2, 1], AGREED, None, opens(55, 35, 2)),
+        # The session wins over the link: a slider still held, a kept copy, the version shown.
+        (
+            {"mql_fit_cutoff": 10, "mql_interest_cutoff_kept": 20, "mql_version": 2},
+            LINK,
+            [2, 1],
+            AGREED,
+            None,
+            {"mql_interest_cutoff": 20},
+        ),
+        ({"mql_version_kept": 1}, {}, [2, 1], NOTHING_AGREED, None, opens(50, 50, 1)),
+        # A version just saved wins over everything.
+        (opens(10, 20, 2), LINK, [3, 2, 1], AGREED, 3, {"mql_version": 3}),
+    ],
+)
+def test_opening_view_prefers_the_session_then_the_link_then_the_last_decision(
+    state: dict[str, int],
+    link: dict[str, str],
+    versions: list[int],
+    agreed: pl.DataFrame,
+    saved: int | None,
+    expected: dict[str, int],
+) -> None:
+    assert mql_view.opening_view(state, link, versions, agreed, saved) == expected
 
 
 def test_a_restored_decision_sets_both_sliders_and_its_version() -> None:
@@ -37,7 +67,7 @@ def test_the_view_link_and_kept_copies_read_back_into_the_same_view() -> None:
     assert mql_view.kept_cutoffs(65, 45) == {"mql_fit_cutoff_kept": 65, "mql_interest_cutoff_kept": 45}
     link = mql_view.view_link(65, 45, 1)
     assert link == {"F": "65", "I": "45", "v": "1"}
-    agreed = pl.DataFrame({"fit_cutoff": [55.0], "interest_cutoff": [35.0]})
+    agreed = AGREED
     assert mql_view.opening_view({}, link, [2, 1], agreed) == {
         "mql_fit_cutoff": 65,
         "mql_interest_cutoff": 45,

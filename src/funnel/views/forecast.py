@@ -23,12 +23,12 @@ from funnel.forecast import (
     Period,
     ReverseFunnel,
     add_months,
-    agreed_cutoff,
     full_quarters_window,
     horizon_note,
     period_label,
     period_start,
 )
+from funnel.scoring import agreed_cutoff
 from funnel.text import excerpt
 
 # --- levers from a link or a saved scenario ---------------------------------------------------

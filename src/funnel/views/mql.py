@@ -16,6 +16,7 @@ from funnel.scoring import (
     CapacitySummary,
     Crossings,
     SalSummary,
+    agreed_cutoff,
     backtest_curve,
     capacity_summary,
     mql_backtest,
@@ -84,7 +85,8 @@ def opening_view(
     last agreed cutoff; a version just saved wins. Streamlit forgets widget values on another
     page, hence the `_kept` copies. Only keys that must change are returned.
     """
-    last = agreed.row(0, named=True) if agreed.height else {"fit_cutoff": 60, "interest_cutoff": 40}
+    fit_cutoff, interest_cutoff, _ = agreed_cutoff(agreed)
+    last = {"fit_cutoff": fit_cutoff, "interest_cutoff": interest_cutoff}
     updates: dict[str, int] = {}
     for param, key, column in MQL_SLIDERS:
         if key not in state:
