@@ -1,6 +1,7 @@
 """History: every saved change (who, when, what, before and after), filtered, exported, undone."""
 
 import streamlit as st
+from sqlite_utils import Database
 
 import ui
 from funnel import audit, store
@@ -8,8 +9,6 @@ from funnel import audit, store
 ui.through_app()
 
 st.title("History")
-if message := st.session_state.pop("history_toast", None):
-    st.toast(message, icon=":material/undo:")  # said after the rerun that drew the undo
 st.caption(
     "Every change to pipelines, stages, the scoring model, decisions and scenarios, newest "
     "first, signed with the name typed in the sidebar."
@@ -34,9 +33,10 @@ people = middle.multiselect("Who", signers, key="history_who", placeholder="Ever
 st.query_params["what"] = entities
 st.query_params["who"] = people
 days = log["at"].dt.date()
+span = (days.min(), days.max()) if len(log) else ()
 picked = right.date_input(
     "Between",
-    value=(days.min(), days.max()) if len(log) else (),
+    value=span,  # type: ignore[arg-type]  # polars types a min or max as any scalar
     key="history_dates",
     format="YYYY-MM-DD",
 )
@@ -85,30 +85,11 @@ target = st.selectbox(
 )
 
 
-def _forget_undo() -> None:
-    st.session_state.pop("history_undo_pending", None)
-
-
-# The pending undo lives in session state so the dialog stays open across the rerun its own
-# buttons cause; closing it (X, Esc, Cancel) forgets it.
-@st.dialog("Undo this change?", on_dismiss=_forget_undo)
-def _confirm_undo(entity: str, entity_id: int | None, audit_id: int, what: str) -> None:
-    st.write(f"Change #{audit_id}:")
-    st.text(what)
-    left, right = st.columns(2)
-    if left.button("Undo", type="primary", key="history_undo_confirm"):
-        try:
-            with ui.connection() as db:
-                store.undo_last(db, entity, entity_id, ui.who(), expected_audit_id=audit_id)
-        except store.StoreError as error:
-            ui.show_error(error)
-            return
-        _forget_undo()
-        st.session_state["history_toast"] = f"Change #{audit_id} undone; the undo is listed above."
-        st.rerun()
-    if right.button("Cancel", key="history_undo_cancel"):
-        _forget_undo()
-        st.rerun()
+def undo(db: Database, pending: tuple[str, int | None, int, str]) -> str:
+    """Revert the change the user confirmed, unless another one came after it."""
+    entity, entity_id, audit_id, _ = pending
+    store.undo_last(db, entity, entity_id, ui.who(), expected_audit_id=audit_id)
+    return f"Change #{audit_id} undone; the undo is listed above."
 
 
 if target is not None:
@@ -122,6 +103,6 @@ if target is not None:
         st.text(row["what"])
         if st.button("Undo…", icon=":material/undo:", key="history_undo"):
             st.session_state["history_undo_pending"] = (*target, int(last["id"]), row["what"])
-pending = st.session_state.get("history_undo_pending")
-if pending is not None:
-    _confirm_undo(*pending)
+if (pending := st.session_state.get("history_undo_pending")) is not None:
+    text = f"Change #{pending[2]}:"
+    ui.confirm_dialog("Undo this change?", text, "Undo", undo, "history_undo", details=pending[3])

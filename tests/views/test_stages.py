@@ -67,8 +67,8 @@ def test_pipeline_row_templates_and_messages() -> None:
 
 def test_session_bookkeeping_after_a_write_and_a_creation() -> None:
     state: dict[str, Any] = {"stages_base_1": 4, "stages_base_2": 9}
-    stages_view.after_write(state, "Stages saved", 1)
-    assert state == {"stages_base_2": 9, stages_view.TOAST_KEY: "Stages saved"}
+    stages_view.restart_editor(state, 1)
+    assert state == {"stages_base_2": 9}
     assert stages_view.editor_key(2, 9) == "stages_editor_2_9"
 
     state = {stages_view.CREATED_KEY: 5, "pipeline": 1}

@@ -296,6 +296,7 @@ def window_note(baseline: Baseline, label: str, last: date | None) -> str | None
 
 
 # Widget values Streamlit forgets once another page runs, so the page keeps a copy of them.
+# (Streamlit's `persist_state` and `bind`: not taken, see views/mql.py at MQL_SLIDERS.)
 KEPT_KEYS: tuple[str, ...] = (
     "forecast_window",
     "forecast_period",

@@ -43,6 +43,15 @@ TOTALS_CAPTION = (
 
 # (query parameter, session key, decision column) of each slider: a link, a session and a
 # recorded decision all name the same two cutoffs.
+#
+# Streamlit 1.67's own `bind="query-params"` and `persist_state` (widget arguments) were tried
+# against this and not taken. `bind` names the URL parameter after the widget key (links sent
+# so far say ?F=70&I=60&v=2, the keys are `mql_fit_cutoff`...), drops a bound parameter while
+# the widget shows its default (here the agreed cutoff: a link sent today would open on
+# whatever is agreed next month), and drops a bad value silently where `link_notices` names
+# it. `persist_state="session"` would keep the sliders across pages, but only that part (the
+# `_kept` copies); the link would still be read here, so one opening rule would be kept by two
+# mechanisms.
 MQL_SLIDERS = (("F", "mql_fit_cutoff", "fit_cutoff"), ("I", "mql_interest_cutoff", "interest_cutoff"))
 
 

@@ -169,7 +169,6 @@ EDITOR_COLUMNS: dict[str, str | dict[str, Any] | None] = {
     },
 }
 EMPTY_TEMPLATE = "Empty (add stages yourself)"
-TOAST_KEY = "stages_toast"
 CREATED_KEY = "stages_created"
 
 
@@ -250,10 +249,9 @@ def editor_key(pipeline_id: int, base: int) -> str:
     return f"stages_editor_{pipeline_id}_{base}"
 
 
-def after_write(state: MutableMapping[str, Any], message: str, rebase: int | None) -> None:
-    """Queue `message` as a toast for the redraw; `rebase`'s editor restarts from the saved stages."""
-    state.pop(base_key(rebase), None)
-    state[TOAST_KEY] = message
+def restart_editor(state: MutableMapping[str, Any], pipeline_id: int | None) -> None:
+    """After a write: the pipeline's stage editor restarts from the stages now saved."""
+    state.pop(base_key(pipeline_id), None)
 
 
 def follow_created(state: MutableMapping[str, Any], key: str) -> None:
