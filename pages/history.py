@@ -5,14 +5,12 @@ from sqlite_utils import Database
 
 import ui
 from funnel import audit, store
+from funnel.views import history as view
 
 ui.through_app()
 
 st.title("History")
-st.caption(
-    "Every change to pipelines, stages, the scoring model, decisions and scenarios, newest "
-    "first, signed with the name typed in the sidebar."
-)
+st.caption(view.CAPTION)
 
 with ui.connection() as db:
     pipelines = store.pipelines(db)
@@ -21,10 +19,8 @@ with ui.connection() as db:
 
 labels = {e: audit.ENTITY_LABELS.get(e, e) for e in log["entity"].unique().sort()}
 signers = log["who"].unique().sort().to_list()
-# A link carries the filters (?what=stages&who=Anna), so a colleague opens the same list.
-for key, param, options in (("history_entities", "what", labels), ("history_who", "who", signers)):
-    if key not in st.session_state:
-        st.session_state[key] = [v for v in st.query_params.get_all(param) if v in options]
+link = {param: st.query_params.get_all(param) for _, param in view.FILTERS}
+ui.session().update(view.filters_from_link(ui.session(), link, {"what": labels, "who": signers}))
 left, middle, right = st.columns([2, 2, 2])
 entities = left.multiselect(
     "What", list(labels), format_func=labels.__getitem__, key="history_entities", placeholder="All"
@@ -40,11 +36,7 @@ picked = right.date_input(
     key="history_dates",
     format="YYYY-MM-DD",
 )
-picked = picked if isinstance(picked, tuple) else (picked,)
-start = picked[0] if picked else None
-end = picked[1] if len(picked) > 1 else None
-
-shown = audit.filter_log(log, entities, people, start, end)
+shown = audit.filter_log(log, entities, people, *view.period(picked))
 st.dataframe(
     shown.select("id", "at", "who", "object", "action", "what"),
     hide_index=True,
@@ -69,18 +61,14 @@ st.download_button(
 )
 
 st.subheader("Undo")
-st.caption(
-    "Reverts the last change of a pipeline or of the scoring model, as a new change that is "
-    "logged too; each further undo reverts the change before the last one undone. Decisions "
-    "and scenarios are never undone: record a new one instead."
-)
+st.caption(view.UNDO_CAPTION)
 with ui.connection() as db:
     targets = store.undo_targets(db)
 names = dict(zip(pipelines["id"].to_list(), pipelines["name"].to_list(), strict=True))
 target = st.selectbox(
     "Last change of",
     targets,
-    format_func=lambda t: f"Pipeline '{names[t[1]]}'" if t[0] == "pipeline" else "Scoring model",
+    format_func=lambda target: view.undo_target_label(target, names),
     key="history_undo_target",
 )
 
@@ -89,7 +77,7 @@ def undo(db: Database, pending: tuple[str, int | None, int, str]) -> str:
     """Revert the change the user confirmed, unless another one came after it."""
     entity, entity_id, audit_id, _ = pending
     store.undo_last(db, entity, entity_id, ui.who(), expected_audit_id=audit_id)
-    return f"Change #{audit_id} undone; the undo is listed above."
+    return view.undone(audit_id)
 
 
 if target is not None:
