@@ -28,7 +28,7 @@ def inputs(bench: Bench, size: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Leads flagged MQL at the latest agreed cutoff, and the deals, as the page reads them."""
     scored = shared_scored(bench, size)
     with store.opened(bench.store(size)) as db:
-        fit, interest, _ = forecast.agreed_cutoff(store.decisions(db))
+        fit, interest, _ = scoring.agreed_cutoff(store.decisions(db))
         deals = store.deals(db)
     return scoring.with_quadrants(scored, fit, interest), deals
 

@@ -23,7 +23,7 @@ TARGET_BYTES = 1.5e9
 PAGE_TIMEOUT_MS = 600_000
 QUIET_CHECKS = 3
 SAVES = 4
-"""As many saves as `ui.py` keeps cached revisions of the leads (`max_entries=4`)."""
+"""As many saves as `ui/frames.py` keeps cached revisions of the leads (`max_entries=4`)."""
 
 
 def peak_rss(pid: int) -> int:

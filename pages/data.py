@@ -8,6 +8,7 @@ from functools import partial
 import altair as alt
 import polars as pl
 import streamlit as st
+from sqlite_utils import Database
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 import ui
@@ -102,16 +103,15 @@ def _chart_catalogue() -> dict[str, Callable[[], alt.TopLevelMixin]]:
     return exports.chart_catalogue(targets, decided, frames, clock.today())
 
 
-def _restore(pending: tuple[str, int, str]) -> str:
+def _restore(db: Database, pending: tuple[str, int, str]) -> str:
     """Replace the store with the checked backup uploaded as `file_id`, the current store kept
     beside it, unless the store changed since the user chose to restore (its revision then);
     the uploaded file leaves the temp folder whatever the outcome."""
     file_id, seen, name = pending
     keep = exports.before_restore_path(ui.db_path())
     try:
-        with ui.connection() as db:
-            staged = exports.staged_path(file_id)
-            exports.restore(db, staged, keep, expected_revision=seen, who=ui.who(), name=name)
+        staged = exports.staged_path(file_id)
+        exports.restore(db, staged, keep, expected_revision=seen, who=ui.who(), name=name)
     finally:
         exports.used_upload(st.session_state, file_id)
     return "Store restored."
@@ -166,11 +166,15 @@ with imp:
         prepared, stale, ready = data_view.dry_run_status(st.session_state, options)
         if prepared is not None:
             if right.button("Import", type="primary", key="data_commit", disabled=not ready):
-                with ui.connection() as db:
-                    done = importers.commit(db, prepared, ui.who(), ui.progress("Importing…"))
-                    data_view.record_import(st.session_state, done, store.counts(db))
-                st.toast("Imported.", icon=":material/check:")
-                st.rerun()
+                ui.attempt(
+                    lambda db: data_view.record_import(
+                        st.session_state,
+                        importers.commit(db, prepared, ui.who(), ui.progress("Importing…")),
+                        store.counts(db),
+                    ),
+                    "Imported.",
+                    rerun=True,
+                )
             if stale:
                 st.info("The mapping or options changed since the dry run: run it again.")
             ui.show_report(prepared.report, "data_problems")

@@ -6,47 +6,24 @@ from datetime import date
 
 import polars as pl
 import streamlit as st
+from sqlite_utils import Database
+from streamlit.elements.lib.column_types import ColumnConfig
 
 import ui
 from funnel import backtest, charts, clock, scoring, store
 from funnel import forecast as fc
+from funnel.views import forecast as view
 
 ui.through_app()
 
 
-@st.cache_resource(max_entries=8, show_spinner="Measuring the funnel…")
-def measured(
-    path: str,
-    rev: int,
-    window: tuple[date, date],
-    period: fc.Period,
-    pipeline: int | None,
-    today: date,
-) -> tuple[fc.Baseline, pl.DataFrame | None]:
-    """The baseline and the chosen pipeline's funnel, measured once per store revision."""
-    with ui.connection() as db:
-        fit, interest, version = fc.agreed_cutoff(store.decisions(db))
-    leads = scoring.with_quadrants(ui.scored_leads(version), fit, interest)
-    chosen = None if pipeline is None else (ui.stages(pipeline), ui.stage_history(pipeline), ui.deals())
-    return fc.measure_view(leads, ui.deals(pipeline), today, window, period, chosen)
-
-
-@st.cache_resource(max_entries=4, show_spinner="Back-testing the forecast…")
-def backtested(
-    path: str, rev: int, pipeline: int | None, quarters: int, today: date
-) -> backtest.Backtest:
-    """The forecast back-test, run once per store revision, pipeline and number of quarters."""
-    history = ui.stage_history(pipeline)
-    return backtest.forecast_backtest(ui.deals(pipeline), ui.stages(pipeline), history, today, quarters)
-
-
 def set_levers(levers: fc.Levers) -> None:
     """Move every slider to `levers` (a callback: it runs before the sliders are drawn)."""
-    st.session_state.update(fc.lever_state(levers))
+    ui.session().update(view.lever_state(levers))
 
 
-def money(frame: pl.DataFrame) -> dict[str, st.column_config.NumberColumn]:
-    return {c: st.column_config.NumberColumn(format="$%,.0f") for c in frame.columns[1:]}
+def money(frame: pl.DataFrame) -> dict[str, ColumnConfig | str | None]:
+    return ui.column_config({c: {"kind": "number", "format": "$%,.0f"} for c in frame.columns[1:]})
 
 
 def money_input(label: str, value: float, key: str) -> float:
@@ -57,48 +34,46 @@ def money_input(label: str, value: float, key: str) -> float:
 st.title("Funnel & forecast")
 query = st.query_params.to_dict()
 with ui.connection() as db:
-    decisions, names = store.decisions(db), fc.pipeline_names(store.pipelines(db))
+    decisions, names = store.decisions(db), view.pipeline_names(store.pipelines(db))
     last = store.last_data_date(db)
 today = clock.today()
 # Streamlit forgets a page's widget values once another page runs: put them back on return (a
 # link fills in the rest).
-st.session_state.update(fc.opening_view(st.session_state, query, names))
-for notice in fc.link_notices(query, names):
+ui.session().update(view.opening_view(ui.session(), query, names))
+for notice in view.link_notices(query, names):
     st.warning(ui.as_text(notice))
-st.session_state.setdefault("forecast_window", fc.default_window(today, last))
+st.session_state.setdefault("forecast_window", view.default_window(today, last))
 left, middle, right = st.columns(3)
 window_name = left.selectbox(
     "Baseline window",
-    fc.window_labels(),
-    format_func=lambda label: fc.window_label(label, today, last),
+    view.window_labels(),
+    format_func=lambda label: view.window_label(label, today, last),
     key="forecast_window",
 )
-period_name = middle.selectbox("Forecast per", list(fc.PERIODS), key="forecast_period")
-pipeline = right.selectbox(
+period_name = middle.selectbox("Forecast per", list(view.PERIODS), key="forecast_period")
+pipeline = ui.pick(
     "Deal pipeline",
-    list(names),
-    format_func=names.get,
+    names,
     key="forecast_pipeline",
+    where=right,
     help=(
         "Whose won deals give the deal value and cycle, whose open deals add their weighted "
         "value, and whose share of the deals won gives its share of the leads."
     ),
 )
-window = fc.baseline_window(window_name, today, last)
-baseline, stage_funnel = measured(
-    str(ui.db_path()), ui.revision(), window, fc.PERIODS[period_name], pipeline, today
-)
-ui.data_health(fc.agreed_cutoff(decisions)[2], pipeline_id=pipeline)
-st.caption(fc.window_caption(baseline, decisions, ui.as_text, today))
+window = view.baseline_window(window_name, today, last)
+baseline, stage_funnel = ui.measured(window, view.PERIODS[period_name], pipeline, today)
+ui.data_health(scoring.agreed_cutoff(decisions)[2], pipeline_id=pipeline)
+st.caption(view.window_caption(baseline, decisions, ui.as_text, today))
 if baseline.lead_share is not None:
     st.caption(baseline.lead_share.sentence(ui.as_text(names[pipeline])))
-if note := fc.window_note(baseline, window_name, last):
+if note := view.window_note(baseline, window_name, last):
     st.warning(note)
 marketing_tab, pipeline_tab, backtest_tab = st.tabs(
     ["Marketing funnel", "Deal pipeline", "How good was it?"]
 )
 marketing_tab.altair_chart(charts.funnel_chart(baseline.funnel), key="forecast_funnel_chart")
-marketing_tab.caption(fc.FUNNEL_NOTE)
+marketing_tab.caption(view.FUNNEL_NOTE)
 if stage_funnel is None:
     pipeline_tab.info("Pick one deal pipeline above to see its stages.")
 else:
@@ -107,7 +82,7 @@ with backtest_tab:
     back = st.number_input(
         "Full quarters back", 1, 12, backtest.DEFAULT_QUARTERS, key="forecast_backtest_n"
     )
-    tested = backtested(str(ui.db_path()), ui.revision(), pipeline, int(back), today)
+    tested = ui.backtested(pipeline, int(back), today)
     st.write(tested.sentence())
     if not tested.quarters.is_empty():
         st.altair_chart(
@@ -124,28 +99,30 @@ with backtest_tab:
 # A new window, period or pipeline is a new baseline: the sliders start from it (or, on the first
 # load, from the link).
 signature = (window_name, period_name, pipeline)
-updates, problems = fc.levers_for_view(st.session_state, signature, query, baseline.levers)
+updates, problems = view.levers_for_view(ui.session(), signature, query, baseline.levers)
 for problem in problems:
     st.warning(ui.as_text(problem))
-st.session_state.update(updates)
+ui.session().update(updates)
 
 
 @st.fragment
-def what_if() -> None:
+def what_if(baseline: fc.Baseline, link: tuple[str, str, str], today: date) -> None:
+    """The sliders and everything they move; `link` is the window, period and pipeline they
+    are linked with."""
     st.header("What if")
     cols = st.columns(4)
-    for i, (key, label, top, step, fmt) in enumerate(fc.slider_specs(baseline.levers, st.session_state)):
-        help_text = fc.LEVER_HELP[key.removeprefix("forecast_")]
+    for i, (key, label, top, step, fmt) in enumerate(view.slider_specs(baseline.levers, ui.session())):
+        help_text = view.LEVER_HELP[key.removeprefix("forecast_")]
         cols[i % 4].slider(label, 0.0, top, step=step, format=fmt, key=key, help=help_text)
     st.button("Reset to baseline", key="forecast_reset", on_click=set_levers, args=(baseline.levers,))
-    params = fc.slider_params(st.session_state)
-    levers, _ = fc.levers_from_params(params, baseline.levers)
-    st.session_state["forecast_kept"] = {key: st.session_state[key] for key in fc.KEPT_KEYS}
-    st.query_params.update(fc.link_params(window_name, period_name, names[pipeline], params))
+    params = view.slider_params(ui.session())
+    levers, _ = view.levers_from_params(params, baseline.levers)
+    st.session_state["forecast_kept"] = {key: st.session_state[key] for key in view.KEPT_KEYS}
+    st.query_params.update(view.link_params(*link, params))
     side = fc.compare_levers(baseline.levers, levers, baseline, ("Baseline", "Scenario"))
-    figures = fc.headline_metrics(side, baseline.won_deals)
+    figures = view.headline_metrics(side, baseline.won_deals)
     for column, (label, value, change) in zip(st.columns(3), figures, strict=True):
-        column.metric(label, value, change, help=fc.FIGURE_HELP[label])
+        column.metric(label, value, change, help=view.FIGURE_HELP[label])
     tabs = st.tabs(["Forecast", "Range & target", "Reverse funnel", "Sensitivity", "Scenarios"])
     with tabs[0]:
         st.altair_chart(charts.forecast_chart(side), key="forecast_side_chart")
@@ -156,26 +133,26 @@ def what_if() -> None:
         sim = fc.simulate(levers, baseline, target)
         chance = "Chance to reach the target"
         if target > 0:
-            st.metric(chance, f"{sim.chance:.0%}", help=fc.FIGURE_HELP[chance])
+            st.metric(chance, f"{sim.chance:.0%}", help=view.FIGURE_HELP[chance])
         else:
-            st.info(fc.NO_TARGET)
+            st.info(view.NO_TARGET)
         st.altair_chart(charts.range_chart(sim.quantiles), key="forecast_range_chart")
-        range_columns = ui.column_config(fc.RANGE_COLUMNS)
+        range_columns = ui.column_config(view.RANGE_COLUMNS)
         st.dataframe(
             sim.quantiles, hide_index=True, column_config=range_columns, key="forecast_range_table"
         )
     with tabs[2]:
-        reverse_panel(levers, side)
+        reverse_panel(baseline, levers, side, today)
     with tabs[3]:
         ranked = fc.sensitivity(levers, baseline)
         st.write(f"Bottleneck: **{ranked['lever'][0]}** moves revenue most.")
-        st.caption(fc.SENSITIVITY_NOTE)
+        st.caption(view.SENSITIVITY_NOTE)
         st.altair_chart(charts.sensitivity_chart(ranked), key="forecast_sensitivity_chart")
     with tabs[4]:
-        scenarios_panel(levers)
+        scenarios_panel(baseline, levers)
 
 
-def reverse_panel(levers: fc.Levers, side: pl.DataFrame) -> None:
+def reverse_panel(baseline: fc.Baseline, levers: fc.Levers, side: pl.DataFrame, today: date) -> None:
     """Leads needed for a period's target; opens on the first period leads can still reach,
     its target what the scenario gives that period."""
     periods = baseline.horizon["period"].to_list()
@@ -186,57 +163,54 @@ def reverse_panel(levers: fc.Levers, side: pl.DataFrame) -> None:
         goal = money_input("Revenue target for one period ($)", suggested, "forecast_reverse_target")
     label = r2.selectbox("Period", periods, index=periods.index(first), key="forecast_reverse_period")
     try:
-        reverse = fc.reverse_funnel(levers, goal, fc.period_starts(baseline.horizon)[label])
+        reverse = fc.reverse_funnel(levers, goal, view.period_starts(baseline.horizon)[label])
     except fc.ForecastError as e:
         ui.show_error(e)
         return
-    st.write(fc.reverse_message(reverse, today))
-    needed = {
-        "stage": "Stage",
-        "needed": st.column_config.NumberColumn("Needed", format="localized"),
-    }
+    st.write(view.reverse_message(reverse, today))
+    needed = ui.column_config(
+        {"stage": "Stage", "needed": {"kind": "number", "label": "Needed", "format": "localized"}}
+    )
     st.dataframe(reverse.stages, hide_index=True, column_config=needed, key="forecast_reverse_table")
 
 
-def scenarios_panel(levers: fc.Levers) -> None:
+def scenarios_panel(baseline: fc.Baseline, levers: fc.Levers) -> None:
     name = st.text_input("Scenario name", key="forecast_scenario_name", placeholder="Webinar push")
-    saved_id = None
     if st.button("Save scenario", key="forecast_save"):
-        try:
-            with ui.connection() as db:
-                params = fc.scenario_params(levers, baseline.period)
-                saved_id = store.save_scenario(db, name, params, who=ui.who())
-        except store.StoreError as e:
-            ui.show_error(e)
+        params = view.scenario_params(levers, baseline.period)
+
+        def save(db: Database) -> str:
+            """Save under `name`, and say the name it was saved as (a taken name gets a number)."""
+            saved_id = store.save_scenario(db, name, params, who=ui.who())
+            return str(store.scenarios(db).filter(pl.col("id") == saved_id)["name"][0])
+
+        ui.attempt(save, lambda as_saved: f"Saved scenario '{ui.as_text(as_saved)}'.")
     with ui.connection() as db:
         saved = store.scenarios(db)
-    if saved_id is not None:
-        as_saved = saved.filter(pl.col("id") == saved_id)["name"][0]
-        st.toast(f"Saved scenario '{ui.as_text(as_saved)}'.", icon=":material/check:")
     if saved.is_empty():
         st.caption("No scenario saved yet.")
         return
-    listed = fc.scenario_table(saved).drop("id")
+    listed = view.scenario_table(saved).drop("id")
     st.dataframe(
         listed,
         hide_index=True,
-        column_config=ui.column_config(fc.SCENARIO_COLUMNS),
+        column_config=ui.column_config(view.SCENARIO_COLUMNS),
         key="forecast_saved",
     )
-    labels, opened = fc.scenario_labels(saved), fc.scenario_levers(saved, baseline)
-    choice = st.selectbox("Scenario", list(labels), format_func=labels.get, key="forecast_open_choice")
+    labels, opened = view.scenario_labels(saved), view.scenario_levers(saved, baseline)
+    choice = ui.pick("Scenario", labels, key="forecast_open_choice")
     st.button("Reopen", key="forecast_open", on_click=set_levers, args=(opened[choice],))
     if len(labels) < 2:
         st.caption("Save a second scenario to compare two.")
         return
     a, b = st.columns(2)
-    first = a.selectbox("Compare", list(labels), format_func=labels.get, key="forecast_compare_a")
+    first = ui.pick("Compare", labels, key="forecast_compare_a", where=a)
     others = [sid for sid in labels if sid != first]  # never a scenario with itself
-    second = b.selectbox("with", others, format_func=labels.get, key="forecast_compare_b")
+    second = ui.pick("with", {sid: labels[sid] for sid in others}, key="forecast_compare_b", where=b)
     titles = (f"A: {labels[first]}", f"B: {labels[second]}")
     compared = fc.compare_levers(opened[first], opened[second], baseline, titles)
     st.altair_chart(charts.forecast_chart(compared), key="forecast_compare_chart")
     st.dataframe(compared, hide_index=True, column_config=money(compared), key="forecast_compare")
 
 
-what_if()
+what_if(baseline, (window_name, period_name, names[pipeline]), today)

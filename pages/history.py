@@ -1,19 +1,16 @@
 """History: every saved change (who, when, what, before and after), filtered, exported, undone."""
 
 import streamlit as st
+from sqlite_utils import Database
 
 import ui
 from funnel import audit, store
+from funnel.views import history as view
 
 ui.through_app()
 
 st.title("History")
-if message := st.session_state.pop("history_toast", None):
-    st.toast(message, icon=":material/undo:")  # said after the rerun that drew the undo
-st.caption(
-    "Every change to pipelines, stages, the scoring model, decisions and scenarios, newest "
-    "first, signed with the name typed in the sidebar."
-)
+st.caption(view.CAPTION)
 
 with ui.connection() as db:
     pipelines = store.pipelines(db)
@@ -22,10 +19,8 @@ with ui.connection() as db:
 
 labels = {e: audit.ENTITY_LABELS.get(e, e) for e in log["entity"].unique().sort()}
 signers = log["who"].unique().sort().to_list()
-# A link carries the filters (?what=stages&who=Anna), so a colleague opens the same list.
-for key, param, options in (("history_entities", "what", labels), ("history_who", "who", signers)):
-    if key not in st.session_state:
-        st.session_state[key] = [v for v in st.query_params.get_all(param) if v in options]
+link = {param: st.query_params.get_all(param) for _, param in view.FILTERS}
+ui.session().update(view.filters_from_link(ui.session(), link, {"what": labels, "who": signers}))
 left, middle, right = st.columns([2, 2, 2])
 entities = left.multiselect(
     "What", list(labels), format_func=labels.__getitem__, key="history_entities", placeholder="All"
@@ -34,17 +29,14 @@ people = middle.multiselect("Who", signers, key="history_who", placeholder="Ever
 st.query_params["what"] = entities
 st.query_params["who"] = people
 days = log["at"].dt.date()
+span = (days.min(), days.max()) if len(log) else ()
 picked = right.date_input(
     "Between",
-    value=(days.min(), days.max()) if len(log) else (),
+    value=span,  # type: ignore[arg-type]  # polars types a min or max as any scalar
     key="history_dates",
     format="YYYY-MM-DD",
 )
-picked = picked if isinstance(picked, tuple) else (picked,)
-start = picked[0] if picked else None
-end = picked[1] if len(picked) > 1 else None
-
-shown = audit.filter_log(log, entities, people, start, end)
+shown = audit.filter_log(log, entities, people, *view.period(picked))
 st.dataframe(
     shown.select("id", "at", "who", "object", "action", "what"),
     hide_index=True,
@@ -69,46 +61,23 @@ st.download_button(
 )
 
 st.subheader("Undo")
-st.caption(
-    "Reverts the last change of a pipeline or of the scoring model, as a new change that is "
-    "logged too; each further undo reverts the change before the last one undone. Decisions "
-    "and scenarios are never undone: record a new one instead."
-)
+st.caption(view.UNDO_CAPTION)
 with ui.connection() as db:
     targets = store.undo_targets(db)
 names = dict(zip(pipelines["id"].to_list(), pipelines["name"].to_list(), strict=True))
 target = st.selectbox(
     "Last change of",
     targets,
-    format_func=lambda t: f"Pipeline '{names[t[1]]}'" if t[0] == "pipeline" else "Scoring model",
+    format_func=lambda target: view.undo_target_label(target, names),
     key="history_undo_target",
 )
 
 
-def _forget_undo() -> None:
-    st.session_state.pop("history_undo_pending", None)
-
-
-# The pending undo lives in session state so the dialog stays open across the rerun its own
-# buttons cause; closing it (X, Esc, Cancel) forgets it.
-@st.dialog("Undo this change?", on_dismiss=_forget_undo)
-def _confirm_undo(entity: str, entity_id: int | None, audit_id: int, what: str) -> None:
-    st.write(f"Change #{audit_id}:")
-    st.text(what)
-    left, right = st.columns(2)
-    if left.button("Undo", type="primary", key="history_undo_confirm"):
-        try:
-            with ui.connection() as db:
-                store.undo_last(db, entity, entity_id, ui.who(), expected_audit_id=audit_id)
-        except store.StoreError as error:
-            ui.show_error(error)
-            return
-        _forget_undo()
-        st.session_state["history_toast"] = f"Change #{audit_id} undone; the undo is listed above."
-        st.rerun()
-    if right.button("Cancel", key="history_undo_cancel"):
-        _forget_undo()
-        st.rerun()
+def undo(db: Database, pending: tuple[str, int | None, int, str]) -> str:
+    """Revert the change the user confirmed, unless another one came after it."""
+    entity, entity_id, audit_id, _ = pending
+    store.undo_last(db, entity, entity_id, ui.who(), expected_audit_id=audit_id)
+    return view.undone(audit_id)
 
 
 if target is not None:
@@ -122,6 +91,6 @@ if target is not None:
         st.text(row["what"])
         if st.button("Undo…", icon=":material/undo:", key="history_undo"):
             st.session_state["history_undo_pending"] = (*target, int(last["id"]), row["what"])
-pending = st.session_state.get("history_undo_pending")
-if pending is not None:
-    _confirm_undo(*pending)
+if (pending := st.session_state.get("history_undo_pending")) is not None:
+    text = f"Change #{pending[2]}:"
+    ui.confirm_dialog("Undo this change?", text, "Undo", undo, "history_undo", details=pending[3])

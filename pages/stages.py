@@ -1,8 +1,7 @@
 """Stages & probabilities: edit a pipeline's stages and see closed, pipeline and weighted figures."""
 
 from collections.abc import Callable
-from datetime import date
-from typing import Any
+from functools import partial
 
 import polars as pl
 import streamlit as st
@@ -10,48 +9,30 @@ from sqlite_utils import Database
 
 import ui
 from funnel import calibration, charts, clock, importers, stages, store
+from funnel.views import stages as view
 
 ui.through_app()
 
 # One set of headings for every read-only table on the page (keys a table lacks are ignored).
-COLUMNS = ui.column_config(stages.TABLE_COLUMNS)
-EDITOR_COLUMNS = ui.column_config(stages.EDITOR_COLUMNS)
+COLUMNS = ui.column_config(view.TABLE_COLUMNS)
+EDITOR_COLUMNS = ui.column_config(view.EDITOR_COLUMNS)
 CALIBRATION_COLUMNS = {**COLUMNS, **ui.column_config(calibration.TABLE_COLUMNS)}
 
 
-@st.cache_resource(max_entries=4, show_spinner="Checking the probabilities…")
-def checked(path: str, rev: int, pipeline_id: int, split: date) -> calibration.Calibration:
-    """Manual vs history probabilities on deals closed after `split`, once per store revision."""
-    deals, history = ui.deals(pipeline_id), ui.stage_history(pipeline_id)
-    return calibration.calibration(deals, ui.stages(pipeline_id), history, split)
-
-
-def attempt(message: str, write: Callable[[Database], Any], rebase: int | None = None) -> None:
-    """Run one store write; on success toast `message` after the redraw, else say what failed.
-
-    `rebase` names the pipeline whose stage editor restarts from what is now saved.
-    """
-    try:
-        with ui.connection() as db:
-            write(db)
-    except store.NothingToSaveError as e:
-        st.info(ui.as_text(str(e)), icon=":material/info:")
-        return
-    except store.StoreError as e:
-        ui.show_error(e)
-        return
-    stages.after_write(st.session_state, message, rebase)
-    st.rerun()
+def attempt(message: str, write: Callable[[Database], object], rebase: int | None = None) -> None:
+    """`ui.attempt`, then the redraw; `rebase` names the pipeline whose stage editor restarts
+    from what is now saved."""
+    ui.attempt(write, message, rerun=True, then=lambda _: view.restart_editor(ui.session(), rebase))
 
 
 @st.dialog("Delete pipeline?")
 def confirm_delete(pipeline_id: int, name: str, deals: int) -> None:
     if deals:
-        st.error(ui.as_text(stages.delete_refusal(name, deals)))
+        st.error(ui.as_text(view.delete_refusal(name, deals)))
         return
-    st.write(ui.as_text(stages.delete_question(name)))
+    st.write(ui.as_text(view.delete_question(name)))
     if st.button("Delete", type="primary", key="stages_delete_confirm"):
-        seen = stages.seen_version(st.session_state, pipelines, pipeline_id)
+        seen = view.seen_version(ui.session(), pipelines, pipeline_id)
         attempt("Pipeline deleted", lambda db: store.delete_pipeline(db, pipeline_id, ui.who(), seen))
 
 
@@ -75,9 +56,7 @@ def figures_for_period(deals: pl.DataFrame, stage_frame: pl.DataFrame) -> None:
     """The period selector reruns only this part of the page."""
     st.subheader("Figures")
     periods = stages.period_options(deals)
-    if notice := stages.start_from_link(
-        st.session_state, st.query_params, "stages_period", periods, "period"
-    ):
+    if notice := view.start_from_link(ui.session(), st.query_params, "stages_period", periods, "period"):
         st.warning(ui.as_text(notice))
     period = st.selectbox(
         "Period (open deals by expected close, closed deals by close date)", periods, key="stages_period"
@@ -123,54 +102,59 @@ def figures_for_period(deals: pl.DataFrame, stage_frame: pl.DataFrame) -> None:
 
 
 st.title("Stages & probabilities")
-if message := st.session_state.pop(stages.TOAST_KEY, None):
-    st.toast(message, icon=":material/check:")
 with ui.connection() as db:
     pipelines = store.pipelines(db)
-names = stages.labels(pipelines, "id", "name")
-stages.follow_created(st.session_state, "stages_pipeline")
-if notice := stages.start_from_link(
-    st.session_state, st.query_params, "stages_pipeline", list(names), "pipeline"
+names = view.labels(pipelines, "id", "name")
+view.follow_created(ui.session(), "stages_pipeline")
+if notice := view.start_from_link(
+    ui.session(), st.query_params, "stages_pipeline", list(names), "pipeline"
 ):
     st.warning(ui.as_text(notice))
 top = st.columns([2, 3])
-pipeline_id = top[0].selectbox("Pipeline", list(names), format_func=names.get, key="stages_pipeline")
+picked: int | None = ui.pick("Pipeline", names, key="stages_pipeline", where=top[0])
 with top[1].expander("New, rename or delete a pipeline"):
-    template = st.selectbox("Start from", stages.template_choices(), key="stages_new_template")
+    template = st.selectbox("Start from", view.template_choices(), key="stages_new_template")
     new_name = st.text_input("New pipeline's name", key="stages_new_name")
     if st.button("Create pipeline", key="stages_create"):
-        stage_list = stages.template_stages(template)
+        stage_list = view.template_stages(template)
         attempt(
             "Pipeline created",
-            lambda db: st.session_state.update(
-                {stages.CREATED_KEY: store.create_pipeline(db, new_name, stage_list, ui.who())}
+            lambda db: ui.session().update(
+                {view.CREATED_KEY: store.create_pipeline(db, new_name, stage_list, ui.who())}
             ),
         )
-    if pipeline_id is not None:
-        renamed = st.text_input("Rename to", names[pipeline_id], key=f"stages_rename_{pipeline_id}")
+    if (pid := picked) is not None:
+        renamed = st.text_input("Rename to", names[pid], key=f"stages_rename_{pid}")
         left, right = st.columns(2)
         if left.button("Rename", key="stages_rename"):
-            seen = stages.seen_version(st.session_state, pipelines, pipeline_id)
+            seen = view.seen_version(ui.session(), pipelines, pid)
             attempt(
                 "Pipeline renamed",
-                lambda db: store.rename_pipeline(db, pipeline_id, renamed, seen, ui.who()),
-                pipeline_id,
+                partial(
+                    store.rename_pipeline,
+                    pipeline_id=pid,
+                    name=renamed,
+                    expected_version=seen,
+                    who=ui.who(),
+                ),
+                pid,
             )
         if right.button("Delete pipeline…", key="stages_delete"):
-            held = stages.pipeline_row(pipelines, pipeline_id)["deals"]
-            confirm_delete(pipeline_id, names[pipeline_id], held)
-if pipeline_id is None:
+            held = view.pipeline_row(pipelines, pid)["deals"]
+            confirm_delete(pid, names[pid], held)
+if picked is None:
     st.info("No pipeline yet: create one from a template above.")
     st.stop()
+pipeline_id: int = picked
 st.query_params["pipeline"] = str(pipeline_id)
 ui.data_health(pipeline_id=pipeline_id, leads=False)
 stage_frame, deals = ui.stages(pipeline_id), ui.deals(pipeline_id)
 history = ui.stage_history(pipeline_id)
-version = stages.pipeline_row(pipelines, pipeline_id)["version"]
-base, base_frame = stages.editor_base(st.session_state, pipeline_id, version, stage_frame)
+version = view.pipeline_row(pipelines, pipeline_id)["version"]
+base, base_frame = view.editor_base(ui.session(), pipeline_id, version, stage_frame)
 
 st.subheader("Stages")
-editor_key = stages.editor_key(pipeline_id, base)
+editor_key = view.editor_key(pipeline_id, base)
 edited = st.data_editor(
     base_frame.select(*EDITOR_COLUMNS, "id"),
     key=editor_key,
@@ -190,7 +174,7 @@ else:
         stage_id: st.selectbox(
             ui.as_text(prompt), [s.name for s in new_stages], key=f"stages_reassign_{stage_id}"
         )
-        for stage_id, prompt in stages.reassign_prompts(base_frame, new_stages, deals).items()
+        for stage_id, prompt in view.reassign_prompts(base_frame, new_stages, deals).items()
     }
     if st.button("Save stages", type="primary", key="stages_save"):
         attempt(
@@ -199,7 +183,7 @@ else:
             pipeline_id,
         )
 if base != version:
-    st.warning(stages.stale_warning(base, version))
+    st.warning(view.stale_warning(base, version))
     if st.button("Reload their version (drops your unsaved edits)", key="stages_reload"):
         attempt("Reloaded", lambda db: None, pipeline_id)
 
@@ -209,13 +193,13 @@ figures_for_period(deals, stage_frame)
 st.subheader("Probabilities from history")
 learned = stages.history_probability(deals, stage_frame, history)
 st.info(stages.history_coverage(deals, history).line())
-st.caption(f"{stages.smoothing_caption()} {calibration.interval_caption()}")
+st.caption(f"{view.smoothing_caption()} {calibration.interval_caption()}")
 st.dataframe(calibration.with_intervals(learned), hide_index=True, column_config=CALIBRATION_COLUMNS)
-labels = stages.measured_labels(learned)
-chosen = st.multiselect(
-    "Stages to adopt", list(labels), format_func=labels.get, key="stages_adopt_which"
+labels = view.measured_labels(learned)
+chosen: list[int] = st.multiselect(
+    "Stages to adopt", list(labels), format_func=labels.__getitem__, key="stages_adopt_which"
 )
-unsaved = stages.has_unsaved_edits(st.session_state.get(editor_key, {}))
+unsaved = view.has_unsaved_edits(ui.session().get(editor_key, {}))
 if unsaved:
     st.caption("Save or undo your edits in the stage table first: adopting replaces it.")
 left, right = st.columns(2)
@@ -243,7 +227,7 @@ else:
     split = st.date_input(
         "Measure history on deals closed before, check on deals closed from", split, key="stages_split"
     )
-    check = checked(str(ui.db_path()), ui.revision(), pipeline_id, split)
+    check = ui.checked(pipeline_id, split)
     st.write(check.sentence())
     if not check.groups.is_empty():
         st.altair_chart(charts.reliability_chart(check.groups), key="stages_reliability_chart")
@@ -254,22 +238,17 @@ st.dataframe(
     stages.time_in_stage(stage_frame, history), hide_index=True, column_config=COLUMNS, width="content"
 )
 stalled = stages.stalled_deals(deals, stage_frame, history, clock.today())
-st.caption(stages.stalled_caption(stalled.height))
+st.caption(view.stalled_caption(stalled.height))
 st.dataframe(stalled, hide_index=True, column_config=COLUMNS, width="content")
 
 st.subheader("Move a deal")
-deal_labels = stages.open_deal_labels(deals)
-stage_labels = stages.labels(stage_frame, "id", "name")
+deal_labels = view.open_deal_labels(deals)
+stage_labels = view.labels(stage_frame, "id", "name")
 cols = st.columns([3, 2, 1], vertical_alignment="bottom")
-deal_id = cols[0].selectbox(
-    "Open deal", list(deal_labels), format_func=deal_labels.get, key="stages_move_deal"
-)
-to_stage = cols[1].selectbox(
-    "To stage", list(stage_labels), format_func=stage_labels.get, key="stages_move_to"
-)
-seen_stage = stages.seen_stages(st.session_state, deals).get(deal_id) if deal_id else None
+deal_id: int | None = ui.pick("Open deal", deal_labels, key="stages_move_deal", where=cols[0])
+to_stage: int | None = ui.pick("To stage", stage_labels, key="stages_move_to", where=cols[1])
+seen_stage = view.seen_stages(ui.session(), deals).get(deal_id) if deal_id else None
 if cols[2].button("Move", key="stages_move", disabled=deal_id is None or to_stage is None):
-    attempt(
-        "Deal moved",
-        lambda db: store.move_deal(db, deal_id, to_stage, ui.who(), expected_stage_id=seen_stage),
-    )
+    assert deal_id is not None and to_stage is not None  # the button is off without both
+    move = partial(store.move_deal, deal_id=deal_id, to_stage_id=to_stage, who=ui.who())
+    attempt("Deal moved", partial(move, expected_stage_id=seen_stage))

@@ -10,13 +10,14 @@ import contextlib
 import os
 import sqlite3
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlite_utils import Database
 from streamlit import config as streamlit_config
+from streamlit.testing.v1 import AppTest
 
 from funnel import clock, demo, store
 from funnel.store import connection as store_connection
@@ -86,6 +87,37 @@ def in_ci() -> bool:
 
 
 APP = str(ROOT / "app.py")
+
+
+# --- opening a page through AppTest: one way for every page test ---------------------------------
+
+
+def open_page(
+    page: str,
+    params: Mapping[str, str] | None = None,
+    who: str = "",
+    shown: list[str] | None = None,
+) -> AppTest:
+    """`page` opened from the entry point as a user following a link would: `params` in the
+    address bar, `who` already typed in the sidebar, no exception on the way.
+
+    `shown` collects the text of every error drawn on the way, the first run's sidebar
+    included (AppTest drops the sidebar from its tree after the first run).
+    """
+    at = AppTest.from_file(APP, default_timeout=120)
+    if who:
+        at.session_state["who"] = who  # the sidebar's "Your name" box reads this key
+    at.run()
+    assert not at.exception, at.exception
+    if shown is not None:
+        shown += [e.value for e in at.error] + [e.value for e in at.sidebar.error]
+    for key, value in (params or {}).items():
+        at.query_params[key] = value
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    if shown is not None:
+        shown += [e.value for e in at.error]
+    return at
 
 
 # --- every store a test opens is closed at its end ----------------------------------------------

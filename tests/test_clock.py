@@ -90,7 +90,7 @@ def test_no_business_date_reads_the_machine_clock_outside_funnel_clock() -> None
     # Audit timestamps (real time, with their zone) stay; every "today" goes through the clock.
     pattern = re.compile(r"date\.today\(\)|datetime\.now\((?!UTC)")
     sources = [*(ROOT / "src").rglob("*.py"), *(ROOT / "pages").glob("*.py"), ROOT / "app.py"]
-    sources += [*(ROOT / "ui").rglob("*.py")] if (ROOT / "ui").is_dir() else [ROOT / "ui.py"]
+    sources += [*(ROOT / "ui").rglob("*.py")]
     offenders = [
         f"{path.relative_to(ROOT)}:{n}"
         for path in sources

@@ -179,3 +179,27 @@ def test_a_workbook_sheet_can_be_chosen(app_env: Path) -> None:
     sheet.set_value("Leads").run()
     at.button(key="data_dry_run").click().run()
     assert "book.xlsx: 2 leads read; would add 2, would update 0." in texts(at)
+
+
+def test_an_import_whose_stage_was_removed_after_the_dry_run_says_so_without_a_traceback(
+    app_env: Path,
+) -> None:
+    with store.opened(app_env) as db:
+        version = store.pipelines(db).filter(pl.col("id") == 1)["version"][0]
+        stages = store.stage_list(db, 1)  # Traditional B2B: Prospecting, Lead qualification, ...
+        before = store.counts(db)["deals"]
+    deals = b"external_id,name,stage,value\nX1,Big,Lead qualification,1000\nX2,Won,Prospecting,500\n"
+    at = data_page()
+    at.radio(key="data_kind").set_value("deals").run()
+    at.file_uploader(key="data_upload").set_value(("deals.csv", deals, "text/csv")).run()
+    at.selectbox(key="data_pipeline").set_value("Traditional B2B").run()
+    at.button(key="data_dry_run").click().run()
+    assert "deals.csv: 2 deals read; would add 2, would update 0." in texts(at)
+    with store.opened(app_env) as db:  # another session removes the stage meanwhile
+        kept = [s for s in stages if s.name != "Lead qualification"]
+        store.save_stages(db, 1, kept, version, {int(stages[1].id or 0): "Prospecting"}, "Ben")
+    at.button(key="data_commit").click().run()
+    assert not at.exception, at.exception
+    assert "Stages Lead qualification are not in pipeline 1." in texts(at)
+    with store.opened(app_env) as db:  # all or nothing: no deal of the file went in
+        assert store.counts(db)["deals"] == before

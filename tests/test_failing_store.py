@@ -12,10 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from funnel import store
-from tests.conftest import APP, ROOT
+from tests.conftest import APP, ROOT, open_page
 from tests.test_pages import PAGES
 
 
@@ -42,18 +41,6 @@ def read_only(app_env: Path) -> Iterator[Path]:
     app_env.chmod(0o644)
 
 
-def _open(page: str) -> tuple[AppTest, str]:
-    """The page opened from the entry point, and every error message shown on the way (the
-    first run's sidebar included: AppTest drops the sidebar from later runs)."""
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
-    shown = [e.value for e in at.error] + [e.value for e in at.sidebar.error]
-    at.switch_page(page).run()
-    shown += [e.value for e in at.error]
-    return at, " ".join(shown).replace("\\", "")
-
-
 CASES = [
     *((table, page) for table in ("leads", "pipelines") for page in PAGES),
     ("audit", "pages/history.py"),
@@ -66,9 +53,11 @@ CASES = [
 def test_a_table_dropped_while_the_app_runs_is_named_on_the_page_without_a_traceback(
     app_env: Path, table: str, page: str
 ) -> None:
-    _open(page)  # the app opened (and checked) the store before another program changed it
+    open_page(page)  # the app opened (and checked) the store before another program changed it
     _drop(app_env, table)
-    at, errors = _open(page)
+    shown: list[str] = []
+    at = open_page(page, shown=shown)
+    errors = " ".join(shown).replace("\\", "")
     assert not at.exception, at.exception
     assert f"has no table '{table}'" in errors, errors
     assert "restore a backup" in errors
@@ -77,7 +66,7 @@ def test_a_table_dropped_while_the_app_runs_is_named_on_the_page_without_a_trace
 def test_a_save_on_a_read_only_store_says_so_without_a_traceback(read_only: Path) -> None:
     with store.opened(read_only) as db:
         before = store.revision(db)
-    at, _ = _open("pages/forecast.py")
+    at = open_page("pages/forecast.py")
     assert not at.exception, at.exception
     at.text_input(key="forecast_scenario_name").set_value("Q1 push").run()
     at.button(key="forecast_save").click().run()
@@ -91,7 +80,9 @@ def test_a_save_on_a_read_only_store_says_so_without_a_traceback(read_only: Path
 
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_opens_on_a_read_only_store(read_only: Path, page: str) -> None:
-    at, errors = _open(page)
+    shown: list[str] = []
+    at = open_page(page, shown=shown)
+    errors = " ".join(shown).replace("\\", "")
     assert not at.exception, at.exception
     assert errors == ""
 
@@ -103,7 +94,9 @@ def test_a_store_changed_while_the_app_was_stopped_is_refused_at_open(app_env: P
     conn.execute("CREATE TRIGGER wipe AFTER INSERT ON audit BEGIN DELETE FROM decisions; END")
     conn.commit()
     conn.close()
-    at, errors = _open(page)
+    shown: list[str] = []
+    at = open_page(page, shown=shown)
+    errors = " ".join(shown).replace("\\", "")
     assert not at.exception, at.exception
     assert "is not a sound funnel store: it holds a trigger 'wipe' that funnel never creates" in errors
     conn = sqlite3.connect(app_env)  # refused before any write: nothing ran, nothing was changed

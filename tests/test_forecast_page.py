@@ -11,22 +11,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import ui
-from funnel import forecast as fc
 from funnel import importers, store
 from funnel.templates import TEMPLATES
-from tests.conftest import APP, DEMO_TODAY, ROOT
+from funnel.views import forecast as forecast_view
+from tests.conftest import APP, DEMO_TODAY, ROOT, open_page
 
 pytestmark = pytest.mark.dates
 
 PAGE = "pages/forecast.py"
-
-
-def open_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def metric(at: AppTest, label: str) -> str:
@@ -34,7 +26,7 @@ def metric(at: AppTest, label: str) -> str:
 
 
 def test_moving_a_slider_changes_the_scenario_not_the_baseline(app_env: Path) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     baseline, scenario = metric(at, "Baseline, whole horizon"), metric(at, "Scenario, whole horizon")
     assert baseline == scenario
     leads = at.slider(key="forecast_leads_per_period")
@@ -46,7 +38,7 @@ def test_moving_a_slider_changes_the_scenario_not_the_baseline(app_env: Path) ->
 
 
 def test_reset_to_baseline_puts_every_slider_back(app_env: Path) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     start = at.slider(key="forecast_rate_mql").value
     at.slider(key="forecast_rate_mql").set_value(90.0).run()
     at.button(key="forecast_reset").click().run()
@@ -55,7 +47,7 @@ def test_reset_to_baseline_puts_every_slider_back(app_env: Path) -> None:
 
 
 def test_a_saved_scenario_reopens_with_its_slider_values(app_env: Path) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     at.slider(key="forecast_rate_sal").set_value(95.0).run()
     at.slider(key="forecast_deal_value").set_value(30_000.0).run()
     at.text_input(key="forecast_scenario_name").input("Webinar push").run()
@@ -90,7 +82,7 @@ def test_a_link_reopens_the_slider_values_and_reports_a_bad_one(app_env: Path) -
 
 
 def test_per_month_the_sliders_start_from_a_third_of_the_quarterly_volume(app_env: Path) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     quarterly = at.slider(key="forecast_leads_per_period").value
     at.selectbox(key="forecast_period").set_value("Month").run()
     assert not at.exception, at.exception
@@ -99,7 +91,7 @@ def test_per_month_the_sliders_start_from_a_third_of_the_quarterly_volume(app_en
 
 
 def test_one_pipeline_forecasts_its_share_of_the_leads_and_says_so(app_env: Path) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     whole = int(metric(at, "Baseline, whole horizon").strip("$").replace(",", ""))
     volume = at.slider(key="forecast_leads_per_period").value
     startup = next(k for k, v in store_pipelines(app_env).items() if v == "Startup")
@@ -119,7 +111,7 @@ def store_pipelines(path: Path) -> dict[int, str]:
 def test_todays_quarter_is_forecast_and_the_reverse_funnel_opens_where_leads_can_arrive(
     app_env: Path,
 ) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     quarter = f"{DEMO_TODAY.year} Q{(DEMO_TODAY.month - 1) // 3 + 1}"
     reverse = at.selectbox(key="forecast_reverse_period")
     assert reverse.options[0] == quarter
@@ -137,7 +129,7 @@ def test_todays_quarter_is_forecast_and_the_reverse_funnel_opens_where_leads_can
 
 
 def test_slider_values_survive_a_visit_to_another_page(app_env: Path) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     at.slider(key="forecast_rate_sal").set_value(95.0).run()
     at.switch_page("pages/stages.py").run()
     at.switch_page(PAGE).run()
@@ -146,7 +138,7 @@ def test_slider_values_survive_a_visit_to_another_page(app_env: Path) -> None:
 
 
 def test_two_saved_scenarios_compare_period_by_period(app_env: Path) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     for name, value in (("Slow", 10_000.0), ("Fast", 40_000.0)):
         at.slider(key="forecast_deal_value").set_value(value).run()
         at.text_input(key="forecast_scenario_name").input(name).run()
@@ -166,7 +158,7 @@ def test_two_saved_scenarios_compare_period_by_period(app_env: Path) -> None:
 
 
 def test_a_scenario_saved_under_a_taken_name_is_numbered(app_env: Path) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     for _ in range(2):
         at.text_input(key="forecast_scenario_name").input("Webinar push").run()
         at.button(key="forecast_save").click().run()
@@ -179,7 +171,7 @@ def test_a_scenario_saved_under_a_taken_name_is_numbered(app_env: Path) -> None:
 def test_mql_is_counted_at_the_latest_agreed_cutoff_and_names_show_as_typed(app_env: Path) -> None:
     with store.opened(app_env) as db:
         store.record_decision(db, 70, 60, 1, "2026-11-20", "Anna *marketing*, Ben")
-    at = open_page()
+    at = open_page(PAGE)
     caption = " ".join(c.value for c in at.caption)
     assert "MQL: fit ≥ 70 and interest ≥ 60, the cutoff agreed on 2026-11-20" in caption
     assert r"by Anna \*marketing\*, Ben" in caption
@@ -191,7 +183,7 @@ def test_an_empty_store_shows_the_page_and_explains_the_reverse_funnel(
     store.connect(db_path).close()
     monkeypatch.setenv("FUNNEL_DB", str(db_path))
     monkeypatch.chdir(ROOT)
-    at = open_page()
+    at = open_page(PAGE)
     assert metric(at, "Baseline, whole horizon") == "$0"
     assert any(r"deal value is \$0" in e.value for e in at.error)  # escaped: shown as typed
 
@@ -212,7 +204,7 @@ def test_a_link_with_an_infinite_or_unknown_value_keeps_the_baseline_and_says_so
 
 
 def test_every_figure_and_slider_says_what_it_counts(app_env: Path) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     assert {m.label for m in at.metric} >= {
         "Baseline, whole horizon",
         "Scenario, whole horizon",
@@ -233,7 +225,7 @@ def backtest_table(at: AppTest) -> Any:
 def test_the_back_test_tab_shows_one_row_per_full_quarter_and_names_the_closest_method(
     app_env: Path,
 ) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     table = backtest_table(at)
     this_quarter = DEMO_TODAY.year * 4 + (DEMO_TODAY.month - 1) // 3
     expected_quarters = [f"{q // 4} Q{q % 4 + 1}" for q in range(this_quarter - 4, this_quarter)]
@@ -268,8 +260,8 @@ def test_old_data_gets_its_own_window_by_default_and_a_0_target_gets_no_chance(
         assert importers.import_bytes(db, data.encode(), "deals", "old.csv").committed
     monkeypatch.setenv("FUNNEL_DB", str(db_path))
     monkeypatch.chdir(ROOT)
-    at = open_page()
-    assert at.selectbox(key="forecast_window").value == fc.DATA_WINDOW
+    at = open_page(PAGE)
+    assert at.selectbox(key="forecast_window").value == forecast_view.DATA_WINDOW
     # Independently: the four quarters up to the one holding the last close date.
     last = max(closed for *_, closed in rows)
     end_month = (last.month - 1) // 3 * 3 + 4
@@ -280,4 +272,15 @@ def test_old_data_gets_its_own_window_by_default_and_a_0_target_gets_no_chance(
     at.number_input(key="forecast_target").set_value(0.0).run()
     assert not at.exception, at.exception
     assert not [m for m in at.metric if m.label == "Chance to reach the target"]
-    assert fc.NO_TARGET in [i.value for i in at.info]
+    assert forecast_view.NO_TARGET in [i.value for i in at.info]
+
+
+def test_with_no_decision_the_mql_page_and_the_forecast_count_mqls_at_one_cutoff(app_env: Path) -> None:
+    with store.opened(app_env) as db:
+        assert store.decisions(db).is_empty()
+    mql = open_page("pages/mql.py")
+    sliders = (mql.slider(key="mql_fit_cutoff").value, mql.slider(key="mql_interest_cutoff").value)
+    assert sliders == (50, 50)  # the upper-right quadrant of the 0..100 square
+    at = open_page(PAGE)
+    caption = " ".join(c.value for c in at.caption)
+    assert "MQL: fit ≥ 50 and interest ≥ 50, no cutoff agreed yet" in caption

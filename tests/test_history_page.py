@@ -8,21 +8,9 @@ from streamlit.testing.v1 import AppTest
 
 from funnel import store
 from funnel.models import Stage
-from tests.conftest import APP
+from tests.conftest import APP, open_page
 
 PAGE = "pages/history.py"
-
-
-def _open(who: str = "") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    if who:
-        # The sidebar's "Your name" box reads this key (AppTest drops the sidebar from its
-        # tree after the first run, so the box itself cannot be typed into on a later run).
-        at.session_state["who"] = who
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def _raise_first_stage(path: Path, to: float, who: str) -> tuple[int, list[Stage]]:
@@ -38,7 +26,7 @@ def _raise_first_stage(path: Path, to: float, who: str) -> tuple[int, list[Stage
 
 def test_history_lists_a_probability_change_in_words(app_env: Path) -> None:
     _, stages = _raise_first_stage(app_env, 55.0, "Ben")
-    at = _open()
+    at = open_page(PAGE)
     table = at.dataframe[0].value
     assert len(table) == 7  # 5 demo pipelines + the demo model + Ben's save
     newest = table.iloc[0]
@@ -48,7 +36,7 @@ def test_history_lists_a_probability_change_in_words(app_env: Path) -> None:
 
 def test_filter_by_what_and_who_narrows_the_table_and_the_export(app_env: Path) -> None:
     _raise_first_stage(app_env, 55.0, "Ben")
-    at = _open()
+    at = open_page(PAGE)
     at.multiselect(key="history_entities").set_value(["stages"]).run()
     assert at.dataframe[0].value["who"].tolist() == ["Ben"]
     at.multiselect(key="history_entities").set_value([]).run()
@@ -59,7 +47,7 @@ def test_filter_by_what_and_who_narrows_the_table_and_the_export(app_env: Path) 
 
 def test_undo_on_the_page_restores_the_stages_signed_by_the_sidebar_name(app_env: Path) -> None:
     pipeline, stages = _raise_first_stage(app_env, 55.0, "Ben")
-    at = _open(who="Anna")
+    at = open_page(PAGE, who="Anna")
     at.selectbox(key="history_undo_target").set_value(("pipeline", pipeline)).run()
     at.button(key="history_undo").click().run()
     at.button(key="history_undo_confirm").click().run()
@@ -76,7 +64,7 @@ def test_undo_on_the_page_restores_the_stages_signed_by_the_sidebar_name(app_env
 
 def test_undo_refused_when_someone_saved_after_the_dialog_opened(app_env: Path) -> None:
     pipeline, _ = _raise_first_stage(app_env, 55.0, "Ben")
-    at = _open(who="Anna")
+    at = open_page(PAGE, who="Anna")
     at.selectbox(key="history_undo_target").set_value(("pipeline", pipeline)).run()
     at.button(key="history_undo").click().run()
     _raise_first_stage(app_env, 70.0, "Carl")

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 import ui
 from funnel import audit, charts, importers, points, scoring, store
 from funnel.models import Rule
-from tests.conftest import APP, DEMO_TODAY, ROOT
+from tests.conftest import DEMO_TODAY, ROOT, open_page
 from tests.test_scoring import hand_table
 
 pytestmark = pytest.mark.dates
@@ -86,14 +86,7 @@ def test_capacity_chart_draws_capacity_as_a_line_over_weekly_bars() -> None:
     assert spec["layer"][0]["encoding"]["x"]["type"] == "temporal"
 
 
-def open_page(params: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    for key, value in (params or {}).items():
-        at.query_params[key] = value
-    at.switch_page("pages/mql.py").run()
-    assert not at.exception, at.exception
-    return at
+PAGE = "pages/mql.py"
 
 
 def metric(at: AppTest, label: str) -> str:
@@ -101,7 +94,7 @@ def metric(at: AppTest, label: str) -> str:
 
 
 def test_moving_a_slider_changes_the_counts(app_env: Path) -> None:
-    at = open_page({"F": "50", "I": "40"})
+    at = open_page(PAGE, {"F": "50", "I": "40"})
     before = (metric(at, "MQLs"), metric(at, "Conversions kept"))
     at.slider(key="mql_fit_cutoff").set_value(75).run()
     assert not at.exception, at.exception
@@ -130,7 +123,7 @@ def _interest_as_decided(leads: pl.DataFrame, rules: list[Rule], half_life: floa
 def test_the_backtest_keeps_the_conversions_a_cutoff_kept_when_they_were_decided(
     app_env: Path,
 ) -> None:
-    at = open_page({"F": "60", "I": "40"})
+    at = open_page(PAGE, {"F": "60", "I": "40"})
     with store.opened(app_env) as db:
         rules, half_life, leads = store.rules(db, 1), store.half_life(db, 1), store.leads(db)
     fit = scoring.score_leads(leads, rules, half_life, DEMO_TODAY)["fit"]
@@ -150,7 +143,7 @@ def test_the_backtest_keeps_the_conversions_a_cutoff_kept_when_they_were_decided
 
 
 def test_every_figure_slider_and_capacity_input_says_what_it_counts(app_env: Path) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     assert [m.label for m in at.metric] == [
         "MQLs",
         "Conversion in MQLs",
@@ -169,7 +162,7 @@ def test_a_lead_is_found_by_its_company_and_its_score_explained_to_the_total(
 ) -> None:
     with store.opened(app_env) as db:
         lead = store.leads(db).filter(pl.col("company").is_not_null()).row(0, named=True)
-    at = open_page()
+    at = open_page(PAGE)
     at.text_input(key="mql_explain_find").input(lead["company"].upper()).run()
     assert not at.exception, at.exception
     picked = at.selectbox(key="mql_explain_pick")
@@ -181,14 +174,14 @@ def test_a_lead_is_found_by_its_company_and_its_score_explained_to_the_total(
 
 
 def test_query_parameters_set_the_sliders_and_the_version(app_env: Path) -> None:
-    at = open_page({"F": "72", "I": "33", "v": "1"})
+    at = open_page(PAGE, {"F": "72", "I": "33", "v": "1"})
     assert at.slider(key="mql_fit_cutoff").value == 72
     assert at.slider(key="mql_interest_cutoff").value == 33
     assert at.selectbox(key="mql_version").value == 1
 
 
 def test_a_recorded_decision_round_trips_to_the_sliders(app_env: Path) -> None:
-    at = open_page({"F": "65", "I": "45"})
+    at = open_page(PAGE, {"F": "65", "I": "45"})
     at.text_input(key="mql_agreed_by").input("Anna (marketing), Ben (sales)")
     at.text_input(key="mql_note").input("Q1 cutoff")
     at.button(key="FormSubmitter:mql_decision_form-Record F = 65, I = 45, model v1").click().run()
@@ -211,7 +204,7 @@ def test_a_recorded_decision_round_trips_to_the_sliders(app_env: Path) -> None:
 
 
 def test_a_model_edit_shows_crossings_and_saves_a_new_version(app_env: Path) -> None:
-    at = open_page({"F": "60", "I": "40"})
+    at = open_page(PAGE, {"F": "60", "I": "40"})
     at.number_input(key="mql_half_life_1").set_value(7.0).run()
     assert not at.exception, at.exception
     crossing = [i.value for i in at.info if "would enter the MQL" in i.value]
@@ -244,7 +237,7 @@ def edit_rules(at: AppTest, edited: dict[int, dict[str, object]]) -> None:
 
 
 def test_a_rule_edit_shows_crossings_and_saves_a_new_version(app_env: Path) -> None:
-    at = open_page({"F": "60", "I": "40"})
+    at = open_page(PAGE, {"F": "60", "I": "40"})
     edit_rules(at, {0: {"points": 60.0}})  # C-level: 30 -> 60 points of fit
     crossing = [i.value for i in at.info if "would enter the MQL" in i.value]
     assert crossing and "at F = 60, I = 40" in crossing[0]
@@ -259,7 +252,7 @@ def test_a_rule_edit_shows_crossings_and_saves_a_new_version(app_env: Path) -> N
 
 
 def test_a_bad_rule_is_explained_beside_the_table_and_nothing_is_saved(app_env: Path) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     edit_rules(at, {3: {"value": "199..50"}})
     assert [e.value for e in at.error] == [
         ui.as_text("Rule row 4: in '199..50' the low end comes first, e.g. 50..199.")
@@ -270,7 +263,7 @@ def test_a_bad_rule_is_explained_beside_the_table_and_nothing_is_saved(app_env: 
 
 
 def test_sales_accepts_an_mql_with_bant_and_the_sal_count_moves(app_env: Path) -> None:
-    at = open_page({"F": "60", "I": "40"})
+    at = open_page(PAGE, {"F": "60", "I": "40"})
     before = int(metric(at, "SALs").replace(",", ""))
     lead_id = at.selectbox(key="mql_sal_lead").value
     for criterion in ("budget", "authority", "need"):
@@ -308,7 +301,7 @@ def test_sales_accepts_an_mql_with_bant_and_the_sal_count_moves(app_env: Path) -
 def test_a_sal_answer_moves_the_count_without_reloading_or_rescoring_leads(
     app_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    at = open_page({"F": "60", "I": "40"})
+    at = open_page(PAGE, {"F": "60", "I": "40"})
     before = int(metric(at, "SALs").replace(",", ""))
     reads: list[str] = []
 
@@ -331,7 +324,7 @@ def test_a_sal_answer_moves_the_count_without_reloading_or_rescoring_leads(
 
 
 def test_a_filter_that_keeps_no_lead_shows_empty_figures_not_an_error(app_env: Path) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     after_every_lead = (DEMO_TODAY + timedelta(days=40), DEMO_TODAY + timedelta(days=70))
     at.date_input(key="mql_period").set_value(after_every_lead).run()
     assert not at.exception, at.exception
@@ -341,7 +334,7 @@ def test_a_filter_that_keeps_no_lead_shows_empty_figures_not_an_error(app_env: P
 
 
 def test_saving_over_a_version_someone_replaced_says_so_and_keeps_the_edit(app_env: Path) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     with store.opened(app_env) as db:  # a colleague saves v2 meanwhile
         store.save_model(db, scoring.DEFAULT_RULES, 14.0, based_on=1, who="Ben")
     at.number_input(key="mql_half_life_1").set_value(7.0).run()
@@ -358,7 +351,7 @@ def test_a_store_without_leads_says_so(db_path: Path, monkeypatch: pytest.Monkey
         store.save_model(db, scoring.DEFAULT_RULES, 30.0, based_on=None, who="test")
     monkeypatch.setenv("FUNNEL_DB", str(db_path))
     monkeypatch.chdir(ROOT)
-    at = open_page()
+    at = open_page(PAGE)
     assert any("No leads yet" in i.value for i in at.info)
 
 
@@ -366,7 +359,7 @@ def test_a_decision_on_an_older_model_reopens_that_version(app_env: Path) -> Non
     with store.opened(app_env) as db:
         decision_id = store.record_decision(db, 55, 35, 1, "2026-11-20", "Anna, Ben")
         store.save_model(db, scoring.DEFAULT_RULES, 14.0, based_on=1, who="Ben")
-    at = open_page()
+    at = open_page(PAGE)
     assert at.selectbox(key="mql_version").value == 2
     at.slider(key="mql_fit_cutoff").set_value(80).run()
     at.button(key=f"mql_restore_{decision_id}").click().run()
@@ -391,7 +384,7 @@ def test_a_store_made_empty_then_imported_into_starts_from_the_default_rules(
         assert importers.import_bytes(db, csv, "leads", "crm.csv").committed
     monkeypatch.setenv("FUNNEL_DB", str(db_path))
     monkeypatch.chdir(ROOT)
-    at = open_page()
+    at = open_page(PAGE)
     assert any("no scoring model yet" in i.value for i in at.info)
     at.button(key="mql_start_default").click().run()
     assert not at.exception, at.exception
@@ -407,12 +400,11 @@ def test_a_store_made_empty_then_imported_into_starts_from_the_default_rules(
 def test_a_link_with_cutoffs_the_page_cannot_show_opens_on_the_agreed_view_and_says_why(
     app_env: Path,
 ) -> None:
-    at = open_page({"F": "9" * 5_000, "I": "1e309", "v": "99"})
+    at = open_page(PAGE, {"F": "9" * 5_000, "I": "1e309", "v": "99"})
 
-    assert (at.slider(key="mql_fit_cutoff").value, at.slider(key="mql_interest_cutoff").value) == (
-        60,
-        40,
-    )
+    # No decision recorded: the one default cutoff (`scoring.agreed_cutoff`).
+    sliders = (at.slider(key="mql_fit_cutoff").value, at.slider(key="mql_interest_cutoff").value)
+    assert sliders == (50, 50)
     assert [w.value for w in at.warning] == [
         ui.as_text(
             f"Link value F='{'9' * 200}'… (5,000 characters) is not a whole number from 0 to 100; "
@@ -424,7 +416,7 @@ def test_a_link_with_cutoffs_the_page_cannot_show_opens_on_the_agreed_view_and_s
 
 
 def test_the_suggested_cutoff_button_moves_the_sliders_to_the_capacity_cutoff(app_env: Path) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     with store.opened(app_env) as db:
         version = store.latest_model_version(db)
         assert version is not None
@@ -448,7 +440,7 @@ def test_the_suggested_cutoff_button_moves_the_sliders_to_the_capacity_cutoff(ap
 def test_suggested_points_sit_beside_the_current_ones_and_save_as_a_signed_new_version(
     app_env: Path,
 ) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     with store.opened(app_env) as db:
         before = store.latest_model_version(db)
         assert before is not None

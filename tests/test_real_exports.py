@@ -16,8 +16,9 @@ from polars.testing import assert_frame_equal
 from streamlit.testing.v1 import AppTest
 
 from funnel import clock, exports, importers, sheets, stages, store
-from tests.conftest import ROOT
-from tests.test_mql_page import metric, open_page
+from tests.conftest import ROOT, open_page
+from tests.test_mql_page import PAGE as MQL_PAGE
+from tests.test_mql_page import metric
 
 pytestmark = pytest.mark.dates
 
@@ -68,7 +69,7 @@ def test_the_import_report_counts_the_contacts_that_will_have_no_score(db_path: 
 def test_a_store_of_ready_made_scores_opens_on_the_mql_page_with_its_golden_figures(
     contacts_app: Path,
 ) -> None:
-    at = open_page({"F": "50", "I": "50"})
+    at = open_page(MQL_PAGE, {"F": "50", "I": "50"})
     assert not any("no scoring model yet" in i.value for i in at.info)
     assert not at.error
     file = contacts().rename({"Fit Score": "fit", "Engagement Score": "interest"})
@@ -102,7 +103,7 @@ def test_a_store_of_ready_made_scores_opens_on_the_mql_page_with_its_golden_figu
 
 
 def test_the_explainer_says_a_lead_has_no_score_in_the_file(contacts_app: Path) -> None:
-    at = open_page()
+    at = open_page(MQL_PAGE)
     first_unscored = contacts().with_row_index("id", offset=1).filter(pl.col("Fit Score").is_null())
     at.number_input(key="mql_explain_lead").set_value(int(first_unscored["id"][0])).run()
     assert not at.exception, at.exception
@@ -465,7 +466,7 @@ def test_scores_on_an_11_to_20_scale_are_cut_exactly_where_the_file_says(
     assert any("read on a 0..20 scale" in n for n in report.notes)
     monkeypatch.setenv("FUNNEL_DB", str(db_path))
     monkeypatch.chdir(ROOT)
-    at = open_page({"F": "80", "I": "75"})
+    at = open_page(MQL_PAGE, {"F": "80", "I": "75"})
     expected = sum(1 for p, a in zip(profile, activity, strict=True) if p >= 16 and a >= 15)
     assert metric(at, "MQLs") == str(expected)
     assert (
@@ -483,7 +484,7 @@ def test_leads_without_creation_dates_say_capacity_cannot_be_judged(
     assert report.committed, report.text()
     monkeypatch.setenv("FUNNEL_DB", str(db_path))
     monkeypatch.chdir(ROOT)
-    at = open_page({"F": "50", "I": "50"})
+    at = open_page(MQL_PAGE, {"F": "50", "I": "50"})
     assert metric(at, "MQLs") == "2"
     day = f"{clock.today():%d %b %Y}"
     assert any(i.value.startswith(f"All 3 leads have the same creation date, {day}") for i in at.info)

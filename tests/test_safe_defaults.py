@@ -11,7 +11,7 @@ from tests.conftest import ROOT
 
 # Every page app.py registers, wherever its folder is.
 PAGES = re.findall(r'st\.Page\(\s*"([^"]+\.py)"', (ROOT / "app.py").read_text())
-UI_FILES = [ROOT / "app.py", ROOT / "ui.py", *(ROOT / page for page in PAGES)]
+UI_FILES = [ROOT / "app.py", *(ROOT / "ui").glob("*.py"), *(ROOT / page for page in PAGES)]
 
 
 def test_server_binds_loopback_unless_told_otherwise() -> None:

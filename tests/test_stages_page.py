@@ -13,19 +13,15 @@ from streamlit.testing.v1 import AppTest
 import ui
 from funnel import stages, store
 from funnel.models import STAGE_KINDS
-from tests.conftest import APP, DEMO_TODAY
+from funnel.views import stages as stages_view
+from tests.conftest import APP, DEMO_TODAY, open_page
 
 pytestmark = pytest.mark.dates
 
 PIPELINE_ID = 1  # the demo's first pipeline, Traditional B2B; its first stage is Prospecting
 
 
-def open_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.switch_page("pages/stages.py").run()
-    assert not at.exception, at.exception
-    return at
+PAGE = "pages/stages.py"
 
 
 def metric(at: AppTest, label: str) -> str:
@@ -58,7 +54,7 @@ def shown(selectbox: Any) -> str:
 
 
 def test_saving_a_new_probability_changes_the_weighted_pipeline(app_env: Path) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     before = metric(at, "Weighted pipeline")
 
     edit_first_stage(at, 90)
@@ -73,7 +69,7 @@ def test_saving_a_new_probability_changes_the_weighted_pipeline(app_env: Path) -
 
 
 def test_a_probability_of_150_is_refused_and_nothing_is_saved(app_env: Path) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     with store.opened(app_env) as db:
         saved_before = store.stage_list(db, PIPELINE_ID)
 
@@ -89,16 +85,16 @@ def test_a_probability_of_150_is_refused_and_nothing_is_saved(app_env: Path) -> 
 def test_the_probability_column_passes_what_was_typed_to_the_validator() -> None:
     # A min, max or step on the grid's column makes the browser change the typed value before
     # the page sees it (150 -> 100, -5 -> 5, 12.5 -> 100): the validator's message never shows.
-    column = stages.EDITOR_COLUMNS["probability"]
+    column = stages_view.EDITOR_COLUMNS["probability"]
     assert isinstance(column, dict)
     assert not {"min_value", "max_value", "step"} & set(column)
 
 
 def test_the_history_table_speaks_a_sales_leaders_words(app_env: Path) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     labels = {
         name: spec["label"] if isinstance(spec, dict) else spec
-        for name, spec in stages.TABLE_COLUMNS.items()
+        for name, spec in stages_view.TABLE_COLUMNS.items()
         if spec is not None
     }
     assert labels["n"] == "Closed deals measured"
@@ -106,8 +102,8 @@ def test_the_history_table_speaks_a_sales_leaders_words(app_env: Path) -> None:
     shown = " ".join(str(label) for label in labels.values())
     assert not {"n", "Empirical", "Smoothed", "Rotting"} & set(shown.replace("%", " ").split())
     counts = ("deals", "n", "stays")
-    assert all(stages.TABLE_COLUMNS[c]["format"] == "localized" for c in counts)  # type: ignore[index]
-    caption = stages.smoothing_caption()
+    assert all(stages_view.TABLE_COLUMNS[c]["format"] == "localized" for c in counts)  # type: ignore[index]
+    caption = stages_view.smoothing_caption()
     assert "Empirical" not in caption and "Smoothed" not in caption
     assert [b.label for b in at.button if b.key == "stages_adopt"] == ["Adopt suggested"]
 
@@ -122,7 +118,7 @@ def test_the_history_table_speaks_a_sales_leaders_words(app_env: Path) -> None:
 def test_a_probability_typo_is_refused_beside_the_table_and_nothing_is_saved(
     app_env: Path, typed: float, message: str
 ) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     with store.opened(app_env) as db:
         saved_before = store.stage_list(db, PIPELINE_ID)
     edit_first_stage(at, typed)
@@ -138,7 +134,7 @@ def test_deleting_a_stage_that_holds_deals_moves_them_where_the_user_says(app_en
         first, second = store.stage_list(db, PIPELINE_ID)[:2]
         held = store.deals(db, PIPELINE_ID).filter(pl.col("stage_id") == first.id)["id"].to_list()
     assert held, "the demo's first stage should hold deals"
-    at = open_page()
+    at = open_page(PAGE)
 
     set_editor(at, deleted=[0])
     at.selectbox(key=f"stages_reassign_{first.id}").set_value(second.name).run()
@@ -159,7 +155,7 @@ def test_deleting_a_stage_that_holds_deals_moves_them_where_the_user_says(app_en
 
 
 def test_an_added_stage_is_saved_in_the_position_given(app_env: Path) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     set_editor(
         at, added=[{"position": 1.5, "name": "Discovery call", "probability": 15, "kind": "open"}]
     )
@@ -177,7 +173,7 @@ def test_adopt_all_saves_the_smoothed_history_probabilities(app_env: Path) -> No
             store.stages(db, PIPELINE_ID),
             store.stage_history(db, PIPELINE_ID),
         )
-    at = open_page()
+    at = open_page(PAGE)
 
     at.button(key="stages_adopt_all").click().run()
 
@@ -188,7 +184,7 @@ def test_adopt_all_saves_the_smoothed_history_probabilities(app_env: Path) -> No
 
 
 def test_a_save_based_on_a_stale_version_is_refused_with_a_reload_message(app_env: Path) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     set_editor(at, edited={0: {"probability": 12}})
     with store.opened(app_env) as db:  # another session renames the pipeline meanwhile
         store.rename_pipeline(db, PIPELINE_ID, "B2B (renamed)", None, "someone else")
@@ -220,7 +216,7 @@ def test_deals_with_their_own_probability_are_listed_and_can_be_cleared(app_env:
         deals = store.deals(db, PIPELINE_ID)
     own = deals.filter((pl.col("stage_kind") == "open") & pl.col("probability").is_not_null())
     assert own.height, "the demo's first pipeline should hold deals with their own probability"
-    at = open_page()
+    at = open_page(PAGE)
     listed = next(d.value for d in at.dataframe if "own_probability" in d.value.columns)
     assert sorted(listed["id"].to_list()) == sorted(own["id"].to_list())
     per_stage = next(d.value for d in at.dataframe if "own_probability_deals" in d.value.columns)
@@ -246,7 +242,7 @@ def test_deals_with_their_own_probability_are_listed_and_can_be_cleared(app_env:
 
 
 def test_moving_a_deal_records_the_move(app_env: Path) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     deal_id = at.selectbox(key="stages_move_deal").value
     with store.opened(app_env) as db:
         target = store.stage_list(db, PIPELINE_ID)[0]
@@ -266,7 +262,7 @@ def test_moving_a_deal_records_the_move(app_env: Path) -> None:
 
 
 def test_a_quarter_shows_that_quarters_figures(app_env: Path) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     quarter = next(p for p in at.selectbox(key="stages_period").options if " Q" in p)
     at.selectbox(key="stages_period").set_value(quarter).run()
 
@@ -278,7 +274,7 @@ def test_a_quarter_shows_that_quarters_figures(app_env: Path) -> None:
 
 
 def test_a_pipeline_created_from_a_template_opens_with_its_stages(app_env: Path) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     at.selectbox(key="stages_new_template").set_value("Startup")
     at.text_input(key="stages_new_name").input("EMEA startups")
     at.button(key="stages_create").click().run()
@@ -289,7 +285,7 @@ def test_a_pipeline_created_from_a_template_opens_with_its_stages(app_env: Path)
 
 
 def test_deleting_a_pipeline_that_holds_deals_is_refused(app_env: Path) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     at.button(key="stages_delete").click().run()
 
     assert any("move them first" in e.value for e in at.error)
@@ -297,7 +293,7 @@ def test_deleting_a_pipeline_that_holds_deals_is_refused(app_env: Path) -> None:
 
 
 def test_an_empty_pipeline_asks_for_a_won_stage_before_anything_is_saved(app_env: Path) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     at.selectbox(key="stages_new_template").set_value("Empty (add stages yourself)")
     at.text_input(key="stages_new_name").input("Blank")
     at.button(key="stages_create").click().run()
@@ -308,7 +304,7 @@ def test_an_empty_pipeline_asks_for_a_won_stage_before_anything_is_saved(app_env
 
 
 def test_renaming_the_pipeline_keeps_the_page_free_of_a_stale_warning(app_env: Path) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     at.text_input(key=f"stages_rename_{PIPELINE_ID}").input("Enterprise B2B")
     at.button(key="stages_rename").click().run()
 
@@ -330,12 +326,12 @@ def test_a_link_reopens_the_pipeline_and_period_it_names(app_env: Path) -> None:
 
 
 def test_the_core_column_descriptions_become_streamlit_column_configs() -> None:
-    configs = ui.column_config(stages.EDITOR_COLUMNS)
+    configs = ui.column_config(stages_view.EDITOR_COLUMNS)
     assert configs["kind"] == st.column_config.SelectboxColumn(
         "Kind", options=STAGE_KINDS, required=True
     )
     assert configs["name"] == st.column_config.TextColumn("Stage", required=True)
-    table = ui.column_config(stages.TABLE_COLUMNS)
+    table = ui.column_config(stages_view.TABLE_COLUMNS)
     assert table["value"] == st.column_config.NumberColumn("Value ($)", format="localized")
     assert (table["id"], table["stage"]) == (None, "Stage")
 
@@ -343,7 +339,7 @@ def test_the_core_column_descriptions_become_streamlit_column_configs() -> None:
 def test_save_with_nothing_changed_says_so_and_writes_nothing(app_env: Path) -> None:
     # A value still being typed when Save is clicked has not reached the table yet: the save
     # must not claim "Stages saved", nor log a change that changed nothing.
-    at = open_page()
+    at = open_page(PAGE)
     with store.opened(app_env) as db:
         version, changes = store.pipeline_version(db, PIPELINE_ID), store.audit_log(db).height
     at.button(key="stages_save").click().run()
@@ -382,19 +378,19 @@ def test_a_stage_or_pipeline_name_in_a_prompt_is_shown_as_typed(app_env: Path) -
     hostile = "![x](http://127.0.0.1:9/p.png) [sign in](http://evil.example)"
     with store.opened(app_env) as db:
         store.rename_pipeline(db, PIPELINE_ID, hostile, None)
-        held = stages.pipeline_row(store.pipelines(db), PIPELINE_ID)["deals"]
-    at = open_page()
+        held = stages_view.pipeline_row(store.pipelines(db), PIPELINE_ID)["deals"]
+    at = open_page(PAGE)
     at.button(key="stages_delete").click().run()
 
     assert held > 0
-    assert [e.value for e in at.error] == [ui.as_text(stages.delete_refusal(hostile, held))]
+    assert [e.value for e in at.error] == [ui.as_text(stages_view.delete_refusal(hostile, held))]
     assert "](" not in at.error[0].value  # every bracket escaped: no image, no link
 
 
 def test_history_probabilities_show_their_wilson_interval_and_the_calibration_check(
     app_env: Path,
 ) -> None:
-    at = open_page()
+    at = open_page(PAGE)
     learned = next(d.value for d in at.dataframe if "low" in d.value.columns)
     with store.opened(app_env) as db:
         deals = store.deals(db, PIPELINE_ID)

@@ -257,7 +257,7 @@ def backtest_quarters(
     if first_move is None:
         return []
     start, _ = forecast.full_quarters_window(today, quarters)
-    starts = [forecast._add_months(start, 3 * i) for i in range(quarters)]
+    starts = [forecast.add_months(start, 3 * i) for i in range(quarters)]
     return [s for s in starts if _start_of(s) > first_move]  # type: ignore[operator]
 
 
@@ -279,7 +279,7 @@ def forecast_backtest(
     over the three quantiles.
     """
     rows = [
-        _quarter_row(deals, stage_frame, history, s, forecast._add_months(s, 3), sims, seed)
+        _quarter_row(deals, stage_frame, history, s, forecast.add_months(s, 3), sims, seed)
         for s in backtest_quarters(history, today, quarters)
     ]
     table = pl.DataFrame(rows, schema=SCHEMA)

@@ -34,10 +34,10 @@ def leads_table(db: Database, today: date) -> tuple[pl.DataFrame, str]:
 
     Scored with the model version the latest decision was taken on, at its cutoff; with no
     decision yet, the latest model at the default cutoff the forecast also uses
-    (`forecast.agreed_cutoff`). Returns the frame and a sentence saying which cutoff it used.
+    (`scoring.agreed_cutoff`). Returns the frame and a sentence saying which cutoff it used.
     """
     decided = store.decisions(db)
-    fit_cut, interest_cut, version = forecast.agreed_cutoff(decided)
+    fit_cut, interest_cut, version = scoring.agreed_cutoff(decided)
     version = version or store.latest_model_version(db)
     rules = store.rules(db, version) if version else []
     half_life = store.half_life(db, version) if version else 0.0
@@ -210,7 +210,7 @@ def chart_catalogue(
     """Label -> a call drawing that chart, for every chart in `chart_choices` at the agreed cutoff
     of `decided` (`store.decisions`), titled with its label (`titled`): nothing is drawn until
     the user picks one."""
-    fit, interest, version = forecast.agreed_cutoff(decided)
+    fit, interest, version = scoring.agreed_cutoff(decided)
 
     def draw(kind: ChartKind, pid: int | None, label: str) -> alt.TopLevelMixin:
         return titled(draw_chart(kind, pid, fit, interest, version, frames, today), label, today)

@@ -7,15 +7,13 @@ interest, negative criteria (anything that correlates with lost deals) take poin
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 import polars as pl
 
-from funnel.models import LEAD_FIELDS, Axis, Condition, Rule
-from funnel.text import excerpt
+from funnel.models import Axis, Rule
 
 PERSONAL_DOMAINS = ("gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "orange.fr")
 COMPETITORS = ("Rivalsoft", "Funnelly")
@@ -77,6 +75,8 @@ DEFAULT_NOTE = "Default model: explicit fit, implicit interest, negative criteri
 
 QUADRANTS = ("MQL", "Good fit, not yet engaged", "Engaged, poor fit", "Cold")
 DERIVED_FIELDS = ("email_domain",)
+AXES: tuple[Axis, ...] = ("fit", "interest")
+UNSCORED_AXIS = "No score in the file, and no value in any field the rules read"
 
 
 def _field(name: str) -> pl.Expr:
@@ -248,6 +248,27 @@ def score_leads(
     )
 
 
+# With no recorded decision, an MQL is a lead in the upper-right quadrant of the 0..100 square:
+# fit and interest each at least the middle of their scale. The seed leaves the threshold to
+# marketing and sales together; until they record one, every figure counts the same MQLs.
+DEFAULT_CUTOFF = 50.0
+
+
+def agreed_cutoff(decisions: pl.DataFrame) -> tuple[float, float, int | None]:
+    """The latest agreed (fit, interest, model version), or the default cutoff when none is
+    recorded: what the MQL page opens at, and what the forecast and the exports count as MQLs.
+
+    `decisions` is `store.decisions`, newest first.
+
+    >>> agreed_cutoff(pl.DataFrame())
+    (50.0, 50.0, None)
+    """
+    if decisions.is_empty():
+        return DEFAULT_CUTOFF, DEFAULT_CUTOFF, None
+    row = decisions.row(0, named=True)
+    return float(row["fit_cutoff"]), float(row["interest_cutoff"]), int(row["model_version"])
+
+
 def is_scored() -> pl.Expr:
     """A lead with both a fit and an interest score: only these sit in a quadrant."""
     return pl.col("fit").is_not_null() & pl.col("interest").is_not_null()
@@ -332,9 +353,6 @@ def filter_leads(
     if created_to is not None and (undated or last is None or created_to < last):
         conditions.append(created <= created_to)
     return scored.filter(*conditions) if conditions else scored
-
-
-OUTCOME_LABELS = ("converted", "lost", "unknown")
 
 
 def outcome_label() -> pl.Expr:
@@ -725,134 +743,6 @@ def find_leads(leads: pl.DataFrame, text: str, limit: int = 20) -> dict[int, str
     }
 
 
-TOTALS_HEADINGS = {
-    "axis": "Axis",
-    "points": "Points counted",
-    "fewest": "Fewest the model allows",
-    "most": "Most the model allows",
-    "score": "Score (0..100)",
-}
-TOTALS_CAPTION = (
-    "Score = (points counted − fewest) / (most − fewest) × 100, held within 0..100; a ready-made "
-    "score from an import has no points and is used as it came."
-)
-
-
-# --- the rules editor ----------------------------------------------------------------------------
-
-# Outcome and sales columns are what the score predicts: scoring on them would be cheating.
-_NOT_SCORABLE = {
-    "external_id",
-    "fit",
-    "interest",
-    "outcome",
-    "converted_at",
-    "sql_at",
-    "sal_status",
-    "bant_budget",
-    "bant_authority",
-    "bant_need",
-    "bant_timeline",
-}
-SCORABLE_FIELDS: tuple[str, ...] = (
-    *(f.name for f in LEAD_FIELDS if f.name not in _NOT_SCORABLE),
-    *DERIVED_FIELDS,
-)
-_NUMERIC_FIELDS = {f.name for f in LEAD_FIELDS if f.dtype in ("int", "float", "bool")}
-AXES: tuple[Axis, ...] = ("fit", "interest")
-CONDITIONS: tuple[Condition, ...] = ("in", "between", "at_least")
-# One example value per condition: the editor's help and `parse_rules`' messages show the same.
-VALUE_EXAMPLES = {"in": "CEO, CTO", "between": "50..199", "at_least": "5"}
-VALUE_HELP = " · ".join(f"{condition}: {example}" for condition, example in VALUE_EXAMPLES.items())
-RULE_COLUMNS = ("axis", "field", "condition", "value", "points", "label")
-
-
-def _format_value(rule: Rule) -> str:
-    if rule.condition == "in":
-        assert isinstance(rule.value, tuple)
-        return ", ".join(str(v) for v in rule.value)
-    if rule.condition == "between":
-        assert isinstance(rule.value, tuple)
-        return "..".join(f"{float(v):g}" for v in rule.value)
-    assert not isinstance(rule.value, tuple)
-    return f"{float(rule.value):g}"
-
-
-def rules_frame(rules: Sequence[Rule]) -> pl.DataFrame:
-    """Rules as the editor's table; `value` as text: `CEO, CTO`, `50..199` or `5`.
-
-    Columns in the order the meeting reads a rule: its name, then what it gives and when.
-    """
-    return pl.DataFrame(
-        [(r.label, r.axis, float(r.points), r.field, r.condition, _format_value(r)) for r in rules],
-        schema={
-            "label": pl.String,
-            "axis": pl.String,
-            "points": pl.Float64,
-            "field": pl.String,
-            "condition": pl.String,
-            "value": pl.String,
-        },
-        orient="row",
-    )
-
-
-def parse_rules(table: pl.DataFrame, empty_ok: bool = False) -> tuple[list[Rule], list[str]]:
-    """The editor's table back into rules, with one message per bad row (row numbers from 1).
-
-    Rows left entirely empty are dropped. Nothing is saved while any message remains. A model
-    with no rule is refused unless `empty_ok`: the model an import of ready-made scores saved
-    has none, and its empty editor is not a mistake.
-    """
-    rules: list[Rule] = []
-    errors: list[str] = []
-    for n, row in enumerate(table.select(RULE_COLUMNS).iter_rows(named=True), start=1):
-        cells = {k: ("" if v is None else str(v).strip()) for k, v in row.items()}
-        if not any(cells.values()):
-            continue
-        axis, fld, condition, text = cells["axis"], cells["field"], cells["condition"], cells["value"]
-        where = f"Rule row {n}"
-        if axis not in AXES:
-            errors.append(f"{where}: axis must be 'fit' or 'interest', not '{axis}'.")
-            continue
-        if fld not in SCORABLE_FIELDS:
-            errors.append(f"{where}: '{fld}' is not a lead field that can be scored.")
-            continue
-        if condition not in CONDITIONS:
-            errors.append(f"{where}: condition must be one of {', '.join(CONDITIONS)}.")
-            continue
-        if condition != "in" and fld not in _NUMERIC_FIELDS:
-            errors.append(f"{where}: '{fld}' is text; use the condition 'in' with a list of values.")
-            continue
-        try:
-            points = float(cells["points"])
-        except ValueError:
-            errors.append(f"{where}: points must be a number (negative to take points off).")
-            continue
-        value: tuple[str, ...] | tuple[float, float] | float
-        try:
-            if condition == "in":
-                value = tuple(v.strip() for v in text.split(",") if v.strip())
-                if not value:
-                    raise ValueError
-            elif condition == "between":
-                low, high = (float(v) for v in text.split(".."))
-                if low > high:
-                    errors.append(f"{where}: in '{text}' the low end comes first, e.g. 50..199.")
-                    continue
-                value = (low, high)
-            else:
-                value = float(text)
-        except ValueError:
-            example = VALUE_EXAMPLES[condition]
-            errors.append(f"{where}: value '{text}' does not fit '{condition}' (e.g. {example}).")
-            continue
-        rules.append(Rule(axis, fld, condition, value, points, cells["label"]))
-    if not rules and not errors and not empty_ok:
-        errors.append("The model needs at least one rule.")
-    return rules, errors
-
-
 def mqls_for_sales(
     scored: pl.DataFrame, fit_cutoff: float, interest_cutoff: float, limit: int = 200
 ) -> pl.DataFrame:
@@ -874,371 +764,4 @@ def mqls_for_sales(
     )
     return scored[top["row"].cast(pl.Int64)].select(
         "id", "company", "job_title", "fit", "interest", "sal_status"
-    )
-
-
-# --- the MQL page's view, as plain data ------------------------------------------------------
-
-# (query parameter, session key, decision column) of each slider: a link, a session and a
-# recorded decision all name the same two cutoffs.
-MQL_SLIDERS = (("F", "mql_fit_cutoff", "fit_cutoff"), ("I", "mql_interest_cutoff", "interest_cutoff"))
-
-
-def pct(share: float | None) -> str:
-    """A share as a percentage; a dash where nothing was there to measure."""
-    return "–" if share is None else f"{share:.1%}"
-
-
-def _from_link(link: Mapping[str, str], param: str, allowed: range | Sequence[int]) -> int | None:
-    """A link's value only when it is a whole number the page can show; else it is ignored
-    (`link_notices` says so). No more than 9 digits are read: a 5,000-digit value is not a
-    cutoff, and Python refuses to convert it."""
-    wanted = link.get(param, "")
-    return int(wanted) if wanted.isdigit() and len(wanted) <= 9 and int(wanted) in allowed else None
-
-
-def link_notices(link: Mapping[str, str], versions: Sequence[int]) -> list[str]:
-    """One line per cutoff or model version in the link that the page cannot show, naming it,
-    so a mistyped link opens on the agreed view with a word instead of silently."""
-    cutoff = ("a whole number from 0 to 100", range(101))
-    model = (f"one of the model versions ({', '.join(map(str, versions))})", versions)
-    checks: dict[str, tuple[str, range | Sequence[int]]] = {"F": cutoff, "I": cutoff, "v": model}
-    return [
-        f"Link value {param}={excerpt(link[param])} is not {what}; ignored."
-        for param, (what, allowed) in checks.items()
-        if param in link and _from_link(link, param, allowed) is None
-    ]
-
-
-def opening_view(
-    state: Mapping[str, Any],
-    link: Mapping[str, str],
-    versions: Sequence[int],
-    agreed: pl.DataFrame,
-    saved: int | None = None,
-) -> dict[str, int]:
-    """Session values to set so the page opens where the user expects.
-
-    Sliders and version as this session left them, else from the link (?F=&I=&v=), else the
-    last agreed cutoff; a version just saved wins. Streamlit forgets widget values on another
-    page, hence the `_kept` copies. Only keys that must change are returned.
-    """
-    last = agreed.row(0, named=True) if agreed.height else {"fit_cutoff": 60, "interest_cutoff": 40}
-    updates: dict[str, int] = {}
-    for param, key, column in MQL_SLIDERS:
-        if key not in state:
-            choices = (state.get(f"{key}_kept"), _from_link(link, param, range(101)), last[column])
-            updates[key] = int(next(v for v in choices if v is not None))
-    current: Any = saved if saved is not None else state.get("mql_version")
-    if current not in versions:
-        kept = state.get("mql_version_kept")
-        choices = (kept if kept in versions else None, _from_link(link, "v", versions), versions[0])
-        current = next(v for v in choices if v is not None)
-    if saved is not None or current != state.get("mql_version"):
-        updates["mql_version"] = current
-    return updates
-
-
-def kept_cutoffs(fit_cutoff: int, interest_cutoff: int) -> dict[str, int]:
-    """Copies of the sliders that `opening_view` reads back after a visit to another page."""
-    cutoffs = (fit_cutoff, interest_cutoff)
-    return {f"{key}_kept": cutoff for (_, key, _), cutoff in zip(MQL_SLIDERS, cutoffs, strict=True)}
-
-
-def view_link(fit_cutoff: int, interest_cutoff: int, version: int) -> dict[str, str]:
-    """The query parameters `opening_view` reads, so the address bar is a link to this view."""
-    cutoffs = (fit_cutoff, interest_cutoff)
-    link = {param: str(cutoff) for (param, _, _), cutoff in zip(MQL_SLIDERS, cutoffs, strict=True)}
-    return {**link, "v": str(version)}
-
-
-def slider_cutoffs(state: Mapping[str, Any]) -> tuple[int, int]:
-    """The fit and interest cutoffs the sliders hold now."""
-    fit_cutoff, interest_cutoff = (int(state[key]) for _, key, _ in MQL_SLIDERS)
-    return fit_cutoff, interest_cutoff
-
-
-def restored_view(decision: Mapping[str, Any]) -> dict[str, int]:
-    """Session values that put a recorded decision back on the sliders, with its model version."""
-    view = {key: int(decision[column]) for _, key, column in MQL_SLIDERS}
-    return {**view, "mql_version": int(decision["model_version"])}
-
-
-def version_labels(models: pl.DataFrame) -> dict[int, str]:
-    """One line per model version, so the picker says who made it, when and how big it is."""
-    return {
-        m[
-            "version"
-        ]: f"v{m['version']} · {m['created_at'][:10]} · {m['created_by']} · {m['rules']} rules"
-        for m in models.iter_rows(named=True)
-    }
-
-
-def period_bounds(period: object) -> tuple[date | None, date | None]:
-    """The date picker's range, or no bounds while the user has picked only its first day."""
-    if isinstance(period, tuple) and len(period) == 2:
-        return period[0], period[1]
-    return None, None
-
-
-def threshold_figures(
-    quadrants: pl.DataFrame, bt: Backtest, sal: SalSummary, total: int
-) -> list[tuple[str, str, str]]:
-    """The six headline figures of a cutoff as (label, value, note), in the order shown."""
-    mql = quadrants.row(0, named=True)
-    return [
-        ("MQLs", f"{mql['leads']:,}", f"{pct(mql['share'])} of {total:,} scored leads"),
-        ("Conversion in MQLs", pct(bt.conversion_in), f"outside: {pct(bt.conversion_out)}"),
-        ("Conversions kept", pct(bt.recall), f"{bt.mql_conversions:,} of {bt.conversions:,}"),
-        ("Lift", "–" if bt.lift is None else f"{bt.lift:.2f}×", f"base rate {pct(bt.base_rate)}"),
-        ("Conversions lost", f"{bt.conversions_lost:,}", "below the cutoff"),
-        ("SALs", f"{sal.accepted:,}", f"SAL rate {pct(sal.sal_rate)} · {sal.rejected:,} rejected"),
-    ]
-
-
-# What each headline figure counts, as its help icon says it (keyed by `threshold_figures` label).
-FIGURE_HELP = {
-    "MQLs": "Leads with fit ≥ F and interest ≥ I, among all the leads the filters keep.",
-    "Conversion in MQLs": (
-        "Of the MQLs whose outcome is known (converted or lost), the share that converted; "
-        "below it, the same share among the leads outside the MQL."
-    ),
-    "Conversions kept": (
-        "Of all the leads that converted, the share this cutoff would have sent to sales as "
-        "MQLs: the buyers it keeps."
-    ),
-    "Lift": (
-        "Conversion in the MQLs divided by the conversion of every lead with a known outcome: "
-        "2.00× means an MQL is twice as likely to convert as an average lead."
-    ),
-    "Conversions lost": "Leads that converted although this cutoff would have kept them from sales.",
-    "SALs": (
-        "MQLs at this cutoff that sales accepted (sales-accepted leads); the SAL rate is their "
-        "share of the MQLs, and rejected ones are counted beside it."
-    ),
-}
-SLIDER_HELP = {
-    "F": "Fit cutoff: the least fit (0..100, from job title, company, size, country...) an MQL has.",
-    "I": "Interest cutoff: the least interest (0..100, from visits, e-mails, downloads...) an MQL has.",
-}
-CAPACITY_HELP = {
-    "reps": "Sales reps who accept or reject MQLs.",
-    "per_rep": "How many new MQLs one rep can work in a week: reps × this is the weekly capacity.",
-}
-
-
-@dataclass(frozen=True)
-class CutoffView:
-    """What the sliders' cutoff shows: counts per quadrant, headline figures and the back-test."""
-
-    quadrants: pl.DataFrame
-    figures: list[tuple[str, str, str]]
-    caption: str
-    curve: pl.DataFrame
-    scored: int
-
-
-def cutoff_view(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -> CutoffView:
-    """Everything one cutoff shows, from `cutoff_grid`, so a slider move recomputes it in one call.
-
-    Every figure is over the scored leads the grid holds, and says so.
-    """
-    quadrants = quadrant_counts(grid, fit_cutoff, interest_cutoff)
-    bt = mql_backtest(grid, fit_cutoff, interest_cutoff)
-    sal = sal_summary(grid, fit_cutoff, interest_cutoff)
-    scored = int(grid["leads"].sum())
-    return CutoffView(
-        quadrants=quadrants,
-        figures=threshold_figures(quadrants, bt, sal, scored),
-        caption=(
-            f"Back-test on the {bt.known:,} scored leads with a known outcome (converted or lost), "
-            "each scored as it stood when its outcome was decided: interest decayed to its "
-            "conversion date, or to its last activity for a lost lead. The quadrants, the weekly "
-            "capacity and the SAL counts use the same scores (open leads at their last activity); "
-            "the sales queue below uses today's decay, as the MQLs are today."
-        ),
-        curve=backtest_curve(grid, fit_cutoff, interest_cutoff),
-        scored=scored,
-    )
-
-
-def file_units(
-    fit_cutoff: int, interest_cutoff: int, scales: Mapping[str, tuple[str, float, float]]
-) -> str | None:
-    """The cutoffs in the file's own units, for scores imported on another scale than 0..100.
-
-    A whole slider point is 1/100 of the scale, so on 0..20 a file value of 16 is exactly 80.
-
-    >>> file_units(80, 40, {"fit": ("Profile Score", 0.0, 20.0)})
-    "fit ≥ 80, i.e. 'Profile Score' ≥ 16 in the file's units (0..20)."
-    """
-    parts = []
-    for axis, cutoff in (("fit", fit_cutoff), ("interest", interest_cutoff)):
-        if axis in scales and tuple(scales[axis][1:]) != (0.0, 100.0):
-            column, low, high = scales[axis]
-            value = round(low + cutoff / 100 * (high - low), 4)
-            parts.append(
-                f"{axis} ≥ {cutoff}, i.e. '{column}' ≥ {value:g} in the file's units ({low:g}..{high:g})"
-            )
-    return "; ".join(parts) + "." if parts else None
-
-
-def unscored_line(leads: int, scored: int) -> str | None:
-    """The MQL page's one line on the leads it leaves out, or None when every lead is scored.
-
-    >>> unscored_line(9_237, 5_019)
-    '4,218 of 9,237 leads have no score: left out of these figures.'
-    """
-    if scored >= leads:
-        return None
-    return f"{leads - scored:,} of {leads:,} leads have no score: left out of these figures."
-
-
-def capacity_message(cap: CapacitySummary) -> tuple[bool, str]:
-    """Whether sales could work every week's MQLs, and the sentence that says so."""
-    if cap.weeks_over:
-        return False, (
-            f"This cutoff would have sent more MQLs than sales can work ({cap.capacity:,} a "
-            f"week) in {cap.weeks_over} of {cap.weeks} weeks; the busiest had {cap.peak:,}."
-        )
-    return True, f"Within capacity every week: at most {cap.peak:,} MQLs against {cap.capacity:,}."
-
-
-def one_creation_date(leads: pl.DataFrame) -> str | None:
-    """Why capacity per week cannot be judged when every lead has the same creation date (a file
-    without one is dated at its import), or None when the dates tell weeks apart."""
-    # The first and last dates, not the distinct ones: no hashing of a million dates.
-    first, last = leads.select(pl.col("created").min(), pl.col("created").max().alias("l")).row(0)
-    if leads.height < 2 or first is None or first != last:
-        return None
-    return (
-        f"All {leads.height:,} leads have the same creation date, {first:%d %b %Y} (a file "
-        "without creation dates is dated at its import): MQLs per week cannot be told apart, so "
-        "capacity is not judged."
-    )
-
-
-def capacity_check(
-    grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int, reps: int, leads_per_rep: int
-) -> tuple[pl.DataFrame, bool, str]:
-    """Weekly MQLs against what sales can work, whether every week fits, and the sentence."""
-    weekly = mql_per_week(grid, fit_cutoff, interest_cutoff, reps, leads_per_rep)
-    within, message = capacity_message(capacity_summary(weekly))
-    return weekly, within, message
-
-
-def sal_choices(queue: pl.DataFrame) -> dict[int, str]:
-    """Each MQL of `mqls_for_sales` by id, labelled with what sales needs to pick it."""
-    return {
-        q["id"]: f"#{q['id']} {q['job_title']} at {q['company']} · fit {q['fit']:.0f} · "
-        f"interest {q['interest']:.0f} · {q['sal_status'] or 'not reviewed'}"
-        for q in queue.iter_rows(named=True)
-    }
-
-
-def decision_line(decision: Mapping[str, Any]) -> str:
-    """One recorded decision as a line of the history; empty parts (no note) are left out."""
-    parts = [
-        decision["decided_on"],
-        f"F {decision['fit_cutoff']:g}",
-        f"I {decision['interest_cutoff']:g}",
-    ]
-    parts += [
-        f"model v{decision['model_version']}",
-        f"agreed by {decision['agreed_by']}",
-        decision["note"],
-    ]
-    return " · ".join(p for p in parts if p)
-
-
-def sal_recorded(lead_id: int, status: str) -> str:
-    """The toast after sales accepts or rejects an MQL."""
-    return f"Lead #{lead_id} {status}."
-
-
-def decision_button(fit_cutoff: int, interest_cutoff: int, version: int) -> str:
-    """The record button names the cutoff and model, so nobody records a value they did not see."""
-    return f"Record F = {fit_cutoff}, I = {interest_cutoff}, model v{version}"
-
-
-def older_version_note(version: int, latest: int) -> str | None:
-    """A warning while the editor shows an older model: a save then conflicts with the latest."""
-    if version == latest:
-        return None
-    return f"You are looking at v{version}; a save builds on it only while it is the latest."
-
-
-def save_button(version: int) -> str:
-    """The save button says which version the new one builds on."""
-    return f"Save as a new model version (based on v{version})"
-
-
-def lead_scores(scored: pl.DataFrame, lead_id: int, version: int) -> tuple[bool, str]:
-    """Whether `lead_id` is among the scored leads, and its scores or the sentence saying not."""
-    lead = scored.select("id", "fit", "interest").filter(pl.col("id") == lead_id)  # 3 columns, not all
-    if lead.is_empty():
-        return False, f"No lead has the id {lead_id}."
-    if lead["fit"][0] is None or lead["interest"][0] is None:
-        return True, f"{UNSCORED} (model v{version})"
-    return True, f"Fit {lead['fit'][0]:.1f} · interest {lead['interest'][0]:.1f} (model v{version})"
-
-
-def crossings_message(moved: Crossings, fit_cutoff: int, interest_cutoff: int) -> str:
-    """What a model edit would do to the MQL at the sliders' cutoff, before anyone saves it."""
-    return (
-        f"With this edit, {moved.entered:,} leads would enter the MQL and {moved.left:,} would "
-        f"leave it (all leads, at F = {fit_cutoff}, I = {interest_cutoff})."
-    )
-
-
-# The cutoff rule in the words of `is_mql`, `score_leads` and `decay_factor`, kept beside them
-# so the page's explanation changes when the scoring does.
-MQL_DEFINITION = (
-    "**MQL = fit ≥ F and interest ≥ I** (both inclusive). Fit and interest are each on 0..100: the "
-    "points of the rules that fire, placed between the fewest (0) and the most (100) points the "
-    "model allows, rules on one field counted once; interest points halve every half-life since the "
-    "lead's last activity. Leads imported with ready-made scores keep them; a lead with no score "
-    "in the file and no value in any field the rules read is unscored, left out of every figure."
-)
-
-# Headings of `explain`'s columns as the meeting reads them.
-EXPLAIN_HEADINGS = {
-    "axis": "Axis",
-    "rule": "Rule",
-    "points": "Points in the model",
-    "counted": "Counted today (after decay)",
-}
-
-# The rules editor's columns, as plain data for `ui.column_config`.
-EDITOR_COLUMNS: dict[str, str | dict[str, Any] | None] = {
-    "axis": {"kind": "select", "label": "Axis", "options": AXES, "required": True},
-    "field": {"kind": "select", "label": "Field", "options": SCORABLE_FIELDS, "required": True},
-    "condition": {"kind": "select", "label": "Condition", "options": CONDITIONS, "required": True},
-    "value": {"kind": "text", "label": "Value", "help": VALUE_HELP},
-    "points": {"kind": "number", "label": "Points", "min_value": -100, "max_value": 100, "step": 1},
-    "label": {"kind": "text", "label": "Label", "width": "medium"},
-}
-NO_MODEL = (
-    "This store has no scoring model yet (it was made empty, not from the demo data). Start "
-    "from the default rules: fit from job title, company size, industry and country, interest "
-    "from activity that counts half as much every 30 days; then change them here."
-)
-START_DEFAULT = "Start from the default rules"
-UNSCORED = (
-    "No score in the file, and no value in any field the rules read: this lead is unscored, left "
-    "out of the MQL figures and the SAL queue."
-)
-UNSCORED_AXIS = "No score in the file, and no value in any field the rules read"
-NO_LEADS = "No leads yet: import them on the Data page, or reset the demo data."
-NO_MQL = "No MQL at this cutoff."
-DECISION_RECORDED = "Decision recorded."
-MODEL_SAVED = "Scoring model saved as a new version."
-
-
-def filter_options(scored: pl.DataFrame) -> tuple[pl.Series, pl.Series, tuple[date, date]]:
-    """What the filters offer: the sources and owners present, and the span of creation dates."""
-    return (
-        scored["source"].drop_nulls().unique().sort(),
-        scored["owner"].drop_nulls().unique().sort(),
-        (scored["created"].min(), scored["created"].max()),  # type: ignore[return-value]
     )

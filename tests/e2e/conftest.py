@@ -20,7 +20,6 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = ROOT / "screenshots"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -111,23 +110,3 @@ def page(browser: Browser) -> Iterator[Page]:
     pg = context.new_page()
     yield pg
     context.close()
-
-
-def wait_for_app(page: Page) -> None:
-    """Wait until Streamlit has finished running the script (no 'Running…' indicator)."""
-    page.wait_for_selector("[data-testid='stApp']", timeout=30_000)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000
-    )
-    page.wait_for_timeout(300)
-
-
-def screenshot(page: Page, name: str) -> Path:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
-
-
-def assert_no_exception(page: Page) -> None:
-    assert page.locator("[data-testid='stException']").count() == 0, "a Streamlit exception is shown"

@@ -6,7 +6,8 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.conftest import DEMO_TODAY
-from tests.e2e.conftest import AppServer, assert_no_exception, screenshot, wait_for_app
+from tests.e2e.conftest import AppServer
+from tests.e2e.helpers import assert_no_exception, screenshot, settle
 
 pytestmark = pytest.mark.browser
 
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.browser
 def test_the_back_test_tab_lists_one_row_per_full_quarter(app_server: AppServer, page: Page) -> None:
     page.goto(f"{app_server.url}/forecast")
     page.get_by_role("tab", name="How good was it?").wait_for(timeout=60_000)
-    wait_for_app(page)
+    settle(page)
     page.get_by_role("tab", name="How good was it?").click()
     panel = page.get_by_role("tabpanel", name="How good was it?")
     panel.get_by_text("Closest over the last 4 full quarters").wait_for(timeout=30_000)

@@ -9,7 +9,8 @@ import pytest
 from playwright.sync_api import Page
 
 from funnel import store
-from tests.e2e.conftest import AppServer, assert_no_exception, screenshot, wait_for_app
+from tests.e2e.conftest import AppServer
+from tests.e2e.helpers import assert_no_exception, screenshot, settle
 
 pytestmark = pytest.mark.browser
 
@@ -29,19 +30,19 @@ def test_upload_preview_dry_run_and_import(
     source = tmp_path / "salesforce-leads.csv"
     source.write_bytes(SALESFORCE)
     page.goto(f"{app_server.url}/data")
-    wait_for_app(page)
+    settle(page)
     page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(source))
     page.get_by_text("Looks like a Salesforce export").wait_for(timeout=30_000)
     page.get_by_role("heading", name="Preview").wait_for()
-    wait_for_app(page)
+    settle(page)
     page.get_by_role("button", name="Dry run").click()
     page.get_by_text("would add 3, would update 0").wait_for(timeout=30_000)
-    wait_for_app(page)
+    settle(page)
     assert page.get_by_text("starting like a spreadsheet formula").count() == 1
     screenshot(page, "data_dry_run")
     page.get_by_role("button", name="Import").click()
     page.get_by_text("added 3, updated 0").wait_for(timeout=30_000)
-    wait_for_app(page)
+    settle(page)
     leads = page.locator("[data-testid='stMetric']", has_text="Leads")
     assert leads.locator("[data-testid='stMetricValue']").inner_text() == f"{before + 3:,}"
     screenshot(page, "data_imported")
@@ -50,7 +51,7 @@ def test_upload_preview_dry_run_and_import(
 
 def test_exports_download_csv_and_chart(app_server: AppServer, page: Page) -> None:
     page.goto(f"{app_server.url}/data")
-    wait_for_app(page)
+    settle(page)
     page.get_by_role("tab", name="Export").click()
     page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=30_000)
     with page.expect_download(timeout=60_000) as stages_csv:

@@ -7,7 +7,8 @@ from playwright.sync_api import Page
 
 from funnel.charts import _LEAK_COLOUR
 from funnel.forecast import MARKETING_STAGES
-from tests.e2e.conftest import AppServer, assert_no_exception, screenshot, wait_for_app
+from tests.e2e.conftest import AppServer
+from tests.e2e.helpers import assert_no_exception, screenshot, settle
 
 pytestmark = pytest.mark.browser
 
@@ -17,7 +18,7 @@ def test_funnel_chart_draws_one_bar_per_stage_and_marks_the_leak(
 ) -> None:
     page.goto(f"{app_server.url}/forecast")
     page.wait_for_selector("[data-testid='stVegaLiteChart'] svg .mark-rect path", timeout=60_000)
-    wait_for_app(page)
+    settle(page)
     funnel = page.locator("[data-testid='stVegaLiteChart']").first
     bars = funnel.locator(".mark-rect path")
     screenshot(page, "forecast_funnel")
@@ -35,7 +36,7 @@ def test_funnel_chart_draws_one_bar_per_stage_and_marks_the_leak(
 def test_a_slider_moved_by_keyboard_changes_the_scenario_only(app_server: AppServer, page: Page) -> None:
     page.goto(f"{app_server.url}/forecast")
     page.wait_for_selector("[data-testid='stMetric']", timeout=60_000)
-    wait_for_app(page)
+    settle(page)
     metrics = page.locator("[data-testid='stMetricValue']")
     before = metrics.nth(0).inner_text(), metrics.nth(1).inner_text()
     assert before[0] == before[1]
@@ -48,7 +49,7 @@ def test_a_slider_moved_by_keyboard_changes_the_scenario_only(app_server: AppSer
         arg=before[1],
         timeout=30_000,
     )
-    wait_for_app(page)
+    settle(page)
     assert metrics.nth(0).inner_text() == before[0]
     assert "leads_per_period=" in page.url
     screenshot(page, "forecast_what_if")

@@ -7,7 +7,8 @@ import re
 import pytest
 from playwright.sync_api import Page
 
-from tests.e2e.conftest import AppServer, assert_no_exception, screenshot, wait_for_app
+from tests.e2e.conftest import AppServer
+from tests.e2e.helpers import assert_no_exception, screenshot, settle
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +30,7 @@ def mql_count(page: Page) -> int:
 def test_moving_the_fit_slider_changes_the_mql_count(app_server: AppServer, page: Page) -> None:
     page.goto(f"{app_server.url}/mql?F=50&I=40")
     page.wait_for_selector("[data-testid='stMetric']", timeout=120_000)  # a busy machine is slow
-    wait_for_app(page)
+    settle(page)
     before = mql_count(page)
     thumb = page.locator(".st-key-mql_fit_cutoff input[type='range']")
     assert thumb.input_value() == "50"  # the link's F
@@ -41,7 +42,7 @@ def test_moving_the_fit_slider_changes_the_mql_count(app_server: AppServer, page
     # Each key press reruns the sliders' fragment: on a busy machine the count can move at an
     # intermediate cutoff, so wait for the run of the last one (the link says F=60).
     page.wait_for_function("() => location.search.includes('F=60')", timeout=60_000)
-    wait_for_app(page)
+    settle(page)
     after = mql_count(page)
     screenshot(page, "mql")
     assert after < before, (before, after)

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from tests.e2e.conftest import ROOT, AppServer, assert_no_exception
-from tests.e2e.waits import settle
+from tests.e2e.conftest import ROOT, AppServer
+from tests.e2e.helpers import assert_no_exception, settle
 
 pytestmark = pytest.mark.browser
 

@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import Page
 
 from funnel import importers, store
-from tests.e2e.conftest import AppServer, assert_no_exception, screenshot
-from tests.e2e.waits import open_app, settle
+from tests.e2e.conftest import AppServer
+from tests.e2e.helpers import assert_no_exception, open_app, screenshot, settle
 
 pytestmark = pytest.mark.browser
 

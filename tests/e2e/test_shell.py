@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from funnel import store
-from tests.e2e.conftest import AppServer, assert_no_exception, screenshot, wait_for_app
-from tests.e2e.waits import open_app, settle
+from tests.e2e.conftest import AppServer
+from tests.e2e.helpers import assert_no_exception, open_app, screenshot, settle
 
 pytestmark = pytest.mark.browser
 
@@ -17,7 +17,7 @@ def test_sidebar_shows_page_titles_and_never_file_names(app_server: AppServer, p
     # Sample the sidebar while the first load is still under way, then once it settled.
     page.wait_for_selector("[data-testid='stSidebar']", timeout=30_000)
     early = page.locator("[data-testid='stSidebar']").inner_text()
-    wait_for_app(page)
+    settle(page)
     page.locator("[data-testid='stSidebar']").get_by_text("MQL threshold").wait_for()
     sidebar = page.locator("[data-testid='stSidebar']").inner_text()
     screenshot(page, "shell")
@@ -36,7 +36,7 @@ def test_a_link_opened_first_on_a_fresh_server_shows_the_page_inside_the_app(
     sidebar = page.locator("[data-testid='stSidebar']")
     sidebar.get_by_text("Funnel & forecast").wait_for(timeout=60_000)
     page.wait_for_selector("[data-testid='stMetric']", timeout=120_000)
-    wait_for_app(page)
+    settle(page)
     assert page.locator(".st-key-mql_fit_cutoff input[type='range']").input_value() == "70"
     screenshot(page, "shell_deep_link")
     assert_no_exception(page)

@@ -10,15 +10,15 @@ from playwright.sync_api import Page
 
 from funnel import store
 from funnel.models import Stage
-from tests.e2e.conftest import AppServer, assert_no_exception, screenshot, wait_for_app
-from tests.e2e.waits import open_app, settle
+from tests.e2e.conftest import AppServer
+from tests.e2e.helpers import assert_no_exception, open_app, screenshot, settle
 
 pytestmark = pytest.mark.browser
 
 
 def test_stages_page_shows_the_weighted_pipeline(app_server: AppServer, page: Page) -> None:
     page.goto(app_server.url)  # the app opens on this page
-    wait_for_app(page)
+    settle(page)
     weighted = page.locator("[data-testid='stMetric']", has_text="Weighted pipeline")
     weighted.wait_for(timeout=30_000)
     value = weighted.locator("[data-testid='stMetricValue']").inner_text()

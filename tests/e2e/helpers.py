@@ -1,13 +1,17 @@
-"""Waiting until a page is really drawn, not just until its script finished.
+"""What every browser test does to a page: open the app, wait until a page is really drawn,
+take a screenshot, check no exception is shown.
 
-`conftest.wait_for_app` can return while Streamlit still shows skeletons (a table or chart
-whose code is still loading), and a screenshot or a check then sees a half-drawn page. These
-waits hold until the script is idle and no skeleton is left.
+One wait (`settle`): until the script run has ended and no skeleton is left (a table or chart
+whose code is still loading), so a check or a screenshot never sees a half-drawn page.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from playwright.sync_api import Page
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 NO_SKELETON = "() => document.querySelectorAll('[data-testid=\"stSkeleton\"]').length === 0"
@@ -32,3 +36,14 @@ def open_app(page: Page, url: str) -> None:
         timeout=60_000
     )
     settle(page)
+
+
+def screenshot(page: Page, name: str) -> Path:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def assert_no_exception(page: Page) -> None:
+    assert page.locator("[data-testid='stException']").count() == 0, "a Streamlit exception is shown"
