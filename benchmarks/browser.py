@@ -3,8 +3,11 @@
 B1 first open of the MQL page on a fresh server, to its figures on screen; B2 a keyboard step on
 the fit slider, to the MQL count changing; B3 the same step made at the same moment by 1, 5 and
 10 people (one browser context each, as a meeting of laptops on one server), the median of
-every person's wait. B1 and B2 stand beside the same actions on benchmarks/usual_app.py, the
-same page written the usual way (pandas `read_sql`, no cache, one scatter), served the same way.
+every person's wait; B4 a lead source picked in the filter, to the MQL count changing; B5
+Accept on the SAL form, to the SAL count changing (on a scratch copy of the store, since it
+writes); B6 the first open of the Stages page on a fresh server, to its figures on screen. B1,
+B2, B4 and B5 stand beside the same actions on benchmarks/usual_app.py, the same page written
+the usual way (pandas `read_sql`, no cache, one scatter), served the same way.
 """
 
 from __future__ import annotations
@@ -12,18 +15,34 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 from playwright.async_api import Page, async_playwright
 
 from benchmarks.harness import Bench, Figure, served
 
+T = TypeVar("T")
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 USUAL_APP = "benchmarks/usual_app.py"
-OURS = {"script": "app.py", "path": "/mql", "slider": ".st-key-mql_fit_cutoff", "metric": "MQLs"}
-USUAL = {"script": USUAL_APP, "path": "/", "slider": ".st-key-fit", "metric": "MQLs"}
+OURS = {
+    "script": "app.py",
+    "path": "/mql",
+    "slider": ".st-key-mql_fit_cutoff",
+    "metric": "MQLs",
+    "source": ".st-key-mql_source",
+}
+USUAL = {
+    "script": USUAL_APP,
+    "path": "/",
+    "slider": ".st-key-fit",
+    "metric": "MQLs",
+    "source": ".st-key-source",
+}
+STAGES = {"script": "app.py", "path": "/", "metric": "Weighted pipeline"}
 SESSIONS = (1, 5, 10)
 TIMEOUT_MS = 300_000
 # The value of the metric labelled `name` (its label may carry a help icon beside the text).
@@ -38,6 +57,7 @@ METRIC_VALUE = """name => {
   return null;
 }"""
 OPEN_TARGET_S, MOVE_TARGET_S, MEETING_TARGET_S = 1.5, 0.3, 1.0
+FILTER_TARGET_S, ACCEPT_TARGET_S = 0.5, 0.4
 
 
 async def _open(page: Page, url: str, app: dict[str, str]) -> float:
@@ -66,12 +86,48 @@ async def _step(page: Page, app: dict[str, str], key: str) -> float:
     return time.perf_counter() - started
 
 
-async def _feel(db: Path, app: dict[str, str], runs: int, sessions: tuple[int, ...]) -> dict[str, float]:
-    """B1 and B2 for `app` on `db` (each open on a fresh server), and B3 for each session count."""
+async def _changed(page: Page, metric: str, act: Callable[[], Awaitable[None]]) -> float:
+    """Seconds from `act` (a click) to the metric labelled `metric` showing another value."""
+    before = await page.evaluate(f"({METRIC_VALUE})({metric!r})")
+    started = time.perf_counter()
+    await act()
+    await page.wait_for_function(
+        f"old => ({METRIC_VALUE})({metric!r}) !== old", arg=before, timeout=TIMEOUT_MS
+    )
+    return time.perf_counter() - started
+
+
+async def _pick_source(page: Page, app: dict[str, str], n: int) -> float:
+    """Seconds from picking the `n`th lead source still offered in the filter to the MQL count
+    changing (each pick narrows the leads to one more source)."""
+    await page.locator(f"{app['source']} [data-testid='stMultiSelect']").click()
+    # Streamlit's list opens with "Select all", which would pick every source (no change).
+    option = page.get_by_role("option").filter(has_not_text="Select all").nth(n % 2)
+    await option.wait_for(timeout=TIMEOUT_MS)
+
+    async def pick() -> None:
+        # The choice is sent when the list closes, as when a user clicks away from it.
+        await option.click()
+        await page.keyboard.press("Escape")
+
+    return await _changed(page, app["metric"], pick)
+
+
+async def _accept(page: Page) -> float:
+    """Seconds from Accept on the SAL form to the SAL count changing."""
+    button = page.get_by_role("button", name="Accept (SAL)")
+    return await _changed(page, "SALs", button.click)
+
+
+async def _feel(
+    db: Path, app: dict[str, str], runs: int, sessions: tuple[int, ...], scratch: Path | None = None
+) -> dict[str, float]:
+    """B1, B2 and B4 for `app` on `db` (each open on a fresh server), B5 on `scratch` (a copy
+    it may write), and B3 for each session count."""
     figures: dict[str, float] = {}
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        opens, steps = [], []
+        opens, steps, picks = [], [], []
         for _ in range(runs):
             with served(app["script"], db) as (url, _):
                 page = await browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -80,8 +136,22 @@ async def _feel(db: Path, app: dict[str, str], runs: int, sessions: tuple[int, .
                 for n in range(runs):
                     steps.append(await _step(page, app, "ArrowRight" if n % 2 == 0 else "ArrowLeft"))
                     await _idle(page)
+                picks.append(await _pick_source(page, app, 0))
+                await _idle(page)
                 await page.close()
         figures["open"], figures["step"] = statistics.median(opens), statistics.median(steps)
+        figures["filter"] = statistics.median(picks)
+        if scratch is not None:
+            with served(app["script"], scratch) as (url, _):
+                page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+                await _open(page, url, app)
+                await _idle(page)
+                accepts = []
+                for _ in range(runs):
+                    accepts.append(await _accept(page))
+                    await _idle(page)
+                figures["accept"] = statistics.median(accepts)
+                await page.close()
         for count in sessions:
             with served(app["script"], db) as (url, _):
                 pages = [
@@ -103,19 +173,46 @@ async def _feel(db: Path, app: dict[str, str], runs: int, sessions: tuple[int, .
     return figures
 
 
-def feel(db: Path, app: dict[str, str], runs: int, sessions: tuple[int, ...] = ()) -> dict[str, float]:
-    """`_feel` on a thread of its own: Playwright refuses to start inside a running event loop."""
+async def stages_open(db: Path, runs: int) -> float:
+    """B6: seconds from navigation to the Stages page's figures, each on a fresh server."""
+    opens = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        for _ in range(runs):
+            with served(STAGES["script"], db) as (url, _):
+                page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+                opens.append(await _open(page, url, STAGES))
+                await page.close()
+        await browser.close()
+    return statistics.median(opens)
+
+
+def threaded(work: Coroutine[Any, Any, T]) -> T:
+    """`work` on a thread of its own: Playwright refuses to start inside a running event loop."""
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, _feel(db, app, runs, sessions)).result()
+        return pool.submit(asyncio.run, work).result()
+
+
+def feel(
+    db: Path,
+    app: dict[str, str],
+    runs: int,
+    sessions: tuple[int, ...] = (),
+    scratch: Path | None = None,
+) -> dict[str, float]:
+    """The felt rows of `app` (see `_feel`)."""
+    return threaded(_feel(db, app, runs, sessions, scratch))
 
 
 def measure(bench: Bench) -> list[Figure]:
     ours: dict[int, dict[str, float]] = {}
     for size in bench.sizes:
         bench.log(f"browser: our MQL page at {size:,}, then {', '.join(map(str, SESSIONS))} sessions")
-        ours[size] = feel(bench.store(size), OURS, bench.runs, SESSIONS)
+        ours[size] = feel(bench.store(size), OURS, bench.runs, SESSIONS, bench.scratch_store(size))
+        ours[size]["stages"] = threaded(stages_open(bench.store(size), bench.runs))
     bench.log(f"browser: the usual way at {bench.largest:,}")
-    usual = feel(bench.store(bench.largest), USUAL, min(bench.runs, 3))
+    runs = min(bench.runs, 3)
+    usual = feel(bench.store(bench.largest), USUAL, runs, (), bench.scratch_store(bench.largest))
     sizes = bench.sizes
 
     def row(key: str) -> dict[int, float | None]:
@@ -148,5 +245,29 @@ def measure(bench: Bench) -> list[Figure]:
                 MEETING_TARGET_S if n == 5 else None,
             )
             for n in SESSIONS
+        ),
+        Figure(
+            "B4. a lead source picked in the filter to the MQL count changing (browser)",
+            "s",
+            row("filter"),
+            FILTER_TARGET_S,
+            usual["filter"],
+            "pandas, no cache, reread on every change",
+            min_ratio=5.0,
+        ),
+        Figure(
+            "B5. Accept on the SAL form to the SAL count changing (browser)",
+            "s",
+            row("accept"),
+            ACCEPT_TARGET_S,
+            usual["accept"],
+            "pandas, no cache, a plain UPDATE",
+            min_ratio=5.0,
+        ),
+        Figure(
+            "B6. first open of the Stages page, figures on screen (browser)",
+            "s",
+            row("stages"),
+            OPEN_TARGET_S,
         ),
     ]

@@ -84,7 +84,18 @@ def test_memory_is_read_after_every_page_has_drawn(tiny_bench: Bench) -> None:
 
 @pytest.mark.browser
 def test_the_felt_rows_time_our_page_and_the_usual_one_from_a_key_press(tiny_bench: Bench) -> None:
-    ours = browser.feel(tiny_bench.store(TINY[0]), browser.OURS, runs=1, sessions=(2,))
-    usual = browser.feel(tiny_bench.store(TINY[0]), browser.USUAL, runs=1)
-    assert set(ours) == {"open", "step", "sessions_2"} and set(usual) == {"open", "step"}
+    size = TINY[0]
+    ours = browser.feel(
+        tiny_bench.store(size),
+        browser.OURS,
+        runs=1,
+        sessions=(2,),
+        scratch=tiny_bench.scratch_store(size),
+    )
+    usual = browser.feel(
+        tiny_bench.store(size), browser.USUAL, runs=1, scratch=tiny_bench.scratch_store(size)
+    )
+    felt = {"open", "step", "filter", "accept"}
+    assert set(ours) == {*felt, "sessions_2"} and set(usual) == felt
     assert all(0 < seconds < 120 for seconds in (*ours.values(), *usual.values()))
+    assert 0 < browser.threaded(browser.stages_open(tiny_bench.store(size), 1)) < 120
