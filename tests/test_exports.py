@@ -265,3 +265,21 @@ def test_chart_formats_name_their_mime_types() -> None:
         "PNG": "image/png",
         "SVG": "image/svg+xml",
     }
+
+
+def test_a_restore_reports_each_step_to_its_progress_bar(demo_path: Path, tmp_path: Path) -> None:
+    steps: list[tuple[float, str]] = []
+    with store.opened(demo_path) as db:
+        store.backup(db, tmp_path / "monday.db")
+        exports.restore(
+            db,
+            tmp_path / "monday.db",
+            tmp_path / "before.db",
+            progress=lambda f, t: steps.append((f, t)),
+        )
+    assert steps == [
+        (0.0, "Checking the backup…"),
+        (0.4, "Keeping a copy of the store as it is…"),
+        (0.7, "Putting the backup in place…"),
+        (1.0, "Restored."),
+    ]

@@ -350,9 +350,12 @@ def restore(
     expected_revision: int | None = None,
     who: str = "",
     name: str = "",
+    progress: Callable[[float, str], None] | None = None,
 ) -> None:
     """Replace the whole store with the backup at `source`, after `check_backup` passes; the
     History says who restored it (`who`) and from which file (`name`, as the user named it).
+    Each step is reported to `progress` (fraction done, what runs now): on a million-lead
+    store each takes seconds, and a user should see which one runs.
 
     `expected_revision` is the store's revision on the page the user chose to restore from: if
     anything was saved since, the restore is refused rather than wiping a change nobody saw.
@@ -360,6 +363,8 @@ def restore(
     started from one page state only the first runs. The current store is then copied to
     `keep_copy` (when given), and replaced by the backup in one step (`store.replace_from`).
     """
+    report = progress or (lambda fraction, text: None)
+    report(0.0, "Checking the backup…")
     problem = check_backup(source)
     if problem:
         raise store.StoreError(f"Restore refused, the store is unchanged: {problem}")
@@ -372,5 +377,8 @@ def restore(
                 "restore again if you still want to."
             )
     if keep_copy is not None:
+        report(0.4, "Keeping a copy of the store as it is…")
         store.backup(db, keep_copy)
+    report(0.7, "Putting the backup in place…")
     store.replace_from(db, source, who, name, keep_copy)
+    report(1.0, "Restored.")
