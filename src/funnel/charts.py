@@ -290,7 +290,7 @@ def funnel_chart(funnel: pl.DataFrame) -> alt.LayerChart:
     """One centred bar per stage, narrowing down the funnel, with its count and the conversion
     to the next stage beside it; the step with the biggest leak is drawn in red.
 
-    Takes `forecast.marketing_funnel(...)` or `forecast.pipeline_funnel(...)`.
+    Takes `funnels.marketing_funnel(...)` or `funnels.pipeline_funnel(...)`.
     """
     order = funnel["stage"].to_list()
     widest = max([*funnel["count"].to_list(), 1])
@@ -350,7 +350,7 @@ def forecast_chart(side: pl.DataFrame) -> alt.Chart:
 
 
 def range_chart(quantiles: pl.DataFrame) -> alt.LayerChart:
-    """P10 to P90 per period as a bar, P50 as a tick (`forecast.simulate(...).quantiles`)."""
+    """P10 to P90 per period as a bar, P50 as a tick (`planning.simulate(...).quantiles`)."""
     data = quantiles.filter(pl.col("period") != "Total")
     order = data["period"].to_list()
     x = alt.X("period:N", sort=order, title=None, axis=alt.Axis(labelAngle=0))
@@ -379,7 +379,7 @@ def range_chart(quantiles: pl.DataFrame) -> alt.LayerChart:
 
 
 def sensitivity_chart(ranked: pl.DataFrame) -> alt.Chart:
-    """Revenue gained per lever, biggest first, the bottleneck in red (`forecast.sensitivity`)."""
+    """Revenue gained per lever, biggest first, the bottleneck in red (`planning.sensitivity`)."""
     chart: alt.Chart = (
         alt.Chart(ranked)
         .mark_bar()

@@ -21,7 +21,7 @@ import polars as pl
 import vl_convert as vlc
 from sqlite_utils import Database
 
-from funnel import charts, clock, cutoffs, forecast, scoring, stages, store
+from funnel import charts, clock, cutoffs, forecast, funnels, scoring, stages, store
 from funnel.models import LEAD_FIELDS
 from funnel.sheets import to_csv
 
@@ -233,7 +233,7 @@ def mql_chart(
     if kind == "funnel":
         window = forecast.full_quarters_window(today)
         flagged = scoring.with_quadrants(leads, fit, interest)
-        return charts.funnel_chart(forecast.marketing_funnel(flagged, *window))
+        return charts.funnel_chart(funnels.marketing_funnel(flagged, *window))
     grid = cutoffs.cutoff_grid(leads)
     if kind == "curve":
         return charts.mql_curve_chart(cutoffs.backtest_curve(grid, round(fit), round(interest)))
