@@ -99,6 +99,15 @@ def cutoff_grid(scored: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def mql_cells(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -> pl.DataFrame:
+    """The cells of `cutoff_grid` inside the cutoff: the MQLs it would have sent to sales.
+
+    A cell is one whole fit point and one whole interest point, so it is inside exactly when
+    its lead would be (`scoring.is_mql` on the cell's point is the lead's test, floored).
+    """
+    return grid.filter(scoring.is_mql(fit_cutoff, interest_cutoff))
+
+
 def quadrant_counts(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -> pl.DataFrame:
     """Leads per quadrant and their share of all leads, the four in `scoring.QUADRANTS` order."""
     counts = (
@@ -163,16 +172,11 @@ class Backtest:
 
 def mql_backtest(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -> Backtest:
     """Back-test a cutoff on the leads with a known outcome (from `cutoff_grid`)."""
-    row = grid.select(
-        (pl.col("converted") + pl.col("lost")).sum().alias("known"),
-        pl.col("converted").sum().alias("conversions"),
-        (pl.col("converted") + pl.col("lost"))
-        .filter(scoring.is_mql(fit_cutoff, interest_cutoff))
-        .sum()
-        .alias("mqls"),
-        pl.col("converted").filter(scoring.is_mql(fit_cutoff, interest_cutoff)).sum().alias("mc"),
-    ).row(0)
-    return Backtest(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+    known = (pl.col("converted") + pl.col("lost")).sum().alias("known")
+    converted = pl.col("converted").sum()
+    all_known, all_converted = grid.select(known, converted).row(0)
+    mqls, mql_conversions = mql_cells(grid, fit_cutoff, interest_cutoff).select(known, converted).row(0)
+    return Backtest(int(all_known), int(all_converted), int(mqls), int(mql_conversions))
 
 
 CURVE_METRICS = ("MQL share", "Conversion in MQLs", "Conversions kept (recall)")
@@ -249,7 +253,7 @@ class SalSummary:
 def sal_summary(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -> SalSummary:
     """Accepted and rejected MQLs under a cutoff (from `cutoff_grid`)."""
     row = (
-        grid.filter(scoring.is_mql(fit_cutoff, interest_cutoff))
+        mql_cells(grid, fit_cutoff, interest_cutoff)
         .select(pl.col("leads", "accepted", "rejected").sum())
         .row(0)
     )
@@ -277,7 +281,7 @@ def mql_per_week(
         schema={"week": pl.Date},
     )
     counts = (
-        grid.filter(scoring.is_mql(fit_cutoff, interest_cutoff))
+        mql_cells(grid, fit_cutoff, interest_cutoff)
         .group_by("week")
         .agg(pl.col("leads").sum().alias("mqls"))
     )
