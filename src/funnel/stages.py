@@ -3,8 +3,8 @@
 The source text insists on keeping three figures apart: what is **closed** (won deals' value),
 what is in the **pipeline** (open deals' value) and the **weighted pipeline** (each open deal's
 value times its win probability). Everything here takes the frames the store returns
-(`store.deals`, `store.stages`, `store.stage_history`) and returns frames or numbers, so the
-page only lays them out and the tests check them by hand.
+(`store.deals`, `store.stages`) and returns frames or numbers, so the page only lays them out
+and the tests check them by hand; what needs the stage history as well is in `stage_moves`.
 
 >>> import polars as pl
 >>> deals = pl.DataFrame({
