@@ -16,7 +16,7 @@ import polars as pl
 
 from benchmarks.harness import Bench, Figure, Timing
 from benchmarks.mql import shared_scored
-from funnel import clock, forecast, scoring, store
+from funnel import clock, forecast, planning, scoring, store
 
 TARGET_S = 0.2
 TARGET_REVENUE = 1_000_000.0
@@ -42,9 +42,9 @@ def slider_move(baseline: forecast.Baseline, volume: float) -> object:
             forecast.forecast(levers, baseline),
             ("Baseline", "Scenario"),
         ),
-        forecast.simulate(levers, baseline, TARGET_REVENUE),
-        forecast.sensitivity(levers, baseline),
-        forecast.reverse_funnel(levers, TARGET_REVENUE, baseline.horizon.get_column("start")[0])
+        planning.simulate(levers, baseline, TARGET_REVENUE),
+        planning.sensitivity(levers, baseline),
+        planning.reverse_funnel(levers, TARGET_REVENUE, baseline.horizon.get_column("start")[0])
         if levers.deal_value > 0 and all(levers.rates)
         else None,
     )

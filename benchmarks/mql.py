@@ -1,7 +1,7 @@
 """2. MQL recompute after a slider move, from the pre-scored frame the page keeps cached.
 
 Ours is what the MQL page's slider fragment computes from the cutoff grid of the cached scored
-leads (`scoring.cutoff_grid`, rebuilt with the scatter sample only when a filter changes):
+leads (`cutoffs.cutoff_grid`, rebuilt with the scatter sample only when a filter changes):
 quadrant counts, the back-test and its curve, SAL, MQLs per week against capacity, and the
 three charts converted as `st.altair_chart` converts them. The usual way computes the same
 figures with pandas on a pre-scored pandas frame (so reading and scoring are not even counted
@@ -21,7 +21,7 @@ import polars as pl
 from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec as vega_lite_spec
 
 from benchmarks.harness import Bench, Figure, Timing
-from funnel import charts, clock, scoring, store
+from funnel import charts, clock, cutoffs, scoring, store
 
 TARGET_S = 0.1
 MIN_RATIO = 5.0
@@ -47,12 +47,12 @@ def shared_scored(bench: Bench, size: int) -> pl.DataFrame:
 
 def slider_figures(grid: pl.DataFrame, fit: int, interest: int) -> tuple[object, ...]:
     """Every figure the MQL page's slider fragment shows when F or I moves, from the grid."""
-    quadrants = scoring.quadrant_counts(grid, fit, interest)
-    scoring.mql_backtest(grid, fit, interest)
-    scoring.sal_summary(grid, fit, interest)
-    weekly = scoring.mql_per_week(grid, fit, interest, REPS, LEADS_PER_REP)
-    scoring.capacity_summary(weekly)
-    return quadrants, scoring.backtest_curve(grid, fit, interest), weekly
+    quadrants = cutoffs.quadrant_counts(grid, fit, interest)
+    cutoffs.mql_backtest(grid, fit, interest)
+    cutoffs.sal_summary(grid, fit, interest)
+    weekly = cutoffs.mql_per_week(grid, fit, interest, REPS, LEADS_PER_REP)
+    cutoffs.capacity_summary(weekly)
+    return quadrants, cutoffs.backtest_curve(grid, fit, interest), weekly
 
 
 def slider_move(grid: pl.DataFrame, sample: pl.DataFrame, total: int, fit: int, interest: int) -> int:
@@ -69,7 +69,7 @@ def slider_move(grid: pl.DataFrame, sample: pl.DataFrame, total: int, fit: int, 
 
 def filter_change(scored: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """What the MQL page computes when a filter changes: the cutoff grid and the scatter sample."""
-    return scoring.cutoff_grid(scored), scoring.scatter_sample(scored)
+    return cutoffs.cutoff_grid(scored), cutoffs.scatter_sample(scored)
 
 
 def usual_figures(df: pd.DataFrame, fit: int, interest: int) -> pd.DataFrame:

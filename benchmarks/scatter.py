@@ -1,6 +1,6 @@
 """7. Bytes sent to the browser for the MQL scatter, data included.
 
-Ours is the page's chart (`charts.mql_quadrant_chart` over `scoring.scatter_sample`, counts on
+Ours is the page's chart (`charts.mql_quadrant_chart` over `cutoffs.scatter_sample`, counts on
 all leads): a fixed-size sample, so the bytes stay flat from 100,000 to 1,000,000 leads. The
 usual way hands every lead to `alt.Chart(df).mark_circle()`. Measured as the length of the
 chart's spec JSON, data inlined (`chart.to_json()`).
@@ -14,17 +14,17 @@ import polars as pl
 
 from benchmarks.harness import Bench, Figure
 from benchmarks.mql import shared_scored
-from funnel import charts, scoring
+from funnel import charts, cutoffs, scoring
 
 TARGET_BYTES = 2e6
 FIT_CUTOFF, INTEREST_CUTOFF = 60, 50
 
 
 def ours(scored: pl.DataFrame) -> int:
-    grid = scoring.cutoff_grid(scored)
+    grid = cutoffs.cutoff_grid(scored)
     chart = charts.mql_quadrant_chart(
-        scoring.scatter_sample(scored),
-        scoring.quadrant_counts(grid, FIT_CUTOFF, INTEREST_CUTOFF),
+        cutoffs.scatter_sample(scored),
+        cutoffs.quadrant_counts(grid, FIT_CUTOFF, INTEREST_CUTOFF),
         FIT_CUTOFF,
         INTEREST_CUTOFF,
         scored.height,

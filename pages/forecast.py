@@ -10,7 +10,7 @@ from sqlite_utils import Database
 from streamlit.elements.lib.column_types import ColumnConfig
 
 import ui
-from funnel import backtest, charts, clock, scoring, store
+from funnel import backtest, charts, clock, planning, scoring, store
 from funnel import forecast as fc
 from funnel.views import forecast as view
 
@@ -130,7 +130,7 @@ def what_if(baseline: fc.Baseline, link: tuple[str, str, str], today: date) -> N
     with tabs[1]:
         whole = round(side["Baseline"][-1], -4)
         target = money_input("Revenue target for the whole horizon ($)", whole, "forecast_target")
-        sim = fc.simulate(levers, baseline, target)
+        sim = planning.simulate(levers, baseline, target)
         chance = "Chance to reach the target"
         if target > 0:
             st.metric(chance, f"{sim.chance:.0%}", help=view.FIGURE_HELP[chance])
@@ -144,7 +144,7 @@ def what_if(baseline: fc.Baseline, link: tuple[str, str, str], today: date) -> N
     with tabs[2]:
         reverse_panel(baseline, levers, side, today)
     with tabs[3]:
-        ranked = fc.sensitivity(levers, baseline)
+        ranked = planning.sensitivity(levers, baseline)
         st.write(f"Bottleneck: **{ranked['lever'][0]}** moves revenue most.")
         st.caption(view.SENSITIVITY_NOTE)
         st.altair_chart(charts.sensitivity_chart(ranked), key="forecast_sensitivity_chart")
@@ -163,8 +163,8 @@ def reverse_panel(baseline: fc.Baseline, levers: fc.Levers, side: pl.DataFrame, 
         goal = money_input("Revenue target for one period ($)", suggested, "forecast_reverse_target")
     label = r2.selectbox("Period", periods, index=periods.index(first), key="forecast_reverse_period")
     try:
-        reverse = fc.reverse_funnel(levers, goal, view.period_starts(baseline.horizon)[label])
-    except fc.ForecastError as e:
+        reverse = planning.reverse_funnel(levers, goal, view.period_starts(baseline.horizon)[label])
+    except planning.ForecastError as e:
         ui.show_error(e)
         return
     st.write(view.reverse_message(reverse, today))

@@ -8,7 +8,7 @@ import streamlit as st
 from sqlite_utils import Database
 
 import ui
-from funnel import calibration, charts, clock, importers, stages, store
+from funnel import calibration, charts, clock, importers, stage_moves, stages, store
 from funnel.views import stages as view
 
 ui.through_app()
@@ -191,8 +191,8 @@ if base != version:
 figures_for_period(deals, stage_frame)
 
 st.subheader("Probabilities from history")
-learned = stages.history_probability(deals, stage_frame, history)
-st.info(stages.history_coverage(deals, history).line())
+learned = stage_moves.history_probability(deals, stage_frame, history)
+st.info(stage_moves.history_coverage(deals, history).line())
 st.caption(f"{view.smoothing_caption()} {calibration.interval_caption()}")
 st.dataframe(calibration.with_intervals(learned), hide_index=True, column_config=CALIBRATION_COLUMNS)
 labels = view.measured_labels(learned)
@@ -212,7 +212,7 @@ if adopt_some or adopt_all:
         lambda db: store.save_stages(
             db,
             pipeline_id,
-            stages.adopt_probabilities(store.stage_list(db, pipeline_id), learned, which),
+            stage_moves.adopt_probabilities(store.stage_list(db, pipeline_id), learned, which),
             base,
             None,
             ui.who(),
@@ -235,9 +235,12 @@ else:
 
 st.subheader("Time in stage")
 st.dataframe(
-    stages.time_in_stage(stage_frame, history), hide_index=True, column_config=COLUMNS, width="content"
+    stage_moves.time_in_stage(stage_frame, history),
+    hide_index=True,
+    column_config=COLUMNS,
+    width="content",
 )
-stalled = stages.stalled_deals(deals, stage_frame, history, clock.today())
+stalled = stage_moves.stalled_deals(deals, stage_frame, history, clock.today())
 st.caption(view.stalled_caption(stalled.height))
 st.dataframe(stalled, hide_index=True, column_config=COLUMNS, width="content")
 

@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from funnel import calibration, charts, stages
+from funnel import calibration, charts, stage_moves
 
 STAGES = pl.DataFrame(
     {
@@ -115,7 +115,7 @@ def test_passages_count_the_same_deals_per_stage_as_the_history_probabilities() 
         .agg(n=pl.len().cast(pl.Int64), won=pl.col("won").sum().cast(pl.Int64))
         .sort("stage_id")
     )
-    learned = stages.history_probability(deals, STAGES, history)
+    learned = stage_moves.history_probability(deals, STAGES, history)
     expected = learned.filter(pl.col("kind") == "open").select("stage_id", "n", "won")
 
     assert_frame_equal(counted, expected)
@@ -214,4 +214,4 @@ def test_a_won_deal_without_history_is_judged_by_neither_the_probabilities_nor_t
     )
 
     assert_frame_equal(calibration.passages(deals, STAGES, history), with_history)
-    assert stages.history_probability(deals, STAGES, history)["n"].to_list() == [4, 2, 2, 2, 2]
+    assert stage_moves.history_probability(deals, STAGES, history)["n"].to_list() == [4, 2, 2, 2, 2]

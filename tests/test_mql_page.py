@@ -12,7 +12,7 @@ from sqlite_utils import Database
 from streamlit.testing.v1 import AppTest
 
 import ui
-from funnel import audit, charts, importers, points, scoring, store
+from funnel import audit, charts, cutoffs, importers, points, scoring, store
 from funnel.models import Rule
 from tests.conftest import DEMO_TODAY, ROOT, open_page
 from tests.test_scoring import hand_table
@@ -39,14 +39,14 @@ def test_scored_leads_scores_every_lead_once_per_model_version(app_env: Path) ->
 
 def _hand_grid() -> tuple[pl.DataFrame, pl.DataFrame]:
     leads = hand_table()
-    return leads, scoring.cutoff_grid(leads)
+    return leads, cutoffs.cutoff_grid(leads)
 
 
 def test_quadrant_chart_labels_each_quadrant_with_its_count_and_says_what_it_shows() -> None:
     leads, grid = _hand_grid()
-    sample = scoring.scatter_sample(leads, limit=4)
+    sample = cutoffs.scatter_sample(leads, limit=4)
     spec = charts.mql_quadrant_chart(
-        sample, scoring.quadrant_counts(grid, 60, 40), 60, 40, leads.height
+        sample, cutoffs.quadrant_counts(grid, 60, 40), 60, 40, leads.height
     ).to_dict()
     assert spec["title"]["subtitle"] == [
         "Random sample of 4 of 10 scored leads shown; every count uses all of them",
@@ -70,7 +70,7 @@ def test_quadrant_chart_labels_each_quadrant_with_its_count_and_says_what_it_sho
 
 def test_curve_chart_has_one_panel_per_slider_and_marks_the_current_cutoff() -> None:
     _, grid = _hand_grid()
-    spec = charts.mql_curve_chart(scoring.backtest_curve(grid, 60, 40)).to_dict()
+    spec = charts.mql_curve_chart(cutoffs.backtest_curve(grid, 60, 40)).to_dict()
     assert spec["facet"]["column"]["field"] == "axis"
     layers = spec["spec"]["layer"]
     assert layers[0]["mark"]["type"] == "line"
@@ -80,7 +80,7 @@ def test_curve_chart_has_one_panel_per_slider_and_marks_the_current_cutoff() -> 
 
 def test_capacity_chart_draws_capacity_as_a_line_over_weekly_bars() -> None:
     _, grid = _hand_grid()
-    weekly = scoring.mql_per_week(grid, 60, 40, reps=1, leads_per_rep=2)
+    weekly = cutoffs.mql_per_week(grid, 60, 40, reps=1, leads_per_rep=2)
     spec = charts.mql_capacity_chart(weekly).to_dict()
     assert [layer["mark"]["type"] for layer in spec["layer"]] == ["bar", "rule"]
     assert spec["layer"][0]["encoding"]["x"]["type"] == "temporal"
@@ -222,7 +222,7 @@ def test_quadrant_labels_group_thousands() -> None:
     quadrants = pl.DataFrame(
         {"quadrant": list(scoring.QUADRANTS), "leads": [150_485, 683_271, 43_983, 122_261]}
     )
-    sample = scoring.scatter_sample(hand_table())
+    sample = cutoffs.scatter_sample(hand_table())
     spec = charts.mql_quadrant_chart(sample, quadrants, 61, 40, 1_000_000).to_dict()
     labels = {row["label"] for d in spec["datasets"].values() for row in d if "label" in row}
     assert "MQL: 150,485 leads" in labels and "Cold: 122,261 leads" in labels
@@ -423,7 +423,7 @@ def test_the_suggested_cutoff_button_moves_the_sliders_to_the_capacity_cutoff(ap
         rules, half_life = store.rules(db, version), store.half_life(db, version)
         leads = store.leads(db)
     # The page's grid scores each lead as it stood when its outcome was decided (the back-test).
-    grid = scoring.cutoff_grid(scoring.score_leads(leads, rules, half_life, scoring.decided_on()))
+    grid = cutoffs.cutoff_grid(scoring.score_leads(leads, rules, half_life, scoring.decided_on()))
     expected = points.capacity_cutoff(grid, 4, 10)
     assert expected is not None
     assert any(f"Suggested cutoff F {expected[0]}, I {expected[1]}" in c.value for c in at.caption)

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from funnel import charts, points, scoring
+from funnel import charts, cutoffs, points, scoring
 from funnel.models import Rule
 
 TODAY = date(2026, 11, 23)
@@ -172,7 +172,7 @@ def test_the_comparison_reads_each_model_at_the_page_cutoff_and_at_capacity(
     table = points.comparison(fitted, 50, 50, 2, 200)
 
     assert table.get_column("model").to_list() == ["Current", "Current", "Suggested", "Suggested"]
-    current = scoring.mql_backtest(fitted.test_grids["Current"], 50, 50)
+    current = cutoffs.mql_backtest(fitted.test_grids["Current"], 50, 50)
     first = table.row(0, named=True)
     assert first["cutoff"] == "Current cutoff: F 50, I 50"
     assert (first["mqls"], first["kept"], first["lift"]) == (current.mqls, current.recall, current.lift)
@@ -183,9 +183,9 @@ def test_the_comparison_reads_each_model_at_the_page_cutoff_and_at_capacity(
 
 def test_the_quadrant_marks_the_suggested_cutoff_as_one_more_layer() -> None:
     leads = scoring.score_leads(synthetic_leads(200), CURRENT, 0.0, TODAY)
-    grid = scoring.cutoff_grid(leads)
+    grid = cutoffs.cutoff_grid(leads)
     quadrant = charts.mql_quadrant_chart(
-        scoring.scatter_sample(leads), scoring.quadrant_counts(grid, 50, 50), 50, 50, leads.height
+        cutoffs.scatter_sample(leads), cutoffs.quadrant_counts(grid, 50, 50), 50, 50, leads.height
     )
 
     marked = charts.with_suggested_cutoff(quadrant, (70, 25)).to_dict()

@@ -1,4 +1,4 @@
-"""Scoring: rules -> fit and interest, decay, quadrants, back-test, capacity, SAL.
+"""Scoring: rules -> fit and interest, decay, quadrants, crossings, one lead explained, the queue.
 
 Every figure here is one a sales-ops lead can check by hand on the small tables below.
 """
@@ -158,89 +158,6 @@ def hand_table() -> pl.DataFrame:
     )  # fmt: skip
 
 
-def test_backtest_on_a_hand_table() -> None:
-    grid = scoring.cutoff_grid(hand_table())
-    bt = scoring.mql_backtest(grid, 60, 40)
-    # Known: 9 (lead 8 has no outcome); conversions: leads 1, 2, 5; MQLs: leads 1-4.
-    assert (bt.known, bt.conversions, bt.mqls, bt.mql_conversions) == (9, 3, 4, 2)
-    assert bt.mql_share == pytest.approx(4 / 9)
-    assert bt.base_rate == pytest.approx(1 / 3)
-    assert bt.conversion_in == pytest.approx(0.5)
-    assert bt.conversion_out == pytest.approx(1 / 5)
-    assert bt.recall == pytest.approx(2 / 3)
-    assert bt.lift == pytest.approx(1.5)
-    assert bt.conversions_lost == 1  # lead 5, fit 59.9 just below the line
-
-
-def test_backtest_of_an_empty_selection_has_no_rates() -> None:
-    bt = scoring.mql_backtest(scoring.cutoff_grid(hand_table().head(0)), 60, 40)
-    assert (bt.known, bt.mqls, bt.conversion_in, bt.recall, bt.lift) == (0, 0, None, None, None)
-
-
-def test_quadrant_counts_cover_every_lead_once() -> None:
-    counts = scoring.quadrant_counts(scoring.cutoff_grid(hand_table()), 60, 40)
-    expected = pl.DataFrame(
-        {"quadrant": list(scoring.QUADRANTS), "leads": [5, 1, 2, 2], "share": [0.5, 0.1, 0.2, 0.2]},
-    )
-    assert_frame_equal(counts, expected)
-
-
-def test_grid_counts_match_the_lead_by_lead_quadrants_for_every_cutoff() -> None:
-    leads = hand_table()
-    grid = scoring.cutoff_grid(leads)
-    for f, i in [(0, 0), (59, 40), (60, 40), (60, 41), (100, 100), (30, 20)]:
-        direct = scoring.with_quadrants(leads, f, i)["mql"].sum()
-        from_grid = scoring.quadrant_counts(grid, f, i)["leads"][0]
-        assert from_grid == direct, (f, i)
-
-
-def test_backtest_curve_agrees_with_the_backtest_at_the_sliders() -> None:
-    grid = scoring.cutoff_grid(hand_table())
-    curve = scoring.backtest_curve(grid, 60, 40)
-    assert curve.height == 2 * 101 * 3
-    here = curve.filter(pl.col("current")).sort("axis", "metric")
-    expected = pl.DataFrame(
-        {
-            "axis": ["fit"] * 3 + ["interest"] * 3,
-            "cutoff": [60] * 3 + [40] * 3,
-            "metric": sorted(scoring.CURVE_METRICS) * 2,
-            "value": [0.5, 2 / 3, 4 / 9] * 2,
-            "current": [True] * 6,
-        }
-    )
-    assert_frame_equal(here.select(expected.columns), expected)
-    fit0 = curve.filter((pl.col("axis") == "fit") & (pl.col("cutoff") == 0)).sort("metric")
-    # Only interest >= 40 holds: six known leads, three conversions, all kept.
-    assert fit0["value"].to_list() == [0.5, 1.0, pytest.approx(6 / 9)]
-    top = curve.filter((pl.col("axis") == "fit") & (pl.col("cutoff") == 100)).sort("metric")
-    assert top["value"].to_list() == [None, 0.0, 0.0]
-
-
-def test_sal_summary_counts_sales_decisions_among_the_mqls() -> None:
-    sal = scoring.sal_summary(scoring.cutoff_grid(hand_table()), 60, 40)
-    assert (sal.mqls, sal.accepted, sal.rejected) == (5, 2, 1)
-    assert sal.sal_rate == pytest.approx(0.4)
-    assert sal.acceptance_rate == pytest.approx(2 / 3)
-
-
-def test_mql_per_week_flags_the_weeks_over_capacity() -> None:
-    weekly = scoring.mql_per_week(scoring.cutoff_grid(hand_table()), 60, 40, reps=1, leads_per_rep=2)
-    # MQLs: leads 1, 2, 8 created the week of 2 Nov, lead 3 on Sunday 8 Nov (same week),
-    # lead 4 the week of 16 Nov; nothing the week of 9 Nov.
-    expected = pl.DataFrame(
-        {
-            "week": [date(2026, 11, 2), date(2026, 11, 9), date(2026, 11, 16)],
-            "mqls": [4, 0, 1],
-            "capacity": [2, 2, 2],
-            "over": [True, False, False],
-        }
-    )
-    assert_frame_equal(weekly, expected)
-    summary = scoring.capacity_summary(weekly)
-    assert (summary.weeks, summary.weeks_over, summary.peak, summary.capacity) == (3, 1, 4, 2)
-    assert summary.average == pytest.approx(5 / 3)
-
-
 def test_crossings_count_leads_entering_and_leaving_the_mql() -> None:
     old = hand_table()
     # Lead 5 gains fit (enters), leads 1 and 2 lose fit (leave).
@@ -311,41 +228,6 @@ def test_find_leads_by_company_e_mail_or_number() -> None:
     assert list(scoring.find_leads(leads, "acme")) == [1, 3]
     assert scoring.find_leads(leads, " #2 ") == {2: "#2 (no title) at Globex · bo@globex.io"}
     assert scoring.find_leads(leads, "initech") == {} and scoring.find_leads(leads, "  ") == {}
-
-
-def test_filter_leads_by_source_owner_and_period() -> None:
-    leads = pl.DataFrame(
-        {
-            "source": ["Webinar", "Webinar", "Paid search"],
-            "owner": ["Ann", "Ben", "Ann"],
-            "created": [date(2026, 1, 5), date(2026, 6, 1), date(2026, 6, 2)],
-        }
-    )
-    assert scoring.filter_leads(leads).height == 3
-    result = scoring.filter_leads(leads, sources=["Webinar"], created_from=date(2026, 2, 1))
-    assert result["owner"].to_list() == ["Ben"]
-    assert scoring.filter_leads(leads, owners=["Ann"], created_to=date(2026, 6, 1)).height == 1
-    # The page's default period spans every lead: the same frame comes back, nothing copied.
-    assert (
-        scoring.filter_leads(leads, created_from=date(2026, 1, 5), created_to=date(2026, 6, 2)) is leads
-    )
-    # A lead without a date still falls outside any period, as before.
-    undated = pl.concat([leads, pl.DataFrame({"source": ["Fair"], "owner": ["Cy"], "created": [None]})])
-    every = scoring.filter_leads(undated, created_from=date(2026, 1, 5), created_to=date(2026, 6, 2))
-    assert every.height == 3
-
-
-def test_scatter_sample_never_sends_more_than_the_limit() -> None:
-    leads = hand_table()
-    sample = scoring.scatter_sample(leads, limit=4)
-    assert sample.height == 4
-    assert sample.columns == ["fit", "interest", "outcome"]
-    full = scoring.scatter_sample(leads)
-    assert full["outcome"].value_counts().sort("outcome").rows() == [
-        ("converted", 3),
-        ("lost", 6),
-        ("unknown", 1),
-    ]
 
 
 def test_record_sal_stores_the_answer_with_bant_and_audits_it(fresh_db: Database) -> None:
@@ -435,8 +317,9 @@ def with_unscored(table: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([table, extra])
 
 
-def test_unscored_leads_never_reach_the_sal_queue_or_the_scatter() -> None:
-    leads = (
+def unscored_queue_leads() -> pl.DataFrame:
+    """`with_unscored(hand_table())` numbered and named as the sales queue lists leads."""
+    return (
         with_unscored(hand_table())
         .with_row_index("id", offset=1)
         .with_columns(
@@ -445,9 +328,11 @@ def test_unscored_leads_never_reach_the_sal_queue_or_the_scatter() -> None:
             pl.lit("CEO").alias("job_title"),
         )
     )
-    queue = scoring.mqls_for_sales(leads, 0, 0)
+
+
+def test_unscored_leads_never_reach_the_sal_queue() -> None:
+    queue = scoring.mqls_for_sales(unscored_queue_leads(), 0, 0)
     assert sorted(queue["id"].to_list()) == list(range(1, 11))
-    assert scoring.scatter_sample(leads).height == 10
 
 
 def test_agreed_cutoff_is_the_latest_decision_or_the_default() -> None:

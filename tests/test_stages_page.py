@@ -11,7 +11,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import ui
-from funnel import stages, store
+from funnel import stage_moves, stages, store
 from funnel.models import STAGE_KINDS
 from funnel.views import stages as stages_view
 from tests.conftest import APP, DEMO_TODAY, open_page
@@ -168,7 +168,7 @@ def test_an_added_stage_is_saved_in_the_position_given(app_env: Path) -> None:
 
 def test_adopt_all_saves_the_smoothed_history_probabilities(app_env: Path) -> None:
     with store.opened(app_env) as db:
-        learned = stages.history_probability(
+        learned = stage_moves.history_probability(
             store.deals(db, PIPELINE_ID),
             store.stages(db, PIPELINE_ID),
             store.stage_history(db, PIPELINE_ID),
@@ -257,7 +257,7 @@ def test_moving_a_deal_records_the_move(app_env: Path) -> None:
     assert last["to_stage_id"].item() == target.id
     # Moved today: 0 days in its new stage, so not stalled whatever the stage's limit.
     assert last["at"].item().date() == DEMO_TODAY
-    stalled = stages.stalled_deals(deals, stage_rows, history, DEMO_TODAY)
+    stalled = stage_moves.stalled_deals(deals, stage_rows, history, DEMO_TODAY)
     assert deal_id not in stalled["id"].to_list()
 
 

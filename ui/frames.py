@@ -29,7 +29,7 @@ import streamlit as st
 from sqlite_utils import Database
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
-from funnel import backtest, calibration, clock, health, points, scoring, store
+from funnel import backtest, calibration, clock, cutoffs, health, points, scoring, store
 from funnel import forecast as fc
 from funnel.models import Rule
 from ui import widgets
@@ -248,9 +248,9 @@ def _mql_view(
     owners: tuple[str, ...],
     created: tuple[date | None, date | None],
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    leads = scoring.filter_leads(_answered(path, revisions, model, today), sources, owners, *created)
-    then = scoring.filter_leads(_answered(path, revisions, model, None), sources, owners, *created)
-    return leads, scoring.cutoff_grid(then), scoring.scatter_sample(then)
+    leads = cutoffs.filter_leads(_answered(path, revisions, model, today), sources, owners, *created)
+    then = cutoffs.filter_leads(_answered(path, revisions, model, None), sources, owners, *created)
+    return leads, cutoffs.cutoff_grid(then), cutoffs.scatter_sample(then)
 
 
 @explained

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from funnel import forecast, stages
+from funnel import forecast, stage_moves, stages
 
 DEFAULT_QUARTERS = 4
 QUANTILES: tuple[float, float, float] = (0.1, 0.5, 0.9)
@@ -101,7 +101,7 @@ def pipeline_as_of(
 def history_probabilities_as_of(
     deals: pl.DataFrame, stage_frame: pl.DataFrame, history: pl.DataFrame, day: date
 ) -> pl.DataFrame:
-    """`stages.history_probability` measured only on what was known at the start of `day`.
+    """`stage_moves.history_probability` measured only on what was known at the start of `day`.
 
     Deals closed before `day` are the sample; each pipeline is measured on its own deals, since
     stage positions only compare within one pipeline.
@@ -109,7 +109,7 @@ def history_probabilities_as_of(
     then, _ = pipeline_as_of(deals, stage_frame, history, day)
     before = history.filter(pl.col("at") < _start_of(day))
     parts = [
-        stages.history_probability(
+        stage_moves.history_probability(
             then.filter(pl.col("pipeline_id") == pipeline_id),
             stage_frame.filter(pl.col("pipeline_id") == pipeline_id),
             before,
@@ -117,7 +117,7 @@ def history_probabilities_as_of(
         for pipeline_id in stage_frame.get_column("pipeline_id").unique().sort()
     ]
     if not parts:
-        return stages.history_probability(then, stage_frame, before)
+        return stage_moves.history_probability(then, stage_frame, before)
     return pl.concat(parts)
 
 

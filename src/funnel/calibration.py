@@ -27,7 +27,7 @@ from typing import Any
 
 import polars as pl
 
-from funnel import backtest, stages
+from funnel import backtest, stage_moves
 
 CONFIDENCE = 0.90
 BIN_WIDTH = 10.0
@@ -49,7 +49,7 @@ def wilson_interval(won: int, n: int, confidence: float = CONFIDENCE) -> tuple[f
 
 
 def with_intervals(learned: pl.DataFrame, confidence: float = CONFIDENCE) -> pl.DataFrame:
-    """`stages.history_probability`'s table with the Wilson interval of each empirical rate.
+    """`stage_moves.history_probability`'s table with the Wilson interval of each empirical rate.
 
     `low` and `high` are null where no closed deal reached the stage (n = 0): nothing was
     measured there, so no interval is claimed.
@@ -83,10 +83,10 @@ def interval_caption(confidence: float = CONFIDENCE) -> str:
 
 def passages(deals: pl.DataFrame, stage_frame: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
     """Each closed deal's passage through each open stage it reached, with whether it was won:
-    `stages.stage_passages` at the open stages (a deal is judged on the probabilities it carried
+    `stage_moves.stage_passages` at the open stages (a deal is judged on the probabilities it carried
     while open). One pipeline at a time, since positions only compare within a pipeline."""
     return (
-        stages.stage_passages(deals, stage_frame, history)
+        stage_moves.stage_passages(deals, stage_frame, history)
         .filter(pl.col("kind") == "open")
         .select("deal_id", "stage_id", "closed_at", "won")
     )

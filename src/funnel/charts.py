@@ -116,9 +116,9 @@ def mql_quadrant_chart(
 ) -> alt.LayerChart:
     """Fit x interest scatter coloured by outcome, the cutoff lines, the four quadrants shaded.
 
-    `points` is `scoring.scatter_sample(...)` (a sample, so the browser gets a few thousand
+    `points` is `cutoffs.scatter_sample(...)` (a sample, so the browser gets a few thousand
     marks however many leads there are; the subtitle says so), `quadrants` is
-    `scoring.quadrant_counts(...)` on all scored leads, `total_leads` how many there are. Both
+    `cutoffs.quadrant_counts(...)` on all scored leads, `total_leads` how many there are. Both
     are scored as each lead stood when its outcome was decided (the back-test's scores), and the
     subtitle says that too.
     """
@@ -214,7 +214,7 @@ _CURVE_AXES = {
 def mql_curve_chart(curve: pl.DataFrame) -> alt.FacetChart:
     """The back-test over every cutoff, one panel per slider, the current place as a rule.
 
-    Takes `scoring.backtest_curve(...)`.
+    Takes `cutoffs.backtest_curve(...)`.
     """
     frame = curve.with_columns(pl.col("axis").replace_strict(_CURVE_AXES))
     line = (
@@ -253,7 +253,7 @@ def mql_curve_chart(curve: pl.DataFrame) -> alt.FacetChart:
 def mql_capacity_chart(weekly: pl.DataFrame) -> alt.LayerChart:
     """MQLs per week against what the reps can work (dashed line); weeks over it in orange.
 
-    Takes `scoring.mql_per_week(...)`.
+    Takes `cutoffs.mql_per_week(...)`.
     """
     bars = (
         alt.Chart(weekly)
@@ -290,7 +290,7 @@ def funnel_chart(funnel: pl.DataFrame) -> alt.LayerChart:
     """One centred bar per stage, narrowing down the funnel, with its count and the conversion
     to the next stage beside it; the step with the biggest leak is drawn in red.
 
-    Takes `forecast.marketing_funnel(...)` or `forecast.pipeline_funnel(...)`.
+    Takes `funnels.marketing_funnel(...)` or `funnels.pipeline_funnel(...)`.
     """
     order = funnel["stage"].to_list()
     widest = max([*funnel["count"].to_list(), 1])
@@ -350,7 +350,7 @@ def forecast_chart(side: pl.DataFrame) -> alt.Chart:
 
 
 def range_chart(quantiles: pl.DataFrame) -> alt.LayerChart:
-    """P10 to P90 per period as a bar, P50 as a tick (`forecast.simulate(...).quantiles`)."""
+    """P10 to P90 per period as a bar, P50 as a tick (`planning.simulate(...).quantiles`)."""
     data = quantiles.filter(pl.col("period") != "Total")
     order = data["period"].to_list()
     x = alt.X("period:N", sort=order, title=None, axis=alt.Axis(labelAngle=0))
@@ -379,7 +379,7 @@ def range_chart(quantiles: pl.DataFrame) -> alt.LayerChart:
 
 
 def sensitivity_chart(ranked: pl.DataFrame) -> alt.Chart:
-    """Revenue gained per lever, biggest first, the bottleneck in red (`forecast.sensitivity`)."""
+    """Revenue gained per lever, biggest first, the bottleneck in red (`planning.sensitivity`)."""
     chart: alt.Chart = (
         alt.Chart(ranked)
         .mark_bar()

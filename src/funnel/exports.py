@@ -21,7 +21,7 @@ import polars as pl
 import vl_convert as vlc
 from sqlite_utils import Database
 
-from funnel import charts, clock, forecast, scoring, stages, store
+from funnel import charts, clock, cutoffs, forecast, funnels, scoring, stages, store
 from funnel.models import LEAD_FIELDS
 from funnel.sheets import to_csv
 
@@ -233,12 +233,12 @@ def mql_chart(
     if kind == "funnel":
         window = forecast.full_quarters_window(today)
         flagged = scoring.with_quadrants(leads, fit, interest)
-        return charts.funnel_chart(forecast.marketing_funnel(flagged, *window))
-    grid = scoring.cutoff_grid(leads)
+        return charts.funnel_chart(funnels.marketing_funnel(flagged, *window))
+    grid = cutoffs.cutoff_grid(leads)
     if kind == "curve":
-        return charts.mql_curve_chart(scoring.backtest_curve(grid, round(fit), round(interest)))
-    quadrants = scoring.quadrant_counts(grid, round(fit), round(interest))
-    sample = scoring.scatter_sample(leads)
+        return charts.mql_curve_chart(cutoffs.backtest_curve(grid, round(fit), round(interest)))
+    quadrants = cutoffs.quadrant_counts(grid, round(fit), round(interest))
+    sample = cutoffs.scatter_sample(leads)
     scored = int(grid["leads"].sum())
     return charts.mql_quadrant_chart(sample, quadrants, fit, interest, scored)
 

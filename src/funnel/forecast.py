@@ -1,12 +1,12 @@
-"""Baseline rates, forecast, simulation, sensitivity and the reverse funnel (seeds 000 and 001).
+"""Baseline rates and the forecast: the funnel read forward over a horizon (seeds 000 and 001).
 
 The forecast is the funnel read forward: leads per period x the product of the stage-to-stage
 conversion rates x the average won deal value, landing in later periods by the measured
 sales-cycle length, plus the open pipeline's weighted value by expected close date.
 
 Everything measured from the store (`measure_baseline`) is done once per store revision and
-window; what the what-if sliders change (`forecast`, `simulate`, `sensitivity`,
-`reverse_funnel`) works on small numpy arrays, so a slider move stays fast on a million leads.
+window; what the what-if sliders change (`forecast` here, and `planning`'s range, sensitivity and
+reverse funnel) works on small numpy arrays, so a slider move stays fast on a million leads.
 
 Example: 1,000 leads x 20 % x 50 % x 25 % x $10,000 = $250,000.
 
@@ -18,28 +18,21 @@ Example: 1,000 leads x 20 % x 50 % x 25 % x $10,000 = $250,000.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date
 from itertools import pairwise
 from typing import Literal
 
 import numpy as np
 import polars as pl
 
+from funnel import funnels
+
 Period = Literal["month", "quarter"]
 PERIOD_MONTHS: dict[Period, int] = {"month": 1, "quarter": 3}
 HORIZON_MONTHS = 12
 
-MARKETING_STAGES: tuple[str, ...] = (
-    "Lead",
-    "Qualified prospect",
-    "MQL",
-    "SAL",
-    "SQL / opportunity",
-    "Customer",
-)
-STEPS: tuple[str, ...] = tuple(f"{a} → {b}" for a, b in pairwise(MARKETING_STAGES))
+STEPS: tuple[str, ...] = tuple(f"{a} → {b}" for a, b in pairwise(funnels.MARKETING_STAGES))
 # One key per stage-to-stage rate, named after the stage the rate leads to.
 RATE_KEYS: tuple[str, ...] = ("rate_qualified", "rate_mql", "rate_sal", "rate_sql", "rate_customer")
 LEVER_LABELS: dict[str, str] = {
@@ -50,11 +43,6 @@ LEVER_LABELS: dict[str, str] = {
 }
 SIMULATIONS = 1_000
 SEED = 7
-LEVER_STEP = 0.10
-
-
-class ForecastError(ValueError):
-    """A forecast question that the numbers cannot answer; the message says why."""
 
 
 # --- periods ----------------------------------------------------------------------------------
@@ -135,106 +123,6 @@ def first_reachable(periods: pl.DataFrame, cycle_days: float, today: date) -> st
     lead_by = pl.col("start") - pl.duration(days=round(cycle_days))
     reachable = periods.filter(lead_by >= pl.lit(today))["period"]
     return str(reachable[0] if reachable.len() else periods["period"][-1])
-
-
-# --- funnels ----------------------------------------------------------------------------------
-
-
-def _funnel_frame(stages: Sequence[str], counts: Sequence[int]) -> pl.DataFrame:
-    """Counts per stage, the conversion to the next stage, and the biggest leak flagged.
-
-    The biggest leak is the step with the lowest conversion: where the most of those who got
-    there are lost (the first such step on a tie).
-    """
-    conversion: list[float | None] = [
-        counts[i + 1] / counts[i] if counts[i] else None for i in range(len(counts) - 1)
-    ] + [None]
-    known = [(c, i) for i, c in enumerate(conversion) if c is not None]
-    leak = min(known)[1] if known else -1
-    return pl.DataFrame(
-        {
-            "stage": list(stages),
-            "count": list(counts),
-            "conversion": conversion,
-            "leak": [i == leak for i in range(len(stages))],
-        },
-        schema={"stage": pl.String, "count": pl.Int64, "conversion": pl.Float64, "leak": pl.Boolean},
-    )
-
-
-def marketing_funnel(leads: pl.DataFrame, start: date, end: date) -> pl.DataFrame:
-    """Leads created in [start, end) counted at each marketing-funnel stage they reached.
-
-    `leads` carries the `mql` flag of `scoring.with_quadrants` at the agreed cutoff. A lead
-    counts at every stage up to the furthest it reached (a customer was an SQL, an SAL, an MQL
-    and a qualified prospect on its way), so counts only narrow and the product of the rates is
-    exactly customers / leads.
-    """
-    furthest = (
-        pl.when(pl.col("outcome").str.to_lowercase() == "converted")
-        .then(5)
-        .when(pl.col("sql_at").is_not_null())
-        .then(4)
-        .when(pl.col("sal_status").str.to_lowercase() == "accepted")
-        .then(3)
-        .when(pl.col("mql"))
-        .then(2)
-        .when(pl.col("qualified_at").is_not_null())
-        .then(1)
-        .otherwise(0)
-    )
-    reached = (
-        leads.lazy()
-        .filter(pl.col("created").is_between(start, end, closed="left"))
-        .group_by(furthest.alias("level"))
-        .len()
-        .collect()
-    )
-    at_level = np.zeros(len(MARKETING_STAGES), dtype=np.int64)
-    for level, n in reached.iter_rows():
-        at_level[level] = n
-    counts = at_level[::-1].cumsum()[::-1]
-    return _funnel_frame(MARKETING_STAGES, [int(c) for c in counts])
-
-
-def pipeline_funnel(
-    deals: pl.DataFrame, stages: pl.DataFrame, history: pl.DataFrame, start: date, end: date
-) -> pl.DataFrame:
-    """Deals of one pipeline created in [start, end) counted at each open stage they reached,
-    then at "Won".
-
-    A deal reached a stage when its history or its current stage shows it there or further;
-    a deal lost at its first step still counts at the first stage.
-    """
-    open_stages = stages.filter(pl.col("kind") == "open").sort("position")
-    rank = pl.concat(
-        [
-            open_stages.select(
-                pl.col("id").alias("stage_id"), pl.int_range(pl.len(), dtype=pl.Int64).alias("rank")
-            ),
-            stages.filter(pl.col("kind") == "won").select(
-                pl.col("id").alias("stage_id"), pl.lit(open_stages.height, dtype=pl.Int64).alias("rank")
-            ),
-        ]
-    )
-    in_window = deals.filter(pl.col("created").is_between(start, end, closed="left")).select(
-        pl.col("id").alias("deal_id"), "stage_id"
-    )
-    visits = pl.concat(
-        [in_window, history.select("deal_id", pl.col("to_stage_id").alias("stage_id"))]
-    ).join(rank, on="stage_id", how="left")
-    furthest = (
-        in_window.select("deal_id")
-        .join(visits.group_by("deal_id").agg(pl.col("rank").max()), on="deal_id", how="left")
-        .get_column("rank")
-        .fill_null(0)
-        .to_numpy()
-    )
-    levels = open_stages.height + 1
-    at_level = np.bincount(furthest.astype(np.int64), minlength=levels)
-    counts = at_level[::-1].cumsum()[::-1]
-    names = [*open_stages.get_column("name").to_list(), "Won"]
-    return _funnel_frame(names, [int(c) for c in counts])
 
 
 # --- levers and the baseline ------------------------------------------------------------------
@@ -401,7 +289,7 @@ def measure_baseline(
     are the pipeline's `lead_share` of them.
     """
     start, end = window or full_quarters_window(today)
-    funnel = marketing_funnel(leads, start, end)
+    funnel = funnels.marketing_funnel(leads, start, end)
     counts = funnel.get_column("count").to_list()
     months = (end.year - start.year) * 12 + end.month - start.month
     periods_in_window = max(months / PERIOD_MONTHS[period], 1e-9)
@@ -482,7 +370,7 @@ def landing_matrix(periods: pl.DataFrame, pmf: np.ndarray) -> np.ndarray:
     return matrix
 
 
-def _new_business(levers: Levers, baseline: Baseline) -> np.ndarray:
+def new_business(levers: Levers, baseline: Baseline) -> np.ndarray:
     """Won value landing in each period; the first period's leads are its remaining share."""
     spread = landing_matrix(baseline.horizon, cycle_pmf(baseline.cycle_samples, levers.cycle_days))
     share = baseline.horizon.get_column("share").to_numpy()
@@ -492,7 +380,7 @@ def _new_business(levers: Levers, baseline: Baseline) -> np.ndarray:
 
 def forecast(levers: Levers, baseline: Baseline) -> pl.DataFrame:
     """Revenue per horizon period: new business from the funnel plus the weighted pipeline."""
-    new = _new_business(levers, baseline)
+    new = new_business(levers, baseline)
     return baseline.horizon.select("period", "start").with_columns(
         new_business=pl.Series(new),
         pipeline=pl.Series(baseline.pipeline_weighted),
@@ -526,122 +414,9 @@ def measure_view(
     baseline = measure_baseline(leads, deals, today, window, period, all_deals=every)
     if pipeline is None:
         return baseline, None
-    return baseline, pipeline_funnel(deals, *pipeline[:2], *window)
+    return baseline, funnels.pipeline_funnel(deals, *pipeline[:2], *window)
 
 
 def compare_levers(a: Levers, b: Levers, baseline: Baseline, names: tuple[str, str]) -> pl.DataFrame:
     """`side_by_side` of two sets of levers forecast on one baseline, as the page compares them."""
     return side_by_side(forecast(a, baseline), forecast(b, baseline), names)
-
-
-@dataclass(frozen=True)
-class Simulation:
-    """P10/P50/P90 per period and in total, and the chance the total reaches the target."""
-
-    quantiles: pl.DataFrame
-    chance: float
-
-
-def simulate(levers: Levers, baseline: Baseline, target: float, seed: int = SEED) -> Simulation:
-    """A range for the forecast: each open deal won at its probability (drawn once, in the
-    baseline), each conversion rate drawn from a Beta with the lever as its mean and the
-    history's sample size (plus a uniform prior's two pseudo-counts) as its weight, and each
-    period's customers drawn binomially from its leads.
-
-    So a rate measured on 20 leads swings far more than one measured on 20,000, and a lever
-    moved by hand keeps the uncertainty of the history behind it.
-    """
-    draws = baseline.pipeline_draws
-    n = draws.shape[0]
-    rng = np.random.default_rng(seed)
-    p = np.ones(n)
-    for rate, trials in zip(levers.rates, baseline.trials, strict=False):
-        weight = trials + 2
-        p *= rng.beta(max(rate * weight, 1e-9), max((1 - rate) * weight, 1e-9), size=n)
-    share = baseline.horizon.get_column("share").to_numpy()
-    leads = np.rint(levers.leads_per_period * share).astype(np.int64)  # today's period: its rest
-    periods = baseline.horizon.height
-    customers = rng.binomial(leads, np.repeat(p[:, None], periods, axis=1))
-    spread = landing_matrix(baseline.horizon, cycle_pmf(baseline.cycle_samples, levers.cycle_days))
-    revenue = customers * levers.deal_value @ spread + draws
-    table = np.column_stack([revenue, revenue.sum(axis=1)])
-    p10, p50, p90 = np.quantile(table, [0.1, 0.5, 0.9], axis=0)
-    quantiles = pl.DataFrame(
-        {
-            "period": [*baseline.horizon.get_column("period").to_list(), "Total"],
-            "p10": p10,
-            "p50": p50,
-            "p90": p90,
-        }
-    )
-    return Simulation(quantiles, float((table[:, -1] >= target).mean()))
-
-
-# --- reverse funnel and sensitivity -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReverseFunnel:
-    """How many are needed at each stage for a period's target, and when the leads must arrive."""
-
-    stages: pl.DataFrame
-    leads: float
-    by: date
-
-
-def reverse_funnel(levers: Levers, target: float, period_start_date: date) -> ReverseFunnel:
-    """Read the funnel backwards: target / deal value customers, divided by each rate in turn.
-
-    The leads must arrive one cycle length before the period starts for their wins to land
-    in it.
-    """
-    if levers.deal_value <= 0:
-        raise ForecastError("The average deal value is $0, so no number of leads reaches a target.")
-    for key, rate in zip(RATE_KEYS, levers.rates, strict=False):
-        if rate <= 0:
-            raise ForecastError(
-                f"The conversion rate {key} is 0 %, so no number of leads reaches a target."
-            )
-    needed = [target / levers.deal_value]
-    for rate in reversed(levers.rates):
-        needed.insert(0, needed[0] / rate)
-    stages = pl.DataFrame(
-        {
-            "stage": list(MARKETING_STAGES[: len(needed)]),
-            "needed": [math.ceil(round(x, 6)) for x in needed],
-        },
-        schema={"stage": pl.String, "needed": pl.Int64},
-    )
-    return ReverseFunnel(stages, needed[0], period_start_date - timedelta(days=round(levers.cycle_days)))
-
-
-def sensitivity(levers: Levers, baseline: Baseline) -> pl.DataFrame:
-    """Horizon revenue gained by a 10 % move on each lever, ranked: the bottleneck first.
-
-    Volume and deal value go up 10 %, the cycle gets 10 % shorter, and each conversion step
-    loses 10 % less of those who reach it. A plain +10 % on every rate would move revenue by
-    exactly +10 % each (the forecast is their product) and hide the bottleneck; cutting the
-    leak favours the step that leaks most, which is where effort pays.
-    """
-    base = float(_new_business(levers, baseline).sum())
-    step = LEVER_STEP
-    more_leads = replace(levers, leads_per_period=levers.leads_per_period * (1 + step))
-    moves: list[tuple[str, Levers]] = [("Leads per period +10 %", more_leads)]
-    for i, name in enumerate(STEPS[: len(levers.rates)]):
-        rates = list(levers.rates)
-        rates[i] += step * (1 - rates[i])
-        moves.append((f"{name}: 10 % fewer lost", replace(levers, rates=tuple(rates))))
-    moves += [
-        ("Average deal value +10 %", replace(levers, deal_value=levers.deal_value * (1 + step))),
-        ("Cycle length -10 %", replace(levers, cycle_days=levers.cycle_days * (1 - step))),
-    ]
-    gains = [float(_new_business(m, baseline).sum()) - base for _, m in moves]
-    return (
-        pl.DataFrame(
-            {"lever": [name for name, _ in moves], "gain": gains},
-            schema={"lever": pl.String, "gain": pl.Float64},
-        )
-        .with_columns(gain_pct=pl.col("gain") / base if base else pl.lit(None, pl.Float64))
-        .sort("gain", descending=True, maintain_order=True)
-        .with_columns(bottleneck=pl.int_range(pl.len()) == 0)
-    )

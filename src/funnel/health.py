@@ -17,7 +17,7 @@ from datetime import date
 
 import polars as pl
 
-from funnel import clock, forecast, importers, scoring, stages
+from funnel import clock, forecast, importers, scoring, stage_moves, stages
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def measure(
     if deals is None:
         return found
     frame, history = deals
-    coverage = stages.history_coverage(frame, history)
+    coverage = stage_moves.history_coverage(frame, history)
     closed_at = frame.get_column("closed_at").drop_nulls()
     start = forecast.full_quarters_window(today, LONGEST_WINDOW)[0]
     latest = closed_at.max()

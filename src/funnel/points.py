@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from funnel import scoring
+from funnel import cutoffs, scoring
 from funnel.models import Rule
 
 TRAIN_SHARE = 0.7
@@ -171,7 +171,7 @@ def fit_points(
             name: _auc(y_test, frame.select(pl.col("fit") + pl.col("interest")).to_series().to_numpy())
             for name, frame in scored.items()
         },
-        test_grids={name: scoring.cutoff_grid(frame) for name, frame in scored.items()},
+        test_grids={name: cutoffs.cutoff_grid(frame) for name, frame in scored.items()},
     )
 
 
@@ -180,7 +180,7 @@ def capacity_cutoff(grid: pl.DataFrame, reps: int, leads_per_rep: int) -> tuple[
     reps x leads per rep (the page's capacity check); fewer MQLs, then higher cutoffs, break
     ties. None when no cutoff fits (a week over capacity even at 100/100) or there are no leads.
 
-    Takes `scoring.cutoff_grid`: every cutoff is read from suffix sums over its cells at once.
+    Takes `cutoffs.cutoff_grid`: every cutoff is read from suffix sums over its cells at once.
     """
     if grid.is_empty():
         return None
@@ -224,7 +224,7 @@ def comparison(
         ):
             if cutoff is None:
                 continue
-            bt = scoring.mql_backtest(grid, *cutoff)
+            bt = cutoffs.mql_backtest(grid, *cutoff)
             rows.append(
                 {
                     "model": name,

@@ -1,4 +1,4 @@
-"""Lead scoring: rules -> fit and interest, decay, quadrants, back-test, capacity.
+"""Lead scoring: rules -> fit and interest, decay, quadrants, the agreed cutoff, one lead explained.
 
 The default model follows seed 001: explicit criteria score fit, implicit criteria score
 interest, negative criteria (anything that correlates with lost deals) take points off.
@@ -180,6 +180,18 @@ def decay_factor(half_life_days: float, today: date | pl.Expr) -> pl.Expr:
     return pl.lit(0.5).pow(days.cast(pl.Float64) / half_life_days).fill_null(1.0)
 
 
+def outcome_label() -> pl.Expr:
+    """'converted' (converted or won), 'lost', or 'unknown' when no outcome is known yet."""
+    outcome = pl.col("outcome")
+    return (
+        pl.when(outcome.is_in(["converted", "won"]))
+        .then(pl.lit("converted"))
+        .when(outcome == "lost")
+        .then(pl.lit("lost"))
+        .otherwise(pl.lit("unknown"))
+    )
+
+
 def decided_on() -> pl.Expr:
     """The day a lead's outcome was decided, the day the back-test scores it on.
 
@@ -323,250 +335,6 @@ def with_answers(leads: pl.DataFrame, answers: pl.DataFrame) -> pl.DataFrame:
     return leads.with_columns(leads[c].clone().scatter(at, answers[c]) for c in columns)
 
 
-# --- filters and the scatter sample ------------------------------------------------------------
-
-
-def filter_leads(
-    scored: pl.DataFrame,
-    sources: Sequence[str] = (),
-    owners: Sequence[str] = (),
-    created_from: date | None = None,
-    created_to: date | None = None,
-) -> pl.DataFrame:
-    """The leads the meeting looks at: by source, owner and creation period (empty = all).
-
-    A bound that every lead already meets (the page's default period spans them all) is no
-    condition: filtering a million rows to keep them all would copy every column for nothing.
-    """
-    created = pl.col("created")
-    first, last, undated = scored.select(
-        created.min().alias("first"), created.max().alias("last"), created.null_count().alias("n")
-    ).row(0)
-    conditions = []
-    if sources:
-        conditions.append(pl.col("source").is_in(list(sources)))
-    if owners:
-        conditions.append(pl.col("owner").is_in(list(owners)))
-    # A lead without a date never passes a bound: with any such lead, every bound stays.
-    if created_from is not None and (undated or first is None or created_from > first):
-        conditions.append(created >= created_from)
-    if created_to is not None and (undated or last is None or created_to < last):
-        conditions.append(created <= created_to)
-    return scored.filter(*conditions) if conditions else scored
-
-
-def outcome_label() -> pl.Expr:
-    """'converted' (converted or won), 'lost', or 'unknown' when no outcome is known yet."""
-    outcome = pl.col("outcome")
-    return (
-        pl.when(outcome.is_in(["converted", "won"]))
-        .then(pl.lit("converted"))
-        .when(outcome == "lost")
-        .then(pl.lit("lost"))
-        .otherwise(pl.lit("unknown"))
-    )
-
-
-def scatter_sample(scored: pl.DataFrame, limit: int = 5_000, seed: int = 0) -> pl.DataFrame:
-    """At most `limit` leads (a fixed random sample) for the scatter: fit, interest, outcome.
-
-    A browser chokes on a million marks (and Altair refuses more than 5,000 rows inline);
-    every count on the page is taken on all scored leads. Unscored leads have no place to be
-    drawn.
-    """
-    points = scored.select("fit", "interest", outcome_label().alias("outcome")).filter(is_scored())
-    return points if points.height <= limit else points.sample(limit, seed=seed)
-
-
-# --- the cutoff grid: counts per whole fit and interest point ----------------------------------
-
-
-def cutoff_grid(scored: pl.DataFrame) -> pl.DataFrame:
-    """Lead counts per whole fit point, whole interest point and week of creation.
-
-    Cutoffs are whole points, and fit >= F holds exactly when floor(fit) >= F, so every figure
-    for any cutoff is a sum over this grid: the page aggregates a million leads once per filter
-    and each slider move then reads tens of thousands of cells, not a million leads. Columns:
-    `fit`, `interest`, `week` (its Monday), `leads`, `converted`, `lost`, `accepted`,
-    `rejected`. Unscored leads are not in it, so no figure taken from it counts them.
-    """
-    outcome = outcome_label()
-    sal = pl.col("sal_status")
-    return (
-        scored.lazy()
-        .filter(is_scored())
-        .group_by(
-            pl.col("fit").floor().clip(0, 100).cast(pl.Int64),
-            pl.col("interest").floor().clip(0, 100).cast(pl.Int64),
-            pl.col("created").dt.truncate("1w").alias("week"),
-        )
-        .agg(
-            pl.len().cast(pl.Int64).alias("leads"),
-            (outcome == "converted").sum().cast(pl.Int64).alias("converted"),
-            (outcome == "lost").sum().cast(pl.Int64).alias("lost"),
-            (sal == "accepted").sum().cast(pl.Int64).alias("accepted"),
-            (sal == "rejected").sum().cast(pl.Int64).alias("rejected"),
-        )
-        .sort("fit", "interest", "week")
-        .collect()
-    )
-
-
-def quadrant_counts(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -> pl.DataFrame:
-    """Leads per quadrant and their share of all leads, the four in `QUADRANTS` order."""
-    counts = (
-        with_quadrants(grid, fit_cutoff, interest_cutoff).group_by("quadrant").agg(pl.col("leads").sum())
-    )
-    return (
-        pl.DataFrame({"quadrant": list(QUADRANTS)})
-        .join(counts, on="quadrant", how="left")
-        .with_columns(pl.col("leads").fill_null(0).cast(pl.Int64))
-        .with_columns(_safe_div(pl.col("leads"), pl.col("leads").sum()).alias("share"))
-    )
-
-
-def _ratio(numerator: int, denominator: int) -> float | None:
-    return numerator / denominator if denominator else None
-
-
-@dataclass(frozen=True)
-class Backtest:
-    """What a cutoff would have done on the leads whose outcome is known (converted or lost)."""
-
-    known: int
-    conversions: int
-    mqls: int
-    mql_conversions: int
-
-    @property
-    def mql_share(self) -> float | None:
-        return _ratio(self.mqls, self.known)
-
-    @property
-    def base_rate(self) -> float | None:
-        return _ratio(self.conversions, self.known)
-
-    @property
-    def conversion_in(self) -> float | None:
-        return _ratio(self.mql_conversions, self.mqls)
-
-    @property
-    def conversion_out(self) -> float | None:
-        return _ratio(self.conversions - self.mql_conversions, self.known - self.mqls)
-
-    @property
-    def recall(self) -> float | None:
-        """Share of all conversions that the cutoff keeps."""
-        return _ratio(self.mql_conversions, self.conversions)
-
-    @property
-    def lift(self) -> float | None:
-        """Conversion inside the MQLs over the base rate: 2.0 = twice as likely to convert."""
-        if self.conversion_in is None or not self.base_rate:
-            return None
-        return self.conversion_in / self.base_rate
-
-    @property
-    def conversions_lost(self) -> int:
-        """Conversions that sat below the cutoff."""
-        return self.conversions - self.mql_conversions
-
-
-def mql_backtest(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -> Backtest:
-    """Back-test a cutoff on the leads with a known outcome (from `cutoff_grid`)."""
-    row = grid.select(
-        (pl.col("converted") + pl.col("lost")).sum().alias("known"),
-        pl.col("converted").sum().alias("conversions"),
-        (pl.col("converted") + pl.col("lost"))
-        .filter(is_mql(fit_cutoff, interest_cutoff))
-        .sum()
-        .alias("mqls"),
-        pl.col("converted").filter(is_mql(fit_cutoff, interest_cutoff)).sum().alias("mc"),
-    ).row(0)
-    return Backtest(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
-
-
-CURVE_METRICS = ("MQL share", "Conversion in MQLs", "Conversions kept (recall)")
-
-
-def backtest_curve(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -> pl.DataFrame:
-    """The back-test over every cutoff 0..100 on one axis, the other held where it is.
-
-    Long frame: `axis` ("fit" or "interest"), `cutoff`, `metric` (one of `CURVE_METRICS`),
-    `value` (0..1, null where nothing is left to measure) and `current` (the slider's place).
-    A suffix sum over the grid gives every cutoff at once.
-    """
-    known_total = grid.select((pl.col("converted") + pl.col("lost")).sum()).item()
-    converted_total = int(grid["converted"].sum())
-    parts = []
-    for axis, other, held, current in (
-        ("fit", "interest", interest_cutoff, fit_cutoff),
-        ("interest", "fit", fit_cutoff, interest_cutoff),
-    ):
-        per_cut = (
-            grid.filter(pl.col(other) >= held)
-            .group_by(pl.col(axis).alias("cutoff"))
-            .agg(pl.col("converted").sum(), (pl.col("converted") + pl.col("lost")).sum().alias("k"))
-        )
-        kept = (
-            pl.DataFrame({"cutoff": pl.int_range(0, 101, eager=True).cast(pl.Int64)})
-            .join(per_cut, on="cutoff", how="left")
-            .fill_null(0)
-            .sort("cutoff", descending=True)
-            .with_columns(pl.col("converted", "k").cum_sum())
-            .sort("cutoff")
-        )
-        parts.append(
-            kept.select(
-                pl.lit(axis).alias("axis"),
-                "cutoff",
-                _safe_div(pl.col("k"), known_total).alias(CURVE_METRICS[0]),
-                _safe_div(pl.col("converted"), pl.col("k")).alias(CURVE_METRICS[1]),
-                _safe_div(pl.col("converted"), converted_total).alias(CURVE_METRICS[2]),
-                (pl.col("cutoff") == current).alias("current"),
-            )
-        )
-    return (
-        pl.concat(parts)
-        .unpivot(index=["axis", "cutoff", "current"], variable_name="metric", value_name="value")
-        .select("axis", "cutoff", "metric", "value", "current")
-    )
-
-
-def _safe_div(numerator: pl.Expr, denominator: pl.Expr | int) -> pl.Expr:
-    den = denominator if isinstance(denominator, pl.Expr) else pl.lit(denominator)
-    return pl.when(den > 0).then(numerator.cast(pl.Float64) / den).otherwise(None)
-
-
-@dataclass(frozen=True)
-class SalSummary:
-    """How sales received the MQLs: accepted (SAL) or rejected, with BANT."""
-
-    mqls: int
-    accepted: int
-    rejected: int
-
-    @property
-    def sal_rate(self) -> float | None:
-        """SALs per MQL: the funnel's MQL -> SAL conversion."""
-        return _ratio(self.accepted, self.mqls)
-
-    @property
-    def acceptance_rate(self) -> float | None:
-        """Accepted among the MQLs sales has reviewed."""
-        return _ratio(self.accepted, self.accepted + self.rejected)
-
-
-def sal_summary(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -> SalSummary:
-    """Accepted and rejected MQLs under a cutoff (from `cutoff_grid`)."""
-    row = (
-        grid.filter(is_mql(fit_cutoff, interest_cutoff))
-        .select(pl.col("leads", "accepted", "rejected").sum())
-        .row(0)
-    )
-    return SalSummary(int(row[0]), int(row[1]), int(row[2]))
-
-
 # --- what a rule edit changes ------------------------------------------------------------------
 
 
@@ -591,68 +359,6 @@ def crossings(
     before = old_scored.select(mql).to_series()
     after = new_scored.select(mql).to_series()
     return Crossings(int((after & ~before).sum()), int((before & ~after).sum()))
-
-
-# --- capacity ----------------------------------------------------------------------------------
-
-
-def mql_per_week(
-    grid: pl.DataFrame,
-    fit_cutoff: int,
-    interest_cutoff: int,
-    reps: int,
-    leads_per_rep: int,
-) -> pl.DataFrame:
-    """MQLs the cutoff would have produced each week (by creation date) against capacity.
-
-    Capacity is reps x leads a rep can work a week. Weeks start on Monday; every week from the
-    first lead to the last is listed, quiet ones with 0. Takes `cutoff_grid`. Columns: `week`,
-    `mqls`, `capacity`, `over`.
-    """
-    capacity = reps * leads_per_rep
-    span = grid.select(pl.col("week").min().alias("first"), pl.col("week").max().alias("last"))
-    first, last = span.row(0)
-    weeks = pl.DataFrame(
-        {"week": [] if first is None else pl.date_range(first, last, "1w", eager=True)},
-        schema={"week": pl.Date},
-    )
-    counts = (
-        grid.filter(is_mql(fit_cutoff, interest_cutoff))
-        .group_by("week")
-        .agg(pl.col("leads").sum().alias("mqls"))
-    )
-    return (
-        weeks.join(counts, on="week", how="left")
-        .select(
-            "week",
-            pl.col("mqls").fill_null(0).cast(pl.Int64),
-            pl.lit(capacity, dtype=pl.Int64).alias("capacity"),
-        )
-        .with_columns((pl.col("mqls") > pl.col("capacity")).alias("over"))
-        .sort("week")
-    )
-
-
-@dataclass(frozen=True)
-class CapacitySummary:
-    weeks: int
-    weeks_over: int
-    capacity: int
-    peak: int
-    average: float
-
-
-def capacity_summary(weekly: pl.DataFrame) -> CapacitySummary:
-    """Weeks over capacity, peak and average MQLs a week, from `mql_per_week`."""
-    if weekly.is_empty():
-        return CapacitySummary(0, 0, 0, 0, 0.0)
-    return CapacitySummary(
-        weeks=weekly.height,
-        weeks_over=int(weekly["over"].sum()),
-        capacity=int(weekly["capacity"][0]),
-        peak=int(weekly.select(pl.col("mqls").max()).item()),
-        average=float(weekly.select(pl.col("mqls").mean()).item()),
-    )
 
 
 # --- explaining one lead's score -------------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Page
 
 from funnel.charts import _LEAK_COLOUR
-from funnel.forecast import MARKETING_STAGES
+from funnel.funnels import MARKETING_STAGES
 from tests.e2e.conftest import AppServer
 from tests.e2e.helpers import assert_no_exception, screenshot, settle
 

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from funnel import forecast as fc
+from funnel import planning
 from funnel.views import forecast as forecast_view
 from tests.test_forecast import FIVE, Q1, TODAY, hand_baseline
 
@@ -212,7 +213,7 @@ def test_headline_metrics_read_the_total_row() -> None:
 
 def test_reverse_message_warns_when_the_leads_were_due_already() -> None:
     # $250,000 / $10,000 = 25 customers / 25 % / 50 % / 20 % = 1,000 leads, 30 days before Q1.
-    reverse = fc.reverse_funnel(fc.Levers(1_000, (0.2, 0.5, 0.25), 10_000.0, 30.0), 250_000.0, Q1)
+    reverse = planning.reverse_funnel(fc.Levers(1_000, (0.2, 0.5, 0.25), 10_000.0, 30.0), 250_000.0, Q1)
     assert (
         forecast_view.reverse_message(reverse, TODAY) == "**1,000 leads** arriving by **02 Dec 2026**."
     )

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from funnel import scoring
+from funnel import cutoffs, scoring
 from funnel.views import mql as mql_view
 from tests.test_scoring import TODAY, TOY_RULES, hand_table, with_unscored
 
@@ -83,7 +83,7 @@ def test_the_view_link_and_kept_copies_read_back_into_the_same_view() -> None:
 
 def test_cutoff_view_on_the_hand_table() -> None:
     # At F=60, I=40: 5 of 10 leads are MQLs; back-test on 9 known leads (see the tests above).
-    view = mql_view.cutoff_view(scoring.cutoff_grid(hand_table()), 60, 40)
+    view = mql_view.cutoff_view(cutoffs.cutoff_grid(hand_table()), 60, 40)
     assert view.quadrants["leads"].to_list() == [5, 1, 2, 2]
     assert view.scored == 10
     assert view.figures == [
@@ -107,10 +107,10 @@ def test_unscored_leads_are_in_no_quadrant_never_mql_and_out_of_every_backtest_f
     flagged = scoring.with_quadrants(leads, 60, 40)
     assert flagged["quadrant"].tail(4).to_list() == [None] * 4
     assert flagged["mql"].tail(4).to_list() == [False] * 4
-    view = mql_view.cutoff_view(scoring.cutoff_grid(leads), 60, 40)
+    view = mql_view.cutoff_view(cutoffs.cutoff_grid(leads), 60, 40)
     # The same figures as the ten scored leads alone: the two extra conversions do not lower
     # the recall, the extra lost lead does not lower the base rate.
-    alone = mql_view.cutoff_view(scoring.cutoff_grid(hand_table()), 60, 40)
+    alone = mql_view.cutoff_view(cutoffs.cutoff_grid(hand_table()), 60, 40)
     assert view.figures == alone.figures
     assert_frame_equal(view.curve, alone.curve)
     assert view.scored == 10
@@ -163,7 +163,7 @@ def test_a_lead_with_no_score_in_the_file_and_nothing_for_the_rules_stays_unscor
 
 
 def test_capacity_check_says_how_many_weeks_sales_could_not_keep_up() -> None:
-    grid = scoring.cutoff_grid(hand_table())
+    grid = cutoffs.cutoff_grid(hand_table())
     # Weekly MQLs 4, 0, 1 (see test_mql_per_week_flags_the_weeks_over_capacity).
     weekly, within, message = mql_view.capacity_check(grid, 60, 40, reps=1, leads_per_rep=2)
     assert weekly["mqls"].to_list() == [4, 0, 1]

@@ -6,19 +6,20 @@ from typing import Any
 
 import polars as pl
 
-from funnel import stages
+from funnel import stage_moves
 from funnel.models import Stage
 from funnel.views import stages as stages_view
-from tests.test_stages import IMPORTED, IMPORTED_HISTORY, PIPELINE, deal, deals_frame
+from tests.test_stage_moves import IMPORTED, IMPORTED_HISTORY
+from tests.test_stages import PIPELINE, deal, deals_frame
 
 
 def test_without_history_no_open_stage_claims_a_rate_and_the_overall_win_rate_is_given() -> None:
-    result = stages.history_probability(IMPORTED, PIPELINE, IMPORTED_HISTORY, pseudo_deals=0)
+    result = stage_moves.history_probability(IMPORTED, PIPELINE, IMPORTED_HISTORY, pseudo_deals=0)
     # Counting the won deals alone would read 100 % on every open stage.
     assert result["n"].to_list() == [0] * 5
     assert result["empirical"].null_count() == 5
     assert stages_view.measured_labels(result) == {}
-    coverage = stages.history_coverage(IMPORTED, IMPORTED_HISTORY)
+    coverage = stage_moves.history_coverage(IMPORTED, IMPORTED_HISTORY)
     assert (coverage.closed, coverage.won, coverage.with_history) == (5, 3, 0)
     assert coverage.line().startswith(
         "Overall win rate 60.0% (3 won of 5 closed deals). No closed deal has stage history"

@@ -14,20 +14,20 @@ import polars as pl
 
 from funnel.forecast import (
     LEVER_LABELS,
-    MARKETING_STAGES,
     PERIOD_MONTHS,
     RATE_KEYS,
     STEPS,
     Baseline,
     Levers,
     Period,
-    ReverseFunnel,
     add_months,
     full_quarters_window,
     horizon_note,
     period_label,
     period_start,
 )
+from funnel.funnels import MARKETING_STAGES
+from funnel.planning import ReverseFunnel
 from funnel.scoring import agreed_cutoff
 from funnel.text import excerpt
 

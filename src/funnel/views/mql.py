@@ -9,14 +9,10 @@ from typing import Any
 
 import polars as pl
 
-from funnel.rules import CONDITIONS, SCORABLE_FIELDS, VALUE_HELP
-from funnel.scoring import (
-    AXES,
+from funnel.cutoffs import (
     Backtest,
     CapacitySummary,
-    Crossings,
     SalSummary,
-    agreed_cutoff,
     backtest_curve,
     capacity_summary,
     mql_backtest,
@@ -24,6 +20,8 @@ from funnel.scoring import (
     quadrant_counts,
     sal_summary,
 )
+from funnel.rules import CONDITIONS, SCORABLE_FIELDS, VALUE_HELP
+from funnel.scoring import AXES, Crossings, agreed_cutoff
 from funnel.text import excerpt
 
 TOTALS_HEADINGS = {

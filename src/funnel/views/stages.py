@@ -8,7 +8,8 @@ from typing import Any
 import polars as pl
 
 from funnel.models import STAGE_KINDS, Stage
-from funnel.stages import DEFAULT_PSEUDO_DEALS, removed_stages_with_deals
+from funnel.stage_moves import DEFAULT_PSEUDO_DEALS
+from funnel.stages import removed_stages_with_deals
 from funnel.templates import TEMPLATES
 from funnel.text import excerpt
 
