@@ -102,6 +102,30 @@ def test_interest_halves_after_one_half_life() -> None:
     assert no_decay["interest"].to_list() == [100.0, 100.0, 100.0]
 
 
+def test_points_counted_once_score_both_days_as_scoring_from_scratch() -> None:
+    # 25 interest points, then decayed to today (12.5 after one half-life: 50 on 0..100) or to
+    # the lead's own decision day (no time passed: 100); fit has no rule, so no lead has a fit.
+    rules = (Rule("interest", "downloads", "at_least", 1.0, 25, "Downloaded"),)
+    leads = pl.DataFrame(
+        {
+            "downloads": [1, None],
+            "created": [date(2026, 10, 1)] * 2,
+            "last_activity": [date(2026, 11, 9)] * 2,
+            "outcome": [None, None],
+            "converted_at": pl.Series([None, None], dtype=pl.Date),
+        }
+    )
+    points = scoring.rule_points(leads, rules)
+    assert points.to_dicts() == [
+        {"_fit_points": None, "_interest_points": 25.0},
+        {"_fit_points": None, "_interest_points": None},
+    ]
+    for day, interest in ((TODAY, [50.0, None]), (scoring.decided_on(), [100.0, None])):
+        shared = scoring.score_leads(leads, rules, 14, day, points)
+        assert_frame_equal(shared, scoring.score_leads(leads, rules, 14, day))
+        assert shared["interest"].to_list() == pytest.approx(interest)
+
+
 def test_the_backtest_scores_each_lead_on_the_day_its_outcome_was_decided() -> None:
     # 25 points of interest, halving every 30 days. Converted 30 days after its last activity:
     # half its interest (50). Lost, or still open: scored at its last activity, all of it (100);

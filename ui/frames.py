@@ -197,13 +197,20 @@ def stage_history(pipeline_id: int | None = None) -> pl.DataFrame:
 
 
 @st.cache_resource(max_entries=4, show_spinner="Scoring leads…")
+def _points(path: str, leads_rev: int, rules: tuple[Rule, ...]) -> pl.DataFrame:
+    """The rules' points of every lead, once for both days a lead is scored on (`_scored`)."""
+    return scoring.rule_points(_leads(path, leads_rev), rules)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Scoring leads…")
 def _scored(
     path: str, leads_rev: int, rules: tuple[Rule, ...], half_life_days: float, today: date | None
 ) -> pl.DataFrame:
     """Leads scored with today's decay, or (`today` None) each as it stood when its outcome
     was decided (`scoring.decided_on`), the back-test's scores."""
     at = scoring.decided_on() if today is None else today
-    return scoring.score_leads(_leads(path, leads_rev), rules, half_life_days, at)
+    points = _points(path, leads_rev, rules)
+    return scoring.score_leads(_leads(path, leads_rev), rules, half_life_days, at, points)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)

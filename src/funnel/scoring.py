@@ -229,34 +229,59 @@ def _scorable(rules: Sequence[Rule], axis: Axis) -> pl.Expr:
     return pl.any_horizontal(_field(f).is_not_null() for f in fields)
 
 
+POINT_COLUMNS = ("_fit_points", "_interest_points")
+
+
+def rule_points(leads: pl.DataFrame, rules: Sequence[Rule]) -> pl.DataFrame:
+    """Each lead's points per axis (`POINT_COLUMNS`), before decay and rescaling; null where
+    the axis's rules have nothing to read on the lead (`_scorable`).
+
+    This is most of scoring's cost and no date changes it: the live queue (today's decay) and
+    the back-test (each lead on the day its outcome was decided) both score from one of these.
+    """
+    # `with_columns`, not `select`: an axis without rules is a literal, and must fill the height.
+    return leads.with_columns(
+        pl.when(_scorable(rules, axis)).then(_points(rules, axis)).alias(column)
+        for axis, column in zip(AXES, POINT_COLUMNS, strict=True)
+    ).select(POINT_COLUMNS)
+
+
 def score_leads(
-    leads: pl.DataFrame, rules: Sequence[Rule], half_life_days: float, today: date | pl.Expr
+    leads: pl.DataFrame,
+    rules: Sequence[Rule],
+    half_life_days: float,
+    today: date | pl.Expr,
+    points: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The leads plus Float64 `fit` and `interest`, each on 0..100, or null where unscored.
 
-    Points of the rules that fire are added per axis; interest points decay with the time since
-    the lead's last activity up to `today` (`decay_factor`; `decided_on()` scores each lead as
-    it stood when its outcome was decided, for the back-test). Each axis is then placed on
-    0..100 between the fewest and the most points the model allows (`axis_bounds`): 0 is the
-    worst lead the rules can describe, 100 the best. Leads that arrived with ready-made `fit`
-    or `interest` keep them untouched. A lead with no ready-made score on an axis and no value
-    in any field of that axis's rules stays null there: it is unscored (`is_scored`), never
-    given the rules' "nothing fired" score.
+    Points of the rules that fire are added per axis (`rule_points`, or `points` when the
+    caller already has them); interest points decay with the time since the lead's last
+    activity up to `today` (`decay_factor`; `decided_on()` scores each lead as it stood when
+    its outcome was decided, for the back-test). Each axis is then placed on 0..100 between
+    the fewest and the most points the model allows (`axis_bounds`): 0 is the worst lead the
+    rules can describe, 100 the best. Leads that arrived with ready-made `fit` or `interest`
+    keep them untouched. A lead with no ready-made score on an axis and no value in any field
+    of that axis's rules stays null there: it is unscored (`is_scored`), never given the
+    rules' "nothing fired" score.
     """
-    fit = pl.when(_scorable(rules, "fit")).then(
-        _normalised(_points(rules, "fit"), axis_bounds(rules, "fit"))
-    )
-    interest = pl.when(_scorable(rules, "interest")).then(
+    points = rule_points(leads, rules) if points is None else points
+    fit_points, interest_points = (pl.col(c) for c in POINT_COLUMNS)
+    fit = pl.when(fit_points.is_not_null()).then(_normalised(fit_points, axis_bounds(rules, "fit")))
+    interest = pl.when(interest_points.is_not_null()).then(
         _normalised(
-            _points(rules, "interest") * decay_factor(half_life_days, today),
-            axis_bounds(rules, "interest"),
+            interest_points * decay_factor(half_life_days, today), axis_bounds(rules, "interest")
         )
     )
     ready_fit = pl.col("fit") if "fit" in leads.columns else pl.lit(None)
     ready_interest = pl.col("interest") if "interest" in leads.columns else pl.lit(None)
-    return leads.with_columns(
-        pl.coalesce(ready_fit.cast(pl.Float64), fit).alias("fit"),
-        pl.coalesce(ready_interest.cast(pl.Float64), interest).alias("interest"),
+    return (
+        leads.with_columns(points)
+        .with_columns(
+            pl.coalesce(ready_fit.cast(pl.Float64), fit).alias("fit"),
+            pl.coalesce(ready_interest.cast(pl.Float64), interest).alias("interest"),
+        )
+        .drop(POINT_COLUMNS)
     )
 
 
