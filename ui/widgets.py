@@ -184,10 +184,10 @@ def pick(
     return cast(K, box(label, list(labels), format_func=labels.__getitem__, key=key, **settings))
 
 
-def choice(label: str, labels: dict[str, str], key: str) -> str:
+def choice(label: str, labels: Mapping[K, str], key: str) -> K:
     """One of a core's labelled choices as a horizontal radio: the user reads the label, the page
-    gets the choice's key."""
-    return str(st.radio(label, list(labels), format_func=labels.get, horizontal=True, key=key))
+    gets the choice's key, typed as the core's dict types it (a `Literal` kind, say)."""
+    return st.radio(label, list(labels), format_func=labels.__getitem__, horizontal=True, key=key)
 
 
 def progress(text: str, scale: float = 1.0) -> Callable[[float, str], None]:
