@@ -38,11 +38,11 @@ def _own_probabilities(own: pl.DataFrame, columns: dict[str, ColumnConfig | str 
     """The deals of the period weighed by their own probability, and the buttons that clear it
     for those picked or for all, so they are weighed by their stage's."""
     st.dataframe(own, hide_index=True, column_config=columns, key="stages_own_probabilities")
-    named = dict(own.select("id", "name").iter_rows())
+    named = view.own_probability_labels(own)
     clear = st.multiselect(
         "Deals to weigh by their stage's probability",
         list(named),
-        format_func=lambda deal_id: named[deal_id] or f"Deal {deal_id}",
+        format_func=named.__getitem__,
         key="stages_clear_own",
     )
     left, right = st.columns(2)

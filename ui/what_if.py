@@ -62,7 +62,7 @@ def what_if(baseline: fc.Baseline, link: tuple[str, str, str], today: date) -> N
         st.altair_chart(charts.forecast_chart(side), key="forecast_side_chart")
         st.dataframe(side, hide_index=True, column_config=_money(side), key="forecast_side_table")
     with tabs[1]:
-        whole = round(side["Baseline"][-1], -4)
+        whole = view.horizon_target(side)
         target = _money_input("Revenue target for the whole horizon ($)", whole, "forecast_target")
         sim = fc.simulate(levers, baseline, target)
         chance = "Chance to reach the target"
@@ -91,7 +91,7 @@ def _reverse_panel(baseline: fc.Baseline, levers: fc.Levers, side: pl.DataFrame,
     its target what the scenario gives that period."""
     periods = baseline.horizon["period"].to_list()
     first = fc.first_reachable(baseline.horizon, levers.cycle_days, today)
-    suggested = round(side.filter(pl.col("period") == first)["Scenario"][0], -3)
+    suggested = view.period_target(side, first)
     r1, r2 = st.columns(2)
     with r1:
         goal = _money_input("Revenue target for one period ($)", suggested, "forecast_reverse_target")
@@ -102,9 +102,7 @@ def _reverse_panel(baseline: fc.Baseline, levers: fc.Levers, side: pl.DataFrame,
         show_error(e)
         return
     st.write(view.reverse_message(reverse, today))
-    needed = column_config(
-        {"stage": "Stage", "needed": {"kind": "number", "label": "Needed", "format": "localized"}}
-    )
+    needed = column_config(view.REVERSE_COLUMNS)
     st.dataframe(reverse.stages, hide_index=True, column_config=needed, key="forecast_reverse_table")
 
 
@@ -139,8 +137,7 @@ def _scenarios_panel(baseline: fc.Baseline, levers: fc.Levers) -> None:
         return
     a, b = st.columns(2)
     first = pick("Compare", labels, key="forecast_compare_a", where=a)
-    others = [sid for sid in labels if sid != first]  # never a scenario with itself
-    second = pick("with", {sid: labels[sid] for sid in others}, key="forecast_compare_b", where=b)
+    second = pick("with", view.compare_with(labels, first), key="forecast_compare_b", where=b)
     titles = (f"A: {labels[first]}", f"B: {labels[second]}")
     compared = fc.compare_levers(opened[first], opened[second], baseline, titles)
     st.altair_chart(charts.forecast_chart(compared), key="forecast_compare_chart")
