@@ -21,6 +21,8 @@ from ui.widgets import as_text, session
 
 @st.dialog("Delete pipeline?")
 def _confirm_delete(pipelines: pl.DataFrame, pipeline_id: int, name: str, deals: int) -> None:
+    """Delete an empty pipeline after asking; one holding `deals` is refused with the reason,
+    since its deals would have nowhere to go."""
     if deals:
         st.error(as_text(view.delete_refusal(name, deals)))
         return

@@ -107,6 +107,8 @@ def _reverse_panel(baseline: fc.Baseline, levers: fc.Levers, side: pl.DataFrame,
 
 
 def _scenarios_panel(baseline: fc.Baseline, levers: fc.Levers) -> None:
+    """Save the sliders as a named scenario; list the saved ones, reopen one on the sliders, or
+    compare two on this baseline."""
     name = st.text_input("Scenario name", key="forecast_scenario_name", placeholder="Webinar push")
     if st.button("Save scenario", key="forecast_save"):
         params = view.scenario_params(levers, baseline.period)
