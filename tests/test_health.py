@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from funnel import forecast, health
+from funnel import health
+from funnel.views import forecast as forecast_view
 from tests.conftest import APP
 from tests.test_stages import HISTORY, HISTORY_DEALS, IMPORTED, IMPORTED_HISTORY, deal, deals_frame
 
@@ -99,4 +100,4 @@ def test_dates_after_today_and_deals_older_than_every_window_are_counted() -> No
 
 
 def test_the_longest_window_is_the_forecast_pages_longest() -> None:
-    assert max(forecast.WINDOWS.values()) == health.LONGEST_WINDOW
+    assert max(forecast_view.WINDOWS.values()) == health.LONGEST_WINDOW
