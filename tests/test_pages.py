@@ -17,6 +17,13 @@ PAGES = ["pages/stages.py", "pages/mql.py", "pages/forecast.py", "pages/data.py"
 
 
 @pytest.mark.parametrize("page", PAGES)
+def test_a_page_stays_about_layout(page: str) -> None:
+    """A page lays its sections out; past 150 lines, what it holds belongs in its views/ module
+    (plain data) or a ui/ module named for the section."""
+    assert len((ROOT / page).read_text().splitlines()) <= 150
+
+
+@pytest.mark.parametrize("page", PAGES)
 def test_page_runs_without_exception(app_env: Path, page: str) -> None:
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()

@@ -3,6 +3,11 @@
 frames.py: which store is open and the frames read from it, cached on its revisions (read once
 per run); widgets.py: escaped text, errors, column configs, confirmations, and `attempt`, the
 one way a page writes; shell.py: the run through app.py, the sidebar, who signs.
+
+A page's big sections live beside them, one module each, named for what it holds and imported
+by the page itself (`from ui.sal_queue import sal_queue`), not through this face: importing.py
+and restoring.py (Data), scoring_model.py, sal_queue.py and cutoff_decisions.py (MQL),
+stage_editor.py, pipeline_admin.py and period_figures.py (Stages), what_if.py (Forecast).
 """
 
 from ui.frames import (

@@ -21,7 +21,7 @@ K = TypeVar("K")
 
 # Every refusal the core words for a user: the store's (a stale version, nothing to save, a file
 # that is not a store, a failing disk), an import's, and a value the core's validation refuses
-# (`ValueError`, of which `forecast.ForecastError` and `clock.ClockError` are kinds).
+# (`ValueError`, of which `planning.ForecastError` and `clock.ClockError` are kinds).
 CORE_ERRORS: tuple[type[Exception], ...] = (store.StoreError, importers.ImportRejectedError, ValueError)
 _TOAST_KEY = "ui_toast"
 
@@ -184,10 +184,10 @@ def pick(
     return cast(K, box(label, list(labels), format_func=labels.__getitem__, key=key, **settings))
 
 
-def choice(label: str, labels: dict[str, str], key: str) -> str:
+def choice(label: str, labels: Mapping[K, str], key: str) -> K:
     """One of a core's labelled choices as a horizontal radio: the user reads the label, the page
-    gets the choice's key."""
-    return str(st.radio(label, list(labels), format_func=labels.get, horizontal=True, key=key))
+    gets the choice's key, typed as the core's dict types it (a `Literal` kind, say)."""
+    return st.radio(label, list(labels), format_func=labels.__getitem__, horizontal=True, key=key)
 
 
 def progress(text: str, scale: float = 1.0) -> Callable[[float, str], None]:

@@ -5,12 +5,17 @@ Sections by page; each function takes the frame its core function returns.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import altair as alt
 import polars as pl
 
 __all__ = ["alt", "pl"]
+
+# Every kind of chart drawn here, the kinds `st.altair_chart` takes: a chart handed on (the Data
+# page's catalogue, an export) keeps a type Streamlit accepts, where altair's common base
+# (`TopLevelMixin`) is refused.
+AnyChart: TypeAlias = alt.Chart | alt.FacetChart | alt.LayerChart
 
 # --- Stages & probabilities -------------------------------------------------------------------
 

@@ -165,7 +165,7 @@ def draw_chart(
     version: int | None,
     frames: ChartFrames,
     today: date,
-) -> alt.TopLevelMixin:
+) -> charts.AnyChart:
     """One catalogue chart: a pipeline's stage chart, or an MQL chart scored with model `version`
     (the funnel on today's scores, the back-test's curve and scatter on their own, as on the
     MQL page)."""
@@ -178,11 +178,10 @@ def draw_chart(
 SLIDE_WIDTH = 720
 
 
-def titled(chart: alt.TopLevelMixin, label: str, today: date) -> alt.TopLevelMixin:
+def titled(chart: charts.AnyChart, label: str, today: date) -> charts.AnyChart:
     """The chart under its catalogue label (pipeline or cutoff, and period), with the day it was
     drawn: a PNG pasted into slides says what it shows. A subtitle it had stays under it."""
-    before = getattr(chart, "title", None)  # every chart class has one; the mixin type does not
-    before = before if isinstance(before, alt.TitleParams) else None
+    before = chart.title if isinstance(chart.title, alt.TitleParams) else None
     kept = before.subtitle if before is not None and isinstance(before.subtitle, list) else []
     subtitle = [*kept, f"funnel, as of {today:%d %b %Y}"]
     titled_chart = chart.properties(title=alt.TitleParams(label, subtitle=subtitle, anchor="start"))
@@ -206,13 +205,13 @@ def chart_file_name(label: str, fmt: str, today: date) -> str:
 
 def chart_catalogue(
     targets: pl.DataFrame, decided: pl.DataFrame, frames: ChartFrames, today: date
-) -> dict[str, Callable[[], alt.TopLevelMixin]]:
+) -> dict[str, Callable[[], charts.AnyChart]]:
     """Label -> a call drawing that chart, for every chart in `chart_choices` at the agreed cutoff
     of `decided` (`store.decisions`), titled with its label (`titled`): nothing is drawn until
     the user picks one."""
     fit, interest, version = scoring.agreed_cutoff(decided)
 
-    def draw(kind: ChartKind, pid: int | None, label: str) -> alt.TopLevelMixin:
+    def draw(kind: ChartKind, pid: int | None, label: str) -> charts.AnyChart:
         return titled(draw_chart(kind, pid, fit, interest, version, frames, today), label, today)
 
     return {
@@ -221,14 +220,14 @@ def chart_catalogue(
     }
 
 
-def stage_chart(deals: pl.DataFrame, stage_rows: pl.DataFrame) -> alt.TopLevelMixin:
+def stage_chart(deals: pl.DataFrame, stage_rows: pl.DataFrame) -> charts.AnyChart:
     """One pipeline's value vs weighted value per stage, as the Stages page draws it."""
     return charts.stage_value_chart(stages.pipeline_figures(deals, stage_rows).by_stage)
 
 
 def mql_chart(
     leads: pl.DataFrame, kind: ChartKind, fit: float, interest: float, today: date
-) -> alt.TopLevelMixin:
+) -> charts.AnyChart:
     """The MQL page's charts at the agreed cutoff (the page itself follows its sliders)."""
     if kind == "funnel":
         window = forecast.full_quarters_window(today)

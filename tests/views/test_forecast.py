@@ -275,3 +275,21 @@ def test_the_data_window_follows_data_older_than_todays_windows() -> None:
     assert forecast_view.baseline_window("Last 2 full quarters", TODAY, last) == fc.full_quarters_window(
         TODAY, 2
     )
+
+
+def test_the_targets_open_on_round_figures_of_the_forecast() -> None:
+    side = pl.DataFrame(
+        {
+            "period": ["2027 Q1", "2027 Q2", "Total"],
+            "Baseline": [120_000.0, 126_400.0, 246_400.0],
+            "Scenario": [130_499.0, 140_600.0, 271_099.0],
+        }
+    )
+    assert forecast_view.horizon_target(side) == 250_000.0  # the baseline's total, to $10,000
+    assert forecast_view.period_target(side, "2027 Q1") == 130_000.0  # the scenario's, to $1,000
+    assert forecast_view.period_target(side, "2027 Q2") == 141_000.0
+
+
+def test_a_scenario_is_compared_with_every_other_one_never_itself() -> None:
+    labels = {1: "Webinar push", 2: "Hire two reps", 3: "Price rise"}
+    assert forecast_view.compare_with(labels, 2) == {1: "Webinar push", 3: "Price rise"}

@@ -44,6 +44,11 @@ def test_open_deal_labels_and_unsaved_edits() -> None:
     assert stages_view.has_unsaved_edits({"deleted_rows": [0]})
 
 
+def test_deals_with_their_own_probability_are_named_or_numbered() -> None:
+    own = pl.DataFrame({"id": [7, 8, 9], "name": ["Acme renewal", None, ""]})
+    assert stages_view.own_probability_labels(own) == {7: "Acme renewal", 8: "Deal 8", 9: "Deal 9"}
+
+
 def test_reassign_prompts_ask_where_a_removed_stages_deals_go() -> None:
     deals = deals_frame([deal(1, 2), deal(2, 2), deal(3, 3)])
     kept = [Stage("Qualify", 20, id=1), Stage("Won", 100, "won", id=4)]

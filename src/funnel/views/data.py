@@ -23,12 +23,14 @@ from funnel.importers import (
     FIELDS,
     MAX_UPLOAD_MB,
     MB,
+    DateOrder,
     ImportRejectedError,
     Kind,
     Options,
     Prepared,
     RawTable,
     Report,
+    UnknownStages,
     read_table,
 )
 from funnel.stages import PipelineFigures
@@ -73,8 +75,11 @@ def preview(raw: RawTable, kind: Kind, mapping: dict[str, str], rows: int = 10) 
     )
 
 
-DATE_ORDER_LABELS: dict[str, str] = {"mdy": "M/D/YYYY", "dmy": "D/M/YYYY"}
-UNKNOWN_STAGE_LABELS: dict[str, str] = {
+# What the user reads for each typed choice: the page's radios answer the key, already typed
+# as the importer takes it.
+KIND_LABELS: dict[Kind, str] = {"leads": "leads", "deals": "deals"}
+DATE_ORDER_LABELS: dict[DateOrder, str] = {"mdy": "M/D/YYYY", "dmy": "D/M/YYYY"}
+UNKNOWN_STAGE_LABELS: dict[UnknownStages, str] = {
     "reject": "Reject those deals",
     "create": "Create a pipeline from the stages found",
     "map": "Map each to an existing stage",

@@ -214,6 +214,10 @@ RANGE_COLUMNS: dict[str, str | dict[str, Any] | None] = {
         )
     },
 }
+REVERSE_COLUMNS: dict[str, str | dict[str, Any] | None] = {
+    "stage": "Stage",
+    "needed": {"kind": "number", "label": "Needed", "format": "localized"},
+}
 FUNNEL_NOTE = (
     "Leads created in the window, each counted at every stage up to the furthest it reached; "
     "Customer counts those that became customers. Won deals measured, among the figures below, "
@@ -438,6 +442,18 @@ def reverse_message(reverse: ReverseFunnel, today: date) -> str:
     return f"**{reverse.stages['needed'][0]:,} leads** arriving by **{reverse.by:%d %b %Y}**.{late}"
 
 
+def horizon_target(side: pl.DataFrame) -> float:
+    """The revenue target the Range tab opens on: the baseline's total over the horizon (the
+    total row of `forecast.compare_levers`), to the nearest $10,000, a round figure to move."""
+    return float(round(side["Baseline"][-1], -4))
+
+
+def period_target(side: pl.DataFrame, period: str) -> float:
+    """The one-period target the reverse funnel opens on: what the scenario gives `period`, to
+    the nearest $1,000."""
+    return float(round(side.filter(pl.col("period") == period)["Scenario"][0], -3))
+
+
 def period_starts(horizon: pl.DataFrame) -> dict[str, date]:
     """Each horizon period's first day by its label, for the reverse funnel's period picker."""
     return dict(zip(horizon["period"], horizon["start"], strict=True))
@@ -449,6 +465,11 @@ def scenario_labels(saved: pl.DataFrame) -> dict[int, str]:
         r["id"]: f"{r['name']} ({r['created_at'][:16].replace('T', ' ')})"
         for r in saved.iter_rows(named=True)
     }
+
+
+def compare_with(labels: Mapping[int, str], first: int) -> dict[int, str]:
+    """The scenarios the first one can be compared with: every other one, never itself."""
+    return {sid: label for sid, label in labels.items() if sid != first}
 
 
 def scenario_levers(saved: pl.DataFrame, baseline: Baseline) -> dict[int, Levers]:

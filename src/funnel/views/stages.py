@@ -64,6 +64,12 @@ def open_deal_labels(deals: pl.DataFrame) -> dict[int, str]:
     return dict(open_deals.select("id", label).iter_rows())
 
 
+def own_probability_labels(own: pl.DataFrame) -> dict[int, str]:
+    """Deals weighed by their own probability by name, 'Deal <id>' for one without a name (an
+    empty name included), to pick those whose own probability is cleared."""
+    return {deal_id: name or f"Deal {deal_id}" for deal_id, name in own.select("id", "name").iter_rows()}
+
+
 def has_unsaved_edits(editor_state: Mapping[str, Any]) -> bool:
     """Whether a data editor's state holds edits, which adopting probabilities would discard."""
     return any(editor_state.get(k) for k in ("edited_rows", "added_rows", "deleted_rows"))
