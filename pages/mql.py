@@ -1,6 +1,7 @@
 """MQL threshold: marketing and sales agree where the MQL cutoff sits, on real numbers."""
 
-import polars as pl
+from datetime import date
+
 import streamlit as st
 
 import ui
@@ -41,7 +42,8 @@ left, mid, right = st.columns(3)
 sources: list[str] = left.multiselect("Lead source", source_options, key="mql_source")
 owners: list[str] = mid.multiselect("Owner", owner_options, key="mql_owner")
 period = right.date_input("Created between", span, key="mql_period")
-leads, grid, sample = ui.mql_view(version, sources, owners, view.period_bounds(period))
+if one_day := view.one_creation_date_filter(scored):
+    st.caption(one_day)
 
 
 def move_sliders(cutoff: tuple[int, int]) -> None:
@@ -51,13 +53,17 @@ def move_sliders(cutoff: tuple[int, int]) -> None:
 
 @st.fragment
 def threshold(
-    leads: pl.DataFrame,
-    grid: pl.DataFrame,
-    sample: pl.DataFrame,
     version: int,
+    shown: tuple[list[str], list[str], tuple[date | None, date | None]],
     scales: dict[str, tuple[str, float, float]],
 ) -> None:
-    """Everything the sliders move: a slider reruns only this, on the pre-aggregated grid."""
+    """Everything the sliders move: a slider reruns only this, on the pre-aggregated grid.
+
+    Its frames are read here, from the session's caches, for the leads `shown` (sources,
+    owners, creation dates): a sales answer reruns only this fragment, and its counts are then
+    read from the answers just saved.
+    """
+    leads, grid, sample = ui.mql_view(version, *shown)
     c1, c2 = st.columns(2)
     f = c1.slider("Fit cutoff F", 0, 100, key="mql_fit_cutoff", help=view.SLIDER_HELP["F"])
     i = c2.slider("Interest cutoff I", 0, 100, key="mql_interest_cutoff", help=view.SLIDER_HELP["I"])
@@ -108,6 +114,6 @@ def threshold(
     cutoff_decisions(f, i, version)
 
 
-threshold(leads, grid, sample, version, scales)
+threshold(version, (sources, owners, view.period_bounds(period)), scales)
 model_editor(scored, version, versions[0], ui.model(version))
 explainer(scored, version, ui.model(version))

@@ -441,6 +441,10 @@ def test_suggested_points_sit_beside_the_current_ones_and_save_as_a_signed_new_v
     app_env: Path,
 ) -> None:
     at = open_page(PAGE)
+    # Nothing is learned until the box is opened: a first open of the page does not wait for it.
+    assert not [d for d in at.dataframe if "suggested" in d.value.columns]
+    at.session_state["mql_points_open"] = True
+    at.run()
     with store.opened(app_env) as db:
         before = store.latest_model_version(db)
         assert before is not None

@@ -490,6 +490,12 @@ def test_leads_without_creation_dates_say_capacity_cannot_be_judged(
     assert any(i.value.startswith(f"All 3 leads have the same creation date, {day}") for i in at.info)
     assert not [s for s in at.success if s.value.startswith("Within capacity")]
     assert "Data health: all 3 leads share one creation date." in [c.value for c in at.caption]
+    # Under the filters: the period filter and the decay cannot tell these leads apart either.
+    assert (
+        f"All 3 leads share one creation date, {day}, and have no activity date (a file without "
+        "them is dated at its import): the period filter has one day to offer, and interest "
+        "decays alike for every lead, from that day."
+    ) in [c.value for c in at.caption]
 
 
 def test_unscored_leads_stay_unscored_through_an_export_and_an_import(

@@ -18,16 +18,19 @@ from ui.widgets import attempt, pick, session
 
 
 def _answer(status: SalStatus) -> None:
-    """Record sales' answer for the MQL picked in the form, with the BANT ticked for it; the
-    ticks are cleared on the next run, before they are drawn, so the next MQL starts with none
-    and cannot inherit this lead's answer; on failure they stay, with the message."""
+    """Record sales' answer for the MQL picked in the form, with the BANT ticked for it.
+
+    A callback: it runs before the fragment around the form reruns, so that one run draws the
+    counts with the answer in them. The ticks are cleared here, before they are drawn again, so
+    the next MQL starts with none and cannot inherit this lead's answer; on failure they stay,
+    with the message.
+    """
     lead_id = int(session()["mql_sal_lead"])
     bant = {c: bool(session().get(f"mql_bant_{c}")) for c in store.BANT}
     attempt(
         lambda db: store.record_sal(db, lead_id, status, bant, who()),
         view.sal_recorded(lead_id, status),
-        rerun=True,  # the counts above move with it
-        then=lambda _: session().update(mql_clear_bant=True),
+        then=lambda _: session().update({f"mql_bant_{c}": False for c in store.BANT}),
     )
 
 
@@ -38,15 +41,11 @@ def sal_queue(leads: pl.DataFrame, f: int, i: int) -> None:
     if queue.is_empty():
         st.info(view.NO_MQL)
         return
-    if session().pop("mql_clear_bant", False):
-        session().update({f"mql_bant_{c}": False for c in store.BANT})
     with st.form("mql_sal_form"):
         names = view.sal_choices(queue)
         pick("MQL", names, key="mql_sal_lead")
         for box, c in zip(st.columns(4), store.BANT, strict=True):
             box.checkbox(c.title(), key=f"mql_bant_{c}")
         accept, reject = st.columns(2)
-        accepted = accept.form_submit_button("Accept (SAL)")
-        rejected = reject.form_submit_button("Reject")
-    if accepted or rejected:
-        _answer("accepted" if accepted else "rejected")
+        accept.form_submit_button("Accept (SAL)", on_click=_answer, args=("accepted",))
+        reject.form_submit_button("Reject", on_click=_answer, args=("rejected",))

@@ -32,8 +32,17 @@ def open_saved(version: int) -> None:
 
 
 def suggest_points(version: int, f: int, i: int, reps: int, per_rep: int) -> None:
-    """Points learned from outcomes beside the current ones, both back-tested on later leads."""
-    with st.expander("Suggest points: learned from the leads' outcomes"):
+    """Points learned from outcomes beside the current ones, both back-tested on later leads.
+
+    Learned only once the user opens it: the fit takes seconds on a million leads (and
+    scikit-learn's import one more), which a first open of the page should not wait for.
+    """
+    box = st.expander(
+        "Suggest points: learned from the leads' outcomes", key="mql_points_open", on_change="rerun"
+    )
+    if not box.open:
+        return
+    with box:
         fit = frames.points_fit(version)
         if fit is None:
             st.info("Not enough leads with a known outcome (both converted and lost) to learn from.")

@@ -411,3 +411,27 @@ def filter_options(scored: pl.DataFrame) -> tuple[pl.Series, pl.Series, tuple[da
         scored["owner"].drop_nulls().unique().sort(),
         (scored["created"].min(), scored["created"].max()),  # type: ignore[return-value]
     )
+
+
+def one_creation_date_filter(leads: pl.DataFrame) -> str | None:
+    """Why the period filter and the decay cannot tell leads apart when every lead has the
+    same creation date and none an activity date (a file without dates is dated at its
+    import), or None when they can.
+
+    >>> from datetime import date
+    >>> one_creation_date_filter(pl.DataFrame({"created": [date(2026, 12, 1)] * 2,
+    ...     "last_activity": pl.Series([None, None], dtype=pl.Date)}))[:58]
+    'All 2 leads share one creation date, 01 Dec 2026, and have'
+    """
+    first, last, active = leads.select(
+        pl.col("created").min(),
+        pl.col("created").max().alias("last"),
+        pl.col("last_activity").is_not_null().any(),
+    ).row(0)
+    if leads.height < 2 or first is None or first != last or active:
+        return None
+    return (
+        f"All {leads.height:,} leads share one creation date, {first:%d %b %Y}, and have no "
+        "activity date (a file without them is dated at its import): the period filter has one "
+        "day to offer, and interest decays alike for every lead, from that day."
+    )
