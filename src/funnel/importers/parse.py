@@ -116,7 +116,7 @@ def _parse_number(
     else:
         plain = t.str.replace_all(",", "", literal=True)
         ok = t.str.contains(US_NUMBER) | t.str.contains(SCI_NUMBER)
-    value = plain.set(~ok.fill_null(False) | (plain == ""), None)  # type: ignore[arg-type]
+    value = plain.set(~ok.fill_null(False) | (plain == ""), None)
     number = value.cast(pl.Float64, strict=False)
     reason = pl.select(
         pl.when(s.is_not_null() & number.is_null()).then(pl.lit("not a number"))
@@ -140,7 +140,7 @@ def _finite(number: pl.Series, reason: pl.Series) -> tuple[pl.Series, pl.Series]
     ).to_series()
     if bad.null_count() == len(bad):
         return number, reason
-    return number.set(bad.is_not_null(), None), reason.fill_null(bad)  # type: ignore[arg-type]
+    return number.set(bad.is_not_null(), None), reason.fill_null(bad)
 
 
 def _file_date_order(raw: RawTable, date_columns: Sequence[str]) -> DateOrder | None:
@@ -255,7 +255,7 @@ def _plausible(dates: pl.Series, reason: pl.Series) -> tuple[pl.Series, pl.Serie
     bad = pl.select(
         pl.when(outside).then(pl.lit(f"not a plausible date (between {FIRST_DAY} and {LAST_DAY})"))
     ).to_series()
-    return dates.set(outside.fill_null(False), None), reason.fill_null(bad)  # type: ignore[arg-type]
+    return dates.set(outside.fill_null(False), None), reason.fill_null(bad)
 
 
 def one_sided_outcomes(outcome: pl.Series | None) -> str | None:

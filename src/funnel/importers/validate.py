@@ -202,7 +202,7 @@ def validate(
                 .when(s.str.contains(BIDI_CONTROLS))
                 .then(pl.lit("holds an invisible text-direction control (U+202A..E, U+2066..9)"))
             ).to_series()
-            columns[ours] = s.set(length > MAX_CELL_CHARS, None) if too_long else s  # type: ignore[arg-type]
+            columns[ours] = s.set(length > MAX_CELL_CHARS, None) if too_long else s
             text_columns.append(theirs)
         if f.required:
             reason = reason.fill_null(
