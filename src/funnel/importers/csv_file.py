@@ -258,7 +258,7 @@ def _short_lines(source: BinaryIO, frame: pl.DataFrame, delimiter: str) -> pl.Da
         return None
     # File lines (0: the header) of the rows whose last cell is empty.
     wanted = frame.select(pl.arg_where(pl.col(last).is_null()))[last].to_numpy() + 1
-    counted: list[tuple[int, int]] = []
+    short: list[tuple[int, int]] = []
     first_line, carry = 0, b""
     while True:
         block = source.read(CHUNK_BYTES)
@@ -276,24 +276,25 @@ def _short_lines(source: BinaryIO, frame: pl.DataFrame, delimiter: str) -> pl.Da
         starts = np.concatenate(([0], ends[:-1] + 1))
         here = wanted[(wanted >= first_line) & (wanted < first_line + ends.size)] - first_line
         if here.size:
-            delimiters = np.concatenate(([0], np.cumsum(data == ord(delimiter), dtype=np.int32)))
-            quotes = np.concatenate(([0], np.cumsum(data == ord('"'), dtype=np.int32)))
             at, to = starts[here], ends[here]
-            fields = delimiters[to] - delimiters[at] + 1
-            plain = (quotes[to] == quotes[at]) & (fields > 1)
-            for local, n, simple in zip(here.tolist(), fields.tolist(), plain.tolist(), strict=True):
-                if simple:
-                    counted.append((first_line + local + 1, n))
-                    continue
+            delimiters = np.flatnonzero(data == ord(delimiter))
+            quotes = np.flatnonzero(data == ord('"'))
+            fields = np.searchsorted(delimiters, to) - np.searchsorted(delimiters, at) + 1
+            plain = (np.searchsorted(quotes, to) == np.searchsorted(quotes, at)) & (fields > 1)
+            cut_short = plain & (fields < frame.width)
+            lines_short = (first_line + here[cut_short] + 1).tolist()
+            short += zip(lines_short, fields[cut_short].tolist(), strict=True)
+            for local in here[~plain].tolist():
                 text = lines[starts[local] : ends[local]].decode("utf-8").removesuffix("\r")
                 if text.strip():
-                    row = next(csv.reader([text], delimiter=delimiter))
-                    counted.append((first_line + local + 1, len(row)))
+                    n = len(next(csv.reader([text], delimiter=delimiter)))
+                    if n < frame.width:
+                        short.append((first_line + local + 1, n))
         first_line += ends.size
         if not block:
             break
     source.seek(0)
-    short = [(line, n) for line, n in counted if n < frame.width]
+    short.sort()
     return short_frame(short, frame.width) if short else None
 
 
