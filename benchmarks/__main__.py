@@ -1,5 +1,9 @@
 """`python -m benchmarks [--sizes N ...] [--runs R] [--only NAME ...]`: print the table.
 
+Sizes are leads per store, written `100k`, `1m`, `10m` or as plain counts; the default is
+100k and 1m, and ten million is opt-in (`--sizes 100k 1m 10m`): its store alone takes two
+minutes to generate and 2.6 GB of disk.
+
 Measurements run one after another, never in parallel (the machine has 2 cores). The table is
 Markdown, printed on standard output and written to `bench-data/last.md`, so the README's
 Performance section can be refreshed from the last run.
@@ -14,8 +18,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import browser, forecast, imports, load, memory, mql, pages, quality, scatter
-from benchmarks.harness import DEFAULT_DATA, SIZES, Bench, Figure, machine, table
+from benchmarks import browser, demo, forecast, imports, load, memory, mql, pages, quality, scatter
+from benchmarks.harness import DEFAULT_DATA, SIZES, Bench, Figure, machine, parse_size, table
 
 MEASUREMENTS: dict[str, Callable[[Bench], list[Figure]]] = {
     "load": load.measure,
@@ -26,6 +30,7 @@ MEASUREMENTS: dict[str, Callable[[Bench], list[Figure]]] = {
     "memory": memory.measure,
     "scatter": scatter.measure,
     "quality": quality.measure,
+    "demo": demo.measure,
     "browser": browser.measure,
 }
 
@@ -47,9 +52,18 @@ def run(bench: Bench, only: list[str] | None = None) -> str:
     )
 
 
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from e
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), help="leads per store")
+    parser.add_argument(
+        "--sizes", type=_size, nargs="+", default=list(SIZES), help="leads per store: 100k 1m 10m"
+    )
     parser.add_argument("--runs", type=int, default=5, help="runs per median")
     parser.add_argument("--only", nargs="+", choices=list(MEASUREMENTS), help="measurements to run")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="where stores are cached")

@@ -32,6 +32,50 @@ SLOW_RUN_S = 2.0
 VERY_SLOW_RUN_S = 10.0
 
 Unit = Literal["s", "bytes"]
+
+SIZE_SUFFIXES = {"k": 1_000, "m": 1_000_000}
+
+
+def parse_size(text: str) -> int:
+    """A store size as `--sizes` takes it: `10m`, `1M`, `100k` or a plain count (`2500`).
+
+    >>> [parse_size(t) for t in ("10m", "100k", "2500")]
+    [10000000, 100000, 2500]
+    """
+    digits, unit = text.strip().lower(), 1
+    if digits[-1:] in SIZE_SUFFIXES:
+        digits, unit = digits[:-1], SIZE_SUFFIXES[digits[-1]]
+    if not digits.isdigit() or int(digits) == 0:
+        raise ValueError(f"'{text}' is not a size like 10m, 100k or 2500")
+    return int(digits) * unit
+
+
+class Run(NamedTuple):
+    """One run of a child process: wall and CPU seconds (user + system) and its peak RSS in
+    bytes, as the kernel counted them for that child alone (`wait4`)."""
+
+    wall: float
+    cpu: float
+    peak_rss: int
+
+
+def run_child(command: list[str], env: dict[str, str] | None = None) -> Run:
+    """Run `command` from the project's root, output discarded; raise if it fails."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    errors = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.stderr:
+        proc.stderr.close()
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(command)} failed ({proc.returncode}):\n{errors[-2000:]}")
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024)
+
+
 T = TypeVar("T")
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from benchmarks import browser
 from benchmarks.__main__ import MEASUREMENTS, run
-from benchmarks.harness import Bench, Figure, Timing, table
+from benchmarks.harness import Bench, Figure, Timing, parse_size, table
 from benchmarks.memory import peak_rss, serve_and_visit
 from benchmarks.pages import app_pages
 
@@ -99,3 +99,17 @@ def test_the_felt_rows_time_our_page_and_the_usual_one_from_a_key_press(tiny_ben
     assert set(ours) == {*felt, "sessions_2"} and set(usual) == felt
     assert all(0 < seconds < 120 for seconds in (*ours.values(), *usual.values()))
     assert 0 < browser.threaded(browser.stages_open(tiny_bench.store(size), 1)) < 120
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("10m", 10_000_000), ("1M", 1_000_000), ("100k", 100_000), ("2500", 2_500)],
+)
+def test_sizes_are_written_with_k_or_m_or_as_counts(text: str, expected: int) -> None:
+    assert parse_size(text) == expected
+
+
+@pytest.mark.parametrize("text", ["ten", "10g", "m", "0", "-5k", "1.5m"])
+def test_a_size_that_is_no_count_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="is not a size"):
+        parse_size(text)

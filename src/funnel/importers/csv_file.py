@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
+import numpy as np
 import polars as pl
 
 from funnel.importers.report import plural
@@ -246,32 +247,54 @@ def _polars_frame(source: BinaryIO, delimiter: str, whole: bool) -> pl.DataFrame
 def _short_lines(source: BinaryIO, frame: pl.DataFrame, delimiter: str) -> pl.DataFrame | None:
     """Rows Polars padded with empty cells because the line had fewer fields than the header.
 
-    Only rows whose last cell came out empty can be short; their delimiters are counted, and a
-    line with quotes (a delimiter may sit inside one) is read by the csv module alone. Here each
-    row is one line, so row `i` is line `i + 2`; the file is read line by line, not held.
+    Only rows whose last cell came out empty can be short (in a leads export, most rows: an
+    empty last date); their delimiters are counted by numpy over `CHUNK_BYTES` of lines at a
+    time, and a line with quotes (a delimiter may sit inside one) or without any delimiter
+    (it may be blank, which is no row: `without_empty_rows`) is read by the csv module alone.
+    Here each row is one line, so row `i` is line `i + 2`; the file is read in steps, not held.
     """
     last = frame.columns[-1]
     if frame.width < 2 or not frame[last].null_count():
         return None
-    candidates = frame.select(pl.arg_where(pl.col(last).is_null()))[last].to_list()
-    counted = []
-    wanted = iter(candidates)
-    row = next(wanted)
-    for i, raw in enumerate(source):
-        if i - 1 != row:
-            continue
-        line = raw.decode("utf-8").removesuffix("\n").removesuffix("\r")
-        if line.strip():  # a blank line is no row (`without_empty_rows`)
-            n = (
-                len(next(csv.reader([line], delimiter=delimiter)))
-                if '"' in line
-                else line.count(delimiter) + 1
-            )
-            counted.append((row + 2, n))
-        if (row := next(wanted, -1)) == -1:
+    # File lines (0: the header) of the rows whose last cell is empty.
+    wanted = frame.select(pl.arg_where(pl.col(last).is_null()))[last].to_numpy() + 1
+    short: list[tuple[int, int]] = []
+    first_line, carry = 0, b""
+    while True:
+        block = source.read(CHUNK_BYTES)
+        buf = carry + block
+        cut = buf.rfind(b"\n") + 1 if block else len(buf)
+        lines, carry = buf[:cut], buf[cut:]
+        if not lines:
+            if block:
+                continue  # no line ends yet: read on
+            break
+        data = np.frombuffer(lines, dtype=np.uint8)
+        ends = np.flatnonzero(data == ord("\n"))
+        if not block and (not ends.size or ends[-1] != data.size - 1):
+            ends = np.append(ends, data.size)  # the last line, without a line end
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        here = wanted[(wanted >= first_line) & (wanted < first_line + ends.size)] - first_line
+        if here.size:
+            at, to = starts[here], ends[here]
+            delimiters = np.flatnonzero(data == ord(delimiter))
+            quotes = np.flatnonzero(data == ord('"'))
+            fields = np.searchsorted(delimiters, to) - np.searchsorted(delimiters, at) + 1
+            plain = (np.searchsorted(quotes, to) == np.searchsorted(quotes, at)) & (fields > 1)
+            cut_short = plain & (fields < frame.width)
+            lines_short = (first_line + here[cut_short] + 1).tolist()
+            short += zip(lines_short, fields[cut_short].tolist(), strict=True)
+            for local in here[~plain].tolist():
+                text = lines[starts[local] : ends[local]].decode("utf-8").removesuffix("\r")
+                if text.strip():
+                    n = len(next(csv.reader([text], delimiter=delimiter)))
+                    if n < frame.width:
+                        short.append((first_line + local + 1, n))
+        first_line += ends.size
+        if not block:
             break
     source.seek(0)
-    short = [(line, n) for line, n in counted if n < frame.width]
+    short.sort()
     return short_frame(short, frame.width) if short else None
 
 

@@ -9,7 +9,8 @@ this face each hold one concern:
 - `frames`: readers, the tables as typed Polars frames;
 - `pipeline_writes`: pipelines, stages and deals; `records`: model versions, decisions,
   scenarios, sales' answers; `undo`: reverting the last change;
-- `bulk`: the threaded bulk import engine; `backups`: backup, restore and clear;
+- `bulk`: the threaded bulk import engine, and the whole store replaced through it (the demo
+  seed); `backups`: backup, restore and clear;
 - `errors`: what can go wrong, in words the user can act on.
 
 No module is named after a name of this face (`store.pipelines` and `store.backup` are
@@ -30,6 +31,7 @@ from funnel.store.bulk import (
     import_leads,
     import_targets,
     insert_frame,
+    replace_data,
 )
 from funnel.store.connection import (
     answers_revision,
@@ -143,6 +145,7 @@ __all__ = [
     "record_decision",
     "record_sal",
     "rename_pipeline",
+    "replace_data",
     "replace_from",
     "revision",
     "row_problems",

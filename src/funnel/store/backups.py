@@ -130,5 +130,10 @@ DATA_TABLES = (
 def clear(db: Database) -> None:
     """Delete every row of every data table, keeping the schema (the demo starts from this)."""
     with write(db, leads=True):
-        for table in DATA_TABLES:
-            db.conn.execute(f"DELETE FROM {table}")
+        _delete_rows(db)
+
+
+def _delete_rows(db: Database) -> None:
+    """Delete every row of every data table; call it inside `write(leads=True)`."""
+    for table in DATA_TABLES:
+        db.conn.execute(f"DELETE FROM {table}")

@@ -1,4 +1,5 @@
-"""Frames into tables: the plain bulk insert, and the threaded bulk import engine.
+"""Frames into tables: the plain bulk insert, the threaded bulk import engine, and the whole
+store replaced at once (the demo seed) through that engine.
 
 An import of a million leads must not build a Python object per cell nor hold the write lock
 while the file is read: the frame is staged into private SQLite files by two threads (ADBC
@@ -23,11 +24,13 @@ import polars as pl
 from sqlite_utils import Database
 
 from funnel import clock
-from funnel.models import Stage
-from funnel.store.connection import audit, now, write
+from funnel.models import Rule, Stage
+from funnel.store import snapshot
+from funnel.store.backups import _delete_rows
+from funnel.store.connection import audit, now, revision, write
 from funnel.store.errors import StoreError
-from funnel.store.pipeline_writes import _insert_pipeline
-from funnel.store.records import latest_model_version
+from funnel.store.pipeline_writes import _insert_pipeline, stage_list
+from funnel.store.records import _insert_model, latest_model_version
 
 
 def insert_frame(db: Database, table: str, frame: pl.DataFrame) -> None:
@@ -364,3 +367,60 @@ def _write_history(db: Database, history: pl.DataFrame, pipeline_id: int) -> Non
         " ORDER BY d.id, h.entered, s.position",
         [pipeline_id],
     )
+
+
+# --- the whole store at once --------------------------------------------------------------------
+
+
+def replace_data(
+    db: Database,
+    pipelines: Mapping[str, Sequence[Stage]],
+    model: tuple[Sequence[Rule], float, str],
+    leads: pl.DataFrame,
+    deals: pl.DataFrame,
+    history: pl.DataFrame,
+    who: str,
+) -> None:
+    """Replace every row of the store in one transaction: `pipelines`, a scoring model
+    (rules, half-life, note), `leads` (`snapshot.COLUMNS` typed as `store.leads` reads them,
+    ids from 1), `deals` and their stage `history`, which name their pipeline and stages
+    (`pipeline`, `stage`; `from_stage`, `to_stage`): the ids exist only once written here.
+
+    All or nothing, so a seed that fails half-way leaves the store as it was. The leads go
+    through the import engine (`_staged`), and `leads` itself becomes the columnar copy of the
+    leads, so the first page open does not read them back from SQLite.
+    """
+    with _staged(db, leads) as parts, write(db, leads=True):
+        written = revision(db) + 1
+        _delete_rows(db)
+        ids = []
+        for name, stages in pipelines.items():
+            pipeline = _insert_pipeline(db, name, stages, who)
+            ids += [(name, pipeline, s.name, s.id) for s in stage_list(db, pipeline)]
+        rules, half_life_days, note = model
+        _insert_model(db, rules, half_life_days, who, note, "save")
+        _upsert_parts(db, "leads", leads, parts, None)
+        stage_ids = pl.DataFrame(
+            ids, schema=["pipeline", "pipeline_id", "stage", "stage_id"], orient="row"
+        ).cast({"pipeline_id": pl.Int64, "stage_id": pl.Int64})
+        deals = _with_ids(deals, stage_ids, "stage", "stage_id", "pipeline_id")
+        insert_frame(db, "deals", deals.drop("pipeline", "stage"))
+        history = _with_ids(history, stage_ids, "from_stage", "from_stage_id")
+        history = _with_ids(history, stage_ids, "to_stage", "to_stage_id")
+        insert_frame(db, "stage_history", history.select(HISTORY_COLUMNS))
+    snapshot.keep(db, leads, written)
+
+
+HISTORY_COLUMNS = ["deal_id", "from_stage_id", "to_stage_id", "at"]
+
+
+def _with_ids(
+    frame: pl.DataFrame, stage_ids: pl.DataFrame, stage: str, as_: str, *also: str
+) -> pl.DataFrame:
+    """`frame` with the id of the stage named in column `stage` of its `pipeline` as `as_`
+    (and the columns `also` of `stage_ids`); a name it does not know gets no id, which the
+    table's NOT NULL then refuses."""
+    ids = stage_ids.select(
+        "pipeline", pl.col("stage").alias(stage), pl.col("stage_id").alias(as_), *also
+    )
+    return frame.join(ids, on=["pipeline", stage], how="left", maintain_order="left")

@@ -70,44 +70,50 @@ def save_model(
                 f"The scoring model was saved by someone else (version {latest}) since you "
                 f"opened version {based_on}. Reload version {latest}, then reapply your edit."
             )
-        version = (latest or 0) + 1
-        db.conn.execute(
-            "INSERT INTO scoring_models (version, half_life_days, created_at, created_by, note)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [version, float(half_life_days), now(), who, note],
-        )
-        db.conn.executemany(
-            "INSERT INTO scoring_rules (model_version, position, axis, field, condition, value,"
-            " points, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    version,
-                    i,
-                    r.axis,
-                    r.field,
-                    r.condition,
-                    json.dumps(r.value),
-                    float(r.points),
-                    r.label,
-                )
-                for i, r in enumerate(new_rules, start=1)
-            ],
-        )
-        audit(
-            db,
-            who,
-            "scoring_model",
-            version,
-            action,
-            None
-            if latest is None
-            else {"version": latest, "rules": [asdict(r) for r in rules(db, latest)]},
-            {
-                "version": version,
-                "half_life_days": half_life_days,
-                "rules": [asdict(r) for r in new_rules],
-            },
-        )
+        return _insert_model(db, new_rules, half_life_days, who, note, action)
+
+
+def _insert_model(
+    db: Database, new_rules: Sequence[Rule], half_life_days: float, who: str, note: str, action: str
+) -> int:
+    """Insert the next model version, its rules and the audit line; call it inside `write()`."""
+    latest = latest_model_version(db)
+    version = (latest or 0) + 1
+    db.conn.execute(
+        "INSERT INTO scoring_models (version, half_life_days, created_at, created_by, note)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [version, float(half_life_days), now(), who, note],
+    )
+    db.conn.executemany(
+        "INSERT INTO scoring_rules (model_version, position, axis, field, condition, value,"
+        " points, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                version,
+                i,
+                r.axis,
+                r.field,
+                r.condition,
+                json.dumps(r.value),
+                float(r.points),
+                r.label,
+            )
+            for i, r in enumerate(new_rules, start=1)
+        ],
+    )
+    audit(
+        db,
+        who,
+        "scoring_model",
+        version,
+        action,
+        None if latest is None else {"version": latest, "rules": [asdict(r) for r in rules(db, latest)]},
+        {
+            "version": version,
+            "half_life_days": half_life_days,
+            "rules": [asdict(r) for r in new_rules],
+        },
+    )
     return version
 
 

@@ -58,6 +58,27 @@ def leads(db: Database, read: Callable[[Database], pl.DataFrame]) -> pl.DataFram
     return frame
 
 
+def keep(db: Database, frame: pl.DataFrame, written: int) -> None:
+    """Write `frame`, every lead as this process just wrote them, as the copy of the leads, so
+    the next read skips SQLite (a demo seed: the frame is in memory already).
+
+    `written` is the revision of the write that wrote them. The copy is kept only while it is
+    still the store's revision and the token is clean: then no write, funnel's or another
+    program's, came between, and the copy is named with the token those leads carry. The
+    frame must be what `leads` would read: `COLUMNS`, typed per `LEAD_FIELDS`, by id.
+    """
+    # One statement, one read transaction: the revision and the token belong together.
+    meta = dict(
+        db.execute(
+            "SELECT key, value FROM meta WHERE key IN ('revision', 'leads_token', 'answers_revision')"
+        ).fetchall()
+    )
+    token = str(meta.get("leads_token", DIRTY))
+    if int(meta["revision"]) != written or token == DIRTY:
+        return
+    _save(path_for(db_file(db), token, int(meta.get("answers_revision", 0))), frame.select(COLUMNS))
+
+
 def _load(path: Path) -> pl.DataFrame | None:
     """The copy at `path`, or None when it is missing or cannot be read whole (then removed)."""
     try:
