@@ -38,8 +38,15 @@ def test_the_question_names_the_counts_it_replaces(demo_path: Path) -> None:
 def test_a_reset_keeps_a_backup_and_is_listed_in_the_history(demo_path: Path) -> None:
     with store.opened(demo_path) as db:
         store.save_scenario(db, "Q1 push", {"leads": 1200.0}, who="Anna")
-        kept = demo.reset_to_demo(db, "Ben")
+        steps: list[str] = []
+        kept = demo.reset_to_demo(db, "Ben", progress=lambda fraction, text: steps.append(text))
         log = store.audit_log(db)
+    # Its progress bar names each step as it starts.
+    assert steps == [
+        "Keeping a copy of the store as it is…",
+        "Filling the store with demo data…",
+        "Reset.",
+    ]
     assert kept.parent == demo_path.parent and kept.name.startswith("demo.before-reset-")
     assert _rows(kept, "SELECT name FROM scenarios") == [("Q1 push",)]
     assert _rows(kept, "PRAGMA integrity_check") == [("ok",)]

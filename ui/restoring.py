@@ -13,7 +13,7 @@ from sqlite_utils import Database
 from funnel import exports
 from ui import frames
 from ui.shell import who
-from ui.widgets import as_text, confirm_dialog, session
+from ui.widgets import as_text, confirm_dialog, progress, session
 
 
 def _restore(db: Database, pending: tuple[str, int, str]) -> str:
@@ -24,7 +24,8 @@ def _restore(db: Database, pending: tuple[str, int, str]) -> str:
     keep = exports.before_restore_path(frames.db_path())
     try:
         staged = exports.staged_path(file_id)
-        exports.restore(db, staged, keep, expected_revision=seen, who=who(), name=name)
+        bar = progress("Restoring…")
+        exports.restore(db, staged, keep, seen, who(), name, bar)
     finally:
         exports.used_upload(session(), file_id)
     return "Store restored."

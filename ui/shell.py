@@ -13,7 +13,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from funnel import demo, store
 from ui import frames
 from ui.frames import connection, db_path
-from ui.widgets import as_text, attempt, show_toast
+from ui.widgets import as_text, attempt, progress, show_toast
 
 _VIA_APP = "ui_page_run_via_app"
 _LEFT_LEGACY = "ui_left_legacy_pages"
@@ -62,7 +62,7 @@ def _confirm_reset() -> None:
     left, right = st.columns(2)
     if left.button("Reset", type="primary", key="sidebar_reset_confirm"):
         attempt(
-            lambda db: demo.reset_to_demo(db, who(), typed),
+            lambda db: demo.reset_to_demo(db, who(), typed, progress("Resetting…")),
             lambda kept: as_text(f"Reset to demo data; the store as it was is kept as {kept}."),
             rerun=True,
             then=lambda _: st.session_state.clear(),  # a new store: nothing of the old session holds

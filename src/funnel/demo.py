@@ -8,7 +8,7 @@ so that a million of them take seconds; deals walk their pipeline one stage at a
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -540,18 +540,29 @@ def before_reset_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.before-reset-{clock.now():%Y%m%d-%H%M%S}.db")
 
 
-def reset_to_demo(db: Database, who: str, typed: str = "") -> Path:
+def reset_to_demo(
+    db: Database,
+    who: str,
+    typed: str = "",
+    progress: Callable[[float, str], None] | None = None,
+) -> Path:
     """Back the store up beside itself, replace its data with demo data and log the reset in
     the new History (with the counts replaced and where the backup is); returns the backup.
+    Each step is reported to `progress` (fraction done, what runs now): a big store's backup
+    alone takes seconds.
 
     Refused (`store.StoreError`, nothing written) on a store holding imported or restored data
     unless `typed` is the store's file name: one stray click must not wipe a real pipeline.
     """
+    report = progress or (lambda fraction, text: None)
     plan = reset_plan(db)
     if problem := plan.refusal(typed):
         raise store.StoreError(problem)
+    report(0.0, "Keeping a copy of the store as it is…")
     kept = store.backup(db, before_reset_path(store.db_file(db)))
+    report(0.4, "Filling the store with demo data…")
     seed_store(db)
     with store.write(db):
         store.audit(db, who, "store", None, "reset", plan.lost, {"kept_as": str(kept)})
+    report(1.0, "Reset.")
     return kept
