@@ -16,6 +16,7 @@ from tests.test_stage_moves import HISTORY, HISTORY_DEALS, IMPORTED, IMPORTED_HI
 from tests.test_stages import deal, deals_frame
 
 pytestmark = pytest.mark.dates
+TODAY = date(2026, 11, 23)  # the day these hand-made leads and deals are measured on
 
 
 def test_the_line_counts_each_limit_and_says_nothing_when_all_is_well() -> None:
@@ -28,7 +29,7 @@ def test_the_line_counts_each_limit_and_says_nothing_when_all_is_well() -> None:
     )
     deals = pl.concat([HISTORY_DEALS, IMPORTED, deals_frame([deal(21, 1, value=None)])])
     history = pl.concat([HISTORY, IMPORTED_HISTORY])
-    found = health.measure(scored, (deals, history))
+    found = health.measure(scored, (deals, history), TODAY)
     # Leads 2, 3, 4 lack a score on an axis; every lead was created on 2 March.
     # Open deals: 5 and 16 (valued) and 21 (no value); closed: 5 with history, 5 imported.
     assert found == health.Health(4, 3, True, 3, 1, 10, 5)
@@ -36,7 +37,7 @@ def test_the_line_counts_each_limit_and_says_nothing_when_all_is_well() -> None:
         "Data health: 3 of 4 leads have no score; all 4 leads share one creation date; 1 of 3 open "
         "deals have no value; 5 of 10 closed deals have no stage history."
     )
-    assert health.line(health.measure(scored.head(1), (HISTORY_DEALS, HISTORY))) is None
+    assert health.line(health.measure(scored.head(1), (HISTORY_DEALS, HISTORY), TODAY)) is None
     assert health.line(health.measure(None, None)) is None
 
 
@@ -70,7 +71,7 @@ def test_the_demo_store_has_nothing_to_report(app_env: Path, page: str) -> None:
 
 
 def test_dates_after_today_and_deals_older_than_every_window_are_counted() -> None:
-    today = date(2026, 11, 23)
+    today = TODAY
     scored = pl.DataFrame(
         {
             "fit": [70.0, 60.0, 40.0],
