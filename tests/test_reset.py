@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from funnel import demo, importers, store
+from funnel import importers, reset, store
 
 LEADS = b"Lead ID,Create Date\nR1,2026-01-02\nR2,2026-01-03\n"
 
@@ -26,7 +26,7 @@ def test_the_question_names_the_counts_it_replaces(demo_path: Path) -> None:
     with store.opened(demo_path) as db:
         store.record_decision(db, 60, 40, 1, "2026-11-23", "Anna, Ben")
         store.record_decision(db, 65, 40, 1, "2026-11-23", "Anna, Ben")
-        plan = demo.reset_plan(db)
+        plan = reset.reset_plan(db)
         expected = {t: _rows(demo_path, f"SELECT count(*) FROM {t}")[0][0] for t in store.COUNTED}
     assert plan.lost == expected
     assert (plan.lost["pipelines"], plan.lost["deals"], plan.lost["leads"]) == (5, 600, 3_000)
@@ -39,7 +39,7 @@ def test_a_reset_keeps_a_backup_and_is_listed_in_the_history(demo_path: Path) ->
     with store.opened(demo_path) as db:
         store.save_scenario(db, "Q1 push", {"leads": 1200.0}, who="Anna")
         steps: list[str] = []
-        kept = demo.reset_to_demo(db, "Ben", progress=lambda fraction, text: steps.append(text))
+        kept = reset.reset_to_demo(db, "Ben", progress=lambda fraction, text: steps.append(text))
         log = store.audit_log(db)
     # Its progress bar names each step as it starts.
     assert steps == [
@@ -60,10 +60,10 @@ def test_a_store_with_imported_data_is_reset_only_when_its_name_is_typed(demo_pa
     with store.opened(demo_path) as db:
         report = importers.import_bytes(db, LEADS, "leads", "crm.csv")
         assert report.ok
-        assert demo.reset_plan(db).outside_data
+        assert reset.reset_plan(db).outside_data
         for typed in ("", "funnel.db", "demo"):
             with pytest.raises(store.StoreError, match=r"type its name, demo\.db, to replace it"):
-                demo.reset_to_demo(db, "Ben", typed)
+                reset.reset_to_demo(db, "Ben", typed)
         assert store.leads(db).filter(pl.col("external_id") == "R1").height == 1
-        demo.reset_to_demo(db, "Ben", "demo.db")
+        reset.reset_to_demo(db, "Ben", "demo.db")
         assert store.leads(db).filter(pl.col("external_id") == "R1").height == 0

@@ -1,8 +1,9 @@
 """The Streamlit side every page shares: `import ui`, then `ui.X`.
 
 frames.py: which store is open and the frames read from it, cached on its revisions (read once
-per run); widgets.py: escaped text, errors, column configs, confirmations, and `attempt`, the
-one way a page writes; shell.py: the run through app.py, the sidebar, who signs.
+per run); messages.py: text from users and files escaped, errors as their sentence; widgets.py:
+column configs, confirmations, choices, progress, and `attempt`, the one way a page writes;
+shell.py: the run through app.py, the sidebar, who signs.
 
 A page's big sections live beside them, one module each, named for what it holds and imported
 by the page itself (`from ui.sal_queue import sal_queue`), not through this face: importing.py
@@ -32,11 +33,11 @@ from ui.frames import (
     stage_history,
     stages,
 )
+from ui.messages import as_text, show_error
 from ui.shell import WHO_COOKIE, cookie_script, run_page, sidebar, through_app, who
 from ui.widgets import (
     CORE_ERRORS,
     Done,
-    as_text,
     attempt,
     choice,
     column_config,
@@ -44,7 +45,6 @@ from ui.widgets import (
     pick,
     progress,
     session,
-    show_error,
     show_report,
     show_toast,
 )

@@ -32,7 +32,7 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_r
 from funnel import backtest, calibration, clock, cutoffs, health, points, scoring, store
 from funnel import forecast as fc
 from funnel.models import Rule
-from ui import widgets
+from ui import messages
 
 _log = logging.getLogger("funnel")
 P = ParamSpec("P")
@@ -62,7 +62,7 @@ def failures_explained(stop: bool = True) -> Iterator[None]:
         if message is None:
             raise
         _log.warning("store failure on a page: %s", error, exc_info=error)
-        st.error(widgets.as_text(message), icon=":material/error:")
+        st.error(messages.as_text(message), icon=":material/error:")
         if stop:
             st.stop()
 
@@ -86,7 +86,7 @@ def connection(stop: bool = True) -> Iterator[Database]:
         with failures_explained():
             db = store.connect(db_path())
     except store.NotAFunnelStoreError as error:
-        widgets.show_error(error)
+        messages.show_error(error)
         st.stop()
     try:
         with failures_explained(stop):

@@ -15,8 +15,9 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 from funnel import importers, stages, store
 from funnel.views import data as view
 from ui import frames
+from ui.messages import as_text, show_error
 from ui.shell import who
-from ui.widgets import as_text, attempt, choice, progress, session, show_error, show_report
+from ui.widgets import attempt, choice, progress, session, show_report
 
 
 def read_upload(upload: UploadedFile) -> importers.RawTable | None:

@@ -14,9 +14,10 @@ from streamlit.elements.lib.column_types import ColumnConfig
 
 from funnel import charts, importers, stages, store
 from funnel.views import stages as view
+from ui.messages import as_text, show_error
 from ui.shell import who
 from ui.stage_editor import write_and_restart
-from ui.widgets import as_text, choice, column_config, session, show_error
+from ui.widgets import choice, column_config, session
 
 
 def _price_list() -> tuple[pl.DataFrame, str] | None:

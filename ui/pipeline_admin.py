@@ -14,9 +14,10 @@ import streamlit as st
 
 from funnel import store
 from funnel.views import stages as view
+from ui.messages import as_text
 from ui.shell import who
 from ui.stage_editor import write_and_restart
-from ui.widgets import as_text, session
+from ui.widgets import session
 
 
 @st.dialog("Delete pipeline?")

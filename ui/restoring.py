@@ -12,8 +12,9 @@ from sqlite_utils import Database
 
 from funnel import exports
 from ui import frames
+from ui.messages import as_text
 from ui.shell import who
-from ui.widgets import as_text, confirm_dialog, progress, session
+from ui.widgets import confirm_dialog, progress, session
 
 
 def _restore(db: Database, pending: tuple[str, int, str]) -> str:

@@ -16,8 +16,9 @@ from sqlite_utils import Database
 from funnel import clock, points, rules, scoring, store
 from funnel.views import mql as view
 from ui import frames
+from ui.messages import as_text
 from ui.shell import who
-from ui.widgets import as_text, attempt, column_config, pick, session
+from ui.widgets import attempt, column_config, pick, session
 
 
 def start_default(db: Database) -> int:

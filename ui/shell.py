@@ -10,10 +10,11 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 from streamlit.runtime.pages_manager import PagesManager
 
-from funnel import demo, store
+from funnel import reset, store
 from ui import frames
 from ui.frames import connection, db_path
-from ui.widgets import as_text, attempt, progress, show_toast
+from ui.messages import as_text
+from ui.widgets import attempt, progress, show_toast
 
 _VIA_APP = "ui_page_run_via_app"
 _LEFT_LEGACY = "ui_left_legacy_pages"
@@ -54,7 +55,7 @@ def who() -> str:
 @st.dialog("Reset demo data?")
 def _confirm_reset() -> None:
     with connection() as db:
-        plan = demo.reset_plan(db)
+        plan = reset.reset_plan(db)
     st.write(as_text(plan.question()))
     typed = ""
     if plan.outside_data:
@@ -62,7 +63,7 @@ def _confirm_reset() -> None:
     left, right = st.columns(2)
     if left.button("Reset", type="primary", key="sidebar_reset_confirm"):
         attempt(
-            lambda db: demo.reset_to_demo(db, who(), typed, progress("Resetting…")),
+            lambda db: reset.reset_to_demo(db, who(), typed, progress("Resetting…")),
             lambda kept: as_text(f"Reset to demo data; the store as it was is kept as {kept}."),
             rerun=True,
             then=lambda _: st.session_state.clear(),  # a new store: nothing of the old session holds

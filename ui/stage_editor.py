@@ -16,8 +16,9 @@ from sqlite_utils import Database
 
 from funnel import stages, store
 from funnel.views import stages as view
+from ui.messages import as_text
 from ui.shell import who
-from ui.widgets import as_text, attempt, column_config, session
+from ui.widgets import attempt, column_config, session
 
 
 def write_and_restart(

@@ -20,8 +20,9 @@ from funnel import charts, planning, store
 from funnel import forecast as fc
 from funnel.views import forecast as view
 from ui import frames
+from ui.messages import as_text, show_error
 from ui.shell import who
-from ui.widgets import as_text, attempt, column_config, pick, session, show_error
+from ui.widgets import attempt, column_config, pick, session
 
 
 def _set_levers(levers: fc.Levers) -> None:

@@ -1,9 +1,8 @@
-"""The widgets every page shares: escaped text, errors, typed column configs, the import report,
-confirmations, choices, progress, and the one way to write to the store (`attempt`)."""
+"""The widgets every page shares: typed column configs, the import report, confirmations,
+choices, progress, and the one way to write to the store (`attempt`)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
@@ -15,6 +14,7 @@ from streamlit.elements.lib.column_types import ColumnConfig
 
 from funnel import importers, store
 from ui import frames
+from ui.messages import as_text, show_error
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -24,21 +24,6 @@ K = TypeVar("K")
 # (`ValueError`, of which `planning.ForecastError` and `clock.ClockError` are kinds).
 CORE_ERRORS: tuple[type[Exception], ...] = (store.StoreError, importers.ImportRejectedError, ValueError)
 _TOAST_KEY = "ui_toast"
-
-
-def as_text(typed: str) -> str:
-    """Text from a user or a file (names, notes, cell values), escaped so Markdown shows it as typed.
-
-    Streamlit also turns bare web addresses and e-mails (`http://…`, `www.…`, `ann@acme.com`)
-    into links, escaped or not, so a name or a link parameter could put a working link on the
-    page: an invisible word joiner (U+2060) before `//`, `@` and inside `www.` keeps them text.
-    """
-    defused = re.sub(r"(//|@|(?<=w)ww\.)", "\u2060\\1", typed, flags=re.IGNORECASE)
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!<>|~$])", r"\\\1", defused)
-
-
-def show_error(error: Exception) -> None:
-    st.error(as_text(str(error)), icon=":material/error:")
 
 
 @dataclass(frozen=True)
