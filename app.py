@@ -4,19 +4,13 @@ from pathlib import Path
 
 import streamlit as st
 
+import ui
+from funnel import store
+
 # A file beside the app, served by this server: a Material icon as page icon made the browser
 # fetch it from fonts.gstatic.com, which fails offline (a demo on a train, a locked-down LAN).
 FAVICON = Path(__file__).parent / "assets" / "favicon.png"
 st.set_page_config(page_title="funnel", page_icon=str(FAVICON), layout="wide")
-# On a fresh server the first run imports the whole app (Polars, Altair, the core: about a
-# second) before anything is drawn: say so at once instead of showing a blank page.
-opening = st.empty()
-opening.caption("Opening funnel…")
-
-import ui  # noqa: E402 - after the first words on screen, see above
-from funnel import store  # noqa: E402
-
-opening.empty()
 
 PAGES = [
     st.Page(

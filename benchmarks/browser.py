@@ -61,7 +61,7 @@ OPEN_TARGET_S, MOVE_TARGET_S, MEETING_TARGET_S = 1.5, 0.3, 1.0
 FILTER_TARGET_S, ACCEPT_TARGET_S, FIRST_WORDS_TARGET_S = 0.5, 0.4, 0.1
 
 
-# Anything of the app's own on screen: its "Opening funnel…" line, a title, a caption.
+# Anything of the app's own on screen: a title, a caption.
 FIRST_WORDS = "document.querySelector(\"[data-testid='stCaptionContainer'], h1\") !== null"
 
 
