@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -675,3 +676,23 @@ def test_a_hubspot_lifecycle_stage_gives_the_outcome_by_the_stated_rule(fresh_db
         "Outcomes: 3 leads with a known outcome, all converted: no lead is known as lost, so "
         "conversion rates and lift cannot be measured." in ok.report.warnings
     )
+
+
+def test_a_store_this_process_has_open_is_refused_as_an_import_file_without_being_opened(
+    demo_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `funnel import data/funnel.db`: opened as a plain file and closed, the store would lose
+    # this process's SQLite locks on it; it is refused before any descriptor is opened.
+    opened: list[Path] = []
+    real_open = Path.open
+
+    def recording_open(self: Path, *args: Any, **kwargs: Any) -> Any:
+        opened.append(self)
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", recording_open)
+    with store.opened(demo_path) as db:
+        with pytest.raises(importers.ImportRejectedError, match="is a funnel store in use"):
+            importers.import_path(db, demo_path, "leads")
+        assert store.lead_count(db) == 3_000
+    assert demo_path not in opened

@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 import polars as pl
 
+from funnel import store
 from funnel.importers.csv_file import read_csv
 from funnel.importers.table import (
     LIMITS,
@@ -52,7 +53,13 @@ def read_path(path: Path, name: str = "", sheet: str | None = None) -> RawTable:
     """`read_table` of the file at `path`, streamed: a CSV is read in bounded steps and never
     held whole, so a file the command line imports costs about its table, not several copies.
     `name` (the file's own name by default) is only a label. Raises `OSError` for a file that
-    cannot be opened."""
+    cannot be opened; `ImportRejectedError` for a store this process has open, which is never
+    opened as a plain file (its locks would go with the descriptor, see `store.held`)."""
+    if store.held(path):
+        raise ImportRejectedError(
+            f"{name or path.name} is a funnel store in use, not a CSV or XLSX file: nothing was "
+            "read. Export its data first (python -m funnel export), or restore it as a backup."
+        )
     with path.open("rb") as f:
         return _read(f, os.fstat(f.fileno()).st_size, name or path.name, sheet)
 

@@ -39,10 +39,10 @@ def default_path() -> Path:
 def _check_is_funnel_store(conn: sqlite3.Connection, path: Path) -> None:
     """Refuse a file that is not a funnel store, read through the connection about to use it.
 
-    Never with Python's `open()`: closing any descriptor on the file outside SQLite drops every
-    POSIX lock this process holds on it, and another client closing its connection then
-    deletes the WAL under the app (sqlite.org/howtocorrupt.html 2.2). Reading `sqlite_master`
-    writes nothing, so a file of another application is left as it was.
+    Only through SQLite, never as a plain file: closing any descriptor on the file outside
+    SQLite drops every POSIX lock this process holds on it, and another client closing its
+    connection then deletes the WAL under the app (sqlite.org/howtocorrupt.html 2.2). Reading
+    `sqlite_master` writes nothing, so a file of another application is left as it was.
     """
     try:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -116,6 +116,14 @@ def connect(path: Path | str) -> Database:
 _ONE_LIBRARY_AT_A_TIME = threading.RLock()
 _kept: dict[Path, sqlite3.Connection] = {}
 _readers: dict[Path, adbc.Connection] = {}
+
+
+def held(path: Path) -> bool:
+    """Whether this process holds `path` open through SQLite (a store it connected to): such a
+    file must never be opened outside SQLite here, since closing that descriptor would drop
+    the process's locks on it."""
+    with _ONE_LIBRARY_AT_A_TIME:
+        return path.resolve() in _kept
 
 
 def _keep_open(path: Path) -> None:
