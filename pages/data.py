@@ -21,7 +21,9 @@ def _chart_catalogue() -> dict[str, Callable[[], charts.AnyChart]]:
     frames only when chosen."""
     with ui.connection() as db:
         targets, decided = store.import_targets(db), store.decisions(db)
-    frames = exports.ChartFrames(ui.deals, ui.stages, ui.scored_leads, ui.backtest_leads)
+    frames = exports.ChartFrames(
+        ui.deals, ui.stages, ui.scored_leads, ui.backtest_leads, ui.slider_steps()
+    )
     return exports.chart_catalogue(targets, decided, frames, clock.today())
 
 

@@ -3,9 +3,11 @@
 from datetime import date
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 import ui
-from funnel import charts, points, store
+from funnel import charts, points, scales, store
+from funnel.models import Axis
 from funnel.views import mql as view
 from ui.cutoff_decisions import cutoff_decisions
 from ui.sal_queue import sal_queue
@@ -16,7 +18,7 @@ ui.through_app()
 st.title("MQL threshold")
 with ui.connection() as db:
     models, agreed = store.model_versions(db), store.decisions(db)
-    scales = store.score_scales(db)
+file_scales, steps = ui.score_scales(), ui.slider_steps()
 versions = models["version"].to_list()
 if not versions:
     st.info(view.NO_MODEL)
@@ -24,7 +26,7 @@ if not versions:
         ui.attempt(start_default, view.MODEL_SAVED, rerun=True)
     st.stop()
 saved = st.session_state.pop("mql_saved_version", None)
-ui.session().update(view.opening_view(ui.session(), st.query_params, versions, agreed, saved))
+ui.session().update(view.opening_view(ui.session(), st.query_params, versions, agreed, saved, steps))
 for notice in view.link_notices(st.query_params, versions):
     st.warning(ui.as_text(notice))
 labels = view.version_labels(models)
@@ -46,17 +48,28 @@ if one_day := view.one_creation_date_filter(scored):
     st.caption(one_day)
 
 
-def move_sliders(cutoff: tuple[int, int]) -> None:
+def move_sliders(cutoff: tuple[float, float]) -> None:
     """Put the suggested cutoff on the sliders (a callback: it runs before they are drawn)."""
     ui.session().update({"mql_fit_cutoff": cutoff[0], "mql_interest_cutoff": cutoff[1]})
 
 
+def cutoff_slider(where: DeltaGenerator, axis: Axis, on: tuple[float, ...]) -> float:
+    """One cutoff's slider: whole points, or the file's own steps said in its units."""
+    key, tip = f"mql_{axis}_cutoff", view.SLIDER_HELP[axis]
+    if on is scales.WHOLE_POINTS:
+        return where.slider(view.slider_label(axis, None), 0, 100, key=key, help=tip)
+    scale = file_scales[axis]
+    return where.select_slider(
+        view.slider_label(axis, scale),
+        on,
+        format_func=lambda cutoff: f"{scales.in_file_units(cutoff, scale):g}",
+        key=key,
+        help=tip,
+    )
+
+
 @st.fragment
-def threshold(
-    version: int,
-    shown: tuple[list[str], list[str], tuple[date | None, date | None]],
-    scales: dict[str, tuple[str, float, float]],
-) -> None:
+def threshold(version: int, shown: tuple[list[str], list[str], tuple[date | None, date | None]]) -> None:
     """Everything the sliders move: a slider reruns only this, on the pre-aggregated grid.
 
     Its frames are read here, from the session's caches, for the leads `shown` (sources,
@@ -65,14 +78,13 @@ def threshold(
     """
     leads, grid, sample = ui.mql_view(version, *shown)
     c1, c2 = st.columns(2)
-    f = c1.slider("Fit cutoff F", 0, 100, key="mql_fit_cutoff", help=view.SLIDER_HELP["F"])
-    i = c2.slider("Interest cutoff I", 0, 100, key="mql_interest_cutoff", help=view.SLIDER_HELP["I"])
+    f, i = cutoff_slider(c1, "fit", steps.fit), cutoff_slider(c2, "interest", steps.interest)
     ui.session().update(view.kept_cutoffs(f, i))
     st.query_params.update(view.view_link(f, i, version))
     if st.session_state["mql_version"] != version:  # a decision of another version was restored
         st.rerun(scope="app")
-    cut = view.cutoff_view(grid, f, i)
-    if units := view.file_units(f, i, scales):
+    cut = view.cutoff_view(grid, f, i, steps)
+    if units := view.file_units(f, i, file_scales):
         st.caption(units)
     if line := view.unscored_line(leads.height, cut.scored):
         st.info(line)
@@ -101,7 +113,7 @@ def threshold(
         weekly, within, message = view.capacity_check(grid, f, i, int(reps), int(per_rep))
         (st.success if within else st.warning)(message)
         st.altair_chart(charts.mql_capacity_chart(weekly))
-    suggested = points.capacity_cutoff(grid, int(reps), int(per_rep))
+    suggested = points.capacity_cutoff(grid, int(reps), int(per_rep), steps)
     st.caption(points.capacity_caption(suggested, int(reps), int(per_rep)))
     if suggested is not None:
         st.button(
@@ -114,6 +126,6 @@ def threshold(
     cutoff_decisions(f, i, version)
 
 
-threshold(version, (sources, owners, view.period_bounds(period)), scales)
+threshold(version, (sources, owners, view.period_bounds(period)))
 model_editor(scored, version, versions[0], ui.model(version))
 explainer(scored, version, ui.model(version))

@@ -60,7 +60,7 @@ def test_backtest_curve_agrees_with_the_backtest_at_the_sliders() -> None:
     expected = pl.DataFrame(
         {
             "axis": ["fit"] * 3 + ["interest"] * 3,
-            "cutoff": [60] * 3 + [40] * 3,
+            "cutoff": [60.0] * 3 + [40.0] * 3,
             "metric": sorted(cutoffs.CURVE_METRICS) * 2,
             "value": [0.5, 2 / 3, 4 / 9] * 2,
             "current": [True] * 6,

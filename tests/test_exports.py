@@ -233,7 +233,7 @@ def test_chart_catalogue_draws_only_the_chosen_chart_at_the_agreed_cutoff(
     monkeypatch.setattr(
         exports,
         "mql_chart",
-        lambda leads, kind, fit, interest, today: chart(f"{kind} {fit:g} {interest:g}"),
+        lambda leads, kind, fit, interest, today, steps: chart(f"{kind} {fit:g} {interest:g}"),
     )
     targets = pl.DataFrame({"pipeline": ["Sales"], "pipeline_id": [7], "stage": ["a"]})
     decided = pl.DataFrame({"fit_cutoff": [60.0], "interest_cutoff": [40.0], "model_version": [3]})

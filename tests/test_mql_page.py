@@ -407,10 +407,9 @@ def test_a_link_with_cutoffs_the_page_cannot_show_opens_on_the_agreed_view_and_s
     assert sliders == (50, 50)
     assert [w.value for w in at.warning] == [
         ui.as_text(
-            f"Link value F='{'9' * 200}'… (5,000 characters) is not a whole number from 0 to 100; "
-            "ignored."
+            f"Link value F='{'9' * 200}'… (5,000 characters) is not a number from 0 to 100; ignored."
         ),
-        ui.as_text("Link value I='1e309' is not a whole number from 0 to 100; ignored."),
+        ui.as_text("Link value I='1e309' is not a number from 0 to 100; ignored."),
         ui.as_text("Link value v='99' is not one of the model versions (1); ignored."),
     ]
 

@@ -16,7 +16,7 @@ import pytest
 from polars.testing import assert_frame_equal
 from streamlit.testing.v1 import AppTest
 
-from funnel import clock, exports, importers, sheets, stages, store
+from funnel import clock, exports, importers, scales, sheets, stages, store
 from tests.conftest import ROOT, open_page
 from tests.test_mql_page import PAGE as MQL_PAGE
 from tests.test_mql_page import metric
@@ -497,6 +497,59 @@ def test_scores_on_an_11_to_20_scale_are_cut_exactly_where_the_file_says(
         "fit ≥ 80, i.e. 'Profile Score' ≥ 16 in the file's units (0..20); interest ≥ 75, i.e. "
         "'Activity Score' ≥ 15 in the file's units (0..20)."
     ) in [c.value for c in at.caption]
+
+
+def test_every_value_of_a_score_on_an_unusual_range_is_a_cutoff_on_the_sliders(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A lead-scoring export whose "Lead Score" runs 3..250 (no usual scale holds it) beside a
+    # 0..100 "Engagement": 248 file values, more than the 101 whole points of a slider.
+    lead_score = [3, 41, 97, 128, 133, 133, 134, 170, 201, 222, 249, 250]
+    engagement = [90, 10, 55, 70, 60, 40, 80, 65, 20, 75, 50, 95]
+    rows = "".join(
+        f"C-{i},2026-0{1 + i % 9}-1{i % 9},{p},{e},{'Customer' if i % 3 else 'Lost'}\n"
+        for i, (p, e) in enumerate(zip(lead_score, engagement, strict=True))
+    )
+    data = f"Contact ID,Create Date,Lead Score,Engagement,Lifecycle\n{rows}".encode()
+    mapping = {
+        "external_id": "Contact ID",
+        "created": "Create Date",
+        "fit": "Lead Score",
+        "interest": "Engagement",
+        "outcome": "Lifecycle",
+    }
+    with store.opened(db_path) as db:
+        report = importers.import_bytes(db, data, "leads", "scores.csv", importers.Options(mapping))
+    assert report.committed, report.text()
+    note = next(n for n in report.notes if n.startswith("'Lead Score'"))
+    assert "read on a 3..250 scale (from the observed values)" in note
+    assert "the MQL sliders move in its own steps of 1 (248 positions)" in note
+    monkeypatch.setenv("FUNNEL_DB", str(db_path))
+    monkeypatch.chdir(ROOT)
+    at = open_page(MQL_PAGE, {"F": "0", "I": "50"})
+    fit = at.select_slider(key="mql_fit_cutoff")
+    assert fit.label == "Fit cutoff F, in 'Lead Score' (3..250)"
+    assert fit.options == [str(v) for v in range(3, 251)]  # every file value, in its own units
+    assert at.slider(key="mql_interest_cutoff").value == 50  # 0..100: whole points, as ever
+    steps = scales.axis_steps(scales.ScoreScale("Lead Score", 3.0, 250.0, 1.0))
+    for wanted in (133, 134, 250):
+        at.select_slider(key="mql_fit_cutoff").set_value(steps[wanted - 3]).run()
+        assert not at.exception, at.exception
+        expected = sum(1 for p, e in zip(lead_score, engagement, strict=True) if p >= wanted and e >= 50)
+        assert metric(at, "MQLs") == str(expected), wanted
+        assert f"i.e. 'Lead Score' ≥ {wanted} in the file's units (3..250)" in "".join(
+            c.value for c in at.caption
+        )
+        assert float(at.query_params["F"]) == pytest.approx((wanted - 3) / 247 * 100)
+    # The address bar is a link to this cutoff: opened again, it lands on the same file value.
+    again = open_page(MQL_PAGE, {"F": at.query_params["F"], "I": "50"})
+    assert (
+        again.select_slider(key="mql_fit_cutoff").value == at.select_slider(key="mql_fit_cutoff").value
+    )
+    assert metric(again, "MQLs") == metric(at, "MQLs")
+    # A cutoff recorded in whole points (the default 50) opens on the first file value above it.
+    halfway = open_page(MQL_PAGE, {"F": "50", "I": "50"})
+    assert "i.e. 'Lead Score' ≥ 127 in" in "".join(c.value for c in halfway.caption)
 
 
 def test_leads_without_creation_dates_say_capacity_cannot_be_judged(

@@ -16,7 +16,7 @@ from ui.shell import who
 from ui.widgets import attempt
 
 
-def cutoff_decisions(f: int, i: int, version: int) -> None:
+def cutoff_decisions(f: float, i: float, version: int) -> None:
     """Record fit ≥ `f`, interest ≥ `i` on model `version` as agreed; list the decisions."""
     st.subheader("Record the agreed cutoff")
     with st.form("mql_decision_form", clear_on_submit=True):
@@ -38,7 +38,7 @@ def cutoff_decisions(f: int, i: int, version: int) -> None:
     for d in history.iter_rows(named=True):
         text, button = st.columns([5, 1])
         text.text(view.decision_line(d))
-        restored = view.restored_view(d)
+        restored = view.restored_view(d, frames.slider_steps())
         button.button(
             "Put on sliders",
             key=f"mql_restore_{d['id']}",

@@ -29,7 +29,7 @@ import streamlit as st
 from sqlite_utils import Database
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
-from funnel import backtest, calibration, clock, cutoffs, health, points, scoring, store
+from funnel import backtest, calibration, clock, cutoffs, health, points, scales, scoring, store
 from funnel import forecast as fc
 from funnel.models import Rule
 from ui import messages
@@ -167,6 +167,23 @@ def _answers(path: str, leads_rev: int, answers_rev: int) -> pl.DataFrame:
         return store.sal_answers(db)
 
 
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _score_scales(path: str, leads_rev: int) -> dict[str, scales.ScoreScale]:
+    with store.opened(path) as db:
+        return store.score_scales(db)
+
+
+@explained
+def score_scales() -> dict[str, scales.ScoreScale]:
+    """The scales the store's ready-made scores came in on (written with the leads)."""
+    return _score_scales(str(db_path()), revisions().leads)
+
+
+def slider_steps() -> scales.Steps:
+    """The cutoffs the MQL sliders can take: whole points, or a file's own finer steps."""
+    return scales.slider_steps(score_scales())
+
+
 @st.cache_resource(max_entries=8)
 def _table(path: str, rev: int, name: str, pipeline_id: int | None) -> pl.DataFrame:
     with store.opened(path) as db:
@@ -254,10 +271,11 @@ def _mql_view(
     sources: tuple[str, ...],
     owners: tuple[str, ...],
     created: tuple[date | None, date | None],
+    steps: scales.Steps,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     leads = cutoffs.filter_leads(_answered(path, revisions, model, today), sources, owners, *created)
     then = cutoffs.filter_leads(_answered(path, revisions, model, None), sources, owners, *created)
-    return leads, cutoffs.cutoff_grid(then), cutoffs.scatter_sample(then)
+    return leads, cutoffs.cutoff_grid(then, steps), cutoffs.scatter_sample(then)
 
 
 @explained
@@ -276,7 +294,7 @@ def mql_view(
     """
     key = (tuple(sources), tuple(owners), created)
     rev = revisions().lead_frames
-    return _mql_view(str(db_path()), rev, model(version), clock.today(), *key)
+    return _mql_view(str(db_path()), rev, model(version), clock.today(), *key, slider_steps())
 
 
 @explained
@@ -292,14 +310,16 @@ def scored_with(rules: tuple[Rule, ...], half_life_days: float) -> pl.DataFrame:
 
 
 @st.cache_resource(max_entries=2, show_spinner="Learning points from outcomes…")
-def _points_fit(path: str, leads_rev: int, model: Model, today: date) -> points.PointsFit | None:
-    return points.fit_points(_leads(path, leads_rev), *model, today)
+def _points_fit(
+    path: str, leads_rev: int, model: Model, today: date, steps: scales.Steps
+) -> points.PointsFit | None:
+    return points.fit_points(_leads(path, leads_rev), *model, today, steps)
 
 
 def points_fit(version: int) -> points.PointsFit | None:
     """Points learned from outcomes for model `version`: fit once per lead revision and model,
     since a fit on a million leads takes about a second."""
-    return _points_fit(str(db_path()), revisions().leads, model(version), clock.today())
+    return _points_fit(str(db_path()), revisions().leads, model(version), clock.today(), slider_steps())
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)

@@ -34,7 +34,7 @@ def _answer(status: SalStatus) -> None:
     )
 
 
-def sal_queue(leads: pl.DataFrame, f: int, i: int) -> None:
+def sal_queue(leads: pl.DataFrame, f: float, i: float) -> None:
     """The MQLs of `leads` at fit ≥ `f` and interest ≥ `i`, and the form sales answer one with."""
     st.subheader("Sales acceptance (SAL)")
     queue = scoring.mqls_for_sales(leads, f, i)

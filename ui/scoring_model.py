@@ -32,7 +32,7 @@ def open_saved(version: int) -> None:
     session()["mql_saved_version"] = version
 
 
-def suggest_points(version: int, f: int, i: int, reps: int, per_rep: int) -> None:
+def suggest_points(version: int, f: float, i: float, reps: int, per_rep: int) -> None:
     """Points learned from outcomes beside the current ones, both back-tested on later leads.
 
     Learned only once the user opens it: the fit takes seconds on a million leads (and

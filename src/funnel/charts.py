@@ -187,7 +187,9 @@ def mql_quadrant_chart(
     return chart
 
 
-def with_suggested_cutoff(quadrant: alt.LayerChart, cutoff: tuple[int, int] | None) -> alt.LayerChart:
+def with_suggested_cutoff(
+    quadrant: alt.LayerChart, cutoff: tuple[float, float] | None
+) -> alt.LayerChart:
     """The quadrant chart with the suggested cutoff (`points.capacity_cutoff`) as a star, so
     the meeting sees where sales' capacity would put the lines; unchanged without one."""
     if cutoff is None:

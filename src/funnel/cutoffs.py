@@ -4,8 +4,9 @@ would have done, read off that grid.
 Apart from `scoring` because it answers another question. Scoring says where one lead stands;
 this says what a line through all of them would do: how many MQLs, how many conversions kept,
 how sales received them, whether the team can work them each week. The page moves a slider
-on a million leads, so the leads are counted once per filter (`cutoff_grid`, one cell per whole
-fit and interest point and week) and every figure here is a sum over those cells.
+on a million leads, so the leads are counted once per filter (`cutoff_grid`, one cell per
+slider step of fit and of interest, whole points unless a file's scale has finer ones, and
+per week) and every figure here is a sum over those cells.
 
 >>> grid = pl.DataFrame({"fit": [80, 20], "interest": [70, 90], "week": [date(2026, 1, 5)] * 2,
 ...                      "leads": [4, 6], "converted": [2, 1], "lost": [2, 5],
@@ -24,6 +25,7 @@ from datetime import date
 import polars as pl
 
 from funnel import scoring
+from funnel.scales import WHOLE_POINTS, WHOLE_STEPS, Steps
 
 
 def filter_leads(
@@ -68,14 +70,16 @@ def scatter_sample(scored: pl.DataFrame, limit: int = 5_000, seed: int = 0) -> p
     return points if points.height <= limit else points.sample(limit, seed=seed)
 
 
-def cutoff_grid(scored: pl.DataFrame) -> pl.DataFrame:
-    """Lead counts per whole fit point, whole interest point and week of creation.
+def cutoff_grid(scored: pl.DataFrame, steps: Steps = WHOLE_STEPS) -> pl.DataFrame:
+    """Lead counts per slider step of fit, of interest, and week of creation.
 
-    Cutoffs are whole points, and fit >= F holds exactly when floor(fit) >= F, so every figure
-    for any cutoff is a sum over this grid: the page aggregates a million leads once per filter
-    and each slider move then reads tens of thousands of cells, not a million leads. Columns:
-    `fit`, `interest`, `week` (its Monday), `leads`, `converted`, `lost`, `accepted`,
-    `rejected`. Unscored leads are not in it, so no figure taken from it counts them.
+    A lead sits in the cell of the highest step at or below its score (its whole point, with
+    the usual `steps`), so for a cutoff on a step fit >= F holds exactly when the cell's
+    fit >= F: every figure for any cutoff the sliders can take is a sum over this grid. The
+    page aggregates a million leads once per filter and each slider move then reads tens of
+    thousands of cells, not a million leads. Columns: `fit`, `interest` (the cell's steps),
+    `week` (its Monday), `leads`, `converted`, `lost`, `accepted`, `rejected`. Unscored leads
+    are not in it, so no figure taken from it counts them.
     """
     outcome = scoring.outcome_label()
     sal = pl.col("sal_status")
@@ -83,8 +87,8 @@ def cutoff_grid(scored: pl.DataFrame) -> pl.DataFrame:
         scored.lazy()
         .filter(scoring.is_scored())
         .group_by(
-            pl.col("fit").floor().clip(0, 100).cast(pl.Int64),
-            pl.col("interest").floor().clip(0, 100).cast(pl.Int64),
+            _on_step("fit", steps.fit),
+            _on_step("interest", steps.interest),
             pl.col("created").dt.truncate("1w").alias("week"),
         )
         .agg(
@@ -99,16 +103,25 @@ def cutoff_grid(scored: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def mql_cells(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -> pl.DataFrame:
+def _on_step(axis: str, steps: Sequence[float]) -> pl.Expr:
+    """The highest of `steps` at or below each score (the lowest step for a score below them)."""
+    if steps is WHOLE_POINTS:  # the same rule, four times faster on a million leads
+        return pl.col(axis).floor().clip(0, 100).cast(pl.Int64)
+    on = pl.lit(pl.Series(steps, dtype=pl.Float64))
+    below = on.search_sorted(pl.col(axis), side="right").cast(pl.Int64) - 1
+    return on.gather(below.clip(0, len(steps) - 1)).alias(axis)
+
+
+def mql_cells(grid: pl.DataFrame, fit_cutoff: float, interest_cutoff: float) -> pl.DataFrame:
     """The cells of `cutoff_grid` inside the cutoff: the MQLs it would have sent to sales.
 
-    A cell is one whole fit point and one whole interest point, so it is inside exactly when
-    its lead would be (`scoring.is_mql` on the cell's point is the lead's test, floored).
+    A cell is one step of fit and one of interest, so for a cutoff on the steps it is inside
+    exactly when its leads would be (`scoring.is_mql` on the cell is their test, floored).
     """
     return grid.filter(scoring.is_mql(fit_cutoff, interest_cutoff))
 
 
-def quadrant_counts(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -> pl.DataFrame:
+def quadrant_counts(grid: pl.DataFrame, fit_cutoff: float, interest_cutoff: float) -> pl.DataFrame:
     """Leads per quadrant and their share of all leads, the four in `scoring.QUADRANTS` order."""
     counts = (
         scoring.with_quadrants(grid, fit_cutoff, interest_cutoff)
@@ -170,7 +183,7 @@ class Backtest:
         return self.conversions - self.mql_conversions
 
 
-def mql_backtest(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -> Backtest:
+def mql_backtest(grid: pl.DataFrame, fit_cutoff: float, interest_cutoff: float) -> Backtest:
     """Back-test a cutoff on the leads with a known outcome (from `cutoff_grid`)."""
     known = (pl.col("converted") + pl.col("lost")).sum().alias("known")
     converted = pl.col("converted").sum()
@@ -182,8 +195,11 @@ def mql_backtest(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -> B
 CURVE_METRICS = ("MQL share", "Conversion in MQLs", "Conversions kept (recall)")
 
 
-def backtest_curve(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -> pl.DataFrame:
-    """The back-test over every cutoff 0..100 on one axis, the other held where it is.
+def backtest_curve(
+    grid: pl.DataFrame, fit_cutoff: float, interest_cutoff: float, steps: Steps = WHOLE_STEPS
+) -> pl.DataFrame:
+    """The back-test over every cutoff the slider of one axis can take (the `steps` of the
+    grid), the other held where it is.
 
     Long frame: `axis` ("fit" or "interest"), `cutoff`, `metric` (one of `CURVE_METRICS`),
     `value` (0..1, null where nothing is left to measure) and `current` (the slider's place).
@@ -192,9 +208,9 @@ def backtest_curve(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) ->
     known_total = grid.select((pl.col("converted") + pl.col("lost")).sum()).item()
     converted_total = int(grid["converted"].sum())
     parts = []
-    for axis, other, held, current in (
-        ("fit", "interest", interest_cutoff, fit_cutoff),
-        ("interest", "fit", fit_cutoff, interest_cutoff),
+    for axis, other, held, current, on in (
+        ("fit", "interest", interest_cutoff, fit_cutoff, steps.fit),
+        ("interest", "fit", fit_cutoff, interest_cutoff, steps.interest),
     ):
         per_cut = (
             grid.filter(pl.col(other) >= held)
@@ -202,7 +218,7 @@ def backtest_curve(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) ->
             .agg(pl.col("converted").sum(), (pl.col("converted") + pl.col("lost")).sum().alias("k"))
         )
         kept = (
-            pl.DataFrame({"cutoff": pl.int_range(0, 101, eager=True).cast(pl.Int64)})
+            pl.DataFrame({"cutoff": pl.Series(on, dtype=grid.schema[axis])})
             .join(per_cut, on="cutoff", how="left")
             .fill_null(0)
             .sort("cutoff", descending=True)
@@ -212,7 +228,7 @@ def backtest_curve(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) ->
         parts.append(
             kept.select(
                 pl.lit(axis).alias("axis"),
-                "cutoff",
+                pl.col("cutoff").cast(pl.Float64),  # whole points on one axis, file steps on the other
                 _safe_div(pl.col("k"), known_total).alias(CURVE_METRICS[0]),
                 _safe_div(pl.col("converted"), pl.col("k")).alias(CURVE_METRICS[1]),
                 _safe_div(pl.col("converted"), converted_total).alias(CURVE_METRICS[2]),
@@ -250,7 +266,7 @@ class SalSummary:
         return _ratio(self.accepted, self.accepted + self.rejected)
 
 
-def sal_summary(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -> SalSummary:
+def sal_summary(grid: pl.DataFrame, fit_cutoff: float, interest_cutoff: float) -> SalSummary:
     """Accepted and rejected MQLs under a cutoff (from `cutoff_grid`)."""
     row = (
         mql_cells(grid, fit_cutoff, interest_cutoff)
@@ -262,8 +278,8 @@ def sal_summary(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -> Sa
 
 def mql_per_week(
     grid: pl.DataFrame,
-    fit_cutoff: int,
-    interest_cutoff: int,
+    fit_cutoff: float,
+    interest_cutoff: float,
     reps: int,
     leads_per_rep: int,
 ) -> pl.DataFrame:

@@ -23,6 +23,7 @@ from sqlite_utils import Database
 
 from funnel import charts, clock, cutoffs, forecast, funnels, scoring, stages, store
 from funnel.models import LEAD_FIELDS
+from funnel.scales import WHOLE_STEPS, Steps, snap
 from funnel.sheets import to_csv
 
 Table = Literal["stages", "deals", "leads", "decisions", "scenarios"]
@@ -155,6 +156,7 @@ class ChartFrames:
     stages: Callable[[int | None], pl.DataFrame]
     scored_leads: Callable[[int | None], pl.DataFrame]
     backtest_leads: Callable[[int | None], pl.DataFrame]
+    steps: Steps = WHOLE_STEPS
 
 
 def draw_chart(
@@ -172,7 +174,7 @@ def draw_chart(
     if kind == "stages":
         return stage_chart(frames.deals(pipeline_id), frames.stages(pipeline_id))
     leads = frames.scored_leads if kind == "funnel" else frames.backtest_leads
-    return mql_chart(leads(version), kind, fit, interest, today)
+    return mql_chart(leads(version), kind, fit, interest, today, frames.steps)
 
 
 SLIDE_WIDTH = 720
@@ -226,17 +228,24 @@ def stage_chart(deals: pl.DataFrame, stage_rows: pl.DataFrame) -> charts.AnyChar
 
 
 def mql_chart(
-    leads: pl.DataFrame, kind: ChartKind, fit: float, interest: float, today: date
+    leads: pl.DataFrame,
+    kind: ChartKind,
+    fit: float,
+    interest: float,
+    today: date,
+    steps: Steps = WHOLE_STEPS,
 ) -> charts.AnyChart:
-    """The MQL page's charts at the agreed cutoff (the page itself follows its sliders)."""
+    """The MQL page's charts at the agreed cutoff (the page itself follows its sliders), the
+    cutoff put on the sliders' `steps` as the page puts it."""
+    fit, interest = snap(fit, steps.fit), snap(interest, steps.interest)
     if kind == "funnel":
         window = forecast.full_quarters_window(today)
         flagged = scoring.with_quadrants(leads, fit, interest)
         return charts.funnel_chart(funnels.marketing_funnel(flagged, *window))
-    grid = cutoffs.cutoff_grid(leads)
+    grid = cutoffs.cutoff_grid(leads, steps)
     if kind == "curve":
-        return charts.mql_curve_chart(cutoffs.backtest_curve(grid, round(fit), round(interest)))
-    quadrants = cutoffs.quadrant_counts(grid, round(fit), round(interest))
+        return charts.mql_curve_chart(cutoffs.backtest_curve(grid, fit, interest, steps))
+    quadrants = cutoffs.quadrant_counts(grid, fit, interest)
     sample = cutoffs.scatter_sample(leads)
     scored = int(grid["leads"].sum())
     return charts.mql_quadrant_chart(sample, quadrants, fit, interest, scored)

@@ -28,6 +28,7 @@ import polars as pl
 
 from funnel import cutoffs, scoring
 from funnel.models import Rule
+from funnel.scales import WHOLE_STEPS, Steps, cutoff_text
 
 TRAIN_SHARE = 0.7
 PENALTY_C = 1.0
@@ -91,6 +92,7 @@ class PointsFit:
     ready_made: int
     auc: dict[str, float | None]
     test_grids: dict[str, pl.DataFrame]
+    steps: Steps
 
     def caption(self) -> str:
         """Who the fit and the check are over, in the page's words."""
@@ -114,7 +116,11 @@ def _auc(outcome: np.ndarray, score: np.ndarray) -> float | None:
 
 
 def fit_points(
-    leads: pl.DataFrame, rules: tuple[Rule, ...], half_life_days: float, today: date
+    leads: pl.DataFrame,
+    rules: tuple[Rule, ...],
+    half_life_days: float,
+    today: date,
+    steps: Steps = WHOLE_STEPS,
 ) -> PointsFit | None:
     """Fit the points on the earlier known leads and score both models on the later ones.
 
@@ -171,26 +177,33 @@ def fit_points(
             name: _auc(y_test, frame.select(pl.col("fit") + pl.col("interest")).to_series().to_numpy())
             for name, frame in scored.items()
         },
-        test_grids={name: cutoffs.cutoff_grid(frame) for name, frame in scored.items()},
+        test_grids={name: cutoffs.cutoff_grid(frame, steps) for name, frame in scored.items()},
+        steps=steps,
     )
 
 
-def capacity_cutoff(grid: pl.DataFrame, reps: int, leads_per_rep: int) -> tuple[int, int] | None:
-    """The whole-point (F, I) that keeps the most conversions while no week's MQLs exceed
-    reps x leads per rep (the page's capacity check); fewer MQLs, then higher cutoffs, break
-    ties. None when no cutoff fits (a week over capacity even at 100/100) or there are no leads.
+def capacity_cutoff(
+    grid: pl.DataFrame, reps: int, leads_per_rep: int, steps: Steps = WHOLE_STEPS
+) -> tuple[float, float] | None:
+    """The (F, I) on the sliders' `steps` that keeps the most conversions while no week's MQLs
+    exceed reps x leads per rep (the page's capacity check); fewer MQLs, then higher cutoffs,
+    break ties. None when no cutoff fits (a week over capacity even at the top steps) or there
+    are no leads.
 
-    Takes `cutoffs.cutoff_grid`: every cutoff is read from suffix sums over its cells at once.
+    Takes `cutoffs.cutoff_grid` on the same steps: every cutoff is read from suffix sums over
+    its cells at once.
     """
     if grid.is_empty():
         return None
     capacity = reps * leads_per_rep
     index = grid.select(pl.col("week").rank("dense").cast(pl.Int64) - 1).to_series().to_numpy()
-    fit = grid.get_column("fit").to_numpy()
-    interest = grid.get_column("interest").to_numpy()
-    per_week = np.zeros((101, 101, int(index.max()) + 1))
+    fits, interests = np.asarray(steps.fit), np.asarray(steps.interest)
+    fit = np.searchsorted(fits, grid.get_column("fit").to_numpy())
+    interest = np.searchsorted(interests, grid.get_column("interest").to_numpy())
+    shape = (len(fits), len(interests))
+    per_week = np.zeros((*shape, int(index.max()) + 1))
     np.add.at(per_week, (fit, interest, index), grid.get_column("leads").to_numpy())
-    converted = np.zeros((101, 101))
+    converted = np.zeros(shape)
     np.add.at(converted, (fit, interest), grid.get_column("converted").to_numpy())
 
     def suffix(a: np.ndarray) -> np.ndarray:
@@ -200,24 +213,24 @@ def capacity_cutoff(grid: pl.DataFrame, reps: int, leads_per_rep: int) -> tuple[
     peak = suffix(per_week).max(axis=2)
     mqls = suffix(per_week.sum(axis=2))
     kept = suffix(converted)
-    fits = peak <= capacity
-    if not fits.any():
+    within = peak <= capacity
+    if not within.any():
         return None
-    f_grid, i_grid = np.meshgrid(np.arange(101), np.arange(101), indexing="ij")
-    order = np.lexsort((-i_grid[fits], -f_grid[fits], mqls[fits], -kept[fits]))
+    f_grid, i_grid = np.meshgrid(np.arange(shape[0]), np.arange(shape[1]), indexing="ij")
+    order = np.lexsort((-i_grid[within], -f_grid[within], mqls[within], -kept[within]))
     best = order[0]
-    return int(f_grid[fits][best]), int(i_grid[fits][best])
+    return steps.fit[int(f_grid[within][best])], steps.interest[int(i_grid[within][best])]
 
 
 def comparison(
-    fit: PointsFit, fit_cutoff: int, interest_cutoff: int, reps: int, leads_per_rep: int
+    fit: PointsFit, fit_cutoff: float, interest_cutoff: float, reps: int, leads_per_rep: int
 ) -> pl.DataFrame:
     """Both models on the later leads, at the page's cutoff and at each one's capacity cutoff:
     the cutoff, MQLs, conversion in them, conversions kept, lift and AUC."""
     rows: list[dict[str, Any]] = []
     for name in MODELS:
         grid = fit.test_grids[name]
-        at_capacity = capacity_cutoff(grid, reps, leads_per_rep)
+        at_capacity = capacity_cutoff(grid, reps, leads_per_rep, fit.steps)
         for where, cutoff in (
             ("Current cutoff", (fit_cutoff, interest_cutoff)),
             ("At capacity", at_capacity),
@@ -228,7 +241,7 @@ def comparison(
             rows.append(
                 {
                     "model": name,
-                    "cutoff": f"{where}: F {cutoff[0]}, I {cutoff[1]}",
+                    "cutoff": f"{where}: F {cutoff_text(cutoff[0])}, I {cutoff_text(cutoff[1])}",
                     "mqls": bt.mqls,
                     "conversion": bt.conversion_in,
                     "kept": bt.recall,
@@ -275,12 +288,15 @@ def saved_note(fit: PointsFit) -> str:
     )
 
 
-def capacity_caption(cutoff: tuple[int, int] | None, reps: int, leads_per_rep: int) -> str:
+def capacity_caption(cutoff: tuple[float, float] | None, reps: int, leads_per_rep: int) -> str:
     """What the suggested cutoff is, or why there is none, for the capacity entered."""
     capacity = reps * leads_per_rep
     if cutoff is None:
-        return f"No cutoff keeps every week within {capacity:,} MQLs: even 100/100 sends more."
+        return (
+            f"No cutoff keeps every week within {capacity:,} MQLs: even the highest cutoff sends more."
+        )
     return (
-        f"Suggested cutoff F {cutoff[0]}, I {cutoff[1]}: the most conversions kept while no week "
-        f"sends more than {capacity:,} MQLs ({reps} reps × {leads_per_rep})."
+        f"Suggested cutoff F {cutoff_text(cutoff[0])}, I {cutoff_text(cutoff[1])}: the most "
+        f"conversions kept while no week sends more than {capacity:,} MQLs "
+        f"({reps} reps × {leads_per_rep})."
     )

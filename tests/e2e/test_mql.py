@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
 
+from funnel import importers, store
 from tests.e2e.conftest import AppServer
 from tests.e2e.helpers import assert_no_exception, screenshot, settle
 
@@ -47,4 +50,49 @@ def test_moving_the_fit_slider_changes_the_mql_count(app_server: AppServer, page
     screenshot(page, "mql")
     assert after < before, (before, after)
     page.get_by_text("MQL = fit ≥ F and interest ≥ I").first.wait_for()
+    assert_no_exception(page)
+
+
+@pytest.fixture
+def lead_score_server(tmp_path: Path) -> Iterator[AppServer]:
+    """The app on a store of one lead-scoring export whose "Lead Score" runs 3..250."""
+    rows = "".join(
+        f"C-{i},2026-0{1 + i % 9}-1{i % 9},{score},{(i * 37) % 100},{'Customer' if i % 3 else 'Lost'}\n"
+        for i, score in enumerate(range(3, 251))
+    )
+    data = f"Contact ID,Create Date,Lead Score,Engagement,Lifecycle\n{rows}".encode()
+    mapping = {
+        "external_id": "Contact ID",
+        "created": "Create Date",
+        "fit": "Lead Score",
+        "interest": "Engagement",
+        "outcome": "Lifecycle",
+    }
+    path = tmp_path / "lead-score.db"
+    with store.opened(path) as db:
+        report = importers.import_bytes(db, data, "leads", "scores.csv", importers.Options(mapping))
+    assert report.committed, report.text()
+    server = AppServer(path)
+    yield server
+    server.stop()
+
+
+def test_a_score_on_an_unusual_range_moves_one_file_value_per_key(
+    lead_score_server: AppServer, page: Page
+) -> None:
+    page.goto(f"{lead_score_server.url}/mql?F=0&I=0")
+    page.wait_for_selector("[data-testid='stMetric']", timeout=120_000)
+    settle(page)
+    assert mql_count(page) == 248  # every lead, one per file value 3..250
+    slider = page.locator(".st-key-mql_fit_cutoff")
+    assert "Fit cutoff F, in 'Lead Score' (3..250)" in slider.inner_text()
+    slider.get_by_role("slider").focus()
+    for _ in range(130):  # 3 -> 133, one file value a key
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function(MQL_COUNT_IS_NOT, arg="248", timeout=60_000)
+    page.get_by_text("i.e. 'Lead Score' ≥ 133 in the file's units (3..250)").wait_for(timeout=60_000)
+    settle(page)
+    assert "133" in slider.inner_text()
+    assert mql_count(page) == 250 - 133 + 1  # the leads scored 133 to 250
+    screenshot(page, "mql-file-steps")
     assert_no_exception(page)

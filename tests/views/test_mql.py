@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from funnel import cutoffs, scoring
+from funnel import cutoffs, scales, scoring
 from funnel.views import mql as mql_view
 from tests.test_scoring import TODAY, TOY_RULES, hand_table, with_unscored
 
@@ -61,6 +61,24 @@ def test_a_restored_decision_sets_both_sliders_and_its_version() -> None:
         "mql_interest_cutoff": 45,
         "mql_version": 1,
     }
+
+
+def test_on_a_files_own_steps_links_decisions_and_the_session_open_on_a_step() -> None:
+    # "Lead Score" on 3..250: one slider step per file value, 133 is (133 - 3) / 247 x 100 points.
+    steps = scales.Steps(fit=scales.axis_steps(scales.ScoreScale("Lead Score", 3.0, 250.0, 1.0)))
+    at_133 = steps.fit[130]
+    link = mql_view.view_link(at_133, 45, 1)
+    assert link["F"] == str(at_133) and mql_view.link_notices(link, [1]) == []
+    opened = mql_view.opening_view({}, link, [1], AGREED, steps=steps)
+    assert opened["mql_fit_cutoff"] == at_133 and opened["mql_interest_cutoff"] == 45
+    # A decision recorded in whole points opens on the lowest file value at or above it.
+    decision = {"fit_cutoff": 50.0, "interest_cutoff": 45.0, "model_version": 1}
+    assert mql_view.restored_view(decision, steps)["mql_fit_cutoff"] == steps.fit[124]  # 127
+    # A session value from before an import changed the steps is moved onto them.
+    moved = mql_view.opening_view(
+        {"mql_fit_cutoff": 50, "mql_interest_cutoff": 45}, {}, [1], AGREED, steps=steps
+    )
+    assert moved == {"mql_fit_cutoff": steps.fit[124], "mql_version": 1}
 
 
 def test_the_view_link_and_kept_copies_read_back_into_the_same_view() -> None:

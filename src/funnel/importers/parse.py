@@ -17,6 +17,7 @@ from datetime import date
 
 import polars as pl
 
+from funnel import scales
 from funnel.importers.mapping import _norm
 from funnel.importers.report import DateOrder, Options, Report, plural
 from funnel.importers.table import RawTable
@@ -325,9 +326,6 @@ def parse_range(text: str) -> tuple[float, float] | None:
     return float(lo), float(hi)
 
 
-USUAL_SCALES = (1.0, 5.0, 10.0, 20.0, 100.0)
-
-
 def _rescale(
     number: pl.Series, f: Field, label: str, options: Options, report: Report
 ) -> tuple[pl.Series, pl.Series]:
@@ -345,13 +343,15 @@ def _rescale(
         how = "the stated range"
     else:
         lo_seen, hi_seen = float(number.min()), float(number.max())  # type: ignore[arg-type]
-        usual = next((top for top in USUAL_SCALES if lo_seen >= 0 and hi_seen <= top), None)
+        usual = next((top for top in scales.USUAL_SCALES if lo_seen >= 0 and hi_seen <= top), None)
         lo, hi = (0.0, usual) if usual is not None else (lo_seen, hi_seen)
         how = "the smallest usual scale that holds its values" if usual else "the observed values"
     if hi <= lo:
         report.blocking.append(f"'{label}' ({f.name}): the range {lo:g}..{hi:g} is empty.")
         return number, none
-    report.scales[f.name] = (label, lo, hi)
+    step, coarsened = scales.file_step(number.filter((number >= lo) & (number <= hi)), lo, hi)
+    scale = scales.ScoreScale(label, lo, hi, step)
+    report.scales[f.name] = scale
     outside = (number < lo) | (number > hi)
     reason = pl.select(
         pl.when(outside).then(pl.lit(f"outside the stated range {lo:g}..{hi:g}"))
@@ -362,13 +362,23 @@ def _rescale(
         else ""
     )
     if (lo, hi) != (0.0, 100.0):
-        report.notes.append(
-            f"'{label}' ({f.name}): read on a {lo:g}..{hi:g} scale (from {how}) and rescaled to "
-            f"0..100.{override}"
-        )
+        read = f"read on a {lo:g}..{hi:g} scale (from {how}) and rescaled to 0..100."
     else:
-        report.notes.append(f"'{label}' ({f.name}): already on a 0..100 scale, kept as is.{override}")
-    return ((number - lo) / (hi - lo) * 100).round(6), reason
+        read = "already on a 0..100 scale, kept as is."
+    steps = scales.axis_steps(scale)
+    if steps is not scales.WHOLE_POINTS:
+        read += (
+            f" Its values fall between whole points, so the MQL sliders move in its own steps "
+            f"of {step:g} ({len(steps):,} positions)"
+            + (
+                ": its values are finer, so a cutoff between two steps is not on them."
+                if coarsened
+                else "."
+            )
+        )
+    report.notes.append(f"'{label}' ({f.name}): {read}{override}")
+    points = number.to_frame("v").select(scales.to_points(pl.col("v"), lo, hi)).to_series()
+    return points.alias(number.name), reason
 
 
 PRICE_COLUMNS = {

@@ -16,6 +16,7 @@ import polars as pl
 
 from funnel.importers.mapping import Kind
 from funnel.models import Stage
+from funnel.scales import ScoreScale
 
 DateOrder = Literal["mdy", "dmy"]
 UnknownStages = Literal["reject", "create", "map"]
@@ -79,7 +80,7 @@ class Report:
     ambiguous_dates: list[str] = field(default_factory=list)
     unknown_stages: dict[str, int] = field(default_factory=dict)
     generated_ids: bool = False
-    scales: dict[str, tuple[str, float, float]] = field(default_factory=dict)
+    scales: dict[str, ScoreScale] = field(default_factory=dict)
     to_add: int = 0
     to_update: int = 0
     committed: bool = False

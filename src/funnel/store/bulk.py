@@ -25,6 +25,7 @@ from sqlite_utils import Database
 
 from funnel import clock
 from funnel.models import Rule, Stage
+from funnel.scales import ScoreScale
 from funnel.store import snapshot
 from funnel.store.backups import _delete_rows
 from funnel.store.connection import audit, now, revision, write
@@ -241,7 +242,7 @@ def import_leads(
     source: str = "",
     progress: Callable[[int, int], None] | None = None,
     scores_only_model: str = "",
-    scales: Mapping[str, tuple[str, float, float]] | None = None,
+    scales: Mapping[str, ScoreScale] | None = None,
 ) -> tuple[int, int]:
     """Write validated leads in one transaction, updating those whose external id exists.
 
@@ -249,7 +250,7 @@ def import_leads(
     With `scores_only_model` (its note) and no scoring model in the store yet, a model with no
     rules is saved in the same transaction: leads that came with both scores are then scored on
     the MQL page at once, and rules can be added there later. `scales` (axis -> the file's
-    column, low, high) is kept, so the MQL page can say a cutoff in the file's own units.
+    column, range and step) is kept, so the MQL page can say a cutoff in the file's own units.
     Returns (added, updated).
     """
     with _staged(db, frame) as parts, write(db, leads=True):

@@ -16,6 +16,7 @@ import polars as pl
 from sqlite_utils import Database
 
 from funnel.models import ANSWER_COLUMNS, DEAL_FIELDS, LEAD_FIELDS, Field
+from funnel.scales import ScoreScale
 from funnel.store import snapshot
 from funnel.store.connection import _ONE_LIBRARY_AT_A_TIME, _arrow_reader, db_file
 from funnel.store.errors import StoreError
@@ -214,10 +215,10 @@ def last_data_date(db: Database) -> date | None:
     return None if row[0] is None else date.fromisoformat(str(row[0])[:10])
 
 
-def score_scales(db: Database) -> dict[str, tuple[str, float, float]]:
-    """The scale each ready-made score came in on its last import: axis -> (column, low, high)."""
+def score_scales(db: Database) -> dict[str, ScoreScale]:
+    """The scale each ready-made score came in on its last import: axis -> its scale."""
     rows = db.execute("SELECT key, value FROM meta WHERE key IN ('scale_fit', 'scale_interest')")
-    return {key.removeprefix("scale_"): tuple(json.loads(value)) for key, value in rows.fetchall()}
+    return {key.removeprefix("scale_"): ScoreScale(*json.loads(value)) for key, value in rows.fetchall()}
 
 
 def model_versions(db: Database) -> pl.DataFrame:

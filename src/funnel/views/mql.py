@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -21,6 +22,7 @@ from funnel.cutoffs import (
     sal_summary,
 )
 from funnel.rules import CONDITIONS, SCORABLE_FIELDS, VALUE_HELP
+from funnel.scales import WHOLE_STEPS, ScoreScale, Steps, cutoff_text, in_file_units, snap
 from funnel.scoring import AXES, Crossings, agreed_cutoff
 from funnel.text import excerpt
 
@@ -58,24 +60,42 @@ def pct(share: float | None) -> str:
     return "–" if share is None else f"{share:.1%}"
 
 
-def _from_link(link: Mapping[str, str], param: str, allowed: range | Sequence[int]) -> int | None:
-    """A link's value only when it is a whole number the page can show; else it is ignored
-    (`link_notices` says so). No more than 9 digits are read: a 5,000-digit value is not a
-    cutoff, and Python refuses to convert it."""
+# A cutoff as a link writes it: 70, or 52.631579 on a file's own steps. No more than 3 + 9
+# digits: a 5,000-digit value is not a cutoff.
+_CUTOFF_TEXT = re.compile(r"\d{1,3}(\.\d{1,9})?")
+
+
+def _cutoff_from_link(link: Mapping[str, str], param: str) -> float | None:
+    """A link's cutoff only when it is a number from 0 to 100; else it is ignored
+    (`link_notices` says so)."""
     wanted = link.get(param, "")
-    return int(wanted) if wanted.isdigit() and len(wanted) <= 9 and int(wanted) in allowed else None
+    if not _CUTOFF_TEXT.fullmatch(wanted) or float(wanted) > 100:
+        return None
+    return float(wanted)
+
+
+def _version_from_link(link: Mapping[str, str], versions: Sequence[int]) -> int | None:
+    """A link's model version only when the store has it; else it is ignored."""
+    wanted = link.get("v", "")
+    return int(wanted) if wanted.isdigit() and len(wanted) <= 9 and int(wanted) in versions else None
 
 
 def link_notices(link: Mapping[str, str], versions: Sequence[int]) -> list[str]:
     """One line per cutoff or model version in the link that the page cannot show, naming it,
     so a mistyped link opens on the agreed view with a word instead of silently."""
-    cutoff = ("a whole number from 0 to 100", range(101))
-    model = (f"one of the model versions ({', '.join(map(str, versions))})", versions)
-    checks: dict[str, tuple[str, range | Sequence[int]]] = {"F": cutoff, "I": cutoff, "v": model}
+    cutoff = "a number from 0 to 100"
+    read = {
+        "F": (cutoff, _cutoff_from_link(link, "F")),
+        "I": (cutoff, _cutoff_from_link(link, "I")),
+        "v": (
+            f"one of the model versions ({', '.join(map(str, versions))})",
+            _version_from_link(link, versions),
+        ),
+    }
     return [
         f"Link value {param}={excerpt(link[param])} is not {what}; ignored."
-        for param, (what, allowed) in checks.items()
-        if param in link and _from_link(link, param, allowed) is None
+        for param, (what, value) in read.items()
+        if param in link and value is None
     ]
 
 
@@ -85,52 +105,64 @@ def opening_view(
     versions: Sequence[int],
     agreed: pl.DataFrame,
     saved: int | None = None,
-) -> dict[str, int]:
+    steps: Steps = WHOLE_STEPS,
+) -> dict[str, float]:
     """Session values to set so the page opens where the user expects.
 
     Sliders and version as this session left them, else from the link (?F=&I=&v=), else the
     last agreed cutoff; a version just saved wins. Streamlit forgets widget values on another
-    page, hence the `_kept` copies. Only keys that must change are returned.
+    page, hence the `_kept` copies. Each cutoff is put on the sliders' `steps` (the lowest at or
+    above it), also one the session holds from before a new import changed them. Only keys
+    that must change are returned.
     """
     fit_cutoff, interest_cutoff, _ = agreed_cutoff(agreed)
     last = {"fit_cutoff": fit_cutoff, "interest_cutoff": interest_cutoff}
-    updates: dict[str, int] = {}
-    for param, key, column in MQL_SLIDERS:
-        if key not in state:
-            choices = (state.get(f"{key}_kept"), _from_link(link, param, range(101)), last[column])
-            updates[key] = int(next(v for v in choices if v is not None))
+    updates: dict[str, float] = {}
+    for (param, key, column), on in zip(MQL_SLIDERS, steps, strict=True):
+        choices = (
+            state.get(key),
+            state.get(f"{key}_kept"),
+            _cutoff_from_link(link, param),
+            last[column],
+        )
+        wanted = snap(next(v for v in choices if v is not None), on)
+        if state.get(key) != wanted:
+            updates[key] = wanted
     current: Any = saved if saved is not None else state.get("mql_version")
     if current not in versions:
         kept = state.get("mql_version_kept")
-        choices = (kept if kept in versions else None, _from_link(link, "v", versions), versions[0])
-        current = next(v for v in choices if v is not None)
+        picks = (kept if kept in versions else None, _version_from_link(link, versions), versions[0])
+        current = next(v for v in picks if v is not None)
     if saved is not None or current != state.get("mql_version"):
         updates["mql_version"] = current
     return updates
 
 
-def kept_cutoffs(fit_cutoff: int, interest_cutoff: int) -> dict[str, int]:
+def kept_cutoffs(fit_cutoff: float, interest_cutoff: float) -> dict[str, float]:
     """Copies of the sliders that `opening_view` reads back after a visit to another page."""
     cutoffs = (fit_cutoff, interest_cutoff)
     return {f"{key}_kept": cutoff for (_, key, _), cutoff in zip(MQL_SLIDERS, cutoffs, strict=True)}
 
 
-def view_link(fit_cutoff: int, interest_cutoff: int, version: int) -> dict[str, str]:
+def view_link(fit_cutoff: float, interest_cutoff: float, version: int) -> dict[str, str]:
     """The query parameters `opening_view` reads, so the address bar is a link to this view."""
     cutoffs = (fit_cutoff, interest_cutoff)
     link = {param: str(cutoff) for (param, _, _), cutoff in zip(MQL_SLIDERS, cutoffs, strict=True)}
     return {**link, "v": str(version)}
 
 
-def slider_cutoffs(state: Mapping[str, Any]) -> tuple[int, int]:
+def slider_cutoffs(state: Mapping[str, Any]) -> tuple[float, float]:
     """The fit and interest cutoffs the sliders hold now."""
-    fit_cutoff, interest_cutoff = (int(state[key]) for _, key, _ in MQL_SLIDERS)
+    fit_cutoff, interest_cutoff = (state[key] for _, key, _ in MQL_SLIDERS)
     return fit_cutoff, interest_cutoff
 
 
-def restored_view(decision: Mapping[str, Any]) -> dict[str, int]:
-    """Session values that put a recorded decision back on the sliders, with its model version."""
-    view = {key: int(decision[column]) for _, key, column in MQL_SLIDERS}
+def restored_view(decision: Mapping[str, Any], steps: Steps = WHOLE_STEPS) -> dict[str, float]:
+    """Session values that put a recorded decision back on the sliders (on their steps), with
+    its model version."""
+    view = {
+        key: snap(decision[column], on) for (_, key, column), on in zip(MQL_SLIDERS, steps, strict=True)
+    }
     return {**view, "mql_version": int(decision["model_version"])}
 
 
@@ -188,8 +220,8 @@ FIGURE_HELP = {
     ),
 }
 SLIDER_HELP = {
-    "F": "Fit cutoff: the least fit (0..100, from job title, company, size, country...) an MQL has.",
-    "I": "Interest cutoff: the least interest (0..100, from visits, e-mails, downloads...) an MQL has.",
+    "fit": "The least fit (0..100, from job title, company, size, country...) an MQL has.",
+    "interest": "The least interest (0..100, from visits, e-mails, downloads...) an MQL has.",
 }
 CAPACITY_HELP = {
     "reps": "Sales reps who accept or reject MQLs.",
@@ -208,7 +240,9 @@ class CutoffView:
     scored: int
 
 
-def cutoff_view(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -> CutoffView:
+def cutoff_view(
+    grid: pl.DataFrame, fit_cutoff: float, interest_cutoff: float, steps: Steps = WHOLE_STEPS
+) -> CutoffView:
     """Everything one cutoff shows, from `cutoff_grid`, so a slider move recomputes it in one call.
 
     Every figure is over the scored leads the grid holds, and says so.
@@ -227,30 +261,36 @@ def cutoff_view(grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int) -> Cu
             "capacity and the SAL counts use the same scores (open leads at their last activity); "
             "the sales queue below uses today's decay, as the MQLs are today."
         ),
-        curve=backtest_curve(grid, fit_cutoff, interest_cutoff),
+        curve=backtest_curve(grid, fit_cutoff, interest_cutoff, steps),
         scored=scored,
     )
 
 
 def file_units(
-    fit_cutoff: int, interest_cutoff: int, scales: Mapping[str, tuple[str, float, float]]
+    fit_cutoff: float, interest_cutoff: float, scales: Mapping[str, ScoreScale]
 ) -> str | None:
     """The cutoffs in the file's own units, for scores imported on another scale than 0..100.
 
     A whole slider point is 1/100 of the scale, so on 0..20 a file value of 16 is exactly 80.
 
-    >>> file_units(80, 40, {"fit": ("Profile Score", 0.0, 20.0)})
+    >>> file_units(80, 40, {"fit": ScoreScale("Profile Score", 0.0, 20.0, 1.0)})
     "fit ≥ 80, i.e. 'Profile Score' ≥ 16 in the file's units (0..20)."
     """
     parts = []
     for axis, cutoff in (("fit", fit_cutoff), ("interest", interest_cutoff)):
-        if axis in scales and tuple(scales[axis][1:]) != (0.0, 100.0):
-            column, low, high = scales[axis]
-            value = round(low + cutoff / 100 * (high - low), 4)
+        scale = scales.get(axis)
+        if scale is not None and (scale.low, scale.high) != (0.0, 100.0):
             parts.append(
-                f"{axis} ≥ {cutoff}, i.e. '{column}' ≥ {value:g} in the file's units ({low:g}..{high:g})"
+                f"{axis} ≥ {cutoff_text(cutoff)}, i.e. '{scale.column}' ≥ "
+                f"{in_file_units(cutoff, scale):g} in the file's units ({scale.low:g}..{scale.high:g})"
             )
     return "; ".join(parts) + "." if parts else None
+
+
+def slider_label(axis: str, scale: ScoreScale | None) -> str:
+    """A slider's label; one on a file's own steps says whose units it moves in."""
+    name = "Fit cutoff F" if axis == "fit" else "Interest cutoff I"
+    return name if scale is None else f"{name}, in '{scale.column}' ({scale.low:g}..{scale.high:g})"
 
 
 def unscored_line(leads: int, scored: int) -> str | None:
@@ -289,7 +329,7 @@ def one_creation_date(leads: pl.DataFrame) -> str | None:
 
 
 def capacity_check(
-    grid: pl.DataFrame, fit_cutoff: int, interest_cutoff: int, reps: int, leads_per_rep: int
+    grid: pl.DataFrame, fit_cutoff: float, interest_cutoff: float, reps: int, leads_per_rep: int
 ) -> tuple[pl.DataFrame, bool, str]:
     """Weekly MQLs against what sales can work, whether every week fits, and the sentence."""
     weekly = mql_per_week(grid, fit_cutoff, interest_cutoff, reps, leads_per_rep)
@@ -326,9 +366,9 @@ def sal_recorded(lead_id: int, status: str) -> str:
     return f"Lead #{lead_id} {status}."
 
 
-def decision_button(fit_cutoff: int, interest_cutoff: int, version: int) -> str:
+def decision_button(fit_cutoff: float, interest_cutoff: float, version: int) -> str:
     """The record button names the cutoff and model, so nobody records a value they did not see."""
-    return f"Record F = {fit_cutoff}, I = {interest_cutoff}, model v{version}"
+    return f"Record F = {cutoff_text(fit_cutoff)}, I = {cutoff_text(interest_cutoff)}, model v{version}"
 
 
 def older_version_note(version: int, latest: int) -> str | None:
@@ -353,11 +393,11 @@ def lead_scores(scored: pl.DataFrame, lead_id: int, version: int) -> tuple[bool,
     return True, f"Fit {lead['fit'][0]:.1f} · interest {lead['interest'][0]:.1f} (model v{version})"
 
 
-def crossings_message(moved: Crossings, fit_cutoff: int, interest_cutoff: int) -> str:
+def crossings_message(moved: Crossings, fit_cutoff: float, interest_cutoff: float) -> str:
     """What a model edit would do to the MQL at the sliders' cutoff, before anyone saves it."""
     return (
         f"With this edit, {moved.entered:,} leads would enter the MQL and {moved.left:,} would "
-        f"leave it (all leads, at F = {fit_cutoff}, I = {interest_cutoff})."
+        f"leave it (all leads, at F = {cutoff_text(fit_cutoff)}, I = {cutoff_text(interest_cutoff)})."
     )
 
 
