@@ -19,7 +19,7 @@ $(DB): | $(VENV)/.installed
 	$(BIN)/python -m funnel demo --db $(DB)
 
 run: $(VENV)/.installed $(DB)
-	$(BIN)/streamlit run app.py --server.address 127.0.0.1 -- --db $(DB)
+	$(BIN)/streamlit run serve.py --server.address 127.0.0.1 -- --db $(DB)
 
 # The browser tests drive Debian's Chromium; test tools never download a browser here.
 browser:

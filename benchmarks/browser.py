@@ -1,12 +1,14 @@
 """B. What a user feels, timed in headless Chromium against `streamlit run`, median of the runs.
 
 B1 first open of the MQL page on a fresh server, to its figures on screen (B1a: to the app's
-first words on screen, where progress shows); B2 a keyboard step on
+first words on screen, where progress shows; B1w: the same open once serve.py's warm-up has
+finished, B1s that warm-up's own time); B2 a keyboard step on
 the fit slider, to the MQL count changing; B3 the same step made at the same moment by 1, 5 and
 10 people (one browser context each, as a meeting of laptops on one server), the median of
 every person's wait; B4 a lead source picked in the filter, to the MQL count changing; B5
 Accept on the SAL form, to the SAL count changing (on a scratch copy of the store, since it
-writes); B6 the first open of the Stages page on a fresh server, to its figures on screen. B1,
+writes); B6 the first open of the Stages page on a fresh server, to its figures on screen (B6w
+once the warm-up has finished). B1,
 B2, B4 and B5 stand beside the same actions on benchmarks/usual_app.py, the same page written
 the usual way (pandas `read_sql`, no cache, one scatter), served the same way.
 """
@@ -14,8 +16,10 @@ the usual way (pandas `read_sql`, no cache, one scatter), served the same way.
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,7 +34,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 USUAL_APP = "benchmarks/usual_app.py"
 OURS = {
-    "script": "app.py",
+    "script": "serve.py",
     "path": "/mql",
     "slider": ".st-key-mql_fit_cutoff",
     "metric": "MQLs",
@@ -43,7 +47,7 @@ USUAL = {
     "metric": "MQLs",
     "source": ".st-key-source",
 }
-STAGES = {"script": "app.py", "path": "/", "metric": "Weighted pipeline"}
+STAGES = {"script": "serve.py", "path": "/", "metric": "Weighted pipeline"}
 SESSIONS = (1, 5, 10)
 TIMEOUT_MS = 300_000
 # The value of the metric labelled `name` (its label may carry a help icon beside the text).
@@ -75,6 +79,21 @@ async def _open(page: Page, url: str, app: dict[str, str], first: list[float] | 
         first.append(time.perf_counter() - started)
     await page.wait_for_function(f"({METRIC_VALUE})({app['metric']!r}) !== null", timeout=TIMEOUT_MS)
     return time.perf_counter() - started
+
+
+async def _warmed(url: str) -> float:
+    """Wait until serve.py's warm-up has finished (`GET /_funnel/warm`); its seconds."""
+    while True:
+        state = await asyncio.to_thread(_warm_state, url)
+        if state["done"]:
+            return float(state["seconds"])
+        await asyncio.sleep(0.2)
+
+
+def _warm_state(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{url}/_funnel/warm", timeout=10) as answer:
+        state: dict[str, Any] = json.load(answer)
+        return state
 
 
 async def _idle(page: Page) -> None:
@@ -148,6 +167,18 @@ async def _feel(
                 picks.append(await _pick_source(page, app, 0))
                 await _idle(page)
                 await page.close()
+        if app["script"] == "serve.py":  # the same first open once the warm-up has finished
+            warmed, warm_ups = [], []
+            for _ in range(runs):
+                with served(app["script"], db) as (url, _):
+                    warm_ups.append(await _warmed(url))
+                    page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+                    warmed.append(await _open(page, url, app))
+                    await page.close()
+            figures["open_warm"], figures["warm_up"] = (
+                statistics.median(warmed),
+                statistics.median(warm_ups),
+            )
         figures["open"], figures["step"] = statistics.median(opens), statistics.median(steps)
         figures["first"], figures["filter"] = statistics.median(first), statistics.median(picks)
         if scratch is not None:
@@ -182,13 +213,16 @@ async def _feel(
     return figures
 
 
-async def stages_open(db: Path, runs: int) -> float:
-    """B6: seconds from navigation to the Stages page's figures, each on a fresh server."""
+async def stages_open(db: Path, runs: int, warm: bool = False) -> float:
+    """B6: seconds from navigation to the Stages page's figures, each on a fresh server (with
+    `warm`, once its warm-up has finished)."""
     opens = []
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         for _ in range(runs):
             with served(STAGES["script"], db) as (url, _):
+                if warm:
+                    await _warmed(url)
                 page = await browser.new_page(viewport={"width": 1400, "height": 1000})
                 opens.append(await _open(page, url, STAGES))
                 await page.close()
@@ -219,6 +253,7 @@ def measure(bench: Bench) -> list[Figure]:
         bench.log(f"browser: our MQL page at {size:,}, then {', '.join(map(str, SESSIONS))} sessions")
         ours[size] = feel(bench.store(size), OURS, bench.runs, SESSIONS, bench.scratch_store(size))
         ours[size]["stages"] = threaded(stages_open(bench.store(size), bench.runs))
+        ours[size]["stages_warm"] = threaded(stages_open(bench.store(size), bench.runs, warm=True))
     bench.log(f"browser: the usual way at {bench.largest:,}")
     runs = min(bench.runs, 3)
     usual = feel(bench.store(bench.largest), USUAL, runs, (), bench.scratch_store(bench.largest))
@@ -236,6 +271,13 @@ def measure(bench: Bench) -> list[Figure]:
             usual["open"],
             "pandas read_sql, no cache",
         ),
+        Figure(
+            "B1w. the same first open once the server's warm-up has finished (browser)",
+            "s",
+            row("open_warm"),
+            OPEN_TARGET_S,
+        ),
+        Figure("B1s. the server's warm-up (serve.py), to done", "s", row("warm_up")),
         Figure(
             "B1a. first open of the MQL page, the app's first words on screen (browser)",
             "s",
@@ -285,6 +327,12 @@ def measure(bench: Bench) -> list[Figure]:
             "B6. first open of the Stages page, figures on screen (browser)",
             "s",
             row("stages"),
+            OPEN_TARGET_S,
+        ),
+        Figure(
+            "B6w. the same once the server's warm-up has finished (browser)",
+            "s",
+            row("stages_warm"),
             OPEN_TARGET_S,
         ),
     ]

@@ -1,6 +1,6 @@
 """6. Peak memory of the app process with the big store open on every page.
 
-The app is served as a user runs it (`streamlit run app.py` with `FUNNEL_DB`), every page is
+The app is served as a user runs it (`streamlit run serve.py` with `FUNNEL_DB`), every page is
 opened in Debian's headless Chromium, and the kernel's high-water mark of the server's resident
 set (`VmHWM` in /proc/<pid>/status) is read at the end: the most the process ever held.
 """
@@ -53,7 +53,7 @@ def serve_and_visit(path: Path, saves: int = 0) -> int:
     another session would, reopening the MQL page after each: every write bumps the store's
     revision, which every cached frame is keyed on, so this measures what the caches keep.
     """
-    with served("app.py", path) as (url, pid):
+    with served("serve.py", path) as (url, pid):
         # On a thread of its own: Playwright's sync API refuses to start where another
         # instance already runs an event loop (the browser tests' session, under pytest).
         with ThreadPoolExecutor(1) as pool:

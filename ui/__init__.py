@@ -34,6 +34,7 @@ from ui.frames import (
     slider_steps,
     stage_history,
     stages,
+    warm_up,
 )
 from ui.messages import as_text, show_error
 from ui.shell import WHO_COOKIE, cookie_script, run_page, sidebar, through_app, who
@@ -92,5 +93,6 @@ __all__ = [
     "stage_history",
     "stages",
     "through_app",
+    "warm_up",
     "who",
 ]

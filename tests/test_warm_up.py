@@ -1,0 +1,86 @@
+"""The warm-up at server start (serve.py): the first open of each page finds its frames ready."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+import ui
+from funnel import cutoffs, scoring, store
+from tests.conftest import open_page
+from tests.test_mql_page import PAGE as MQL_PAGE
+from tests.test_stages_page import PAGE as STAGES_PAGE
+
+
+def figures(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+@pytest.fixture
+def computed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the expensive reads and computations made from now on."""
+    made: list[str] = []
+
+    def counted(module: Any, name: str) -> None:
+        real: Callable[..., Any] = getattr(module, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if not (name == "leads" and len(args) > 1):  # one lead read alone is not a load
+                made.append(name)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, call)
+
+    for module, name in (
+        (store, "leads"),
+        (store, "deals"),
+        (store, "stages"),
+        (scoring, "score_leads"),
+        (cutoffs, "cutoff_grid"),
+    ):
+        counted(module, name)
+    return made
+
+
+def test_after_the_warm_up_the_first_opens_read_and_score_nothing_and_show_the_same_figures(
+    app_env: Path, computed: list[str]
+) -> None:
+    st.cache_resource.clear()
+    cold = {page: figures(open_page(page)) for page in (MQL_PAGE, STAGES_PAGE)}
+    assert {"leads", "score_leads", "cutoff_grid", "deals", "stages"} <= set(computed)
+
+    st.cache_resource.clear()
+    ui.warm_up(app_env)
+    computed.clear()
+    warm = {page: figures(open_page(page)) for page in (MQL_PAGE, STAGES_PAGE)}
+    # Every frame either page reads at its defaults was ready, under the keys the pages compute.
+    assert computed == []
+    assert warm == cold and cold[MQL_PAGE]["MQLs"] and cold[STAGES_PAGE]["Weighted pipeline"]
+
+
+def test_a_write_after_the_warm_up_is_read_by_the_first_open(app_env: Path, computed: list[str]) -> None:
+    st.cache_resource.clear()
+    ui.warm_up(app_env)
+    with store.opened(app_env) as db:
+        lead = int(db.execute("SELECT min(id) FROM leads").fetchone()[0])
+        bant = {"budget": True, "authority": True, "need": True, "timeline": True}
+        store.record_sal(db, lead, "accepted", bant, who="test")
+    computed.clear()
+    open_page(MQL_PAGE)
+    # The answer is a new revision: the grid is counted again, on the leads and scores the
+    # warm-up made (an answer is laid over them).
+    assert "cutoff_grid" in computed
+    assert "leads" not in computed and "score_leads" not in computed
+
+
+def test_a_file_that_is_no_store_stops_the_warm_up_and_is_left_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "funnel.db"
+    path.write_bytes(b"not a SQLite database, " * 100)  # no connection holds it: not a live store
+    with pytest.raises(store.StoreError):
+        ui.warm_up(path)  # serve.py logs it; the pages then say what is wrong and where
+    assert path.read_bytes() == b"not a SQLite database, " * 100
