@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -63,19 +64,24 @@ def test_after_the_warm_up_the_first_opens_read_and_score_nothing_and_show_the_s
     assert warm == cold and cold[MQL_PAGE]["MQLs"] and cold[STAGES_PAGE]["Weighted pipeline"]
 
 
-def test_a_write_after_the_warm_up_is_read_by_the_first_open(app_env: Path, computed: list[str]) -> None:
+def test_an_answer_after_the_warm_up_is_in_the_first_opens_figures(
+    app_env: Path, computed: list[str]
+) -> None:
     st.cache_resource.clear()
     ui.warm_up(app_env)
     with store.opened(app_env) as db:
-        lead = int(db.execute("SELECT min(id) FROM leads").fetchone()[0])
+        version = store.latest_model_version(db)
+        rules, half_life = store.rules(db, version), store.half_life(db, version)
+        then = scoring.score_leads(store.leads(db), rules, half_life, scoring.decided_on())
+        lead = int(then.filter(scoring.is_mql(70, 60) & pl.col("sal_status").is_null())["id"][0])
         bant = {"budget": True, "authority": True, "need": True, "timeline": True}
         store.record_sal(db, lead, "accepted", bant, who="test")
     computed.clear()
-    open_page(MQL_PAGE)
-    # The answer is a new revision: the grid is counted again, on the leads and scores the
-    # warm-up made (an answer is laid over them).
-    assert "cutoff_grid" in computed
-    assert "leads" not in computed and "score_leads" not in computed
+    warm = figures(open_page(MQL_PAGE, {"F": "70", "I": "60"}))
+    # The answer moved its lead's cell in the warmed grid: nothing was loaded or scored again.
+    assert {"leads", "score_leads", "cutoff_grid"}.isdisjoint(computed)
+    st.cache_resource.clear()
+    assert figures(open_page(MQL_PAGE, {"F": "70", "I": "60"})) == warm
 
 
 def test_a_file_that_is_no_store_stops_the_warm_up_and_is_left_as_it_was(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import functools
 import importlib
 import logging
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -164,9 +165,11 @@ def _leads(path: str, leads_rev: int) -> pl.DataFrame:
 
 # Keyed on both revisions: a write to leads (an import, a restore) may change answers too.
 @st.cache_resource(max_entries=2, show_spinner=False)
-def _answers(path: str, leads_rev: int, answers_rev: int) -> pl.DataFrame:
+def _answers(path: str, leads_rev: int, answers_rev: int) -> tuple[pl.DataFrame, int]:
+    """Every answer, and the audit line they include every answer up to (read first)."""
     with store.opened(path) as db:
-        return store.sal_answers(db)
+        mark = store.answers_mark(db)
+        return store.sal_answers(db), mark
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
@@ -237,7 +240,7 @@ def _answered(path: str, revisions: tuple[int, int], model: Model, today: date |
     """The scored leads with sales' answers as they are now: after an answer, the answers are
     laid over the cached scores instead of every lead being reloaded and rescored."""
     scored = _scored(path, revisions[0], *model, today)
-    return scoring.with_answers(scored, _answers(path, *revisions))
+    return scoring.with_answers(scored, _answers(path, *revisions)[0])
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -264,6 +267,34 @@ def scored_leads(version: int | None = None) -> pl.DataFrame:
     return scored_with(*model(version))
 
 
+@dataclass(frozen=True)
+class _MqlView:
+    """The MQL page's frames for one filter, with sales' answers up to audit line `mark`."""
+
+    leads: pl.DataFrame  # scored today: the sales queue
+    then: pl.DataFrame  # scored as each lead stood when its outcome was decided
+    grid: pl.DataFrame  # `cutoff_grid` of `then`
+    sample: pl.DataFrame  # the scatter's sample of `then` (it shows no answers)
+    mark: int
+
+
+# The views kept for the next answer to update: this filter's and the one before (each holds
+# two frames of every lead, so no more).
+_NEWEST_KEPT = 2
+_NEWEST_LOCK = threading.Lock()
+
+
+@st.cache_resource(show_spinner=False)
+def _newest() -> dict[tuple[object, ...], _MqlView]:
+    """The newest view of each filter (store, leads revision, model, day, filters, steps),
+    which the next answer updates instead of counting every lead again; a cache itself, so
+    clearing Streamlit's caches clears it too."""
+    return {}
+# More answers than this since the newest view (a bulk of answers from another session) are
+# read whole, as on a first open.
+_FEW_ANSWERS = 5_000
+
+
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _mql_view(
     path: str,
@@ -274,10 +305,51 @@ def _mql_view(
     owners: tuple[str, ...],
     created: tuple[date | None, date | None],
     steps: scales.Steps,
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    leads = cutoffs.filter_leads(_answered(path, revisions, model, today), sources, owners, *created)
-    then = cutoffs.filter_leads(_answered(path, revisions, model, None), sources, owners, *created)
-    return leads, cutoffs.cutoff_grid(then, steps), cutoffs.scatter_sample(then)
+) -> _MqlView:
+    shown = (path, revisions[0], model, today, sources, owners, created, steps)
+    kept = _newest()
+    with _NEWEST_LOCK:
+        newest = kept.get(shown)
+    changed = None
+    if newest is not None:
+        with store.opened(path) as db:
+            mark = store.answers_mark(db)  # read first: the answers below include all up to it
+            changed = store.answers_since(db, newest.mark)
+    if newest is not None and changed is not None and changed.height <= _FEW_ANSWERS:
+        view = _MqlView(
+            leads=scoring.with_answers(newest.leads, changed),
+            then=scoring.with_answers(newest.then, changed),
+            grid=cutoffs.answered_grid(newest.grid, newest.then, changed, steps),
+            sample=newest.sample,
+            mark=mark,
+        )
+    else:
+        # The answers and their mark from one read, so the view holds exactly the answers its
+        # mark says (an `_answered` frame may have been laid from an earlier read).
+        answers, mark = _answers(path, *revisions)
+        now, then = (
+            cutoffs.filter_leads(
+                scoring.with_answers(_scored(path, revisions[0], *model, day), answers),
+                sources,
+                owners,
+                *created,
+            )
+            for day in (today, None)
+        )
+        view = _MqlView(
+            leads=now,
+            then=then,
+            grid=cutoffs.cutoff_grid(then, steps),
+            sample=cutoffs.scatter_sample(then),
+            mark=mark,
+        )
+    with _NEWEST_LOCK:
+        if shown not in kept or kept[shown].mark <= view.mark:
+            kept.pop(shown, None)  # the newest last, so the oldest goes first
+            kept[shown] = view
+        while len(kept) > _NEWEST_KEPT:
+            kept.pop(next(iter(kept)))
+    return view
 
 
 @explained
@@ -296,7 +368,8 @@ def mql_view(
     """
     key = (tuple(sources), tuple(owners), created)
     rev = revisions().lead_frames
-    return _mql_view(str(db_path()), rev, model(version), clock.today(), *key, slider_steps())
+    view = _mql_view(str(db_path()), rev, model(version), clock.today(), *key, slider_steps())
+    return view.leads, view.grid, view.sample
 
 
 @explained

@@ -347,15 +347,19 @@ def with_answers(leads: pl.DataFrame, answers: pl.DataFrame) -> pl.DataFrame:
     written in place by position, a few columns copied instead of the whole frame joined.
     """
     columns = [c for c in answers.columns if c != "id"]
-    at = leads["id"].search_sorted(answers["id"])
-    found = at.filter(at < leads.height)
-    if found.len() != answers.height or not leads["id"].gather(found).equals(answers["id"]):
-        # Not sorted by id, or an answer for a lead not in `leads`: match by joining instead.
+    ids = leads["id"]
+    if leads.is_empty():
+        return leads
+    if not ids.is_sorted():  # match by joining instead
         now = answers.rename({c: f"{c}_now" for c in columns})
         joined = leads.join(now, on="id", how="left", maintain_order="left")
         return joined.with_columns(pl.coalesce(f"{c}_now", c).alias(c) for c in columns).drop(
             f"{c}_now" for c in columns
         )
+    # An answer for a lead that is not in `leads` (a filtered frame) is left out.
+    at = ids.search_sorted(answers["id"]).clip(upper_bound=leads.height - 1)
+    present = ids.gather(at) == answers["id"]
+    at, answers = at.filter(present), answers.filter(present)
     # `scatter` writes in place: on copies, so the cached frame `leads` stays as it was.
     return leads.with_columns(leads[c].clone().scatter(at, answers[c]) for c in columns)
 

@@ -55,6 +55,8 @@ from funnel.store.errors import (
 )
 from funnel.store.frames import (
     COUNTED,
+    answers_mark,
+    answers_since,
     audit_log,
     counts,
     deals,
@@ -105,7 +107,9 @@ __all__ = [
     "StaleVersionError",
     "StoreError",
     "alive",
+    "answers_mark",
     "answers_revision",
+    "answers_since",
     "audit",
     "audit_log",
     "backup",

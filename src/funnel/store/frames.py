@@ -99,6 +99,31 @@ def sal_answers(db: Database) -> pl.DataFrame:
     return _typed(frame.with_columns(pl.col("id").cast(pl.Int64)), fields)
 
 
+def answers_mark(db: Database) -> int:
+    """The last line of the audit trail (0 when empty): answers read after this call include
+    every answer up to it, and `answers_since` takes up from it."""
+    return int(db.execute("SELECT coalesce(max(id), 0) FROM audit").fetchone()[0])
+
+
+def answers_since(db: Database, mark: int) -> pl.DataFrame:
+    """The leads sales answered after audit line `mark`, with their answers as they are now
+    (`sal_answers`' columns, by id).
+
+    Every answer is written with its audit line (`record_sal`, the only writer of answers that
+    keeps the leads' revision; any other change to leads is a new leads revision, read whole),
+    so a page that holds the answers up to `mark` reads the few given since instead of all.
+    """
+    fields = [f for f in LEAD_FIELDS if f.name in ANSWER_COLUMNS]
+    frame = read_frame(
+        db,
+        # `+entity`: the audit lines after `mark` by their rowid, not every lead's line by index.
+        f"SELECT id, {', '.join(ANSWER_COLUMNS)} FROM leads WHERE id IN (SELECT entity_id FROM"
+        " audit WHERE id > ? AND +entity = 'lead' AND +action = 'sal') ORDER BY id",
+        [mark],
+    )
+    return _typed(frame.with_columns(pl.col("id").cast(pl.Int64)), fields)
+
+
 def lead_count(db: Database) -> int:
     """How many leads the store holds, without reading them."""
     return int(db.execute("SELECT count(*) FROM leads").fetchone()[0])
