@@ -290,6 +290,8 @@ def _newest() -> dict[tuple[object, ...], _MqlView]:
     which the next answer updates instead of counting every lead again; a cache itself, so
     clearing Streamlit's caches clears it too."""
     return {}
+
+
 # More answers than this since the newest view (a bulk of answers from another session) are
 # read whole, as on a first open.
 _FEW_ANSWERS = 5_000
