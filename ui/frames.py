@@ -236,11 +236,18 @@ def _scored(
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
+def _answered_marked(
+    path: str, revisions: tuple[int, int], model: Model, today: date | None
+) -> tuple[pl.DataFrame, int]:
+    """The scored leads with sales' answers as they are now, and the audit line those answers
+    are read up to: after an answer, the answers are laid over the cached scores instead of
+    every lead being reloaded and rescored."""
+    answers, mark = _answers(path, *revisions)
+    return scoring.with_answers(_scored(path, revisions[0], *model, today), answers), mark
+
+
 def _answered(path: str, revisions: tuple[int, int], model: Model, today: date | None) -> pl.DataFrame:
-    """The scored leads with sales' answers as they are now: after an answer, the answers are
-    laid over the cached scores instead of every lead being reloaded and rescored."""
-    scored = _scored(path, revisions[0], *model, today)
-    return scoring.with_answers(scored, _answers(path, *revisions)[0])
+    return _answered_marked(path, revisions, model, today)[0]
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -326,18 +333,14 @@ def _mql_view(
             mark=mark,
         )
     else:
-        # The answers and their mark from one read, so the view holds exactly the answers its
-        # mark says (an `_answered` frame may have been laid from an earlier read).
-        answers, mark = _answers(path, *revisions)
-        now, then = (
-            cutoffs.filter_leads(
-                scoring.with_answers(_scored(path, revisions[0], *model, day), answers),
-                sources,
-                owners,
-                *created,
-            )
-            for day in (today, None)
+        (now, now_mark), (then, then_mark) = (
+            _answered_marked(path, revisions, model, day) for day in (today, None)
         )
+        # The two frames may hold answers of two reads: the earlier mark is true of both (the
+        # next answer then lays again what one of them has, which changes nothing).
+        mark = min(now_mark, then_mark)
+        now = cutoffs.filter_leads(now, sources, owners, *created)
+        then = cutoffs.filter_leads(then, sources, owners, *created)
         view = _MqlView(
             leads=now,
             then=then,
