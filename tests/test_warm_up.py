@@ -1,4 +1,5 @@
-"""The warm-up at server start (serve.py): the first open of each page finds its frames ready."""
+"""The warm-up at server start (serve.py): the first open of the Stages, MQL and Forecast pages
+finds its frames ready."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import ui
-from funnel import cutoffs, scoring, store
+from funnel import cutoffs, forecast, scoring, store
 from tests.conftest import open_page
+from tests.test_forecast_page import PAGE as FORECAST_PAGE
 from tests.test_mql_page import PAGE as MQL_PAGE
 from tests.test_stages_page import PAGE as STAGES_PAGE
+
+PAGES = (MQL_PAGE, STAGES_PAGE, FORECAST_PAGE)
 
 
 def figures(at: AppTest) -> dict[str, str]:
@@ -43,6 +47,7 @@ def computed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         (store, "stages"),
         (scoring, "score_leads"),
         (cutoffs, "cutoff_grid"),
+        (forecast, "measure_view"),
     ):
         counted(module, name)
     return made
@@ -52,16 +57,17 @@ def test_after_the_warm_up_the_first_opens_read_and_score_nothing_and_show_the_s
     app_env: Path, computed: list[str]
 ) -> None:
     st.cache_resource.clear()
-    cold = {page: figures(open_page(page)) for page in (MQL_PAGE, STAGES_PAGE)}
-    assert {"leads", "score_leads", "cutoff_grid", "deals", "stages"} <= set(computed)
+    cold = {page: figures(open_page(page)) for page in PAGES}
+    assert {"leads", "score_leads", "cutoff_grid", "deals", "stages", "measure_view"} <= set(computed)
 
     st.cache_resource.clear()
     ui.warm_up(app_env)
     computed.clear()
-    warm = {page: figures(open_page(page)) for page in (MQL_PAGE, STAGES_PAGE)}
+    warm = {page: figures(open_page(page)) for page in PAGES}
     # Every frame either page reads at its defaults was ready, under the keys the pages compute.
     assert computed == []
     assert warm == cold and cold[MQL_PAGE]["MQLs"] and cold[STAGES_PAGE]["Weighted pipeline"]
+    assert cold[FORECAST_PAGE]["Baseline, whole horizon"]
 
 
 def test_an_answer_after_the_warm_up_is_in_the_first_opens_figures(

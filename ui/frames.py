@@ -34,6 +34,7 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_r
 from funnel import backtest, calibration, clock, cutoffs, health, points, scales, scoring, store
 from funnel import forecast as fc
 from funnel.models import Rule
+from funnel.views import forecast as forecast_views
 from funnel.views import mql as mql_views
 from ui import messages
 
@@ -445,17 +446,25 @@ def data_health(
 @st.cache_resource(max_entries=8, show_spinner="Measuring the funnel…")
 def _measured(
     path: str,
-    rev: int,
+    rev: Revisions,
     window: tuple[date, date],
     period: fc.Period,
     pipeline: int | None,
     today: date,
 ) -> tuple[fc.Baseline, pl.DataFrame | None]:
-    with connection() as db:
+    with store.opened(path) as db:
         fit, interest, version = scoring.agreed_cutoff(store.decisions(db))
-    leads = scoring.with_quadrants(scored_leads(version), fit, interest)
-    chosen = None if pipeline is None else (stages(pipeline), stage_history(pipeline), deals())
-    return fc.measure_view(leads, deals(pipeline), today, window, period, chosen)
+    scored = _answered(path, rev.lead_frames, _read_model(path, rev.store, version), today)
+    leads = scoring.with_quadrants(scored, fit, interest)
+    chosen = None
+    if pipeline is not None:
+        chosen = (
+            _table(path, rev.store, "stages", pipeline),
+            _table(path, rev.store, "history", pipeline),
+            _table(path, rev.store, "deals", None),
+        )
+    deals = _table(path, rev.store, "deals", pipeline)
+    return fc.measure_view(leads, deals, today, window, period, chosen)
 
 
 def measured(
@@ -463,15 +472,17 @@ def measured(
 ) -> tuple[fc.Baseline, pl.DataFrame | None]:
     """The baseline and the chosen pipeline's funnel, measured once per store revision, its
     MQLs counted at the agreed cutoff."""
-    return _measured(str(db_path()), revision(), window, period, pipeline, today)
+    return _measured(str(db_path()), revisions(), window, period, pipeline, today)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Back-testing the forecast…")
 def _backtested(
     path: str, rev: int, pipeline: int | None, quarters: int, today: date
 ) -> backtest.Backtest:
-    history = stage_history(pipeline)
-    return backtest.forecast_backtest(deals(pipeline), stages(pipeline), history, today, quarters)
+    deals, stage_rows, history = (
+        _table(path, rev, name, pipeline) for name in ("deals", "stages", "history")
+    )
+    return backtest.forecast_backtest(deals, stage_rows, history, today, quarters)
 
 
 def backtested(pipeline: int | None, quarters: int, today: date) -> backtest.Backtest:
@@ -515,9 +526,11 @@ PAGE_MODULES = (
 
 
 def warm_up(path: Path) -> None:
-    """Import what the pages import and fill the caches that the first open of the Stages and
-    MQL pages reads at their defaults (latest model, every source, owner and creation date),
-    under the same keys the pages compute, so the first visitor does not wait for them.
+    """Import what the pages import and fill the caches that the first open of the Stages, MQL
+    and Forecast pages reads at their defaults (the first pipeline; the latest model, every
+    source, owner and creation date; every pipeline by quarter over the window the data calls
+    for, and its back-test), under the same keys the pages compute, so the first visitor does
+    not wait for them.
 
     Run by serve.py on a thread of its own as the server starts: a visit that asks for a
     frame still being computed waits for that computation (Streamlit's per-key lock) instead
@@ -530,7 +543,14 @@ def warm_up(path: Path) -> None:
     with store.opened(path) as db:
         rev = Revisions(store.revision(db), store.leads_revision(db), store.answers_revision(db))
         pipelines, latest = store.pipelines(db), store.latest_model_version(db)
+        last, agreed = store.last_data_date(db), scoring.agreed_cutoff(store.decisions(db))[2]
     today = clock.today()
+    # The Forecast page opens on every pipeline, quarters, and the window its data calls for.
+    window = forecast_views.baseline_window(forecast_views.default_window(today, last), today, last)
+    _measured(where, rev, window, forecast_views.PERIODS["Quarter"], None, today)
+    _backtested(where, rev.store, None, backtest.DEFAULT_QUARTERS, today)
+    forecast_model = _read_model(where, rev.store, agreed)
+    _health(where, rev.store, rev.lead_frames, forecast_model, today, None, True)
     if not pipelines.is_empty():  # the Stages page opens on the first pipeline
         first = int(pipelines["id"][0])
         for name in ("stages", "deals", "history"):
