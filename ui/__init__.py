@@ -3,7 +3,8 @@
 frames.py: which store is open and the frames read from it, cached on its revisions (read once
 per run); messages.py: text from users and files escaped, errors as their sentence; widgets.py:
 column configs, confirmations, choices, progress, and `attempt`, the one way a page writes;
-shell.py: the run through app.py, the sidebar, who signs.
+shell.py: the run through app.py, the sidebar, who signs; warm.py: the warm-up serve.py runs
+at start, filling the caches the pages' first open reads.
 
 A page's big sections live beside them, one module each, named for what it holds and imported
 by the page itself (`from ui.sal_queue import sal_queue`), not through this face: importing.py
@@ -34,10 +35,10 @@ from ui.frames import (
     slider_steps,
     stage_history,
     stages,
-    warm_up,
 )
 from ui.messages import as_text, show_error
 from ui.shell import WHO_COOKIE, cookie_script, run_page, sidebar, through_app, who
+from ui.warm import warm_up
 from ui.widgets import (
     CORE_ERRORS,
     Done,

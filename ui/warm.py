@@ -1,0 +1,90 @@
+"""The warm-up at server start (serve.py): the pages' imports and the caches their first open
+reads, filled before anyone visits.
+
+It calls the caches of `ui.frames` under the keys the pages compute themselves (the same
+revisions, model, day, filters and steps), so a page's first open finds them; it lives apart
+from them because it is the one caller that knows every page's defaults.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from funnel import backtest, clock, scales, scoring, store
+from funnel.views import forecast as forecast_views
+from funnel.views import mql as mql_views
+from ui.frames import (
+    Revisions,
+    _answered,
+    _backtested,
+    _health,
+    _measured,
+    _mql_view,
+    _read_model,
+    _score_scales,
+    _table,
+)
+
+# What the pages import beyond this module: imported at start, a first visit does not pay them.
+PAGE_MODULES = (
+    "altair",
+    "funnel.charts",
+    "funnel.exports",
+    "funnel.views.data",
+    "funnel.views.forecast",
+    "funnel.views.history",
+    "funnel.views.mql",
+    "funnel.views.stages",
+    "ui.cutoff_decisions",
+    "ui.importing",
+    "ui.period_figures",
+    "ui.pipeline_admin",
+    "ui.restoring",
+    "ui.sal_queue",
+    "ui.scoring_model",
+    "ui.stage_editor",
+    "ui.what_if",
+)
+
+
+def warm_up(path: Path) -> None:
+    """Import what the pages import and fill the caches that the first open of the Stages, MQL
+    and Forecast pages reads at their defaults (the first pipeline; the latest model, every
+    source, owner and creation date; every pipeline by quarter over the window the data calls
+    for, and its back-test), under the same keys the pages compute, so the first visitor does
+    not wait for them.
+
+    Run by serve.py on a thread of its own as the server starts: a visit that asks for a
+    frame still being computed waits for that computation (Streamlit's per-key lock) instead
+    of starting its own. Nothing here is trusted more than a page's own read: every key holds
+    the revisions, so a write before the first visit makes these entries unused, not stale.
+    """
+    for name in PAGE_MODULES:
+        importlib.import_module(name)
+    where = str(path)
+    with store.opened(path) as db:
+        rev = Revisions(store.revision(db), store.leads_revision(db), store.answers_revision(db))
+        pipelines, latest = store.pipelines(db), store.latest_model_version(db)
+        last, agreed = store.last_data_date(db), scoring.agreed_cutoff(store.decisions(db))[2]
+    today = clock.today()
+    # The Forecast page opens on every pipeline, quarters, and the window its data calls for.
+    window = forecast_views.baseline_window(forecast_views.default_window(today, last), today, last)
+    _measured(where, rev, window, forecast_views.PERIODS["Quarter"], None, today)
+    _backtested(where, rev.store, None, backtest.DEFAULT_QUARTERS, today)
+    forecast_model = _read_model(where, rev.store, agreed)
+    _health(where, rev.store, rev.lead_frames, forecast_model, today, None, True)
+    if not pipelines.is_empty():  # the Stages page opens on the first pipeline
+        first = int(pipelines["id"][0])
+        for name in ("stages", "deals", "history"):
+            _table(where, rev.store, name, first)
+        _health(where, rev.store, rev.lead_frames, None, today, first, True)
+    if latest is None:  # the MQL page asks for a model first
+        return
+    chosen = _read_model(where, rev.store, latest)
+    scored = _answered(where, rev.lead_frames, chosen, today)
+    _health(where, rev.store, rev.lead_frames, chosen, today, None, False)
+    if not scored.is_empty():
+        _, _, span = mql_views.filter_options(scored)
+        steps = scales.slider_steps(_score_scales(where, rev.leads))
+        _mql_view(where, rev.lead_frames, chosen, today, (), (), span, steps)
