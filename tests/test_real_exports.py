@@ -499,13 +499,9 @@ def test_scores_on_an_11_to_20_scale_are_cut_exactly_where_the_file_says(
     ) in [c.value for c in at.caption]
 
 
-def test_every_value_of_a_score_on_an_unusual_range_is_a_cutoff_on_the_sliders(
-    db_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A lead-scoring export whose "Lead Score" runs 3..250 (no usual scale holds it) beside a
-    # 0..100 "Engagement": 248 file values, more than the 101 whole points of a slider.
-    lead_score = [3, 41, 97, 128, 133, 133, 134, 170, 201, 222, 249, 250]
-    engagement = [90, 10, 55, 70, 60, 40, 80, 65, 20, 75, 50, 95]
+def import_lead_scores(path: Path, lead_score: list[int], engagement: list[int]) -> importers.Report:
+    """A HubSpot-like contacts export with a "Lead Score" and an "Engagement" per contact,
+    imported into the store at `path` with its own mapping; a third of them lost."""
     rows = "".join(
         f"C-{i},2026-0{1 + i % 9}-1{i % 9},{p},{e},{'Customer' if i % 3 else 'Lost'}\n"
         for i, (p, e) in enumerate(zip(lead_score, engagement, strict=True))
@@ -518,9 +514,20 @@ def test_every_value_of_a_score_on_an_unusual_range_is_a_cutoff_on_the_sliders(
         "interest": "Engagement",
         "outcome": "Lifecycle",
     }
-    with store.opened(db_path) as db:
+    with store.opened(path) as db:
         report = importers.import_bytes(db, data, "leads", "scores.csv", importers.Options(mapping))
     assert report.committed, report.text()
+    return report
+
+
+def test_every_value_of_a_score_on_an_unusual_range_is_a_cutoff_on_the_sliders(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A lead-scoring export whose "Lead Score" runs 3..250 (no usual scale holds it) beside a
+    # 0..100 "Engagement": 248 file values, more than the 101 whole points of a slider.
+    lead_score = [3, 41, 97, 128, 133, 133, 134, 170, 201, 222, 249, 250]
+    engagement = [90, 10, 55, 70, 60, 40, 80, 65, 20, 75, 50, 95]
+    report = import_lead_scores(db_path, lead_score, engagement)
     note = next(n for n in report.notes if n.startswith("'Lead Score'"))
     assert "read on a 3..250 scale (from the observed values)" in note
     assert "the MQL sliders move in its own steps of 1 (248 positions)" in note

@@ -86,11 +86,7 @@ def cutoff_grid(scored: pl.DataFrame, steps: Steps = WHOLE_STEPS) -> pl.DataFram
     return (
         scored.lazy()
         .filter(scoring.is_scored())
-        .group_by(
-            _on_step("fit", steps.fit),
-            _on_step("interest", steps.interest),
-            pl.col("created").dt.truncate("1w").alias("week"),
-        )
+        .group_by(_cell(steps))
         .agg(
             pl.len().cast(pl.Int64).alias("leads"),
             (outcome == "converted").sum().cast(pl.Int64).alias("converted"),
@@ -115,11 +111,7 @@ def answered_grid(
     moved = (
         was.join(answers.select("id", pl.col("sal_status").alias("now")), on="id")
         .filter(pl.col("now").ne_missing(pl.col("sal_status")))
-        .group_by(
-            _on_step("fit", steps.fit),
-            _on_step("interest", steps.interest),
-            pl.col("created").dt.truncate("1w").alias("week"),
-        )
+        .group_by(_cell(steps))
         .agg(
             _answer_change("accepted").alias("d_accepted"),
             _answer_change("rejected").alias("d_rejected"),
@@ -142,6 +134,15 @@ def _answer_change(status: str) -> pl.Expr:
     now = (pl.col("now") == status).fill_null(False).cast(pl.Int64)
     was = (pl.col("sal_status") == status).fill_null(False).cast(pl.Int64)
     return (now - was).sum()
+
+
+def _cell(steps: Steps) -> list[pl.Expr]:
+    """A lead's cell of the grid: its fit step, its interest step, the Monday of its week."""
+    return [
+        _on_step("fit", steps.fit),
+        _on_step("interest", steps.interest),
+        pl.col("created").dt.truncate("1w").alias("week"),
+    ]
 
 
 def _on_step(axis: str, steps: Sequence[float]) -> pl.Expr:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from funnel import importers, store
 from tests.e2e.conftest import AppServer
 from tests.e2e.helpers import assert_no_exception, screenshot, settle
+from tests.test_real_exports import import_lead_scores
 
 pytestmark = pytest.mark.browser
 
@@ -56,22 +56,9 @@ def test_moving_the_fit_slider_changes_the_mql_count(app_server: AppServer, page
 @pytest.fixture
 def lead_score_server(tmp_path: Path) -> Iterator[AppServer]:
     """The app on a store of one lead-scoring export whose "Lead Score" runs 3..250."""
-    rows = "".join(
-        f"C-{i},2026-0{1 + i % 9}-1{i % 9},{score},{(i * 37) % 100},{'Customer' if i % 3 else 'Lost'}\n"
-        for i, score in enumerate(range(3, 251))
-    )
-    data = f"Contact ID,Create Date,Lead Score,Engagement,Lifecycle\n{rows}".encode()
-    mapping = {
-        "external_id": "Contact ID",
-        "created": "Create Date",
-        "fit": "Lead Score",
-        "interest": "Engagement",
-        "outcome": "Lifecycle",
-    }
     path = tmp_path / "lead-score.db"
-    with store.opened(path) as db:
-        report = importers.import_bytes(db, data, "leads", "scores.csv", importers.Options(mapping))
-    assert report.committed, report.text()
+    scores = list(range(3, 251))
+    import_lead_scores(path, scores, [(i * 37) % 100 for i in range(len(scores))])
     server = AppServer(path)
     yield server
     server.stop()
