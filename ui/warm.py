@@ -50,10 +50,10 @@ PAGE_MODULES = (
 
 def warm_up(path: Path) -> None:
     """Import what the pages import and fill the caches that the first open of the Stages, MQL
-    and Forecast pages reads at their defaults (the first pipeline; the latest model, every
-    source, owner and creation date; every pipeline by quarter over the window the data calls
-    for, and its back-test), under the same keys the pages compute, so the first visitor does
-    not wait for them.
+    and Forecast pages reads at their defaults, in that order (Stages is the landing page):
+    the first pipeline; the latest model, every source, owner and creation date; every
+    pipeline by quarter over the window the data calls for, and its back-test. Under the same
+    keys the pages compute, so the first visitor does not wait for them.
 
     Run by serve.py on a thread of its own as the server starts: a visit that asks for a
     frame still being computed waits for that computation (Streamlit's per-key lock) instead
@@ -68,23 +68,22 @@ def warm_up(path: Path) -> None:
         pipelines, latest = store.pipelines(db), store.latest_model_version(db)
         last, agreed = store.last_data_date(db), scoring.agreed_cutoff(store.decisions(db))[2]
     today = clock.today()
+    if not pipelines.is_empty():  # the Stages page opens on the first pipeline
+        first = int(pipelines["id"][0])
+        for name in ("stages", "deals", "history"):
+            _table(where, rev.store, name, first)
+        _health(where, rev.store, rev.lead_frames, None, today, first, True)
+    if latest is not None:  # without a model the MQL page asks for one first
+        chosen = _read_model(where, rev.store, latest)
+        scored = _answered(where, rev.lead_frames, chosen, today)
+        _health(where, rev.store, rev.lead_frames, chosen, today, None, False)
+        if not scored.is_empty():
+            _, _, span = mql_views.filter_options(scored)
+            steps = scales.slider_steps(_score_scales(where, rev.leads))
+            _mql_view(where, rev.lead_frames, chosen, today, (), (), span, steps)
     # The Forecast page opens on every pipeline, quarters, and the window its data calls for.
     window = forecast_views.baseline_window(forecast_views.default_window(today, last), today, last)
     _measured(where, rev, window, forecast_views.PERIODS["Quarter"], None, today)
     _backtested(where, rev.store, None, backtest.DEFAULT_QUARTERS, today)
     forecast_model = _read_model(where, rev.store, agreed)
     _health(where, rev.store, rev.lead_frames, forecast_model, today, None, True)
-    if not pipelines.is_empty():  # the Stages page opens on the first pipeline
-        first = int(pipelines["id"][0])
-        for name in ("stages", "deals", "history"):
-            _table(where, rev.store, name, first)
-        _health(where, rev.store, rev.lead_frames, None, today, first, True)
-    if latest is None:  # the MQL page asks for a model first
-        return
-    chosen = _read_model(where, rev.store, latest)
-    scored = _answered(where, rev.lead_frames, chosen, today)
-    _health(where, rev.store, rev.lead_frames, chosen, today, None, False)
-    if not scored.is_empty():
-        _, _, span = mql_views.filter_options(scored)
-        steps = scales.slider_steps(_score_scales(where, rev.leads))
-        _mql_view(where, rev.lead_frames, chosen, today, (), (), span, steps)
