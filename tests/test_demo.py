@@ -70,7 +70,7 @@ def test_the_seed_writes_the_copy_of_the_leads_and_it_equals_sqlite(
         (copy,) = snapshot.copies(db_path)
         assert copy == snapshot.path_for(db_path, store.connection.leads_token(db), 0)
         from_sqlite = frames._read_leads(db)
-        assert_frame_equal(pl.read_ipc(copy), from_sqlite)
+        assert_frame_equal(pl.read_parquet(copy), from_sqlite)
         monkeypatch.setattr(frames, "_read_leads", lambda *a: pytest.fail("read SQLite"))
         assert_frame_equal(store.leads(db), from_sqlite)
     assert from_sqlite.height == 2_000
