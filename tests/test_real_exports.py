@@ -472,21 +472,7 @@ def test_scores_on_an_11_to_20_scale_are_cut_exactly_where_the_file_says(
     # A lead-scoring export whose scores run 11..20: read on 0..20, a whole file point is 5.
     profile = [11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 16, 15]
     activity = [20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 15, 16]
-    rows = "".join(
-        f"L{i},2026-01-{i + 1:02d},{p},{a},{'yes' if i % 3 else 'no'}\n"
-        for i, (p, a) in enumerate(zip(profile, activity, strict=True))
-    )
-    data = f"Lead ID,Create Date,Profile Score,Activity Score,Converted\n{rows}".encode()
-    mapping = {
-        "external_id": "Lead ID",
-        "created": "Create Date",
-        "fit": "Profile Score",
-        "interest": "Activity Score",
-        "outcome": "Converted",
-    }
-    with store.opened(db_path) as db:
-        report = importers.import_bytes(db, data, "leads", "scores.csv", importers.Options(mapping))
-    assert report.committed, report.text()
+    report = import_scores(db_path, ("Profile Score", profile), ("Activity Score", activity))
     assert any("read on a 0..20 scale" in n for n in report.notes)
     monkeypatch.setenv("FUNNEL_DB", str(db_path))
     monkeypatch.chdir(ROOT)
@@ -499,19 +485,23 @@ def test_scores_on_an_11_to_20_scale_are_cut_exactly_where_the_file_says(
     ) in [c.value for c in at.caption]
 
 
-def import_lead_scores(path: Path, lead_score: list[int], engagement: list[int]) -> importers.Report:
-    """A HubSpot-like contacts export with a "Lead Score" and an "Engagement" per contact,
-    imported into the store at `path` with its own mapping; a third of them lost."""
+def import_scores(
+    path: Path, fit: tuple[str, list[int]], interest: tuple[str, list[int]]
+) -> importers.Report:
+    """A HubSpot-like contacts export with two ready-made scores per contact (each a column
+    name and its values), imported into the store at `path` with its own mapping; a third of
+    the contacts lost, the others customers."""
+    (fit_name, fits), (interest_name, interests) = fit, interest
     rows = "".join(
         f"C-{i},2026-0{1 + i % 9}-1{i % 9},{p},{e},{'Customer' if i % 3 else 'Lost'}\n"
-        for i, (p, e) in enumerate(zip(lead_score, engagement, strict=True))
+        for i, (p, e) in enumerate(zip(fits, interests, strict=True))
     )
-    data = f"Contact ID,Create Date,Lead Score,Engagement,Lifecycle\n{rows}".encode()
+    data = f"Contact ID,Create Date,{fit_name},{interest_name},Lifecycle\n{rows}".encode()
     mapping = {
         "external_id": "Contact ID",
         "created": "Create Date",
-        "fit": "Lead Score",
-        "interest": "Engagement",
+        "fit": fit_name,
+        "interest": interest_name,
         "outcome": "Lifecycle",
     }
     with store.opened(path) as db:
@@ -527,7 +517,7 @@ def test_every_value_of_a_score_on_an_unusual_range_is_a_cutoff_on_the_sliders(
     # 0..100 "Engagement": 248 file values, more than the 101 whole points of a slider.
     lead_score = [3, 41, 97, 128, 133, 133, 134, 170, 201, 222, 249, 250]
     engagement = [90, 10, 55, 70, 60, 40, 80, 65, 20, 75, 50, 95]
-    report = import_lead_scores(db_path, lead_score, engagement)
+    report = import_scores(db_path, ("Lead Score", lead_score), ("Engagement", engagement))
     note = next(n for n in report.notes if n.startswith("'Lead Score'"))
     assert "read on a 3..250 scale (from the observed values)" in note
     assert "the MQL sliders move in its own steps of 1 (248 positions)" in note

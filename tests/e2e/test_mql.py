@@ -11,7 +11,7 @@ from playwright.sync_api import Page
 
 from tests.e2e.conftest import AppServer
 from tests.e2e.helpers import assert_no_exception, screenshot, settle
-from tests.test_real_exports import import_lead_scores
+from tests.test_real_exports import import_scores
 
 pytestmark = pytest.mark.browser
 
@@ -58,7 +58,8 @@ def lead_score_server(tmp_path: Path) -> Iterator[AppServer]:
     """The app on a store of one lead-scoring export whose "Lead Score" runs 3..250."""
     path = tmp_path / "lead-score.db"
     scores = list(range(3, 251))
-    import_lead_scores(path, scores, [(i * 37) % 100 for i in range(len(scores))])
+    engagement = [(i * 37) % 100 for i in range(len(scores))]
+    import_scores(path, ("Lead Score", scores), ("Engagement", engagement))
     server = AppServer(path)
     yield server
     server.stop()
