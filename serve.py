@@ -1,5 +1,6 @@
 """The server `make run` starts: app.py behind a warm-up that imports the pages and reads and
-scores the store while the server opens, so the first visitor does not wait for it.
+scores the store while the server opens, so the first visitor does not wait for it, and a page
+that says it is opening from its first paint.
 
 `streamlit run serve.py -- --db PATH` finds the `st.App` below and serves app.py as
 `streamlit run app.py` would. The warm-up runs on a thread of its own: the server answers at
@@ -15,12 +16,78 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import streamlit as st
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _log = logging.getLogger("funnel")
 _warm: dict[str, float | bool | None] = {"done": False, "seconds": None}
+
+# Streamlit's page is blank until its scripts have loaded, opened the websocket and drawn the
+# first element: about a second here, longer on a server still reading a big store. The line
+# below is in the page itself, so it shows with the first paint, and hides (CSS alone, no
+# script) once the app has drawn anything in its main area.
+OPENING = """<style>
+#funnel-opening { position: fixed; inset: 0; z-index: 1000; display: flex; align-items: center;
+  justify-content: center; gap: 0.75rem; pointer-events: none;
+  font: 1.05rem "Source Sans Pro", "Source Sans", system-ui, sans-serif; color: #31333f; }
+#funnel-opening::before { content: ""; width: 1rem; height: 1rem; border-radius: 50%;
+  border: 2px solid #d5dae5; border-top-color: #ff4b4b; animation: funnel-spin 0.8s linear infinite; }
+@keyframes funnel-spin { to { transform: rotate(360deg); } }
+body:has([data-testid="stMain"] [data-testid="stElementContainer"]:not(:empty)) #funnel-opening {
+  display: none; }
+</style>
+<div id="funnel-opening" role="status">Opening funnel…</div>
+"""
+
+
+class OpeningLine:
+    """Writes `OPENING` into every HTML page the server sends, and names the tab "funnel".
+
+    A navigation asks for its page uncompressed (the page is 8 kB, on this machine's own
+    network), so the body can be edited; the page's validators go, since they name the file
+    on disk and not the page sent.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers", ())) if scope["type"] == "http" else {}
+        if b"text/html" not in headers.get(b"accept", b""):
+            await self.app(scope, receive, send)
+            return
+        scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]}
+        start: Message | None = None
+        body: list[bytes] = []
+
+        async def edited(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] != "http.response.body" or start is None:
+                await send(message)
+                return
+            body.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            await _send_page(send, start, b"".join(body))
+
+        await self.app(scope, receive, edited)
+
+
+async def _send_page(send: Send, start: Message, body: bytes) -> None:
+    kept = [
+        (k, v) for k, v in start["headers"] if k not in (b"content-length", b"etag", b"last-modified")
+    ]
+    if any(k == b"content-type" and v.startswith(b"text/html") for k, v in kept):
+        body = body.replace(b"<title>Streamlit</title>", b"<title>funnel</title>", 1)
+        body = body.replace(b"</body>", OPENING.encode() + b"</body>", 1)
+    await send({**start, "headers": [*kept, (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _warm_up() -> None:
@@ -44,4 +111,9 @@ async def _lifespan(_app: st.App) -> AsyncIterator[None]:
     yield
 
 
-app = st.App("app.py", lifespan=_lifespan, routes=[Route("/_funnel/warm", _warm_state)])
+app = st.App(
+    "app.py",
+    lifespan=_lifespan,
+    routes=[Route("/_funnel/warm", _warm_state)],
+    middleware=[Middleware(OpeningLine)],
+)

@@ -1,8 +1,9 @@
 """B. What a user feels, timed in headless Chromium against `streamlit run`, median of the runs.
 
-B1 first open of the MQL page on a fresh server, to its figures on screen (B1a: to the app's
-first words on screen, where progress shows; B1w: the same open once serve.py's warm-up has
-finished, B1s that warm-up's own time); B2 a keyboard step on
+B1 first open of the MQL page on a fresh server, to its figures on screen (B1a: to progress on
+screen, B1t: to the app's first words; B1w: the same open once serve.py's warm-up has
+finished, B1s that warm-up's own time; B1f: benchmarks/floor_app.py, the page's elements with
+nothing computed, Streamlit's own floor under B1); B2 a keyboard step on
 the fit slider, to the MQL count changing; B3 the same step made at the same moment by 1, 5 and
 10 people (one browser context each, as a meeting of laptops on one server), the median of
 every person's wait; B4 a lead source picked in the filter, to the MQL count changing; B5
@@ -48,6 +49,7 @@ USUAL = {
     "source": ".st-key-source",
 }
 STAGES = {"script": "serve.py", "path": "/", "metric": "Weighted pipeline"}
+FLOOR = {"script": "benchmarks/floor_app.py", "path": "/", "metric": "MQLs"}
 SESSIONS = (1, 5, 10)
 TIMEOUT_MS = 300_000
 # The value of the metric labelled `name` (its label may carry a help icon beside the text).
@@ -62,21 +64,32 @@ METRIC_VALUE = """name => {
   return null;
 }"""
 OPEN_TARGET_S, MOVE_TARGET_S, MEETING_TARGET_S = 1.5, 0.3, 1.0
-FILTER_TARGET_S, ACCEPT_TARGET_S, FIRST_WORDS_TARGET_S = 0.5, 0.4, 0.1
+FILTER_TARGET_S, ACCEPT_TARGET_S, PROGRESS_TARGET_S = 0.5, 0.4, 0.1
 
 
 # Anything of the app's own on screen: a title, a caption.
 FIRST_WORDS = "document.querySelector(\"[data-testid='stCaptionContainer'], h1\") !== null"
+# Something on screen that says the page is coming: serve.py's opening line, Streamlit's own
+# skeleton (it shows after half a second with nothing drawn), or the app's first element.
+PROGRESS = """(() => {
+  const line = document.querySelector("#funnel-opening");
+  return (line !== null && line.checkVisibility())
+    || document.querySelector("[data-testid='stAppSkeleton']") !== null
+    || document.querySelector(
+      "[data-testid='stMain'] [data-testid='stElementContainer']:not(:empty)") !== null;
+})()"""
 
 
-async def _open(page: Page, url: str, app: dict[str, str], first: list[float] | None = None) -> float:
-    """Seconds from navigation to the page's figure on screen (and, into `first`, to the
-    app's first words on screen)."""
+async def _open(
+    page: Page, url: str, app: dict[str, str], marks: dict[str, list[float]] | None = None
+) -> float:
+    """Seconds from navigation to the page's figure on screen (and, into `marks`, to progress
+    on screen and to the app's first words)."""
     started = time.perf_counter()
     await page.goto(url + app["path"], wait_until="commit")
-    if first is not None:
-        await page.wait_for_function(FIRST_WORDS, timeout=TIMEOUT_MS, polling=20)
-        first.append(time.perf_counter() - started)
+    for name, shown in (("progress", PROGRESS), ("first", FIRST_WORDS)) if marks is not None else ():
+        await page.wait_for_function(shown, timeout=TIMEOUT_MS, polling=10)
+        marks[name].append(time.perf_counter() - started)
     await page.wait_for_function(f"({METRIC_VALUE})({app['metric']!r}) !== null", timeout=TIMEOUT_MS)
     return time.perf_counter() - started
 
@@ -155,11 +168,12 @@ async def _feel(
     figures: dict[str, float] = {}
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        opens, steps, picks, first = [], [], [], []
+        opens, steps, picks = [], [], []
+        marks: dict[str, list[float]] = {"progress": [], "first": []}
         for _ in range(runs):
             with served(app["script"], db) as (url, _):
                 page = await browser.new_page(viewport={"width": 1400, "height": 1000})
-                opens.append(await _open(page, url, app, first))
+                opens.append(await _open(page, url, app, marks))
                 await _idle(page)
                 for n in range(runs):
                     steps.append(await _step(page, app, "ArrowRight" if n % 2 == 0 else "ArrowLeft"))
@@ -180,7 +194,8 @@ async def _feel(
                 statistics.median(warm_ups),
             )
         figures["open"], figures["step"] = statistics.median(opens), statistics.median(steps)
-        figures["first"], figures["filter"] = statistics.median(first), statistics.median(picks)
+        figures["filter"] = statistics.median(picks)
+        figures |= {name: statistics.median(seconds) for name, seconds in marks.items()}
         if scratch is not None:
             with served(app["script"], scratch) as (url, _):
                 page = await browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -213,18 +228,18 @@ async def _feel(
     return figures
 
 
-async def stages_open(db: Path, runs: int, warm: bool = False) -> float:
-    """B6: seconds from navigation to the Stages page's figures, each on a fresh server (with
-    `warm`, once its warm-up has finished)."""
+async def first_open(db: Path, app: dict[str, str], runs: int, warm: bool = False) -> float:
+    """B6 (the Stages page) and B1f (the floor): seconds from navigation to `app`'s figures,
+    each on a fresh server (with `warm`, once serve.py's warm-up has finished)."""
     opens = []
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         for _ in range(runs):
-            with served(STAGES["script"], db) as (url, _):
+            with served(app["script"], db) as (url, _):
                 if warm:
                     await _warmed(url)
                 page = await browser.new_page(viewport={"width": 1400, "height": 1000})
-                opens.append(await _open(page, url, STAGES))
+                opens.append(await _open(page, url, app))
                 await page.close()
         await browser.close()
     return statistics.median(opens)
@@ -252,8 +267,11 @@ def measure(bench: Bench) -> list[Figure]:
     for size in bench.sizes:
         bench.log(f"browser: our MQL page at {size:,}, then {', '.join(map(str, SESSIONS))} sessions")
         ours[size] = feel(bench.store(size), OURS, bench.runs, SESSIONS, bench.scratch_store(size))
-        ours[size]["stages"] = threaded(stages_open(bench.store(size), bench.runs))
-        ours[size]["stages_warm"] = threaded(stages_open(bench.store(size), bench.runs, warm=True))
+        ours[size]["stages"] = threaded(first_open(bench.store(size), STAGES, bench.runs))
+        ours[size]["stages_warm"] = threaded(
+            first_open(bench.store(size), STAGES, bench.runs, warm=True)
+        )
+        ours[size]["floor"] = threaded(first_open(bench.store(size), FLOOR, bench.runs))
     bench.log(f"browser: the usual way at {bench.largest:,}")
     runs = min(bench.runs, 3)
     usual = feel(bench.store(bench.largest), USUAL, runs, (), bench.scratch_store(bench.largest))
@@ -277,12 +295,26 @@ def measure(bench: Bench) -> list[Figure]:
             row("open_warm"),
             OPEN_TARGET_S,
         ),
+        Figure(
+            "B1f. the MQL page's elements with nothing computed, first open: Streamlit's floor "
+            "(browser)",
+            "s",
+            row("floor"),
+        ),
         Figure("B1s. the server's warm-up (serve.py), to done", "s", row("warm_up")),
         Figure(
-            "B1a. first open of the MQL page, the app's first words on screen (browser)",
+            "B1a. first open of the MQL page, progress on screen (browser)",
+            "s",
+            row("progress"),
+            PROGRESS_TARGET_S,
+            usual["progress"],
+            "pandas read_sql, no cache",
+        ),
+        Figure(
+            "B1t. first open of the MQL page, the app's first words on screen (browser)",
             "s",
             row("first"),
-            FIRST_WORDS_TARGET_S,
+            None,
             usual["first"],
             "pandas read_sql, no cache",
         ),

@@ -76,7 +76,7 @@ def threshold(version: int, shown: tuple[list[str], list[str], tuple[date | None
     owners, creation dates): a sales answer reruns only this fragment, and its counts are then
     read from the answers just saved.
     """
-    leads, grid, sample = ui.mql_view(version, *shown)
+    leads, grid, sample, capacity = ui.mql_view(version, *shown)
     c1, c2 = st.columns(2)
     f, i = cutoff_slider(c1, "fit", steps.fit), cutoff_slider(c2, "interest", steps.interest)
     ui.session().update(view.kept_cutoffs(f, i))
@@ -113,7 +113,7 @@ def threshold(version: int, shown: tuple[list[str], list[str], tuple[date | None
         weekly, within, message = view.capacity_check(grid, f, i, int(reps), int(per_rep))
         (st.success if within else st.warning)(message)
         st.altair_chart(charts.mql_capacity_chart(weekly))
-    suggested = points.capacity_cutoff(grid, int(reps), int(per_rep), steps)
+    suggested = capacity.cutoff(int(reps) * int(per_rep)) if capacity else None
     st.caption(points.capacity_caption(suggested, int(reps), int(per_rep)))
     if suggested is not None:
         st.button(

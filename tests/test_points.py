@@ -166,6 +166,17 @@ def test_the_capacity_cutoff_keeps_the_most_conversions_that_sales_can_work(
     assert brute_force(grid, reps * per_rep) == expected
 
 
+def test_one_capacity_table_answers_every_capacity_typed_as_a_fresh_count_would() -> None:
+    """The page builds the table once per filter; each capacity typed then only picks a cell."""
+    grid = hand_grid()
+    table = points.capacity_table(grid)
+
+    assert table is not None
+    assert [table.cutoff(c) for c in (8, 7, 2)] == [(60, 60), (30, 80), (100, 100)]
+    assert [table.cutoff(c) for c in range(1, 20)] == [brute_force(grid, c) for c in range(1, 20)]
+    assert points.capacity_table(grid.clear()) is None
+
+
 def test_the_comparison_reads_each_model_at_the_page_cutoff_and_at_capacity(
     fitted: points.PointsFit,
 ) -> None:

@@ -280,6 +280,7 @@ class _MqlView:
     then: pl.DataFrame  # scored as each lead stood when its outcome was decided
     grid: pl.DataFrame  # `cutoff_grid` of `then`
     sample: pl.DataFrame  # the scatter's sample of `then` (it shows no answers)
+    capacity: points.CapacityTable | None  # of `grid` (answers do not move it)
     mark: int
 
 
@@ -328,6 +329,7 @@ def _mql_view(
             then=scoring.with_answers(newest.then, changed),
             grid=cutoffs.answered_grid(newest.grid, newest.then, changed, steps),
             sample=newest.sample,
+            capacity=newest.capacity,
             mark=mark,
         )
     else:
@@ -339,11 +341,13 @@ def _mql_view(
         mark = min(now_mark, then_mark)
         now = cutoffs.filter_leads(now, sources, owners, *created)
         then = cutoffs.filter_leads(then, sources, owners, *created)
+        grid = cutoffs.cutoff_grid(then, steps)
         view = _MqlView(
             leads=now,
             then=then,
-            grid=cutoffs.cutoff_grid(then, steps),
+            grid=grid,
             sample=cutoffs.scatter_sample(then),
+            capacity=points.capacity_table(grid, steps),
             mark=mark,
         )
     with _NEWEST_LOCK:
@@ -361,10 +365,10 @@ def mql_view(
     sources: Sequence[str],
     owners: Sequence[str],
     created: tuple[date | None, date | None],
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """The filtered leads scored today (the sales queue), and their cutoff grid and scatter
-    sample scored as each lead stood when its outcome was decided (the back-test), built once
-    per filter.
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, points.CapacityTable | None]:
+    """The filtered leads scored today (the sales queue), and their cutoff grid, scatter
+    sample and capacity table scored as each lead stood when its outcome was decided (the
+    back-test), built once per filter.
 
     Building the grid and the sample over a million leads takes a few hundred milliseconds:
     cached, a rerun of the MQL page for any other widget does not pay it again.
@@ -372,7 +376,7 @@ def mql_view(
     key = (tuple(sources), tuple(owners), created)
     rev = revisions().lead_frames
     view = _mql_view(str(db_path()), rev, model(version), clock.today(), *key, slider_steps())
-    return view.leads, view.grid, view.sample
+    return view.leads, view.grid, view.sample, view.capacity
 
 
 @explained

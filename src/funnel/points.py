@@ -182,25 +182,45 @@ def fit_points(
     )
 
 
-def capacity_cutoff(
-    grid: pl.DataFrame, reps: int, leads_per_rep: int, steps: Steps = WHOLE_STEPS
-) -> tuple[float, float] | None:
-    """The (F, I) on the sliders' `steps` that keeps the most conversions while no week's MQLs
-    exceed reps x leads per rep (the page's capacity check); fewer MQLs, then higher cutoffs,
-    break ties. None when no cutoff fits (a week over capacity even at the top steps) or there
-    are no leads.
+@dataclass(frozen=True)
+class CapacityTable:
+    """For every cutoff on the sliders' `steps` at once: the MQLs of its busiest week (`peak`),
+    all its MQLs (`mqls`) and the conversions it keeps (`kept`), each indexed [fit step,
+    interest step].
 
-    Takes `cutoffs.cutoff_grid` on the same steps: every cutoff is read from suffix sums over
-    its cells at once.
+    Built once per cutoff grid (a few tens of milliseconds at a million leads); the capacity
+    a user types then only picks a cell, so typing reps or moving a slider does not rebuild it.
     """
+
+    steps: Steps
+    peak: np.ndarray
+    mqls: np.ndarray
+    kept: np.ndarray
+
+    def cutoff(self, capacity: int) -> tuple[float, float] | None:
+        """The cutoff that keeps the most conversions while no week's MQLs exceed `capacity`;
+        fewer MQLs, then higher cutoffs, break ties. None when no cutoff fits."""
+        within = self.peak <= capacity
+        if not within.any():
+            return None
+        f_grid, i_grid = np.meshgrid(
+            np.arange(within.shape[0]), np.arange(within.shape[1]), indexing="ij"
+        )
+        fit, interest = f_grid[within], i_grid[within]
+        order = np.lexsort((-interest, -fit, self.mqls[within], -self.kept[within]))
+        best = order[0]
+        return self.steps.fit[int(fit[best])], self.steps.interest[int(interest[best])]
+
+
+def capacity_table(grid: pl.DataFrame, steps: Steps = WHOLE_STEPS) -> CapacityTable | None:
+    """`CapacityTable` of `cutoffs.cutoff_grid` on the same steps: every cutoff is read from
+    suffix sums over its cells at once. None when there are no leads."""
     if grid.is_empty():
         return None
-    capacity = reps * leads_per_rep
     index = grid.select(pl.col("week").rank("dense").cast(pl.Int64) - 1).to_series().to_numpy()
-    fits, interests = np.asarray(steps.fit), np.asarray(steps.interest)
-    fit = np.searchsorted(fits, grid.get_column("fit").to_numpy())
-    interest = np.searchsorted(interests, grid.get_column("interest").to_numpy())
-    shape = (len(fits), len(interests))
+    fit = np.searchsorted(np.asarray(steps.fit), grid.get_column("fit").to_numpy())
+    interest = np.searchsorted(np.asarray(steps.interest), grid.get_column("interest").to_numpy())
+    shape = (len(steps.fit), len(steps.interest))
     per_week = np.zeros((*shape, int(index.max()) + 1))
     np.add.at(per_week, (fit, interest, index), grid.get_column("leads").to_numpy())
     converted = np.zeros(shape)
@@ -210,16 +230,24 @@ def capacity_cutoff(
         out: np.ndarray = a[::-1, ::-1].cumsum(axis=0).cumsum(axis=1)[::-1, ::-1]
         return out
 
-    peak = suffix(per_week).max(axis=2)
-    mqls = suffix(per_week.sum(axis=2))
-    kept = suffix(converted)
-    within = peak <= capacity
-    if not within.any():
-        return None
-    f_grid, i_grid = np.meshgrid(np.arange(shape[0]), np.arange(shape[1]), indexing="ij")
-    order = np.lexsort((-i_grid[within], -f_grid[within], mqls[within], -kept[within]))
-    best = order[0]
-    return steps.fit[int(f_grid[within][best])], steps.interest[int(i_grid[within][best])]
+    return CapacityTable(
+        steps=steps,
+        peak=suffix(per_week).max(axis=2),
+        mqls=suffix(per_week.sum(axis=2)),
+        kept=suffix(converted),
+    )
+
+
+def capacity_cutoff(
+    grid: pl.DataFrame, reps: int, leads_per_rep: int, steps: Steps = WHOLE_STEPS
+) -> tuple[float, float] | None:
+    """The (F, I) on the sliders' `steps` that keeps the most conversions while no week's MQLs
+    exceed reps x leads per rep (the page's capacity check); fewer MQLs, then higher cutoffs,
+    break ties. None when no cutoff fits (a week over capacity even at the top steps) or there
+    are no leads. Takes `cutoffs.cutoff_grid` on the same steps.
+    """
+    table = capacity_table(grid, steps)
+    return None if table is None else table.cutoff(reps * leads_per_rep)
 
 
 def comparison(

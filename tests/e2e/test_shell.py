@@ -100,3 +100,23 @@ def test_every_page_loads_from_this_server_alone(app_server: AppServer, page: Pa
     assert hosts == {app_server.url.split("/")[2]}
     icons = page.evaluate("() => [...document.querySelectorAll('link[rel*=icon]')].map(l => l.href)")
     assert icons and all(icon.startswith(app_server.url) for icon in icons)
+
+
+def test_the_page_says_it_is_opening_from_its_first_paint_until_the_app_draws(
+    app_server: AppServer, page: Page
+) -> None:
+    # Streamlit's page is blank until its scripts have loaded and the first element is drawn;
+    # the opening line is in the page itself, so it is on screen before any script has run.
+    page.route("**/static/js/**", lambda route: route.abort())  # no script ever runs
+    page.goto(f"{app_server.url}/mql", wait_until="commit")
+    line = page.locator("#funnel-opening")
+    line.wait_for(state="visible", timeout=10_000)
+    assert line.inner_text() == "Opening funnel…" and page.title() == "funnel"
+    page.unroute("**/static/js/**")
+
+    page.goto(f"{app_server.url}/mql")
+    page.wait_for_selector("[data-testid='stMetric']", timeout=120_000)
+    settle(page)
+    assert line.is_hidden()  # gone once the app drew: it never covers a figure
+    screenshot(page, "shell_opened")
+    assert_no_exception(page)
