@@ -28,11 +28,12 @@ _warm: dict[str, float | bool | None] = {"done": False, "seconds": None}
 # Streamlit's page is blank until its scripts have loaded, opened the websocket and drawn the
 # first element: about a second here, longer on a server still reading a big store. The line
 # below is in the page itself, so it shows with the first paint, and hides (CSS alone, no
-# script) once the app has drawn anything in its main area.
+# script) once the app has drawn anything in its main area. It is set in the system's font:
+# text in a web font still loading (Streamlit's, at that moment) is not painted at all.
 OPENING = """<style>
 #funnel-opening { position: fixed; inset: 0; z-index: 1000; display: flex; align-items: center;
   justify-content: center; gap: 0.75rem; pointer-events: none;
-  font: 1.05rem "Source Sans Pro", "Source Sans", system-ui, sans-serif; color: #31333f; }
+  font: 1.05rem system-ui, sans-serif; color: #31333f; }
 #funnel-opening::before { content: ""; width: 1rem; height: 1rem; border-radius: 50%;
   border: 2px solid #d5dae5; border-top-color: #ff4b4b; animation: funnel-spin 0.8s linear infinite; }
 @keyframes funnel-spin { to { transform: rotate(360deg); } }
@@ -84,10 +85,15 @@ async def _send_page(send: Send, start: Message, body: bytes) -> None:
         (k, v) for k, v in start["headers"] if k not in (b"content-length", b"etag", b"last-modified")
     ]
     if any(k == b"content-type" and v.startswith(b"text/html") for k, v in kept):
-        body = body.replace(b"<title>Streamlit</title>", b"<title>funnel</title>", 1)
-        body = body.replace(b"</body>", OPENING.encode() + b"</body>", 1)
+        body = with_opening_line(body)
     await send({**start, "headers": [*kept, (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+def with_opening_line(page: bytes) -> bytes:
+    """`page` with the tab named funnel and `OPENING` at the end of its body."""
+    page = page.replace(b"<title>Streamlit</title>", b"<title>funnel</title>", 1)
+    return page.replace(b"</body>", OPENING.encode() + b"</body>", 1)
 
 
 def _warm_up() -> None:
