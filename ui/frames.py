@@ -368,10 +368,7 @@ def mql_view(
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, points.CapacityTable | None]:
     """The filtered leads scored today (the sales queue), and their cutoff grid, scatter
     sample and capacity table scored as each lead stood when its outcome was decided (the
-    back-test), built once per filter.
-
-    Building the grid and the sample over a million leads takes a few hundred milliseconds:
-    cached, a rerun of the MQL page for any other widget does not pay it again.
+    back-test): a few hundred milliseconds over a million leads, so built once per filter.
     """
     key = (tuple(sources), tuple(owners), created)
     rev = revisions().lead_frames
