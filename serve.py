@@ -57,7 +57,8 @@ class OpeningLine:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = dict(scope.get("headers", ())) if scope["type"] == "http" else {}
+        page = scope["type"] == "http" and scope["method"] == "GET"
+        headers = dict(scope["headers"]) if page else {}
         if b"text/html" not in headers.get(b"accept", b""):
             await self.app(scope, receive, send)
             return
