@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,9 @@ def served(
         "method": method,
         "headers": [(b"accept", accept), (b"accept-encoding", b"gzip")],
     }
-    asyncio.run(serve.OpeningLine(app)(scope, None, send))
+    # On a thread of its own: the browser tests leave an event loop running on this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, serve.OpeningLine(app)(scope, None, send)).result()
     sent_body = b"".join(m.get("body", b"") for m in sent[1:])
     return dict(sent[0]["headers"]), sent_body, seen["encoding"]
 
