@@ -55,8 +55,9 @@ def move_sliders(cutoff: tuple[float, float]) -> None:
 
 def cutoff_slider(where: DeltaGenerator, axis: Axis, on: tuple[float, ...]) -> float:
     """One cutoff's slider: whole points, or the file's own steps said in its units."""
-    key, tip = f"mql_{axis}_cutoff", view.SLIDER_HELP[axis]
+    key = f"mql_{axis}_cutoff"
     if on is scales.WHOLE_POINTS:
+        tip = view.slider_help(axis, None)
         return where.slider(view.slider_label(axis, None), 0, 100, key=key, help=tip)
     scale = file_scales[axis]
     return where.select_slider(
@@ -64,7 +65,7 @@ def cutoff_slider(where: DeltaGenerator, axis: Axis, on: tuple[float, ...]) -> f
         on,
         format_func=lambda cutoff: f"{scales.in_file_units(cutoff, scale):g}",
         key=key,
-        help=tip,
+        help=view.slider_help(axis, scale),
     )
 
 

@@ -526,6 +526,11 @@ def test_every_value_of_a_score_on_an_unusual_range_is_a_cutoff_on_the_sliders(
     at = open_page(MQL_PAGE, {"F": "0", "I": "50"})
     fit = at.select_slider(key="mql_fit_cutoff")
     assert fit.label == "Fit cutoff F, in 'Lead Score' (3..250)"
+    assert fit.help == (
+        "The least 'Lead Score' an MQL has, in the file's units (3..250); the figures count it "
+        "as fit on 0..100."
+    )
+    assert "(0..100" in at.slider(key="mql_interest_cutoff").help  # whole points keep theirs
     assert fit.options == [str(v) for v in range(3, 251)]  # every file value, in its own units
     assert at.slider(key="mql_interest_cutoff").value == 50  # 0..100: whole points, as ever
     steps = scales.axis_steps(scales.ScoreScale("Lead Score", 3.0, 250.0, 1.0))

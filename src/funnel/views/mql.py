@@ -219,7 +219,7 @@ FIGURE_HELP = {
         "share of the MQLs, and rejected ones are counted beside it."
     ),
 }
-SLIDER_HELP = {
+_SLIDER_HELP = {
     "fit": "The least fit (0..100, from job title, company, size, country...) an MQL has.",
     "interest": "The least interest (0..100, from visits, e-mails, downloads...) an MQL has.",
 }
@@ -291,6 +291,16 @@ def slider_label(axis: str, scale: ScoreScale | None) -> str:
     """A slider's label; one on a file's own steps says whose units it moves in."""
     name = "Fit cutoff F" if axis == "fit" else "Interest cutoff I"
     return name if scale is None else f"{name}, in '{scale.column}' ({scale.low:g}..{scale.high:g})"
+
+
+def slider_help(axis: str, scale: ScoreScale | None) -> str:
+    """A slider's help; one on a file's own steps speaks in the file's units, as it moves."""
+    if scale is None:
+        return _SLIDER_HELP[axis]
+    return (
+        f"The least '{scale.column}' an MQL has, in the file's units ({scale.low:g}.."
+        f"{scale.high:g}); the figures count it as {axis} on 0..100."
+    )
 
 
 def unscored_line(leads: int, scored: int) -> str | None:
