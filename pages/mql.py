@@ -114,7 +114,7 @@ def threshold(version: int, shown: tuple[list[str], list[str], tuple[date | None
         weekly, within, message = view.capacity_check(grid, f, i, int(reps), int(per_rep))
         (st.success if within else st.warning)(message)
         st.altair_chart(charts.mql_capacity_chart(weekly))
-    suggested = capacity.cutoff(int(reps) * int(per_rep)) if capacity else None
+    suggested = None if capacity is None else capacity.cutoff(int(reps) * int(per_rep))
     st.caption(points.capacity_caption(suggested, int(reps), int(per_rep)))
     if suggested is not None:
         st.button(

@@ -182,7 +182,7 @@ def fit_points(
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays: tables are not compared
 class CapacityTable:
     """For every cutoff on the sliders' `steps` at once: the MQLs of its busiest week (`peak`),
     all its MQLs (`mqls`) and the conversions it keeps (`kept`), each indexed [fit step,
