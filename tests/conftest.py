@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import tempfile
 import weakref
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -28,6 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # `make test` runs the date-sensitive tests a second time with FUNNEL_TODAY set to far dates.
 os.environ.setdefault(clock.ENV, "2026-11-23")
 DEMO_TODAY = clock.today()
+# A test that forgets to name its store gets a scratch one, never data/funnel.db or the store a
+# developer's own FUNNEL_DB names: running the suite must not touch a user's data.
+os.environ["FUNNEL_DB"] = str(Path(tempfile.mkdtemp(prefix="funnel-tests-")) / "unnamed.db")
 # Users see no error details (.streamlit/config.toml); a failing test should show them all.
 streamlit_config.get_config_options()
 streamlit_config.set_option("client.showErrorDetails", "full")

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from funnel import demo, exports, store
+from tests.conftest import ROOT
 
 
 def _names(path: Path) -> list[str]:
@@ -70,3 +71,10 @@ def test_leads_revision_moves_with_lead_writes_and_answers_revision_with_sal_ans
         before_restore = store.revision(db)
         exports.restore(db, tmp_path / "backup.db")
         assert store.leads_revision(db) == store.revision(db) > before_restore
+
+
+def test_a_test_that_names_no_store_never_reaches_the_users() -> None:
+    # conftest points FUNNEL_DB at a scratch file before any test runs (see its comment).
+    unnamed = store.default_path()
+    assert unnamed.name == "unnamed.db" and unnamed.parent.name.startswith("funnel-tests-")
+    assert unnamed.resolve() != (ROOT / "data" / "funnel.db").resolve()
