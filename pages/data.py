@@ -52,11 +52,11 @@ with imp:
         for note in raw.notes:
             st.caption(ui.as_text(note))
         st.subheader("Map the file's columns to our fields")
-        if note := importers.preset_note(raw.frame.columns, kind):
+        if note := importers.preset_note(raw.columns, kind):
             st.caption(note)
         edited = st.data_editor(
-            data_view.mapping_table(kind, importers.suggest_mapping(raw.frame.columns, kind)),
-            column_config=ui.column_config(data_view.mapping_columns(raw.frame.columns)),
+            data_view.mapping_table(kind, importers.suggest_mapping(raw.columns, kind)),
+            column_config=ui.column_config(data_view.mapping_columns(raw.columns)),
             disabled=data_view.MAPPING_LOCKED,
             hide_index=True,
             key=f"data_mapping_{kind}_{upload.file_id}",

@@ -15,7 +15,7 @@ deal stages meet a pipeline, `stage_history` the days deals entered them, `valid
 and `commit` the write.
 
 >>> raw = read_table(b"Lead ID,Create Date\\nL1,2026-11-02\\n", name="leads.csv")
->>> suggest_mapping(raw.frame.columns, "leads")
+>>> suggest_mapping(raw.columns, "leads")
 {'external_id': 'Lead ID', 'created': 'Create Date'}
 """
 
@@ -52,9 +52,11 @@ from funnel.importers.table import (
     MAX_FILE_MB,
     MAX_LINE_MB,
     MAX_ROWS,
+    MAX_SHEET_ROWS,
     MAX_UPLOAD_MB,
     MAX_XLSX_EXPANDED_MB,
     MB,
+    Cells,
     ImportRejectedError,
     RawTable,
 )
@@ -70,11 +72,13 @@ __all__ = [
     "MAX_LINE_MB",
     "MAX_NEW_STAGES",
     "MAX_ROWS",
+    "MAX_SHEET_ROWS",
     "MAX_UPLOAD_MB",
     "MAX_XLSX_EXPANDED_MB",
     "MB",
     "NO_VALUE_COLUMN",
     "PRESETS",
+    "Cells",
     "DateOrder",
     "ImportRejectedError",
     "Kind",

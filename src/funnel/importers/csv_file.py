@@ -33,9 +33,12 @@ from funnel.importers.report import plural
 from funnel.importers.table import (
     LIMITS,
     MAX_LINE_MB,
+    MAX_ROWS,
     MB,
+    Cells,
     ImportRejectedError,
     RawTable,
+    check_size,
     check_table,
     short_frame,
     unique_names,
@@ -45,6 +48,7 @@ from funnel.importers.table import (
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
 SCAN_BYTES = MB  # at most MAX_LINE_MB: a line over the limit then spans several steps
 CHUNK_BYTES = 16 * MB
+WHOLE_BYTES = 4 * CHUNK_BYTES
 ROW_BATCH = 100_000
 # Bytes Windows-1252 leaves undefined: a file holding one is read as Latin-1.
 CP1252_UNDEFINED = b"\x81\x8d\x8f\x90\x9d"
@@ -62,6 +66,7 @@ class Scan:
     ends_with_line_end: bool
     cr_only: bool
     quotes: int
+    size: int
 
 
 def scan(f: BinaryIO, name: str) -> Scan:
@@ -77,7 +82,7 @@ def scan(f: BinaryIO, name: str) -> Scan:
             "CSV UTF-8 (or Windows-1252) and import it again."
         )
     limit = MAX_LINE_MB * MB
-    newlines = crs = quotes = run = 0
+    newlines = crs = quotes = run = size = 0
     long_line: int | None = None
     utf8_error: tuple[int, int] | None = None
     pending, cp1252, last = b"", True, b""
@@ -109,6 +114,7 @@ def scan(f: BinaryIO, name: str) -> Scan:
         newlines += block.count(b"\n")
         crs += block.count(b"\r")
         quotes += block.count(b'"')
+        size += len(block)
         last = block[-1:]
     if pending and utf8_error is None:
         utf8_error = (newlines + 1, pending[0])
@@ -131,7 +137,7 @@ def scan(f: BinaryIO, name: str) -> Scan:
         encoding, codec = ("Windows-1252", "cp1252") if cp1252 else ("Latin-1", "latin-1")
     cr_only = bool(crs) and not newlines
     ends = last == (b"\r" if cr_only else b"\n")
-    return Scan(encoding, codec, crs if cr_only else newlines, ends, cr_only, quotes)
+    return Scan(encoding, codec, crs if cr_only else newlines, ends, cr_only, quotes, size)
 
 
 def _texts(f: BinaryIO, codec: str) -> Iterator[str]:
@@ -214,50 +220,88 @@ def _line_chunks(source: BinaryIO, whole: bool) -> Iterator[bytes]:
         yield carry
 
 
-def _polars_frame(source: BinaryIO, delimiter: str, whole: bool) -> pl.DataFrame | None:
-    """The table as Polars reads it, chunk by chunk; None where Polars cannot read it (ragged or
-    oddly quoted rows), for the csv module to read instead."""
-    parts: list[pl.DataFrame] = []
-    schema: dict[str, pl.DataType] | None = None
+class _Gathered:
+    """A table as its parts are read: their cells staged (`Cells`), the line each row starts on
+    kept, the empty rows skipped and counted."""
+
+    def __init__(self, names: list[str], name: str) -> None:
+        self.cells = Cells(names)
+        self.name = name
+        self.lines: list[pl.Series] = []
+        self.read = 0
+        self.skipped = 0
+
+    def add(self, part: pl.DataFrame, lines: pl.Series) -> None:
+        self.read += part.height
+        part, lines, skipped = without_empty_rows(part, lines)
+        self.skipped += skipped
+        if self.read - self.skipped > MAX_ROWS:  # refused as soon as it is known, not at the end
+            check_size(self.cells.columns, self.read - self.skipped, self.name, more=True)
+        self.cells.add(part)
+        self.lines.append(lines)
+
+    def table(self, name: str, notes: list[str], short_rows: pl.DataFrame | None) -> RawTable:
+        if self.skipped:
+            notes.append(f"{plural(self.skipped, 'empty row')} skipped.")
+        lines = pl.concat(self.lines) if self.lines else pl.Series("line", [], dtype=pl.Int64)
+        check_table(self.cells.columns, len(lines), name)
+        return RawTable(self.cells.done(), lines, name, tuple(notes), short_rows=short_rows)
+
+
+def _polars_cells(
+    source: BinaryIO, delimiter: str, whole: bool, name: str
+) -> tuple[_Gathered, np.ndarray] | None:
+    """The table as Polars reads it, chunk by chunk, each row taken as one line, with the file
+    lines (0: the header) of the rows whose last cell is empty; None where Polars cannot read
+    it (ragged or oddly quoted rows), for the csv module to read instead."""
+    gathered: _Gathered | None = None
+    schema: dict[str, pl.DataType] = {}
+    empty_last: list[np.ndarray] = []
     try:
         for chunk in _line_chunks(source, whole):
             part = pl.read_csv(
                 chunk,
                 separator=delimiter,
-                has_header=schema is None,
-                schema=schema,
+                has_header=gathered is None,
+                schema=schema or None,
                 infer_schema=False,
                 empty_string_is_null=True,
                 truncate_ragged_lines=False,
                 raise_if_empty=False,
                 missing_columns="insert",  # a chunk that starts with a short row
             )
-            if schema is None:
+            if gathered is None:
                 schema = dict.fromkeys(part.columns, pl.String())
+                gathered = _Gathered(part.columns, name)
             elif part.width != len(schema):
                 return None
-            parts.append(part)
+            first = gathered.read
+            empty_last.append(np.flatnonzero(part[:, -1].is_null().to_numpy()) + first + 1)
+            lines = pl.int_range(first + 2, first + 2 + part.height, eager=True).alias("line")
+            gathered.add(part, lines)
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError):
         return None  # a row longer than the header, or quotes Polars cannot pair
     finally:
         source.seek(0)
-    return pl.concat(parts) if parts else None
+    if gathered is None:
+        return None
+    return gathered, np.concatenate(empty_last)
 
 
-def _short_lines(source: BinaryIO, frame: pl.DataFrame, delimiter: str) -> pl.DataFrame | None:
+def _short_lines(
+    source: BinaryIO, wanted: np.ndarray, width: int, delimiter: str
+) -> pl.DataFrame | None:
     """Rows Polars padded with empty cells because the line had fewer fields than the header.
 
     Only rows whose last cell came out empty can be short (in a leads export, most rows: an
-    empty last date); their delimiters are counted by numpy over `CHUNK_BYTES` of lines at a
-    time, and a line with quotes (a delimiter may sit inside one) or without any delimiter
-    (it may be blank, which is no row: `without_empty_rows`) is read by the csv module alone.
-    Here each row is one line, so row `i` is line `i + 2`; the file is read in steps, not held.
+    empty last date); `wanted` holds their file lines (0: the header). Their delimiters are
+    counted by numpy over `CHUNK_BYTES` of lines at a time, and a line with quotes (a delimiter
+    may sit inside one) or without any delimiter (it may be blank, which is no row:
+    `without_empty_rows`) is read by the csv module alone. Here each row is one line; the file
+    is read in steps, not held.
     """
-    last = frame.columns[-1]
-    if frame.width < 2 or not frame[last].null_count():
+    if width < 2 or not wanted.size:
         return None
-    # File lines (0: the header) of the rows whose last cell is empty.
-    wanted = frame.select(pl.arg_where(pl.col(last).is_null()))[last].to_numpy() + 1
     short: list[tuple[int, int]] = []
     first_line, carry = 0, b""
     while True:
@@ -281,21 +325,21 @@ def _short_lines(source: BinaryIO, frame: pl.DataFrame, delimiter: str) -> pl.Da
             quotes = np.flatnonzero(data == ord('"'))
             fields = np.searchsorted(delimiters, to) - np.searchsorted(delimiters, at) + 1
             plain = (np.searchsorted(quotes, to) == np.searchsorted(quotes, at)) & (fields > 1)
-            cut_short = plain & (fields < frame.width)
+            cut_short = plain & (fields < width)
             lines_short = (first_line + here[cut_short] + 1).tolist()
             short += zip(lines_short, fields[cut_short].tolist(), strict=True)
             for local in here[~plain].tolist():
                 text = lines[starts[local] : ends[local]].decode("utf-8").removesuffix("\r")
                 if text.strip():
                     n = len(next(csv.reader([text], delimiter=delimiter)))
-                    if n < frame.width:
+                    if n < width:
                         short.append((first_line + local + 1, n))
         first_line += ends.size
         if not block:
             break
     source.seek(0)
     short.sort()
-    return short_frame(short, frame.width) if short else None
+    return short_frame(short, width) if short else None
 
 
 def _python_frame(
@@ -356,6 +400,64 @@ def _python_frame(
     return frame.drop("\0line"), frame["\0line"].alias("line"), short_frame(short, len(header))
 
 
+def _python_cells(
+    source: BinaryIO, codec: str, delimiter: str, name: str
+) -> tuple[_Gathered, pl.DataFrame]:
+    """The table as Python's csv module reads it, exact about lines and field counts: its cells,
+    the line each row starts on (quoted cells may span lines; blank lines are no rows) and the
+    rows shorter than the header. Rows are gathered `ROW_BATCH` at a time."""
+    with _text(source, codec) as text:
+        reader = csv.reader(text, delimiter=delimiter)
+        header = next(reader)
+        names = unique_names(header)
+        gathered = _Gathered(names, name)
+        rows: list[list[str]] = []
+        starts: list[int] = []
+        ragged: list[str] = []
+        ragged_count = 0
+        short: list[tuple[int, int]] = []
+
+        def flush() -> None:
+            gathered.add(
+                pl.DataFrame(
+                    {
+                        n: [row[i] or None if i < len(row) else None for row in rows]
+                        for i, n in enumerate(names)
+                    },
+                    schema=dict.fromkeys(names, pl.String),
+                ),
+                pl.Series("line", starts, dtype=pl.Int64),
+            )
+            rows.clear()
+            starts.clear()
+
+        previous_end = reader.line_num
+        for row in reader:
+            if row:
+                line = previous_end + 1
+                if len(row) > len(header):
+                    ragged_count += 1
+                    if len(ragged) < 10:
+                        ragged.append(f"line {line} has {len(row)} fields, the header has {len(header)}")
+                elif not ragged_count:
+                    if len(row) < len(header):
+                        short.append((line, len(row)))
+                    rows.append(row)
+                    starts.append(line)
+                    if len(rows) == ROW_BATCH:
+                        flush()
+            previous_end = reader.line_num
+    if ragged:
+        more = f"; and {ragged_count - 10} more" if ragged_count > 10 else ""
+        raise ImportRejectedError(
+            f"{name}: rows longer than the header, so their values cannot be put in columns "
+            f"({'; '.join(ragged)}{more}). Quote values that contain the delimiter "
+            f"({DELIMITERS[delimiter]})."
+        )
+    flush()
+    return gathered, short_frame(short, len(header))
+
+
 def read_csv(f: BinaryIO, name: str) -> RawTable:
     """Read a CSV file from `f` (a file or the bytes of an upload), within `LIMITS`.
 
@@ -368,22 +470,20 @@ def read_csv(f: BinaryIO, name: str) -> RawTable:
     with utf8_source(f, found) as (source, codec):
         with _text(source, codec) as text:
             delimiter = sniff_delimiter(text.read(65_536))
-        frame = _polars_frame(source, delimiter, whole=bool(found.quotes % 2))
+        # Quotes that do not pair up leave Polars the file in one piece; past `WHOLE_BYTES` the
+        # csv module reads such a file instead, in batches, so it never sits in memory whole.
+        odd = bool(found.quotes % 2)
+        read = None if odd and found.size > WHOLE_BYTES else _polars_cells(source, delimiter, odd, name)
         lines = found.line_ends + (not found.ends_with_line_end)
-        short_rows: pl.DataFrame | None = None
-        if frame is not None and lines == frame.height + 1:
-            starts = pl.int_range(2, frame.height + 2, eager=True).alias("line")
-            short_rows = _short_lines(source, frame, delimiter)
-            if any('""' in c for c in frame.columns):
+        if read is not None and lines == read[0].read + 1:
+            gathered, empty_last = read
+            short_rows = _short_lines(source, empty_last, len(gathered.cells.columns), delimiter)
+            if any('""' in c for c in gathered.cells.columns):
                 # Polars keeps a quoted header's doubled quotes (`Date entered ""Won""`); the csv
                 # module reads the header row as a spreadsheet does.
                 with _text(source, codec) as text:
-                    frame.columns = unique_names(next(csv.reader(text, delimiter=delimiter)))
+                    gathered.cells.columns = unique_names(next(csv.reader(text, delimiter=delimiter)))
         else:
-            frame, starts, short_rows = _python_frame(source, codec, delimiter, name)
+            gathered, short_rows = _python_cells(source, codec, delimiter, name)
     notes = [f"Read as CSV: {encoding}, {DELIMITERS[delimiter]}-delimited."]
-    frame, starts, skipped = without_empty_rows(frame, starts)
-    if skipped:
-        notes.append(f"{plural(skipped, 'empty row')} skipped.")
-    check_table(frame, name)
-    return RawTable(frame, starts, name, tuple(notes), short_rows=short_rows)
+    return gathered.table(name, notes, short_rows)

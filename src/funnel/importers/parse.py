@@ -151,7 +151,8 @@ def _file_date_order(raw: RawTable, date_columns: Sequence[str]) -> DateOrder | 
     """
     seen: set[DateOrder] = set()
     for column in date_columns:
-        slash = raw.frame.select(_cleaned(column))[column].str.extract_groups(SLASH_DATE)
+        cleaned = raw.column(column).to_frame().select(_cleaned(column))[column]
+        slash = cleaned.str.extract_groups(SLASH_DATE)
         if bool((slash.struct.field("1").cast(pl.Int64) > 12).any()):
             seen.add("dmy")
         if bool((slash.struct.field("2").cast(pl.Int64) > 12).any()):
@@ -394,7 +395,7 @@ def price_list(raw: RawTable) -> tuple[pl.DataFrame, list[str]]:
     comma), and the products keep the file's spelling: `stages.fill_from_price_list` matches
     them on the deals' names ignoring case, spaces and punctuation.
     """
-    by_norm = {_norm(c): c for c in raw.frame.columns}
+    by_norm = {_norm(c): c for c in raw.columns}
     found = {
         k: next((by_norm[n] for n in names if n in by_norm), None) for k, names in PRICE_COLUMNS.items()
     }
@@ -402,13 +403,14 @@ def price_list(raw: RawTable) -> tuple[pl.DataFrame, list[str]]:
         empty = pl.DataFrame(schema={"product": pl.String, "price": pl.Float64})
         return empty, [
             f"{raw.name}: a price list needs a product column and a price column; it has "
-            f"{', '.join(raw.frame.columns[:12])}."
+            f"{', '.join(raw.columns[:12])}."
         ]
     product, price = found["product"], found["price"]
-    cleaned = _clean_columns(raw.frame, [product, price])
+    original = raw.select([product, price])
+    cleaned = _clean_columns(original, [product, price])
     semicolon = any("semicolon" in n for n in raw.notes)
     number, reason = _parse_number(cleaned[price], price, Report("deals", raw.name), semicolon)
-    bad = _problems(raw.lines, price, raw.frame[price], reason)
+    bad = _problems(raw.lines, price, original[price], reason)
     problems = [
         f"{raw.name}, line {line}: {why} (value: {value!r})" for line, _, value, why in bad.iter_rows()
     ]

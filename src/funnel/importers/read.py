@@ -6,7 +6,7 @@ the machine's memory. Nothing is guessed beyond the encoding and the delimiter, 
 the notes.
 
 >>> raw = read_table(b"Lead ID,Create Date\\nL1,2026-11-02\\n", name="leads.csv")
->>> raw.frame.columns, raw.lines.to_list(), raw.notes
+>>> raw.columns, raw.lines.to_list(), raw.notes
 (['Lead ID', 'Create Date'], [2], ('Read as CSV: UTF-8, comma-delimited.',))
 """
 
@@ -27,9 +27,10 @@ from funnel.importers.table import (
     LIMITS,
     MAX_COLUMNS,
     MAX_FILE_MB,
-    MAX_ROWS,
+    MAX_SHEET_ROWS,
     MAX_XLSX_EXPANDED_MB,
     MB,
+    Cells,
     ImportRejectedError,
     RawTable,
     check_table,
@@ -112,7 +113,7 @@ def _check_workbook_size(z: zipfile.ZipFile, name: str) -> None:
             found = SHEET_DIMENSION.search(sheet_xml.read(4096))
         if found and found.group(2):
             rows, columns = int(found.group(2)), _column_number(found.group(1))
-            if rows > MAX_ROWS + 1 or columns > MAX_COLUMNS:
+            if rows > MAX_SHEET_ROWS + 1 or columns > MAX_COLUMNS:
                 raise ImportRejectedError(
                     f"{name}: sheet {info.filename.rsplit('/', 1)[-1]} spans {rows:,} rows and "
                     f"{columns:,} columns, over the limits ({LIMITS}); nothing was read."
@@ -147,7 +148,6 @@ def _read_xlsx(data: bytes, name: str, sheet: str | None) -> RawTable:
             "Choose another sheet to import it instead."
         )
     frame = books[chosen]
-    check_table(frame, name)
-    frame = frame.select(pl.all().cast(pl.String))
+    check_table(frame.columns, frame.height, name)
     lines = pl.Series("line", range(2, frame.height + 2), dtype=pl.Int64)
-    return RawTable(frame, lines, name, tuple(notes), sheets, chosen)
+    return RawTable(Cells.of(frame), lines, name, tuple(notes), sheets, chosen)

@@ -51,7 +51,7 @@ def _entered_columns(
     naming a stage the pipeline lacks is left out and named. Their dates are read in the order
     chosen for the deals' creation dates.
     """
-    columns = {c: m[1].strip() for c in raw.frame.columns if (m := DATE_ENTERED.match(c))}
+    columns = {c: m[1].strip() for c in raw.columns if (m := DATE_ENTERED.match(c))}
     if not columns:
         return
     report, known = prepared.report, _stage_names(db, prepared)
@@ -64,12 +64,13 @@ def _entered_columns(
     used = [c for c in columns if c not in strays]
     if not used:
         return
-    cleaned = _clean_columns(raw.frame, used)
     created = next(f for f in DEAL_FIELDS if f.name == "created")
     parts, found = [], []
     for column in used:
-        dates, reason = _parse_dates(cleaned[column], created, column, options, report, file_order)
-        found.append(_problems(raw.lines, column, raw.frame[column], reason))
+        original = raw.column(column)
+        cleaned = _clean_columns(original.to_frame(), [column])[column]
+        dates, reason = _parse_dates(cleaned, created, column, options, report, file_order)
+        found.append(_problems(raw.lines, column, original, reason))
         parts.append(
             pl.DataFrame(
                 {"external_id": prepared.frame["external_id"], "entered": dates},
@@ -98,7 +99,7 @@ HISTORY_COLUMNS = {
 
 def _history_columns(history: RawTable) -> dict[str, str] | None:
     """The deal, stage and date columns of a stage-history file, or None when one is missing."""
-    by_norm = {_norm(c): c for c in history.frame.columns}
+    by_norm = {_norm(c): c for c in history.columns}
     found = {
         k: next((by_norm[n] for n in names if n in by_norm), None)
         for k, names in HISTORY_COLUMNS.items()
@@ -117,28 +118,29 @@ def history_file(db: Database, history: RawTable, prepared: Prepared, options: O
     if found is None:
         report.blocking.append(
             f"{history.name}: a stage history needs a deal id, a stage and a date column; it has "
-            f"{', '.join(history.frame.columns[:12])}."
+            f"{', '.join(history.columns[:12])}."
         )
         return
     deal, stage, entered = (found[k] for k in HISTORY_COLUMNS)
-    cleaned = _clean_columns(history.frame, [deal, stage, entered])
+    original = history.select([deal, stage, entered])
+    cleaned = _clean_columns(original, [deal, stage, entered])
     created = next(f for f in DEAL_FIELDS if f.name == "created")
     dates, reason = _parse_dates(cleaned[entered], created, entered, options, report, lambda: None)
     known = _stage_names(db, prepared)
     stages = cleaned[stage].str.to_lowercase().replace_strict(known, default=None)
     ids = cleaned[deal]
     problems = [
-        _problems(history.lines, f"{history.name}: {entered}", history.frame[entered], reason),
+        _problems(history.lines, f"{history.name}: {entered}", original[entered], reason),
         _problems(
             history.lines,
             f"{history.name}: {stage}",
-            history.frame[stage],
+            original[stage],
             pl.select(pl.when(stages.is_null()).then(pl.lit("not a stage of the pipeline"))).to_series(),
         ),
         _problems(
             history.lines,
             f"{history.name}: {deal}",
-            history.frame[deal],
+            original[deal],
             pl.select(
                 pl.when(~ids.is_in(prepared.frame["external_id"].implode())).then(
                     pl.lit("no deal with this id in the deals file")
@@ -167,12 +169,12 @@ def _status_column(raw: RawTable, prepared: Prepared, mapping: dict[str, str]) -
     """
     used = set(mapping.values())
     column = next(
-        (c for c in raw.frame.columns if _norm(c) in ("dealstatus", "status") and c not in used),
+        (c for c in raw.columns if _norm(c) in ("dealstatus", "status") and c not in used),
         None,
     )
     if column is None:
         return None
-    status = _clean_columns(raw.frame, [column])[column].str.to_lowercase()
+    status = _clean_columns(raw.select([column]), [column])[column].str.to_lowercase()
     if not status.drop_nulls().is_in(DEAL_STATUSES).all() or not status.is_in(["won", "lost"]).any():
         return None
     closed = status.is_in(["won", "lost"])

@@ -267,10 +267,10 @@ def _plan_stages(
 def _named_pipeline(db: Database, raw: RawTable, plan: StagePlan, report: Report) -> StagePlan:
     """The pipeline a file's own `pipeline` column names (our deals export has one), unless the
     user chose a pipeline or to create one: an export imported back lands where it came from."""
-    column = next((c for c in raw.frame.columns if c.strip().lower() == "pipeline"), None)
+    column = next((c for c in raw.columns if c.strip().lower() == "pipeline"), None)
     if column is None or plan.pipeline_id is not None or plan.unknown == "create":
         return plan
-    named = raw.frame[column].drop_nulls().unique(maintain_order=True).to_list()
+    named = raw.column(column).drop_nulls().unique(maintain_order=True).to_list()
     ids = pipeline_ids(store.import_targets(db))
     known = [n for n in named if n in ids]
     if len(named) > 1 and known:
@@ -293,7 +293,7 @@ def stage_lists(raw: RawTable) -> tuple[dict[str, list[Stage]], list[str]]:
     """A stages file (the stages export: pipeline, position, name, probability, kind, rot_days)
     read back as each pipeline's stages in order, with every problem, checked as the Stages
     page checks an edited table (`validate_stages`)."""
-    columns = {c.strip().lower(): c for c in raw.frame.columns}
+    columns = {c.strip().lower(): c for c in raw.columns}
     missing = [c for c in STAGE_FILE_COLUMNS if c not in columns]
     if missing:
         return {}, [

@@ -7,7 +7,8 @@ and the command line both show its `Report` and only a `Prepared` with an ok rep
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import polars as pl
@@ -76,10 +77,10 @@ def validate(
 
     For deals, `history` is a stage-history file read beside them (`history_file`).
     """
-    report = Report(kind, raw.name, rows=raw.frame.height, notes=list(raw.notes))
+    report = Report(kind, raw.name, rows=raw.height, notes=list(raw.notes))
     chosen = options.mapping
     if chosen is None:
-        chosen = suggest_mapping(raw.frame.columns, kind)
+        chosen = suggest_mapping(raw.columns, kind)
     mapping = {k: v for k, v in chosen.items() if v}
     fields = {f.name: f for f in FIELDS[kind]}
     for ours, theirs in mapping.items():
@@ -87,10 +88,10 @@ def validate(
             report.blocking.append(
                 f"'{ours}' is not one of our {kind} fields (see `python -m funnel fields {kind}`)."
             )
-        elif theirs not in raw.frame.columns:
+        elif theirs not in raw.columns:
             report.blocking.append(
                 f"The mapping sends '{ours}' to column '{theirs}', which the file does not have "
-                f"(its columns: {', '.join(c[:200] for c in raw.frame.columns[:12])})."
+                f"(its columns: {', '.join(c[:200] for c in raw.columns[:12])})."
             )
     for theirs in {t for t in mapping.values() if list(mapping.values()).count(t) > 1}:
         both = [o for o, t in mapping.items() if t == theirs]
@@ -100,24 +101,24 @@ def validate(
         )
     # A leads file without creation dates is dated at the import (`_date_at_import`); a file of
     # one column is more likely split on the wrong delimiter, and says so.
-    undated = kind == "leads" and "created" not in mapping and raw.frame.width > 1
+    undated = kind == "leads" and "created" not in mapping and len(raw.columns) > 1
     for f in fields.values():
         if f.required and f.name not in mapping and not (undated and f.name == "created"):
             hint = (
-                f" The file has a single column '{raw.frame.columns[0][:60]}': is it delimited "
+                f" The file has a single column '{raw.columns[0][:60]}': is it delimited "
                 "by something other than comma, semicolon or tab?"
-                if raw.frame.width == 1
-                else f" Map one of its columns: {', '.join(c[:200] for c in raw.frame.columns[:12])}."
+                if len(raw.columns) == 1
+                else f" Map one of its columns: {', '.join(c[:200] for c in raw.columns[:12])}."
             )
             report.blocking.append(f"Required field '{f.name}' is not mapped.{hint}")
     if not mapping and not report.blocking:
         report.blocking.append(
             "No column of the file is mapped to a field of ours, so there is nothing to import. "
-            f"Its columns: {', '.join(c[:200] for c in raw.frame.columns[:12])}."
+            f"Its columns: {', '.join(c[:200] for c in raw.columns[:12])}."
         )
     if report.blocking:
         return Prepared(kind, pl.DataFrame(), report)
-    if unmapped := [c for c in raw.frame.columns if c not in set(mapping.values())]:
+    if unmapped := [c for c in raw.columns if c not in set(mapping.values())]:
         shown = ", ".join(f"'{c[:200]}'" for c in unmapped[:20])
         more = f" and {len(unmapped) - 20:,} more" if len(unmapped) > 20 else ""
         report.notes.append(
@@ -127,16 +128,14 @@ def validate(
 
     semicolon = any("semicolon" in n for n in raw.notes)
     date_columns = [theirs for ours, theirs in mapping.items() if fields[ours].dtype == "date"]
-    cleaned = _clean_columns(raw.frame, list(dict.fromkeys(mapping.values())))
-    text_columns: list[str] = []
+    texts: dict[str, pl.Series] = {}
     columns: dict[str, pl.Series] = {}
     found: list[pl.DataFrame] = []
-    for i, (ours, theirs) in enumerate(mapping.items()):
+    read = _read_ahead(raw, list(mapping.values()))
+    for i, ((ours, theirs), (original, s)) in enumerate(zip(mapping.items(), read, strict=True)):
         if progress:
             progress(0.5 * i / len(mapping), f"Checking {theirs}")
         f = fields[ours]
-        original = raw.frame[theirs]
-        s = cleaned[theirs]
         if f.dtype in ("int", "float"):
             number, reason = _parse_number(s, theirs, report, semicolon)
             if f.name in ("fit", "interest"):
@@ -203,7 +202,7 @@ def validate(
                 .then(pl.lit("holds an invisible text-direction control (U+202A..E, U+2066..9)"))
             ).to_series()
             columns[ours] = s.set(length > MAX_CELL_CHARS, None) if too_long else s
-            text_columns.append(theirs)
+            texts[theirs] = s
         if f.required:
             reason = reason.fill_null(
                 pl.select(pl.when(s.is_null()).then(pl.lit("missing (required)"))).to_series()
@@ -220,7 +219,7 @@ def validate(
                 pl.format("{} fields, the header has {}", "fields", "header").alias("reason"),
             )
         )
-    _text_warnings(cleaned.select(text_columns), report)
+    _text_warnings(pl.DataFrame(texts), report)
     frame = pl.DataFrame(columns)
     if all(c.null_count() == len(c) for c in columns.values()):
         report.warnings.append("Every mapped value is empty or a placeholder (N/A, Select, -, null).")
@@ -246,9 +245,9 @@ def validate(
     if kind == "deals":
         plan = _named_pipeline(db, raw, options.stages, report)
         reached = _status_column(raw, prepared, mapping)
-        passed = [m[1].strip() for c in raw.frame.columns if (m := DATE_ENTERED.match(c))]
+        passed = [m[1].strip() for c in raw.columns if (m := DATE_ENTERED.match(c))]
         if history is not None and (named := _history_columns(history)) is not None:
-            passed += history.frame[named["stage"]].drop_nulls().unique(maintain_order=True).to_list()
+            passed += history.column(named["stage"]).drop_nulls().unique(maintain_order=True).to_list()
         _plan_stages(db, prepared, plan, mapping["stage"], raw.lines, passed)
         if reached is not None:
             _last_stage_history(db, prepared, reached)
@@ -275,6 +274,26 @@ def validate(
     return prepared
 
 
+def _read_ahead(raw: RawTable, names: list[str]) -> Iterator[tuple[pl.Series, pl.Series]]:
+    """Each named column as the file holds it and as cleaned (`_clean_columns`), one at a time.
+
+    Why one at a time: a dry run then holds one column of text beside the values parsed so far,
+    not the whole file's (ten million rows of 30 columns are 5 GB of text). The next column is
+    read and cleaned on a thread while the caller parses this one, so both cores stay busy.
+    """
+
+    def load(name: str) -> tuple[pl.Series, pl.Series]:
+        original = raw.column(name)
+        return original, _clean_columns(original.to_frame(), [name])[name]
+
+    with ThreadPoolExecutor(1, thread_name_prefix="funnel-validate") as pool:
+        ahead = [pool.submit(load, n) for n in names[:1]]
+        for i in range(len(names)):
+            current = ahead.pop().result()
+            ahead += [pool.submit(load, n) for n in names[i + 1 : i + 2]]
+            yield current
+
+
 def _date_at_import(prepared: Prepared) -> None:
     """Leads from a file with no creation date are created on the day of the import, stated.
 
@@ -298,6 +317,7 @@ def _date_at_import(prepared: Prepared) -> None:
 
 
 AXIS_FIELDS = ("fit", "interest")
+SCORE_SLICE = 1_000_000
 
 
 def scores_only(frame: pl.DataFrame) -> bool:
@@ -329,8 +349,16 @@ def _score_notes(db: Database, prepared: Prepared, mapping: dict[str, str]) -> N
     # A field the file did not map is empty on every lead (text: the rules cast it as they read).
     missing = [c for c in needed if c not in frame.columns]
     present = frame.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing)
-    scored = scoring.score_leads(present, rules, 0, clock.today())
-    unscored = int(scored.select((~scoring.is_scored()).sum()).item())
+    # Scored a slice at a time: the rules' points of ten million leads at once would cost more
+    # than the leads themselves, and only the count is kept.
+    unscored = sum(
+        int(
+            scoring.score_leads(present.slice(at, SCORE_SLICE), rules, 0, clock.today())
+            .select((~scoring.is_scored()).sum())
+            .item()
+        )
+        for at in range(0, present.height, SCORE_SLICE)
+    )
     if not unscored:
         return
     columns = [f"'{mapping[c]}'" for c in AXIS_FIELDS if c in mapping]

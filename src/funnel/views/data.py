@@ -69,8 +69,9 @@ def mapping_from_table(table: pl.DataFrame) -> dict[str, str]:
 
 def preview(raw: RawTable, kind: Kind, mapping: dict[str, str], rows: int = 10) -> pl.DataFrame:
     """The first rows as mapped: our field names over the file's values, before parsing."""
-    known = [f.name for f in FIELDS[kind] if mapping.get(f.name) in raw.frame.columns]
-    return raw.frame.head(rows).select(
+    known = [f.name for f in FIELDS[kind] if mapping.get(f.name) in raw.columns]
+    cells = raw.select(list(dict.fromkeys(mapping[n] for n in known)), rows)
+    return cells.select(
         pl.Series("line", raw.lines.head(rows)), *[pl.col(mapping[n]).alias(n) for n in known]
     )
 
