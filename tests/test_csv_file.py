@@ -3,8 +3,10 @@ memory cost that stays a small multiple of the file whatever its size."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import polars as pl
@@ -183,3 +185,17 @@ def test_the_cells_come_back_in_the_order_of_the_file_whatever_the_steps(
     assert raw.column("id").to_list() == [f"L{i}" for i in range(500)]
     assert raw.select(["size", "id"], rows=3).rows() == [(None, "L0"), ("1", "L1"), ("2", "L2")]
     assert raw.lines.to_list() == list(range(2, 502))
+
+
+def test_the_cells_of_a_killed_import_are_removed_by_the_next_read(tmp_path: Path) -> None:
+    """A process killed mid-import cannot remove its cells; the next read does, and only those of
+    processes that have ended."""
+    script = "import os; print(os.getpid())"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    ended = Path(tempfile.gettempdir()) / f"{table.CELLS_PREFIX}{done.stdout.strip()}-left"
+    ended.mkdir()
+    (ended / "0.parquet").write_bytes(b"left behind")
+    raw = importers.read_table(b"id\nL1\n", "a.csv")
+    assert not ended.exists()
+    assert raw.column("id").to_list() == ["L1"]  # this process's own cells stay
+    assert len(list(Path(tempfile.gettempdir()).glob(f"{table.CELLS_PREFIX}{os.getpid()}-*"))) >= 1

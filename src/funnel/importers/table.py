@@ -10,6 +10,7 @@ and with the same words whichever format it came in.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -53,14 +54,15 @@ class Cells:
     Why on disk: a file's cells as strings cost several times its parsed values (a 16-byte view
     per cell: 5 GB for ten million rows of 30 columns), and validation needs one column at a
     time. Held in memory they were most of an import's peak; here they cost what the page cache
-    spares. The files are removed with the object (a process killed mid-read leaves them in the
-    temporary directory, named funnel-cells-*); nothing else reads them.
+    spares. The files are removed with the object; those of a process that was killed first
+    (their folder names its process) are removed by the next table read.
     """
 
     def __init__(self, columns: Sequence[str]) -> None:
         self.columns = list(columns)
         self.height = 0
-        self._dir = Path(tempfile.mkdtemp(prefix="funnel-cells-"))
+        _sweep()
+        self._dir = Path(tempfile.mkdtemp(prefix=f"{CELLS_PREFIX}{os.getpid()}-"))
         weakref.finalize(self, shutil.rmtree, self._dir, True)
         self._parts: list[Path] = []
         # A part is written on a thread of its own while the reader parses the next one.
@@ -108,6 +110,27 @@ class Cells:
         if self._writing is not None:
             self._writing.result()
             self._writing = None
+
+
+CELLS_PREFIX = "funnel-cells-"
+
+
+def _sweep() -> None:
+    """Remove the cells left by processes that ended without removing them (killed mid-import)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{CELLS_PREFIX}*-*"):
+        pid = folder.name.removeprefix(CELLS_PREFIX).split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 @dataclass(frozen=True, eq=False)
