@@ -365,3 +365,28 @@ def test_agreed_cutoff_is_the_latest_decision_or_the_default() -> None:
         {"fit_cutoff": [60.0, 40.0], "interest_cutoff": [55.0, 30.0], "model_version": [2, 1]}
     )
     assert scoring.agreed_cutoff(decisions) == (60.0, 55.0, 2)
+
+
+def test_a_personal_domain_rule_fires_exactly_where_the_lower_cased_domain_is_listed() -> None:
+    """The rule matches the text after the first @ in one pass; a plain reading (split at the
+    first @, lower-case, look up) must agree on every awkward address."""
+    emails = [
+        "ann@gmail.com",
+        "Bo@GMAIL.COM",
+        "cy@Gmail.Com ",  # a trailing space: not the domain
+        "no-at-sign.gmail.com",
+        "two@at@gmail.com",
+        "trailing@",
+        "x@gmail.com.evil.example",
+        "y@a+b.example",
+        "z@axb.example",
+        None,
+        "w@Outlook.com",
+    ]
+    rule = Rule("fit", "email_domain", "in", ("gmail.com", "a+b.example", "Outlook.com"), -20, "p")
+    leads = pl.DataFrame({"email": emails}, schema={"email": pl.String})
+    fired = leads.select(scoring.rule_fires(rule))["email"].to_list()
+    listed = set(rule.value)
+    plain = [e is not None and "@" in e and e.split("@", 1)[1].lower() in listed for e in emails]
+    assert fired == plain
+    assert fired == [True, True, False, False, False, False, False, True, False, False, False]
