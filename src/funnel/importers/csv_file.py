@@ -240,12 +240,12 @@ class _Gathered:
         self.cells.add(part)
         self.lines.append(lines)
 
-    def table(self, name: str, notes: list[str], short_rows: pl.DataFrame | None) -> RawTable:
+    def table(self, notes: list[str], short_rows: pl.DataFrame | None) -> RawTable:
         if self.skipped:
             notes.append(f"{plural(self.skipped, 'empty row')} skipped.")
         lines = pl.concat(self.lines) if self.lines else pl.Series("line", [], dtype=pl.Int64)
-        check_table(self.cells.columns, len(lines), name)
-        return RawTable(self.cells.done(), lines, name, tuple(notes), short_rows=short_rows)
+        check_table(self.cells.columns, len(lines), self.name)
+        return RawTable(self.cells.done(), lines, self.name, tuple(notes), short_rows=short_rows)
 
 
 def _polars_cells(
@@ -342,64 +342,6 @@ def _short_lines(
     return short_frame(short, width) if short else None
 
 
-def _python_frame(
-    source: BinaryIO, codec: str, delimiter: str, name: str
-) -> tuple[pl.DataFrame, pl.Series, pl.DataFrame]:
-    """The table as Python's csv module reads it, exact about lines and field counts: the frame,
-    the line each row starts on (quoted cells may span lines; blank lines are no rows) and the
-    rows shorter than the header. Rows are gathered `ROW_BATCH` at a time into frames."""
-    with _text(source, codec) as text:
-        reader = csv.reader(text, delimiter=delimiter)
-        header = next(reader)
-        names = unique_names(header)
-        parts: list[pl.DataFrame] = []
-        rows: list[list[str]] = []
-        starts: list[int] = []
-        ragged: list[str] = []
-        ragged_count = 0
-        short: list[tuple[int, int]] = []
-
-        def flush() -> None:
-            parts.append(
-                pl.DataFrame(
-                    {
-                        n: [row[i] or None if i < len(row) else None for row in rows]
-                        for i, n in enumerate(names)
-                    },
-                    schema=dict.fromkeys(names, pl.String),
-                ).with_columns(pl.Series("\0line", starts, dtype=pl.Int64))
-            )
-            rows.clear()
-            starts.clear()
-
-        previous_end = reader.line_num
-        for row in reader:
-            if row:
-                line = previous_end + 1
-                if len(row) > len(header):
-                    ragged_count += 1
-                    if len(ragged) < 10:
-                        ragged.append(f"line {line} has {len(row)} fields, the header has {len(header)}")
-                elif not ragged_count:
-                    if len(row) < len(header):
-                        short.append((line, len(row)))
-                    rows.append(row)
-                    starts.append(line)
-                    if len(rows) == ROW_BATCH:
-                        flush()
-            previous_end = reader.line_num
-    if ragged:
-        more = f"; and {ragged_count - 10} more" if ragged_count > 10 else ""
-        raise ImportRejectedError(
-            f"{name}: rows longer than the header, so their values cannot be put in columns "
-            f"({'; '.join(ragged)}{more}). Quote values that contain the delimiter "
-            f"({DELIMITERS[delimiter]})."
-        )
-    flush()
-    frame = pl.concat(parts)
-    return frame.drop("\0line"), frame["\0line"].alias("line"), short_frame(short, len(header))
-
-
 def _python_cells(
     source: BinaryIO, codec: str, delimiter: str, name: str
 ) -> tuple[_Gathered, pl.DataFrame]:
@@ -486,4 +428,4 @@ def read_csv(f: BinaryIO, name: str) -> RawTable:
         else:
             gathered, short_rows = _python_cells(source, codec, delimiter, name)
     notes = [f"Read as CSV: {encoding}, {DELIMITERS[delimiter]}-delimited."]
-    return gathered.table(name, notes, short_rows)
+    return gathered.table(notes, short_rows)
