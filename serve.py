@@ -116,6 +116,21 @@ def with_opening_line(page: bytes) -> bytes:
     return page[: found.start()] + head + page[found.end() :]
 
 
+WARM_UP_THREAD = "funnel-warm-up"
+# Streamlit warns "missing ScriptRunContext" each time a cache with a spinner is filled off a
+# script run, which is what the warm-up is for: five lines in the terminal of every `make run`
+# that ask nothing of the user. Quietened for the warm-up's thread only.
+NO_CONTEXT_LOGGER = "streamlit.runtime.scriptrunner_utils.script_run_context"
+
+
+class _QuietWarmUp(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName != WARM_UP_THREAD
+
+
+logging.getLogger(NO_CONTEXT_LOGGER).addFilter(_QuietWarmUp())
+
+
 def _warm_up() -> None:
     started = time.perf_counter()
     import ui  # noqa: PLC0415 - the app's own imports are part of what is warmed up
@@ -133,7 +148,7 @@ async def _warm_state(_request: Request) -> JSONResponse:
 
 @asynccontextmanager
 async def _lifespan(_app: st.App) -> AsyncIterator[None]:
-    threading.Thread(target=_warm_up, name="funnel-warm-up", daemon=True).start()
+    threading.Thread(target=_warm_up, name=WARM_UP_THREAD, daemon=True).start()
     yield
 
 

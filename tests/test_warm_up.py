@@ -3,6 +3,8 @@ finds its frames ready."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -96,3 +98,31 @@ def test_a_file_that_is_no_store_stops_the_warm_up_and_is_left_as_it_was(tmp_pat
     with pytest.raises(store.StoreError):
         ui.warm_up(path)  # serve.py logs it; the pages then say what is wrong and where
     assert path.read_bytes() == b"not a SQLite database, " * 100
+
+
+def test_the_warm_up_fills_caches_without_streamlits_no_context_warning_in_the_terminal() -> None:
+    """Off a script run Streamlit warns at every cache with a spinner: quiet on the warm-up's
+    thread (five lines at every `make run`), still said on any other."""
+    import serve  # noqa: PLC0415 - importing serve installs the filter
+
+    seen: list[str] = []
+
+    class Seen(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.threadName or "")
+
+    @st.cache_resource(show_spinner="Counting…")
+    def counted(n: int) -> int:
+        return n
+
+    logger = logging.getLogger(serve.NO_CONTEXT_LOGGER)
+    handler = Seen()
+    logger.addHandler(handler)
+    try:
+        for n, name in enumerate((serve.WARM_UP_THREAD, "another")):
+            thread = threading.Thread(target=counted, args=(n,), name=name)
+            thread.start()
+            thread.join()
+    finally:
+        logger.removeHandler(handler)
+    assert seen and set(seen) == {"another"}
