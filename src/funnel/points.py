@@ -52,7 +52,7 @@ def _patterns(leads: pl.DataFrame, rules: tuple[Rule, ...]) -> tuple[np.ndarray,
     counts = (
         leads.select(
             *[scoring.rule_fires(r).alias(name) for name, r in zip(names, rules, strict=True)],
-            converted=scoring.outcome_label() == "converted",
+            converted=scoring.is_converted(),
         )
         .group_by(names)
         .agg(won=pl.col("converted").sum(), lost=(~pl.col("converted")).sum())
@@ -70,7 +70,7 @@ def _patterns(leads: pl.DataFrame, rules: tuple[Rule, ...]) -> tuple[np.ndarray,
 def known_leads(leads: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     """Leads with a known outcome scored by the rules, and how many were left out for arriving
     with a ready-made fit or interest score."""
-    known = leads.filter(scoring.outcome_label().is_in(["converted", "lost"]))
+    known = leads.filter(scoring.is_converted() | scoring.is_lost())
     ready = pl.lit(False)
     for axis in ("fit", "interest"):
         if axis in known.columns:
@@ -136,7 +136,7 @@ def fit_points(
     split: date = created[min(int(created.len() * TRAIN_SHARE), created.len() - 1)]
     train = known.filter(pl.col("created") < split)
     test = known.filter(pl.col("created") >= split)
-    y_test = test.select(scoring.outcome_label() == "converted").to_series().to_numpy()
+    y_test = test.select(scoring.is_converted()).to_series().to_numpy()
     x, y_train, weight = _patterns(train, rules)
     if len(set(y_train.tolist())) < 2 or len(set(y_test.tolist())) < 2:
         return None

@@ -192,13 +192,23 @@ def decay_factor(half_life_days: float, today: date | pl.Expr) -> pl.Expr:
     return pl.lit(0.5).pow(days.cast(pl.Float64) / half_life_days).fill_null(1.0)
 
 
+def is_converted() -> pl.Expr:
+    """The lead converted (or its deal was won): `outcome_label() == "converted"` without
+    writing the label's text, which costs ten times more over ten million leads."""
+    return pl.col("outcome").is_in(["converted", "won"]).fill_null(False)
+
+
+def is_lost() -> pl.Expr:
+    """The lead is known lost: `outcome_label() == "lost"`, as `is_converted`."""
+    return (pl.col("outcome") == "lost").fill_null(False)
+
+
 def outcome_label() -> pl.Expr:
     """'converted' (converted or won), 'lost', or 'unknown' when no outcome is known yet."""
-    outcome = pl.col("outcome")
     return (
-        pl.when(outcome.is_in(["converted", "won"]))
+        pl.when(is_converted())
         .then(pl.lit("converted"))
-        .when(outcome == "lost")
+        .when(is_lost())
         .then(pl.lit("lost"))
         .otherwise(pl.lit("unknown"))
     )
@@ -213,11 +223,7 @@ def decided_on() -> pl.Expr:
     years ago has lost all its interest and the back-test blames the cutoff for it.
     """
     last_seen = pl.coalesce("last_activity", "created")
-    return (
-        pl.when(outcome_label() == "converted")
-        .then(pl.coalesce("converted_at", last_seen))
-        .otherwise(last_seen)
-    )
+    return pl.when(is_converted()).then(pl.coalesce("converted_at", last_seen)).otherwise(last_seen)
 
 
 def _points(rules: Sequence[Rule], axis: Axis) -> pl.Expr:
