@@ -45,6 +45,7 @@ def computed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     for module, name in (
         (store, "leads"),
+        (store, "named_leads"),
         (store, "deals"),
         (store, "stages"),
         (scoring, "score_leads"),
@@ -60,7 +61,9 @@ def test_after_the_warm_up_the_first_opens_read_and_score_nothing_and_show_the_s
 ) -> None:
     st.cache_resource.clear()
     cold = {page: figures(open_page(page)) for page in PAGES}
-    assert {"leads", "score_leads", "cutoff_grid", "deals", "stages", "measure_view"} <= set(computed)
+    assert {"named_leads", "score_leads", "cutoff_grid", "deals", "stages", "measure_view"} <= set(
+        computed
+    )
 
     st.cache_resource.clear()
     ui.warm_up(app_env)

@@ -59,17 +59,18 @@ def measure(
     today = today or clock.today()
     found = Health()
     if scored is not None and scored.height:
-        unscored, dates, future = scored.select(
+        created = pl.col("created")
+        unscored, one_date, future = scored.select(
             (~scoring.is_scored()).sum(),
-            pl.col("created").drop_nulls().n_unique(),
-            (pl.col("created") > today).sum().alias("future"),
+            created.is_not_null().any() & (created.min() == created.max()),
+            (created > today).sum().alias("future"),
         ).row(0)
         outcome = scored.get_column("outcome") if "outcome" in scored.columns else None
         one_sided = importers.one_sided_outcomes(outcome)
         found = Health(
             scored.height,
             int(unscored),
-            scored.height > 1 and dates == 1,
+            scored.height > 1 and bool(one_date),
             one_sided=one_sided,
             future_leads=int(future),
         )

@@ -6,11 +6,13 @@ interest, negative criteria (anything that correlates with lost deals) take poin
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 
@@ -78,6 +80,9 @@ QUADRANTS = ("MQL", "Good fit, not yet engaged", "Engaged, poor fit", "Cold")
 DERIVED_FIELDS = ("email_domain",)
 AXES: tuple[Axis, ...] = ("fit", "interest")
 UNSCORED_AXIS = "No score in the file, and no value in any field the rules read"
+FORMULAS = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+"""Names this file's formulas: scores kept on disk (`undated_scores`) carry it, so scores
+computed by other formulas are never read back as these."""
 
 
 def _field(name: str) -> pl.Expr:
@@ -268,6 +273,15 @@ def rule_points(leads: pl.DataFrame, rules: Sequence[Rule]) -> pl.DataFrame:
         .select(POINT_COLUMNS)
         .collect()
     )
+
+
+def undated_scores(leads: pl.DataFrame, rules: Sequence[Rule], half_life_days: float) -> pl.DataFrame:
+    """What no date changes of the leads' scores: the rules' points (`POINT_COLUMNS`, which
+    `score_leads` takes to score on any day) and `fit` and `interest` as each lead stood when
+    its outcome was decided (`decided_on`, the back-test's scores), a row per lead."""
+    points = rule_points(leads, rules)
+    then = score_leads(leads, rules, half_life_days, decided_on(), points)
+    return points.hstack(then.select("fit", "interest"))
 
 
 def score_leads(

@@ -66,6 +66,7 @@ from funnel.store.frames import (
     lead_count,
     leads,
     model_versions,
+    named_leads,
     pipelines,
     read_frame,
     sal_answers,
@@ -97,11 +98,13 @@ from funnel.store.records import (
     save_scenario,
 )
 from funnel.store.schema import row_problems, schema_problems
+from funnel.store.snapshot import Leads, derived
 from funnel.store.undo import last_change, undo_last, undo_target, undo_targets
 
 __all__ = [
     "BANT",
     "COUNTED",
+    "Leads",
     "NotAFunnelStoreError",
     "NothingToSaveError",
     "StaleVersionError",
@@ -124,6 +127,7 @@ __all__ = [
     "decisions",
     "default_path",
     "delete_pipeline",
+    "derived",
     "external_ids",
     "failure_message",
     "file_problems",
@@ -144,6 +148,7 @@ __all__ = [
     "migrations",
     "model_versions",
     "move_deal",
+    "named_leads",
     "opened",
     "pipeline_version",
     "pipelines",

@@ -69,8 +69,14 @@ def leads(db: Database, lead_id: int | None = None) -> pl.DataFrame:
     All leads come from the columnar copy beside the store when it is current (`snapshot`).
     """
     if lead_id is None:
-        return snapshot.leads(db, _read_leads)
+        return named_leads(db).frame
     return _read_leads(db, lead_id)
+
+
+def named_leads(db: Database) -> snapshot.Leads:
+    """Every lead, as `leads`, with the token and answers revision that name them: what a
+    cache of frames computed from them is keyed on (`snapshot.derived`)."""
+    return snapshot.leads(db, _read_leads)
 
 
 def _read_leads(db: Database, lead_id: int | None = None) -> pl.DataFrame:

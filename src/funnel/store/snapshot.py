@@ -13,6 +13,10 @@ a lead (`m005_leads_token`), and the revision of sales' last answer. A copy is u
 both are the store's and it reads back whole with the columns of today's field list; one that
 is missing, stale or damaged is rebuilt from SQLite. A copy is written only from a read during
 which neither changed.
+
+What no date changes and is costly to compute from the leads (the rules' points and the
+back-test's scores: 2.5 s at ten million leads) is kept beside them the same way (`derived`),
+named with the token of the leads it was computed from.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -34,6 +39,10 @@ FORMAT = "v2"
 
 COLUMNS = ["id", *(f.name for f in LEAD_FIELDS)]
 
+DERIVED_KEPT = 4
+"""Derived copies kept per store: the current model's, and a few drafts or earlier versions
+(each is two to four numbers a lead: 300 MB at ten million leads)."""
+
 _SAVING = threading.Lock()
 
 
@@ -42,25 +51,73 @@ def path_for(store: Path, token: str, answers: int) -> Path:
     return store.with_name(f"{store.name}.leads-{FORMAT}-{token}-a{answers}.parquet")
 
 
-def copies(store: Path) -> list[Path]:
-    """Every copy of this store's leads on disk, current or left over (of either format)."""
+def copies(store: Path, kind: str = "leads") -> list[Path]:
+    """Every copy of this store's leads (or of what `derived` keeps, `kind` "derived") on disk,
+    current or left over (of either format)."""
     return sorted(
         path
         for suffix in ("arrow", "parquet")
-        for path in store.parent.glob(f"{store.name}.leads-*.{suffix}")
+        for path in store.parent.glob(f"{store.name}.{kind}-*.{suffix}")
     )
 
 
-def leads(db: Database, read: Callable[[Database], pl.DataFrame]) -> pl.DataFrame:
+@dataclass(frozen=True)
+class Leads:
+    """Every lead, and what names them: `token`, the leads token they were read under (None
+    when it changed during the read, or is dirty: nothing may be kept under it), and `answers`,
+    an answers revision whose answers they all hold."""
+
+    frame: pl.DataFrame
+    token: str | None
+    answers: int
+
+
+def leads(db: Database, read: Callable[[Database], pl.DataFrame]) -> Leads:
     """Every lead: from the copy when it is the store's, else `read` from SQLite and copied."""
     token, answers = leads_token(db), answers_revision(db)
     path = path_for(db_file(db), token, answers)
     if token != DIRTY and (frame := _load(path)) is not None:
-        return frame
+        return Leads(frame, token, answers)
     frame = read(db)
-    if token != DIRTY and (leads_token(db), answers_revision(db)) == (token, answers):
-        _save(path, frame)
+    if token != DIRTY and leads_token(db) == token:
+        if answers_revision(db) == answers:
+            _save(path, frame, copies(db_file(db)))
+        return Leads(frame, token, answers)
+    return Leads(frame, None, answers)
+
+
+def derived(
+    store: Path, leads: Leads, name: str, compute: Callable[[pl.DataFrame], pl.DataFrame]
+) -> pl.DataFrame:
+    """`compute(leads.frame)`, a frame of one row per lead that only the leads' columns other
+    than sales' answers decide, kept beside the store as `<store>.derived-<name>-<token>.parquet`
+    and read back from there while the leads keep their token.
+
+    `name` must name everything else the frame depends on (the model, the code's formulas).
+    Like the leads' copy it is a cache: read only whole, with one row per lead; a missing or
+    damaged one is computed again; none is kept for leads without a token. Copies of other
+    tokens are removed when one is written, and under this token all but the newest
+    `DERIVED_KEPT` (a model saved, then undone, is read back).
+    """
+    if leads.token is None:
+        return compute(leads.frame)
+    path = store.with_name(f"{store.name}.derived-{name}-{leads.token}.parquet")
+    frame = _load(path)
+    if frame is not None and frame.height == leads.frame.height:
+        return frame
+    frame = compute(leads.frame)
+    others = [old for old in copies(store, "derived") if old != path]
+    mine = sorted((old for old in others if old.stem.endswith(leads.token)), key=_age)
+    stale = [old for old in others if not old.stem.endswith(leads.token)]
+    _save(path, frame, stale + mine[: max(len(mine) - DERIVED_KEPT + 1, 0)])
     return frame
+
+
+def _age(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
 
 
 def keep(db: Database, frame: pl.DataFrame, written: int) -> None:
@@ -81,7 +138,12 @@ def keep(db: Database, frame: pl.DataFrame, written: int) -> None:
     token = str(meta.get("leads_token", DIRTY))
     if int(meta["revision"]) != written or token == DIRTY:
         return
-    _save(path_for(db_file(db), token, int(meta.get("answers_revision", 0))), frame.select(COLUMNS))
+    store = db_file(db)
+    _save(
+        path_for(store, token, int(meta.get("answers_revision", 0))),
+        frame.select(COLUMNS),
+        copies(store),
+    )
 
 
 def _load(path: Path) -> pl.DataFrame | None:
@@ -89,10 +151,11 @@ def _load(path: Path) -> pl.DataFrame | None:
 
     Parquet is read through the file, not mapped: the peak is the frame itself (an Arrow IPC
     copy read whole held its mapped pages beside the decoded frame, 7.2 GB at ten million
-    leads).
+    leads). A copy of the leads must have today's columns; a derived one is checked by its
+    caller.
     """
     try:
-        if list(pl.read_parquet_schema(path)) != COLUMNS:
+        if ".leads-" in path.name and list(pl.read_parquet_schema(path)) != COLUMNS:
             path.unlink(missing_ok=True)
             return None
         return pl.read_parquet(path)
@@ -103,10 +166,10 @@ def _load(path: Path) -> pl.DataFrame | None:
         return None
 
 
-def _save(path: Path, frame: pl.DataFrame) -> None:
+def _save(path: Path, frame: pl.DataFrame, stale: list[Path]) -> None:
     """Write the copy atomically (a reader sees all of it or none of it) and remove the
-    copies of earlier tokens. A copy that cannot be written (a read-only folder, a full disk)
-    is not kept: the leads were read, and the next read reads SQLite again."""
+    `stale` ones. A copy that cannot be written (a read-only folder, a full disk) is not
+    kept: the frame was computed, and the next read computes it again."""
     partial = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.partial")
     with _SAVING:
         try:
@@ -118,6 +181,6 @@ def _save(path: Path, frame: pl.DataFrame) -> None:
         except OSError:
             partial.unlink(missing_ok=True)
             return
-        for old in copies(path.with_name(path.name.split(".leads-")[0])):
+        for old in stale:
             if old != path:
                 old.unlink(missing_ok=True)
