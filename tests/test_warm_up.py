@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from tests.conftest import open_page
 from tests.test_forecast_page import PAGE as FORECAST_PAGE
 from tests.test_mql_page import PAGE as MQL_PAGE
 from tests.test_stages_page import PAGE as STAGES_PAGE
+from ui import warm
 
 PAGES = (MQL_PAGE, STAGES_PAGE, FORECAST_PAGE)
 
@@ -90,9 +92,40 @@ def test_an_answer_after_the_warm_up_is_in_the_first_opens_figures(
     computed.clear()
     warm = figures(open_page(MQL_PAGE, {"F": "70", "I": "60"}))
     # The answer moved its lead's cell in the warmed grid: nothing was loaded or scored again.
-    assert {"leads", "score_leads", "cutoff_grid"}.isdisjoint(computed)
+    assert {"leads", "named_leads", "score_leads", "cutoff_grid"}.isdisjoint(computed)
     st.cache_resource.clear()
     assert figures(open_page(MQL_PAGE, {"F": "70", "I": "60"})) == warm
+
+
+def test_the_warm_up_gives_way_to_a_visitors_page_run_and_the_drawing_after_it(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scoring_started: list[float] = []
+    real = warm._answered
+
+    def recorded(*args: Any) -> pl.DataFrame:
+        scoring_started.append(time.monotonic())
+        return real(*args)
+
+    monkeypatch.setattr(warm, "_answered", recorded)
+    monkeypatch.setattr(warm, "GRACE_S", 0.3)
+    st.cache_resource.clear()
+    running, ended = threading.Event(), []
+
+    def visitor() -> None:
+        with warm.visit():  # as ui.run_page runs a page
+            running.set()
+            time.sleep(0.5)
+        ended.append(time.monotonic())
+
+    thread = threading.Thread(target=visitor)
+    thread.start()
+    running.wait()
+    ui.warm_up(app_env)
+    thread.join()
+    # The MQL page's scoring started only once the page had run and the grace had passed.
+    assert scoring_started and scoring_started[0] - ended[0] >= 0.3 - 0.01
+    assert warm.VISITS.quiet_for() > 0
 
 
 def test_a_file_that_is_no_store_stops_the_warm_up_and_is_left_as_it_was(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from streamlit.navigation.page import StreamlitPage
 from streamlit.runtime.pages_manager import PagesManager
 
 from funnel import reset, store
-from ui import frames
+from ui import frames, warm
 from ui.frames import connection, db_path
 from ui.messages import as_text
 from ui.widgets import attempt, progress, show_toast
@@ -23,7 +23,8 @@ _LEFT_LEGACY = "ui_left_legacy_pages"
 def run_page(page: StreamlitPage) -> None:
     """Run the page app.py navigated to, marked as run through the app (see `through_app`)."""
     st.session_state[_VIA_APP] = True
-    page.run()
+    with warm.visit():
+        page.run()
 
 
 def through_app() -> None:

@@ -8,7 +8,11 @@ from them because it is the one caller that knows every page's defaults.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from funnel import backtest, clock, scales, scoring, store
@@ -48,6 +52,53 @@ PAGE_MODULES = (
 )
 
 
+GRACE_S = 1.0
+"""How long after a visitor's page run the warm-up still waits: the browser is drawing the
+page then, on the same cores."""
+
+
+class _Visits:
+    """Page runs in progress, and when the last one ended."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self._ended = float("-inf")
+
+    @contextlib.contextmanager
+    def run(self) -> Iterator[None]:
+        with self._lock:
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running -= 1
+                self._ended = time.monotonic()
+
+    def quiet_for(self) -> float:
+        """Seconds since the last page run ended; 0 while one runs."""
+        with self._lock:
+            return 0.0 if self._running else time.monotonic() - self._ended
+
+
+VISITS = _Visits()
+
+
+def visit() -> contextlib.AbstractContextManager[None]:
+    """Around a page run: the warm-up gives way to it (`_give_way`)."""
+    return VISITS.run()
+
+
+def _give_way() -> None:
+    """Wait until no page has run for `GRACE_S`: a visitor's page (and the browser drawing
+    it) gets both cores, where the warm-up's next step would have taken them (the Forecast's
+    measure and back-test, 6 s at ten million leads, while the first visitor's page was
+    opening). What the visitor's page needs it computes itself, under the same keys."""
+    while VISITS.quiet_for() < GRACE_S:
+        time.sleep(0.05)
+
+
 def warm_up(path: Path) -> None:
     """Import what the pages import and fill the caches that the first open of the Stages, MQL
     and Forecast pages reads at their defaults, in that order (Stages is the landing page):
@@ -57,7 +108,8 @@ def warm_up(path: Path) -> None:
 
     Run by serve.py on a thread of its own as the server starts: a visit that asks for a
     frame still being computed waits for that computation (Streamlit's per-key lock) instead
-    of starting its own. Nothing here is trusted more than a page's own read: every key holds
+    of starting its own; between the pages' steps it gives way to visitors (`_give_way`).
+    Nothing here is trusted more than a page's own read: every key holds
     the revisions, so a write before the first visit makes these entries unused, not stale.
     """
     for name in PAGE_MODULES:
@@ -73,6 +125,7 @@ def warm_up(path: Path) -> None:
         for name in ("stages", "deals", "history"):
             _table(where, rev.store, name, first)
         _health(where, rev.store, rev.lead_frames, None, today, first, True)
+    _give_way()
     if latest is not None:  # without a model the MQL page asks for one first
         chosen = _read_model(where, rev.store, latest)
         scored = _answered(where, rev.lead_frames, chosen, today)
@@ -81,6 +134,7 @@ def warm_up(path: Path) -> None:
             _, _, span = mql_views.filter_options(scored)
             steps = scales.slider_steps(_score_scales(where, rev.leads))
             _mql_view(where, rev.lead_frames, chosen, today, (), (), span, steps)
+    _give_way()
     # The Forecast page opens on every pipeline, quarters, and the window its data calls for.
     window = forecast_views.baseline_window(forecast_views.default_window(today, last), today, last)
     _measured(where, rev, window, forecast_views.PERIODS["Quarter"], None, today)
