@@ -16,7 +16,7 @@ import pytest
 import streamlit as st
 from polars.testing import assert_frame_equal
 
-from funnel import cutoffs, scales, scoring, store
+from funnel import cutoffs, sal, scales, scoring, store
 from tests.conftest import open_page
 from tests.test_mql_page import PAGE as MQL_PAGE
 from tests.test_scoring import hand_table, with_unscored
@@ -62,17 +62,17 @@ def test_an_answered_grid_equals_the_grid_counted_again_with_the_answers(steps: 
         ]
     )
     grid = cutoffs.cutoff_grid(base, steps)
-    expected = cutoffs.cutoff_grid(scoring.with_answers(base, given), steps)
+    expected = cutoffs.cutoff_grid(sal.laid_over(base, given), steps)
     assert_frame_equal(cutoffs.answered_grid(grid, base, given, steps), expected)
     # By hand at F=60, I=40: the MQLs are leads 0, 10, 20, 30 and 70; 10, 20 and 30 are now
     # accepted, 0 rejected, 70 not answered.
-    sal = cutoffs.sal_summary(cutoffs.answered_grid(grid, base, given, steps), 60, 40)
-    assert (sal.mqls, sal.accepted, sal.rejected) == (5, 3, 1)
+    summary = cutoffs.sal_summary(cutoffs.answered_grid(grid, base, given, steps), 60, 40)
+    assert (summary.mqls, summary.accepted, summary.rejected) == (5, 3, 1)
 
 
 def test_answers_for_leads_outside_a_frame_are_left_out_of_it() -> None:
     base = leads().filter(pl.col("id") < 50)
-    laid = scoring.with_answers(base, answers([(20, "accepted"), (70, "rejected")]))
+    laid = sal.laid_over(base, answers([(20, "accepted"), (70, "rejected")]))
     assert laid.height == base.height
     assert laid.filter(pl.col("id") == 20)["sal_status"].item() == "accepted"
     assert laid.filter(pl.col("id") == 20)["bant_budget"].item() is True
@@ -132,3 +132,26 @@ def test_answers_from_another_client_reach_the_page_through_the_shortcut(
     assert shortcut == again
     sals = (int(f["SALs"].replace(",", "")) for f in (before, shortcut))
     assert next(sals) + 3 == next(sals)
+
+
+def test_answers_laid_over_leads_replace_only_the_answered_leads_columns() -> None:
+    leads = pl.DataFrame(
+        {
+            "id": [1, 2, 3],
+            "fit": [70.0, 20.0, 90.0],
+            "sal_status": [None, None, "rejected"],
+            "bant_budget": [None, None, False],
+        },
+        schema_overrides={"sal_status": pl.String, "bant_budget": pl.Boolean},
+    )
+    untouched = leads.clone()
+    answers = pl.DataFrame({"id": [1], "sal_status": ["accepted"], "bant_budget": [True]})
+    expected = leads.with_columns(
+        sal_status=pl.Series(["accepted", None, "rejected"]),
+        bant_budget=pl.Series([True, None, False]),
+    )
+    assert_frame_equal(sal.laid_over(leads, answers), expected)
+    assert_frame_equal(leads, untouched)  # the cached frame it reads is never written to
+    # Leads not in id order are matched by id all the same.
+    backwards = sal.laid_over(leads.reverse(), answers)
+    assert_frame_equal(backwards, expected.reverse())

@@ -13,7 +13,7 @@ import pytest
 import streamlit as st
 from polars.testing import assert_frame_equal
 
-from funnel import scoring, store
+from funnel import sal, scoring, store
 from funnel.store import frames as store_frames
 from funnel.store import snapshot
 from tests.conftest import DEMO_TODAY
@@ -171,7 +171,7 @@ def test_a_first_read_takes_sales_answers_from_the_leads_and_an_answer_after_it_
         store.record_sal(
             db, 11, "rejected", {"budget": False, "authority": False, "need": True, "timeline": False}
         )
-    assert_frame_equal(scoring.with_answers(scored, answered), scored)
+    assert_frame_equal(sal.laid_over(scored, answered), scored)
 
     after, _ = frames._answered_marked(str(demo_path), _revisions(demo_path), model, DEMO_TODAY)
     assert reads == [1]  # an answer since the leads were read: the answers are read and laid

@@ -273,29 +273,6 @@ def test_record_sal_stores_the_answer_with_bant_and_audits_it(fresh_db: Database
         store.record_sal(fresh_db, 999, "rejected", bant)
 
 
-def test_answers_laid_over_leads_replace_only_the_answered_leads_columns() -> None:
-    leads = pl.DataFrame(
-        {
-            "id": [1, 2, 3],
-            "fit": [70.0, 20.0, 90.0],
-            "sal_status": [None, None, "rejected"],
-            "bant_budget": [None, None, False],
-        },
-        schema_overrides={"sal_status": pl.String, "bant_budget": pl.Boolean},
-    )
-    untouched = leads.clone()
-    answers = pl.DataFrame({"id": [1], "sal_status": ["accepted"], "bant_budget": [True]})
-    expected = leads.with_columns(
-        sal_status=pl.Series(["accepted", None, "rejected"]),
-        bant_budget=pl.Series([True, None, False]),
-    )
-    assert_frame_equal(scoring.with_answers(leads, answers), expected)
-    assert_frame_equal(leads, untouched)  # the cached frame it reads is never written to
-    # Leads not in id order are matched by id all the same.
-    backwards = scoring.with_answers(leads.reverse(), answers)
-    assert_frame_equal(backwards, expected.reverse())
-
-
 def test_sal_answers_reads_the_answered_leads_only_typed_as_leads(fresh_db: Database) -> None:
     frame = pl.DataFrame({"external_id": ["L1", "L2", "L3"], "created": [TODAY] * 3})
     with store.write(fresh_db):

@@ -91,6 +91,39 @@ def test_a_sales_answer_keeps_the_leads_revision_and_is_in_the_next_read(demo_pa
     assert_frame_equal(after, _from_sqlite(demo_path))
 
 
+def test_after_sales_answers_the_copy_is_read_with_them_laid_over_not_rebuilt_from_sqlite(
+    demo_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with store.opened(demo_path) as db:
+        store.leads(db)
+        (before,) = snapshot.copies(demo_path)
+        bant = {"budget": True, "authority": True, "need": False, "timeline": True}
+        store.record_sal(db, 5, "accepted", bant)
+        store.record_sal(db, 9, "rejected", bant)
+    expected = _from_sqlite(demo_path)
+    # A restarted server: nothing in memory, the copy on disk is of the answers before these.
+    monkeypatch.setattr(frames, "_read_leads", _refuse_sqlite)
+    with store.opened(demo_path) as db:
+        after = store.leads(db)
+        answers = store.answers_revision(db)
+    assert_frame_equal(after, expected)
+    assert after.filter(pl.col("id") == 9)["sal_status"].item() == "rejected"
+    (copy,) = snapshot.copies(demo_path)
+    assert copy != before and copy.name.endswith(f"-a{answers}.parquet")
+    assert_frame_equal(pl.read_parquet(copy), expected)
+
+
+def test_an_unreadable_earlier_copy_is_read_from_sqlite(demo_path: Path) -> None:
+    with store.opened(demo_path) as db:
+        store.leads(db)
+        (before,) = snapshot.copies(demo_path)
+        store.record_sal(db, 5, "accepted", {c: True for c in store.BANT})
+        before.write_bytes(b"PAR1 cut short")  # the copy, never the store file
+        after = store.leads(db)
+    assert_frame_equal(after, _from_sqlite(demo_path))
+    assert len(snapshot.copies(demo_path)) == 1 and not before.exists()
+
+
 @pytest.mark.parametrize(
     "damage",
     [b"", b"ARROW1 but cut short", b"not arrow at all " * 100],

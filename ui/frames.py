@@ -31,7 +31,7 @@ import streamlit as st
 from sqlite_utils import Database
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
-from funnel import backtest, calibration, clock, cutoffs, health, points, scales, scoring, store
+from funnel import backtest, calibration, clock, cutoffs, health, points, sal, scales, scoring, store
 from funnel import forecast as fc
 from funnel.models import Rule
 from ui import messages
@@ -259,7 +259,7 @@ def _answered_marked(
             if store.answers_revision(db) == leads.answers:
                 return scored, mark
     answers, mark = _answers(path, *revisions)
-    return scoring.with_answers(scored, answers), mark
+    return sal.laid_over(scored, answers), mark
 
 
 def _answered(path: str, revisions: tuple[int, int], model: Model, today: date | None) -> pl.DataFrame:
@@ -343,8 +343,8 @@ def _mql_view(
             changed = store.answers_since(db, newest.mark)
     if newest is not None and changed is not None and changed.height <= _FEW_ANSWERS:
         view = _MqlView(
-            leads=scoring.with_answers(newest.leads, changed),
-            then=scoring.with_answers(newest.then, changed),
+            leads=sal.laid_over(newest.leads, changed),
+            then=sal.laid_over(newest.then, changed),
             grid=cutoffs.answered_grid(newest.grid, newest.then, changed, steps),
             sample=newest.sample,
             capacity=newest.capacity,

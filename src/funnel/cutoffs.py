@@ -105,7 +105,7 @@ def answered_grid(
 ) -> pl.DataFrame:
     """`grid` (`cutoff_grid` of `leads` on `steps`) after sales' `answers` (`sal_answers`'
     columns, a few leads): each answered lead's old answer leaves its cell and the new one
-    enters it. Equal to counting `scoring.with_answers(leads, answers)` again, at the cost of
+    enters it. Equal to counting `sal.laid_over(leads, answers)` again, at the cost of
     the answered leads alone, so an answer does not regroup a million leads.
     """
     was = leads.filter(pl.col("id").is_in(answers["id"].implode()) & scoring.is_scored())

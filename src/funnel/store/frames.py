@@ -76,7 +76,7 @@ def leads(db: Database, lead_id: int | None = None) -> pl.DataFrame:
 def named_leads(db: Database) -> snapshot.Leads:
     """Every lead, as `leads`, with the token and answers revision that name them: what a
     cache of frames computed from them is keyed on (`snapshot.derived`)."""
-    return snapshot.leads(db, _read_leads)
+    return snapshot.leads(db, _read_leads, sal_answers)
 
 
 def _read_leads(db: Database, lead_id: int | None = None) -> pl.DataFrame:
@@ -84,7 +84,7 @@ def _read_leads(db: Database, lead_id: int | None = None) -> pl.DataFrame:
     where, params = ("WHERE id = ?", [lead_id]) if lead_id is not None else ("", [])
     frame = read_frame(db, f"SELECT id, {names} FROM leads {where} ORDER BY id", params)
     # One chunk per column (free after `read_frame`'s single batch), as a column written in
-    # place by `scoring.with_answers` has: columns chunked alike keep every later filter and
+    # place by `sal.laid_over` has: columns chunked alike keep every later filter and
     # sort from realigning them (0.15 s a rerun at a million leads).
     return _typed(frame.with_columns(pl.col("id").cast(pl.Int64)), LEAD_FIELDS).rechunk()
 

@@ -11,7 +11,9 @@ The copy is a cache, never the truth. Its name carries the store's leads token, 
 funnel write that changes leads replaces and which turns `dirty` when another program changes
 a lead (`m005_leads_token`), and the revision of sales' last answer. A copy is used only when
 both are the store's and it reads back whole with the columns of today's field list; one that
-is missing, stale or damaged is rebuilt from SQLite. A copy is written only from a read during
+is missing, stale or damaged is rebuilt from SQLite, except that a copy of the same token made
+before sales' latest answers is read with the answers laid over it (an answer changes only
+sales' columns of a lead, and is never taken back). A copy is written only from a read during
 which neither changed.
 
 What no date changes and is costly to compute from the leads (the rules' points and the
@@ -30,6 +32,7 @@ from pathlib import Path
 import polars as pl
 from sqlite_utils import Database
 
+from funnel import sal
 from funnel.models import LEAD_FIELDS
 from funnel.store.connection import answers_revision, db_file, leads_token
 from funnel.store.migrations import DIRTY
@@ -72,18 +75,46 @@ class Leads:
     answers: int
 
 
-def leads(db: Database, read: Callable[[Database], pl.DataFrame]) -> Leads:
-    """Every lead: from the copy when it is the store's, else `read` from SQLite and copied."""
+def leads(
+    db: Database,
+    read: Callable[[Database], pl.DataFrame],
+    answered: Callable[[Database], pl.DataFrame],
+) -> Leads:
+    """Every lead: from the copy when it is the store's; from a copy of these leads made before
+    sales' latest answers, with every `answered` lead's answer laid over it; else `read` from
+    SQLite. Then copied, when it was not read from the store's copy."""
     token, answers = leads_token(db), answers_revision(db)
-    path = path_for(db_file(db), token, answers)
+    store = db_file(db)
+    path = path_for(store, token, answers)
     if token != DIRTY and (frame := _load(path)) is not None:
         return Leads(frame, token, answers)
-    frame = read(db)
+    if token != DIRTY and (earlier := _earlier(store, token)) is not None:
+        # Same token, so the same leads but for sales' columns: a meeting's answers cost
+        # reading the answers (0.8 s at ten million leads), not every lead (25 s).
+        frame = sal.laid_over(earlier, answered(db))
+    else:
+        frame = read(db)
     if token != DIRTY and leads_token(db) == token:
         if answers_revision(db) == answers:
-            _save(path, frame, copies(db_file(db)))
+            _save(path, frame, copies(store))
         return Leads(frame, token, answers)
     return Leads(frame, None, answers)
+
+
+def _earlier(store: Path, token: str) -> pl.DataFrame | None:
+    """The newest readable copy of the leads under `token` at an earlier answers revision."""
+    prefix = f"{store.name}.leads-{FORMAT}-{token}-a"
+    found = [
+        (int(rest), path)
+        for path in copies(store)
+        if path.name.startswith(prefix)
+        and path.suffix == ".parquet"
+        and (rest := path.name[len(prefix) : -len(".parquet")]).isdigit()
+    ]
+    for _, path in sorted(found, reverse=True):
+        if (frame := _load(path)) is not None:
+            return frame
+    return None
 
 
 def derived(
