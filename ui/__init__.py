@@ -1,7 +1,8 @@
 """The Streamlit side every page shares: `import ui`, then `ui.X`.
 
 frames.py: which store is open and the frames read from it, cached on its revisions (read once
-per run); messages.py: text from users and files escaped, errors as their sentence; widgets.py:
+per run); mql_view.py: the MQL page's frames for one filter, which sales' answers move in
+place; messages.py: text from users and files escaped, errors as their sentence; widgets.py:
 column configs, confirmations, choices, progress, and `attempt`, the one way a page writes;
 shell.py: the run through app.py, the sidebar, who signs; warm.py: the warm-up serve.py runs
 at start, filling the caches the pages' first open reads.
@@ -26,7 +27,6 @@ from ui.frames import (
     lead,
     measured,
     model,
-    mql_view,
     points_fit,
     revision,
     score_scales,
@@ -37,6 +37,7 @@ from ui.frames import (
     stages,
 )
 from ui.messages import as_text, show_error
+from ui.mql_view import mql_view
 from ui.shell import WHO_COOKIE, cookie_script, run_page, sidebar, through_app, who
 from ui.warm import warm_up
 from ui.widgets import (

@@ -24,11 +24,11 @@ from ui.frames import (
     _backtested,
     _health,
     _measured,
-    _mql_view,
     _read_model,
     _score_scales,
     _table,
 )
+from ui.mql_view import _mql_view
 
 # What the pages import beyond this module: imported at start, a first visit does not pay them.
 PAGE_MODULES = (
