@@ -17,7 +17,7 @@ sales' columns of a lead, and is never taken back). A copy is written only from 
 which neither changed.
 
 What no date changes and is costly to compute from the leads (the rules' points and the
-back-test's scores: 2.5 s at ten million leads) is kept beside them the same way (`derived`),
+back-test's scores: 2.9 s at ten million leads) is kept beside them the same way (`derived`),
 named with the token of the leads it was computed from.
 """
 
