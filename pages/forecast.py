@@ -49,8 +49,9 @@ if baseline.lead_share is not None:
     st.caption(baseline.lead_share.sentence(ui.as_text(names[pipeline])))
 if note := view.window_note(baseline, window_name, last):
     st.warning(note)
+# Lazy: the back-test (4 s at ten million leads) runs only once its tab is opened.
 marketing_tab, pipeline_tab, backtest_tab = st.tabs(
-    ["Marketing funnel", "Deal pipeline", "How good was it?"]
+    ["Marketing funnel", "Deal pipeline", view.BACKTEST_TAB], key="forecast_tab", on_change="rerun"
 )
 marketing_tab.altair_chart(charts.funnel_chart(baseline.funnel), key="forecast_funnel_chart")
 marketing_tab.caption(view.FUNNEL_NOTE)
@@ -58,23 +59,25 @@ if stage_funnel is None:
     pipeline_tab.info("Pick one deal pipeline above to see its stages.")
 else:
     pipeline_tab.altair_chart(charts.funnel_chart(stage_funnel), key="forecast_pipeline_chart")
-with backtest_tab:
-    back = st.number_input(
-        "Full quarters back", 1, 12, backtest.DEFAULT_QUARTERS, key="forecast_backtest_n"
-    )
-    tested = ui.backtested(pipeline, int(back), today)
-    st.write(tested.sentence())
-    if not tested.quarters.is_empty():
-        st.altair_chart(
-            charts.backtest_chart(tested.quarters, backtest.METHODS), key="forecast_backtest_chart"
+if backtest_tab.open:
+    with backtest_tab:
+        back = st.number_input(
+            "Full quarters back", 1, 12, backtest.DEFAULT_QUARTERS, key="forecast_backtest_n"
         )
-        st.dataframe(
-            tested.quarters,
-            hide_index=True,
-            column_config=ui.column_config(backtest.TABLE_COLUMNS),
-            key="forecast_backtest_table",
-        )
-    st.caption(backtest.population_caption(tested))
+        tested = ui.backtested(pipeline, int(back), today)
+        st.write(tested.sentence())
+        if not tested.quarters.is_empty():
+            st.altair_chart(
+                charts.backtest_chart(tested.quarters, backtest.METHODS),
+                key="forecast_backtest_chart",
+            )
+            st.dataframe(
+                tested.quarters,
+                hide_index=True,
+                column_config=ui.column_config(backtest.TABLE_COLUMNS),
+                key="forecast_backtest_table",
+            )
+        st.caption(backtest.population_caption(tested))
 
 # A new window, period or pipeline is a new baseline: the sliders start from it (or, on the first
 # load, from the link).

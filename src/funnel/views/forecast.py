@@ -160,6 +160,7 @@ WINDOWS: dict[str, int] = {
     "Last 8 full quarters": 8,
 }
 PERIODS: dict[str, Period] = {"Quarter": "quarter", "Month": "month"}
+BACKTEST_TAB = "How good was it?"
 # Slider per lever: label, step, display format.
 SLIDERS: dict[str, tuple[str, float, str]] = {
     "leads_per_period": ("Leads per period", 1.0, "%,.0f"),
