@@ -9,6 +9,7 @@ import ui
 from funnel import charts, points, scales, store
 from funnel.models import Axis
 from funnel.views import mql as view
+from funnel.views.mql_leads import one_creation_date, one_creation_date_filter
 from ui.cutoff_decisions import cutoff_decisions
 from ui.sal_queue import sal_queue
 from ui.scoring_model import explainer, model_editor, start_default, suggest_points
@@ -31,20 +32,21 @@ for notice in view.link_notices(st.query_params, versions):
     st.warning(ui.as_text(notice))
 labels = view.version_labels(models)
 version = ui.pick("Scoring model version", labels, key="mql_version")
-ui.data_health(version, deals=False)
+# Drawn once the leads are scored, after the figures: a restarted server draws those from
+# what it kept beside the store, before reading the leads.
+health = st.empty()
 st.session_state["mql_version_kept"] = version
 st.caption(view.MQL_DEFINITION)
-scored = ui.scored_leads(version)
-if scored.is_empty():
+options = ui.filter_options()
+if options.span.count == 0:
     st.info(view.NO_LEADS)
     st.stop()
 
-source_options, owner_options, span = view.filter_options(scored)
 left, mid, right = st.columns(3)
-sources: list[str] = left.multiselect("Lead source", source_options, key="mql_source")
-owners: list[str] = mid.multiselect("Owner", owner_options, key="mql_owner")
-period = right.date_input("Created between", span, key="mql_period")
-if one_day := view.one_creation_date_filter(scored):
+sources: list[str] = left.multiselect("Lead source", options.sources, key="mql_source")
+owners: list[str] = mid.multiselect("Owner", options.owners, key="mql_owner")
+period = right.date_input("Created between", options.period, key="mql_period")
+if one_day := one_creation_date_filter(options.span):
     st.caption(one_day)
 
 
@@ -77,7 +79,8 @@ def threshold(version: int, shown: tuple[list[str], list[str], tuple[date | None
     owners, creation dates): a sales answer reruns only this fragment, and its counts are then
     read from the answers just saved.
     """
-    leads, grid, sample, capacity = ui.mql_view(version, *shown)
+    figures = ui.mql_figures(version, *shown)
+    grid = figures.grid
     c1, c2 = st.columns(2)
     f, i = cutoff_slider(c1, "fit", steps.fit), cutoff_slider(c2, "interest", steps.interest)
     ui.session().update(view.kept_cutoffs(f, i))
@@ -87,7 +90,7 @@ def threshold(version: int, shown: tuple[list[str], list[str], tuple[date | None
     cut = view.cutoff_view(grid, f, i, steps)
     if units := view.file_units(f, i, file_scales):
         st.caption(units)
-    if line := view.unscored_line(leads.height, cut.scored):
+    if line := view.unscored_line(figures.span.count, cut.scored):
         st.info(line)
     for column, (label, value, note) in zip(st.columns(3) + st.columns(3), cut.figures, strict=True):
         column.metric(
@@ -108,25 +111,28 @@ def threshold(version: int, shown: tuple[list[str], list[str], tuple[date | None
         key="mql_leads_per_rep",
         help=view.CAPACITY_HELP["per_rep"],
     )
-    if one_day := view.one_creation_date(leads):
+    if one_day := one_creation_date(figures.span):
         st.info(one_day)
     else:
         weekly, within, message = view.capacity_check(grid, f, i, int(reps), int(per_rep))
         (st.success if within else st.warning)(message)
         st.altair_chart(charts.mql_capacity_chart(weekly))
+    capacity = figures.capacity
     suggested = None if capacity is None else capacity.cutoff(int(reps) * int(per_rep))
     st.caption(points.capacity_caption(suggested, int(reps), int(per_rep)))
     if suggested is not None:
         st.button(
             "Move the sliders there", key="mql_use_suggested", on_click=move_sliders, args=(suggested,)
         )
-    chart = charts.mql_quadrant_chart(sample, cut.quadrants, f, i, cut.scored)
+    chart = charts.mql_quadrant_chart(figures.sample, cut.quadrants, f, i, cut.scored)
     quadrant.altair_chart(charts.with_suggested_cutoff(chart, suggested))
     suggest_points(version, f, i, int(reps), int(per_rep))
-    sal_queue(leads, f, i)
+    sal_queue(ui.mql_queue(version, *shown), f, i)
     cutoff_decisions(f, i, version)
 
 
 threshold(version, (sources, owners, view.period_bounds(period)))
+ui.data_health(version, deals=False, where=health)
+scored = ui.scored_leads(version)
 model_editor(scored, version, versions[0], ui.model(version))
 explainer(scored, version, ui.model(version))

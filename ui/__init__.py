@@ -37,7 +37,7 @@ from ui.frames import (
     stages,
 )
 from ui.messages import as_text, show_error
-from ui.mql_view import mql_view
+from ui.mql_view import filter_options, mql_figures, mql_queue
 from ui.shell import WHO_COOKIE, cookie_script, run_page, sidebar, through_app, who
 from ui.warm import warm_up
 from ui.widgets import (
@@ -74,10 +74,12 @@ __all__ = [
     "deals",
     "explained",
     "failures_explained",
+    "filter_options",
     "lead",
     "measured",
     "model",
-    "mql_view",
+    "mql_figures",
+    "mql_queue",
     "pick",
     "points_fit",
     "progress",

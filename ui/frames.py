@@ -28,6 +28,7 @@ from typing import ParamSpec, TypeVar
 import polars as pl
 import streamlit as st
 from sqlite_utils import Database
+from streamlit.delta_generator import DeltaGenerator
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from funnel import backtest, calibration, clock, health, points, sal, scales, scoring, store
@@ -338,17 +339,19 @@ def data_health(
     pipeline_id: int | None = None,
     leads: bool = True,
     deals: bool = True,
+    where: DeltaGenerator | None = None,
 ) -> None:
     """The page's one line under its title on what limits its figures (nothing when all is
     well): its `leads` scored with model `version` (the latest when None), its `deals` of
-    `pipeline_id` (all when None). Measured once per store revision."""
+    `pipeline_id` (all when None), drawn `where` (a place kept under the title, when the
+    page draws its figures first). Measured once per store revision."""
     read = revisions()
     chosen = model(version) if leads else None
     line = _health(
         str(db_path()), read.store, read.lead_frames, chosen, clock.today(), pipeline_id, deals
     )
     if line:
-        st.caption(line)
+        (where or st).caption(line)
 
 
 # --- the forecast's and the calibration's measurements ------------------------------------------

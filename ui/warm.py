@@ -17,7 +17,6 @@ from pathlib import Path
 
 from funnel import backtest, clock, scales, scoring, store
 from funnel.views import forecast as forecast_views
-from funnel.views import mql as mql_views
 from ui.frames import (
     Revisions,
     _answered,
@@ -28,7 +27,7 @@ from ui.frames import (
     _score_scales,
     _table,
 )
-from ui.mql_view import _mql_view
+from ui.mql_view import _figures, _filter_options, _mql_view
 
 # What the pages import beyond this module: imported at start, a first visit does not pay them.
 PAGE_MODULES = (
@@ -128,12 +127,14 @@ def warm_up(path: Path) -> None:
     _give_way()
     if latest is not None:  # without a model the MQL page asks for one first
         chosen = _read_model(where, rev.store, latest)
-        scored = _answered(where, rev.lead_frames, chosen, today)
-        _health(where, rev.store, rev.lead_frames, chosen, today, None, False)
-        if not scored.is_empty():
-            _, _, span = mql_views.filter_options(scored)
+        options = _filter_options(where, rev.leads)
+        if options.span.count:
             steps = scales.slider_steps(_score_scales(where, rev.leads))
-            _mql_view(where, rev.lead_frames, chosen, today, (), (), span, steps)
+            shown = (where, rev.lead_frames, chosen, today, (), (), options.period, steps)
+            _figures(*shown)  # kept beside the store, for the next start
+            _mql_view(*shown)
+        _answered(where, rev.lead_frames, chosen, today)
+        _health(where, rev.store, rev.lead_frames, chosen, today, None, False)
     _give_way()
     # The Forecast page opens on every pipeline, quarters, and the window its data calls for.
     window = forecast_views.baseline_window(forecast_views.default_window(today, last), today, last)

@@ -98,7 +98,7 @@ from funnel.store.records import (
     save_scenario,
 )
 from funnel.store.schema import row_problems, schema_problems
-from funnel.store.snapshot import Leads, derived
+from funnel.store.snapshot import Leads, derived, kept
 from funnel.store.undo import last_change, undo_last, undo_target, undo_targets
 
 __all__ = [
@@ -139,6 +139,7 @@ __all__ = [
     "import_stage_lists",
     "import_targets",
     "insert_frame",
+    "kept",
     "last_change",
     "last_data_date",
     "latest_model_version",

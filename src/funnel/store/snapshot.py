@@ -18,7 +18,9 @@ which neither changed.
 
 What no date changes and is costly to compute from the leads (the rules' points and the
 back-test's scores: 2.9 s at ten million leads) is kept beside them the same way (`derived`),
-named with the token of the leads it was computed from.
+named with the token of the leads it was computed from; and so are a page's few figures of
+them (`kept`: the MQL page's cutoff grid), which a restarted server then draws without
+reading the leads at all.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ DERIVED_KEPT = 4
 """Derived copies kept per store: the current model's, and a few drafts or earlier versions
 (each is two to four numbers a lead: 300 MB at ten million leads)."""
 
+KEPT_FILES = 24
+"""Files `kept` holds per store: a few filters' figures of a few models."""
+
 _SAVING = threading.Lock()
 
 
@@ -55,8 +60,8 @@ def path_for(store: Path, token: str, answers: int) -> Path:
 
 
 def copies(store: Path, kind: str = "leads") -> list[Path]:
-    """Every copy of this store's leads (or of what `derived` keeps, `kind` "derived") on disk,
-    current or left over (of either format)."""
+    """Every copy of this store's leads (or of what `derived` or `kept` keeps, `kind`
+    "derived" or "kept") on disk, current or left over (of either format)."""
     return sorted(
         path
         for suffix in ("arrow", "parquet")
@@ -137,11 +142,48 @@ def derived(
     if frame is not None and frame.height == leads.frame.height:
         return frame
     frame = compute(leads.frame)
-    others = [old for old in copies(store, "derived") if old != path]
-    mine = sorted((old for old in others if old.stem.endswith(leads.token)), key=_age)
-    stale = [old for old in others if not old.stem.endswith(leads.token)]
-    _save(path, frame, stale + mine[: max(len(mine) - DERIVED_KEPT + 1, 0)])
+    _save(path, frame, _crowded(store, "derived", leads.token, path, DERIVED_KEPT))
     return frame
+
+
+def kept(
+    db: Database,
+    name: str,
+    parts: tuple[str, ...],
+    compute: Callable[[], tuple[dict[str, pl.DataFrame], str | None]],
+) -> dict[str, pl.DataFrame]:
+    """A few small frames of the leads (a page's figures, named `parts`), kept beside the
+    store as `<store>.kept-<name>-<part>-<token>.parquet` and read back while the leads keep
+    their token, without reading the leads.
+
+    `compute` returns the parts and the token of the leads it computed them from (`Leads.token`):
+    they are kept only when that is the store's token as read here, so figures of leads read
+    before another write are never named for the leads after it. `name` must name everything
+    else the parts depend on (the answers revision, the model, the filter, the code's
+    formulas). A cache like the others: every part is read whole or all are computed again;
+    a dirty token keeps nothing. Files of other tokens are removed when one is written, and
+    under this token all but the newest `KEPT_FILES`.
+    """
+    token, store = leads_token(db), db_file(db)
+    paths = {part: store.with_name(f"{store.name}.kept-{name}-{part}-{token}.parquet") for part in parts}
+    if token != DIRTY:
+        loaded = {part: _load(path) for part, path in paths.items()}
+        if all(frame is not None for frame in loaded.values()):
+            return loaded  # type: ignore[return-value]
+    frames, made_under = compute()
+    if token != DIRTY and made_under == token:
+        for part, path in paths.items():
+            _save(path, frames[part], _crowded(store, "kept", token, path, KEPT_FILES))
+    return frames
+
+
+def _crowded(store: Path, kind: str, token: str, path: Path, limit: int) -> list[Path]:
+    """What writing `path` leaves stale among the copies of `kind`: every copy of another
+    token, and this token's oldest beyond `limit` with `path` written."""
+    others = [old for old in copies(store, kind) if old != path]
+    mine = sorted((old for old in others if old.stem.endswith(token)), key=_age)
+    stale = [old for old in others if not old.stem.endswith(token)]
+    return stale + mine[: max(len(mine) - limit + 1, 0)]
 
 
 def _age(path: Path) -> float:

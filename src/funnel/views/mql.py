@@ -324,20 +324,6 @@ def capacity_message(cap: CapacitySummary) -> tuple[bool, str]:
     return True, f"Within capacity every week: at most {cap.peak:,} MQLs against {cap.capacity:,}."
 
 
-def one_creation_date(leads: pl.DataFrame) -> str | None:
-    """Why capacity per week cannot be judged when every lead has the same creation date (a file
-    without one is dated at its import), or None when the dates tell weeks apart."""
-    # The first and last dates, not the distinct ones: no hashing of a million dates.
-    first, last = leads.select(pl.col("created").min(), pl.col("created").max().alias("l")).row(0)
-    if leads.height < 2 or first is None or first != last:
-        return None
-    return (
-        f"All {leads.height:,} leads have the same creation date, {first:%d %b %Y} (a file "
-        "without creation dates is dated at its import): MQLs per week cannot be told apart, so "
-        "capacity is not judged."
-    )
-
-
 def capacity_check(
     grid: pl.DataFrame, fit_cutoff: float, interest_cutoff: float, reps: int, leads_per_rep: int
 ) -> tuple[pl.DataFrame, bool, str]:
@@ -452,36 +438,3 @@ NO_LEADS = "No leads yet: import them on the Data page, or reset the demo data."
 NO_MQL = "No MQL at this cutoff."
 DECISION_RECORDED = "Decision recorded."
 MODEL_SAVED = "Scoring model saved as a new version."
-
-
-def filter_options(scored: pl.DataFrame) -> tuple[pl.Series, pl.Series, tuple[date, date]]:
-    """What the filters offer: the sources and owners present, and the span of creation dates."""
-    return (
-        scored["source"].drop_nulls().unique().sort(),
-        scored["owner"].drop_nulls().unique().sort(),
-        (scored["created"].min(), scored["created"].max()),  # type: ignore[return-value]
-    )
-
-
-def one_creation_date_filter(leads: pl.DataFrame) -> str | None:
-    """Why the period filter and the decay cannot tell leads apart when every lead has the
-    same creation date and none an activity date (a file without dates is dated at its
-    import), or None when they can.
-
-    >>> from datetime import date
-    >>> one_creation_date_filter(pl.DataFrame({"created": [date(2026, 12, 1)] * 2,
-    ...     "last_activity": pl.Series([None, None], dtype=pl.Date)}))[:58]
-    'All 2 leads share one creation date, 01 Dec 2026, and have'
-    """
-    first, last, active = leads.select(
-        pl.col("created").min(),
-        pl.col("created").max().alias("last"),
-        pl.col("last_activity").is_not_null().any(),
-    ).row(0)
-    if leads.height < 2 or first is None or first != last or active:
-        return None
-    return (
-        f"All {leads.height:,} leads share one creation date, {first:%d %b %Y}, and have no "
-        "activity date (a file without them is dated at its import): the period filter has one "
-        "day to offer, and interest decays alike for every lead, from that day."
-    )
