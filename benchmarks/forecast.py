@@ -16,7 +16,7 @@ import polars as pl
 
 from benchmarks.harness import Bench, Figure, Timing
 from benchmarks.mql import shared_scored
-from funnel import clock, forecast, planning, scoring, store
+from funnel import clock, forecast, funnels, planning, scoring, store
 
 TARGET_S = 0.2
 TARGET_REVENUE = 1_000_000.0
@@ -25,12 +25,13 @@ VOLUME_STEPS = (1.0, 1.1, 0.9, 1.25, 0.8)
 
 
 def inputs(bench: Bench, size: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Leads flagged MQL at the latest agreed cutoff, and the deals, as the page reads them."""
+    """The leads' funnel levels at the latest agreed cutoff, and the deals, as the page reads
+    them."""
     scored = shared_scored(bench, size)
     with store.opened(bench.store(size)) as db:
         fit, interest, _ = scoring.agreed_cutoff(store.decisions(db))
         deals = store.deals(db)
-    return scoring.with_quadrants(scored, fit, interest), deals
+    return funnels.funnel_levels(scoring.with_quadrants(scored, fit, interest)), deals
 
 
 def slider_move(baseline: forecast.Baseline, volume: float) -> object:

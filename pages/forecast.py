@@ -43,7 +43,9 @@ pipeline = ui.pick(
 )
 window = view.baseline_window(window_name, today, last)
 baseline, stage_funnel = ui.measured(window, view.PERIODS[period_name], pipeline, today)
-ui.data_health(scoring.agreed_cutoff(decisions)[2], pipeline_id=pipeline)
+# Drawn once the leads are scored, after the forecast: a restarted server measures the funnel
+# from what it kept beside the store, before reading the leads.
+health = st.empty()
 st.caption(view.window_caption(baseline, decisions, ui.as_text, today))
 if baseline.lead_share is not None:
     st.caption(baseline.lead_share.sentence(ui.as_text(names[pipeline])))
@@ -87,3 +89,4 @@ for problem in problems:
     st.warning(ui.as_text(problem))
 ui.session().update(updates)
 what_if(baseline, (window_name, period_name, names[pipeline]), today)
+ui.data_health(scoring.agreed_cutoff(decisions)[2], pipeline_id=pipeline, where=health)

@@ -13,7 +13,7 @@ import pytest
 from polars.testing import assert_frame_equal
 from sqlite_utils import Database
 
-from funnel import charts, scoring, store
+from funnel import charts, funnels, scoring, store
 from funnel import forecast as fc
 from funnel.models import Stage
 from funnel.views import forecast as forecast_view
@@ -190,8 +190,8 @@ def hand_store(fresh_db: Database) -> Database:
 
 
 def with_mql(leads: pl.DataFrame) -> pl.DataFrame:
-    """The leads' ready-made scores at a 50 / 50 cutoff."""
-    return scoring.with_quadrants(leads, 50.0, 50.0)
+    """The leads' funnel levels, their ready-made scores at a 50 / 50 cutoff."""
+    return funnels.funnel_levels(scoring.with_quadrants(leads, 50.0, 50.0))
 
 
 def test_baseline_measures_rates_value_cycle_and_pipeline(hand_store: Database) -> None:

@@ -19,8 +19,8 @@ def hand_store(fresh_db: Database) -> Database:
 
 
 def test_marketing_funnel_counts_what_the_hand_made_store_holds(hand_store: Database) -> None:
-    leads = with_mql(store.leads(hand_store))
-    result = funnels.marketing_funnel(leads, date(2025, 10, 1), date(2026, 10, 1))
+    levels = with_mql(store.leads(hand_store))
+    result = funnels.marketing_funnel(levels, date(2025, 10, 1), date(2026, 10, 1))
     expected = pl.DataFrame(
         {
             "stage": list(funnels.MARKETING_STAGES),

@@ -14,7 +14,7 @@ import pytest
 import streamlit as st
 from polars.testing import assert_frame_equal
 
-from funnel import cutoffs, scales, scoring, store
+from funnel import cutoffs, forecast, scales, scoring, store
 from funnel.store import frames as store_frames
 from funnel.store import snapshot
 from funnel.views.mql_leads import LeadSpan, one_creation_date, span_frame, span_of_frame
@@ -197,3 +197,39 @@ def test_a_lead_span_counts_and_dates_every_lead() -> None:
     assert span_of_frame(span_frame(span)) == span
     assert one_creation_date(span) is not None and "All 3 leads" in one_creation_date(span)
     assert one_creation_date(LeadSpan(1, date(2026, 3, 2), date(2026, 3, 2), False)) is None
+
+
+def test_a_restarted_server_measures_the_funnel_without_reading_a_lead(
+    demo_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with store.opened(demo_path) as db:
+        read = frames.read_revisions(db)
+        fit, interest, version = scoring.agreed_cutoff(store.decisions(db))
+        leads = READ_SQLITE(db)
+    rules, half_life = frames._read_model(str(demo_path), read.store, version)
+    window = forecast.full_quarters_window(DEMO_TODAY)
+
+    def funnel() -> pl.DataFrame:
+        st.cache_resource.clear()
+        baseline, _ = frames._measured(str(demo_path), read, window, "quarter", None, DEMO_TODAY)
+        return baseline.funnel
+
+    first = funnel()
+    assert any("-levels-" in p.name for p in snapshot.copies(demo_path, "kept"))
+    _refuse_reading_leads(monkeypatch)
+    again = funnel()
+    assert_frame_equal(again, first)
+    # Counted plainly: the window's leads, its customers, and its MQLs or further.
+    inside = scoring.score_leads(leads, rules, half_life, DEMO_TODAY).filter(
+        pl.col("created").is_between(*window, closed="left")
+    )
+    counts = dict(zip(again["stage"], again["count"], strict=True))
+    assert counts["Lead"] == inside.height > 0
+    assert counts["Customer"] == (inside["outcome"] == "converted").sum()
+    further = (
+        ((pl.col("fit") >= fit) & (pl.col("interest") >= interest)).fill_null(False)
+        | (pl.col("sal_status") == "accepted").fill_null(False)
+        | pl.col("sql_at").is_not_null()
+        | (pl.col("outcome") == "converted").fill_null(False)
+    )
+    assert counts["MQL"] == inside.filter(further).height

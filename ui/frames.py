@@ -31,7 +31,7 @@ from sqlite_utils import Database
 from streamlit.delta_generator import DeltaGenerator
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
-from funnel import backtest, calibration, clock, health, points, sal, scales, scoring, store
+from funnel import backtest, calibration, clock, funnels, health, points, sal, scales, scoring, store
 from funnel import forecast as fc
 from funnel.models import Rule
 from ui import messages
@@ -357,6 +357,25 @@ def data_health(
 # --- the forecast's and the calibration's measurements ------------------------------------------
 
 
+@st.cache_resource(max_entries=4, show_spinner="Counting leads…")
+def _funnel_levels(
+    path: str, revisions: tuple[int, int], model: Model, cutoff: tuple[float, float], today: date
+) -> pl.DataFrame:
+    """`funnels.funnel_levels` of the leads scored today at `cutoff`, kept beside the store for
+    these leads, answers, model, cutoff and day: a restarted server measures the funnel
+    without reading the leads (3 s at ten million leads)."""
+    shown = (scoring.FORMULAS, funnels.FORMULAS, model, cutoff, today, revisions[1])
+    name = hashlib.sha256(repr(shown).encode()).hexdigest()[:16]
+
+    def count() -> tuple[dict[str, pl.DataFrame], str | None]:
+        scored = _answered(path, revisions, model, today)
+        levels = funnels.funnel_levels(scoring.with_quadrants(scored, *cutoff))
+        return {"levels": levels}, _leads(path, revisions[0]).token
+
+    with store.opened(path) as db:
+        return store.kept(db, f"funnel-{name}", ("levels",), count)["levels"]
+
+
 @st.cache_resource(max_entries=8, show_spinner="Measuring the funnel…")
 def _measured(
     path: str,
@@ -368,8 +387,8 @@ def _measured(
 ) -> tuple[fc.Baseline, pl.DataFrame | None]:
     with store.opened(path) as db:
         fit, interest, version = scoring.agreed_cutoff(store.decisions(db))
-    scored = _answered(path, rev.lead_frames, _read_model(path, rev.store, version), today)
-    leads = scoring.with_quadrants(scored, fit, interest)
+    model = _read_model(path, rev.store, version)
+    levels = _funnel_levels(path, rev.lead_frames, model, (fit, interest), today)
     chosen = None
     if pipeline is not None:
         chosen = (
@@ -378,7 +397,7 @@ def _measured(
             _table(path, rev.store, "deals", None),
         )
     deals = _table(path, rev.store, "deals", pipeline)
-    return fc.measure_view(leads, deals, today, window, period, chosen)
+    return fc.measure_view(levels, deals, today, window, period, chosen)
 
 
 def measured(

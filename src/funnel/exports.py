@@ -241,7 +241,7 @@ def mql_chart(
     if kind == "funnel":
         window = forecast.full_quarters_window(today)
         flagged = scoring.with_quadrants(leads, fit, interest)
-        return charts.funnel_chart(funnels.marketing_funnel(flagged, *window))
+        return charts.funnel_chart(funnels.marketing_funnel(funnels.funnel_levels(flagged), *window))
     grid = cutoffs.cutoff_grid(leads, steps)
     if kind == "curve":
         return charts.mql_curve_chart(cutoffs.backtest_curve(grid, fit, interest, steps))

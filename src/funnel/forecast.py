@@ -270,7 +270,7 @@ def _pipeline_draws(
 
 
 def measure_baseline(
-    leads: pl.DataFrame,
+    levels: pl.DataFrame,
     deals: pl.DataFrame,
     today: date,
     window: tuple[date, date] | None = None,
@@ -281,15 +281,15 @@ def measure_baseline(
 ) -> Baseline:
     """Measure the funnel, the rates, the won deal value and the cycle over the window.
 
-    `leads` carries the `mql` flag at the agreed cutoff; `deals` is `store.deals` (stage kind
-    and probability joined in). Leads per period is the window's leads over its periods. The
-    average deal value and the median cycle (created to won, in days) come from deals won in
-    the window. The open pipeline is simulated here once, since no slider changes it. When
-    `deals` are one pipeline's, `all_deals` are every pipeline's, and the leads per period
-    are the pipeline's `lead_share` of them.
+    `levels` are the leads' `funnels.funnel_levels` at the agreed cutoff; `deals` is
+    `store.deals` (stage kind and probability joined in). Leads per period is the window's
+    leads over its periods. The average deal value and the median cycle (created to won, in
+    days) come from deals won in the window. The open pipeline is simulated here once, since
+    no slider changes it. When `deals` are one pipeline's, `all_deals` are every pipeline's,
+    and the leads per period are the pipeline's `lead_share` of them.
     """
     start, end = window or full_quarters_window(today)
-    funnel = funnels.marketing_funnel(leads, start, end)
+    funnel = funnels.marketing_funnel(levels, start, end)
     counts = funnel.get_column("count").to_list()
     months = (end.year - start.year) * 12 + end.month - start.month
     periods_in_window = max(months / PERIOD_MONTHS[period], 1e-9)
@@ -400,7 +400,7 @@ def side_by_side(a: pl.DataFrame, b: pl.DataFrame, names: tuple[str, str]) -> pl
 
 
 def measure_view(
-    leads: pl.DataFrame,
+    levels: pl.DataFrame,
     deals: pl.DataFrame,
     today: date,
     window: tuple[date, date],
@@ -411,7 +411,7 @@ def measure_view(
     one pipeline given as its (stages, stage history, every pipeline's deals); None when all
     pipelines are shown. One pipeline's baseline counts its share of the leads."""
     every = None if pipeline is None else pipeline[2]
-    baseline = measure_baseline(leads, deals, today, window, period, all_deals=every)
+    baseline = measure_baseline(levels, deals, today, window, period, all_deals=every)
     if pipeline is None:
         return baseline, None
     return baseline, funnels.pipeline_funnel(deals, *pipeline[:2], *window)

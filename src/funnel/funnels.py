@@ -12,17 +12,22 @@ reads its rates from `marketing_funnel`, and nothing here knows a lever, a horiz
 ...                       "sql_at": [date(2026, 2, 1), None, None, None],
 ...                       "sal_status": ["accepted", "accepted", None, None],
 ...                       "mql": [True, True, True, False], "qualified_at": [date(2026, 1, 6)] * 4})
->>> marketing_funnel(leads, date(2026, 1, 1), date(2026, 4, 1))["count"].to_list()
+>>> marketing_funnel(funnel_levels(leads), date(2026, 1, 1), date(2026, 4, 1))["count"].to_list()
 [4, 4, 3, 2, 1, 1]
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import polars as pl
+
+FORMULAS = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+"""Names this file's counting: funnel levels kept on disk carry it (see `scoring.FORMULAS`)."""
 
 MARKETING_STAGES: tuple[str, ...] = (
     "Lead",
@@ -56,13 +61,14 @@ def _funnel_frame(stages: Sequence[str], counts: Sequence[int]) -> pl.DataFrame:
     )
 
 
-def marketing_funnel(leads: pl.DataFrame, start: date, end: date) -> pl.DataFrame:
-    """Leads created in [start, end) counted at each marketing-funnel stage they reached.
+def funnel_levels(leads: pl.DataFrame) -> pl.DataFrame:
+    """How many leads created each day reached each marketing-funnel stage as their furthest
+    (`level`, the index in `MARKETING_STAGES`): what `marketing_funnel` counts over any window,
+    a few thousand rows however many leads, so it can be kept beside the store.
 
     `leads` carries the `mql` flag of `scoring.with_quadrants` at the agreed cutoff. A lead
     counts at every stage up to the furthest it reached (a customer was an SQL, an SAL, an MQL
-    and a qualified prospect on its way), so counts only narrow and the product of the rates is
-    exactly customers / leads.
+    and a qualified prospect on its way).
     """
     furthest = (
         pl.when(pl.col("outcome").str.to_lowercase() == "converted")
@@ -77,12 +83,23 @@ def marketing_funnel(leads: pl.DataFrame, start: date, end: date) -> pl.DataFram
         .then(1)
         .otherwise(0)
     )
-    reached = (
+    return (
         leads.lazy()
-        .filter(pl.col("created").is_between(start, end, closed="left"))
-        .group_by(furthest.alias("level"))
-        .len()
+        .group_by("created", furthest.cast(pl.Int64).alias("level"))
+        .agg(pl.len().cast(pl.Int64).alias("leads"))
+        .sort("created", "level")
         .collect()
+    )
+
+
+def marketing_funnel(levels: pl.DataFrame, start: date, end: date) -> pl.DataFrame:
+    """Leads created in [start, end) counted at each marketing-funnel stage they reached, from
+    their `funnel_levels`. Counts only narrow, and the product of the rates is exactly
+    customers / leads."""
+    reached = (
+        levels.filter(pl.col("created").is_between(start, end, closed="left"))
+        .group_by("level")
+        .agg(pl.col("leads").sum())
     )
     at_level = np.zeros(len(MARKETING_STAGES), dtype=np.int64)
     for level, n in reached.iter_rows():
