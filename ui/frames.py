@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import hashlib
 import logging
 import sys
 from collections.abc import Callable, Iterator
@@ -31,7 +30,19 @@ from sqlite_utils import Database
 from streamlit.delta_generator import DeltaGenerator
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
-from funnel import backtest, calibration, clock, funnels, health, points, sal, scales, scoring, store
+from funnel import (
+    backtest,
+    calibration,
+    clock,
+    formulas,
+    funnels,
+    health,
+    points,
+    sal,
+    scales,
+    scoring,
+    store,
+)
 from funnel import forecast as fc
 from funnel.models import Rule
 from ui import messages
@@ -222,7 +233,7 @@ def _undated(path: str, leads_rev: int, model: Model) -> pl.DataFrame:
     """`scoring.undated_scores` of every lead, once for both days a lead is scored on, kept
     beside the store under the leads' token: a restarted server reads them back (0.3 s at ten
     million leads) instead of scoring every lead again (2.9 s)."""
-    name = hashlib.sha256(repr((scoring.FORMULAS, model)).encode()).hexdigest()[:16]
+    name = formulas.name((scoring,), model)
     return store.derived(
         Path(path),
         _leads(path, leads_rev),
@@ -364,8 +375,7 @@ def _funnel_levels(
     """`funnels.funnel_levels` of the leads scored today at `cutoff`, kept beside the store for
     these leads, answers, model, cutoff and day: a restarted server measures the funnel
     without reading the leads (3 s at ten million leads)."""
-    shown = (scoring.FORMULAS, funnels.FORMULAS, model, cutoff, today, revisions[1])
-    name = hashlib.sha256(repr(shown).encode()).hexdigest()[:16]
+    name = formulas.name((scoring, funnels), model, cutoff, today, revisions[1])
 
     def count() -> tuple[dict[str, pl.DataFrame], str | None]:
         scored = _answered(path, revisions, model, today)

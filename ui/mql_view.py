@@ -12,7 +12,6 @@ it reads the scored leads from there.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from funnel import clock, cutoffs, points, sal, scales, scoring, store
+from funnel import clock, cutoffs, formulas, points, sal, scales, scoring, store
 from funnel.views import mql_leads
 from funnel.views.mql_leads import FilterOptions, LeadSpan
 from ui.frames import (
@@ -155,8 +154,7 @@ def _figures(
     leads, answers, model, filter and steps; else counted there (and kept, when counted from
     the leads rather than moved by an answer). They take no date: the grid counts the leads
     as each stood when its outcome was decided."""
-    shown = (model, sources, owners, created, steps, revisions[1])
-    name = hashlib.sha256(repr((scoring.FORMULAS, cutoffs.FORMULAS, shown)).encode()).hexdigest()
+    name = formulas.name((scoring, cutoffs), model, sources, owners, created, steps, revisions[1])
 
     def count() -> tuple[dict[str, pl.DataFrame], str | None]:
         view = _mql_view(path, revisions, model, today, sources, owners, created, steps)
@@ -164,7 +162,7 @@ def _figures(
         return {"grid": view.grid, "sample": view.sample, "span": span}, view.token
 
     with store.opened(path) as db:
-        parts = store.kept(db, f"mql-{name[:16]}", _FIGURE_PARTS, count)
+        parts = store.kept(db, f"mql-{name}", _FIGURE_PARTS, count)
     return MqlFigures(
         grid=parts["grid"],
         sample=parts["sample"],

@@ -18,20 +18,14 @@ per week) and every figure here is a sum over those cells.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import polars as pl
 
 from funnel import scoring
 from funnel.scales import WHOLE_POINTS, WHOLE_STEPS, Steps
-
-FORMULAS = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
-"""Names this file's counting (with `scoring.FORMULAS`): grids kept on disk carry it, so a
-grid counted another way is never read back as this one."""
 
 
 def filter_leads(

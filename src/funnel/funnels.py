@@ -18,16 +18,11 @@ reads its rates from `marketing_funnel`, and nothing here knows a lever, a horiz
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import polars as pl
-
-FORMULAS = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
-"""Names this file's counting: funnel levels kept on disk carry it (see `scoring.FORMULAS`)."""
 
 MARKETING_STAGES: tuple[str, ...] = (
     "Lead",

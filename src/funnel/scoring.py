@@ -6,13 +6,11 @@ interest, negative criteria (anything that correlates with lost deals) take poin
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import polars as pl
 
@@ -80,9 +78,6 @@ QUADRANTS = ("MQL", "Good fit, not yet engaged", "Engaged, poor fit", "Cold")
 DERIVED_FIELDS = ("email_domain",)
 AXES: tuple[Axis, ...] = ("fit", "interest")
 UNSCORED_AXIS = "No score in the file, and no value in any field the rules read"
-FORMULAS = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
-"""Names this file's formulas: scores kept on disk (`undated_scores`) carry it, so scores
-computed by other formulas are never read back as these."""
 
 
 def _field(name: str) -> pl.Expr:

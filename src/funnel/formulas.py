@@ -1,0 +1,26 @@
+"""Names for what is kept beside the store: the code that computed it and what it was for.
+
+A frame kept on disk is read back by a later server, perhaps running other code: its name
+carries a digest of the source of the modules whose formulas computed it, so a frame computed
+by other formulas is never read back as these.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+from types import ModuleType
+
+
+@functools.cache
+def _digest(source: str) -> str:
+    # The module's own source file, never a store.
+    return hashlib.sha256(Path(source).read_bytes()).hexdigest()
+
+
+def name(modules: tuple[ModuleType, ...], *key: object) -> str:
+    """Sixteen hex digits naming `key` (a model, a filter, a revision) as computed by the code
+    of `modules`."""
+    digests = tuple(_digest(str(module.__file__)) for module in modules)
+    return hashlib.sha256(repr((digests, key)).encode()).hexdigest()[:16]
