@@ -37,13 +37,13 @@ def test_scored_leads_scores_every_lead_once_per_model_version(app_env: Path) ->
     assert at.text[0].value == f"{n} 0 True"
 
 
-def _hand_grid() -> tuple[pl.DataFrame, pl.DataFrame]:
+def hand_grid() -> tuple[pl.DataFrame, pl.DataFrame]:
     leads = hand_table()
     return leads, cutoffs.cutoff_grid(leads)
 
 
 def test_quadrant_chart_labels_each_quadrant_with_its_count_and_says_what_it_shows() -> None:
-    leads, grid = _hand_grid()
+    leads, grid = hand_grid()
     sample = cutoffs.scatter_sample(leads, limit=4)
     spec = charts.mql_quadrant_chart(
         sample, cutoffs.quadrant_counts(grid, 60, 40), 60, 40, leads.height
@@ -69,7 +69,7 @@ def test_quadrant_chart_labels_each_quadrant_with_its_count_and_says_what_it_sho
 
 
 def test_curve_chart_has_one_panel_per_slider_and_marks_the_current_cutoff() -> None:
-    _, grid = _hand_grid()
+    _, grid = hand_grid()
     spec = charts.mql_curve_chart(cutoffs.backtest_curve(grid, 60, 40)).to_dict()
     assert spec["facet"]["column"]["field"] == "axis"
     layers = spec["spec"]["layer"]
@@ -79,7 +79,7 @@ def test_curve_chart_has_one_panel_per_slider_and_marks_the_current_cutoff() -> 
 
 
 def test_capacity_chart_draws_capacity_as_a_line_over_weekly_bars() -> None:
-    _, grid = _hand_grid()
+    _, grid = hand_grid()
     weekly = cutoffs.mql_per_week(grid, 60, 40, reps=1, leads_per_rep=2)
     spec = charts.mql_capacity_chart(weekly).to_dict()
     assert [layer["mark"]["type"] for layer in spec["layer"]] == ["bar", "rule"]

@@ -195,14 +195,13 @@ def test_the_comparison_reads_each_model_at_the_page_cutoff_and_at_capacity(
 def test_the_quadrant_marks_the_suggested_cutoff_as_one_more_layer() -> None:
     leads = scoring.score_leads(synthetic_leads(200), CURRENT, 0.0, TODAY)
     grid = cutoffs.cutoff_grid(leads)
-    quadrant = charts.mql_quadrant_chart(
-        cutoffs.scatter_sample(leads), cutoffs.quadrant_counts(grid, 50, 50), 50, 50, leads.height
-    )
+    args = (cutoffs.scatter_sample(leads), cutoffs.quadrant_counts(grid, 50, 50), 50, 50, leads.height)
 
-    marked = charts.with_suggested_cutoff(quadrant, (70, 25)).to_dict()
+    plain = charts.mql_quadrant_chart(*args).to_dict()
+    marked = charts.mql_quadrant_chart(*args, suggested=(70, 25)).to_dict()
 
-    assert len(marked["layer"]) == len(quadrant.to_dict()["layer"]) + 1
+    assert len(marked["layer"]) == len(plain["layer"]) + 1
     star = marked["layer"][-1]
     assert star["mark"]["shape"] == "diamond"
     assert marked["datasets"][star["data"]["name"]] == [{"fit": 70.0, "interest": 25.0}]
-    assert charts.with_suggested_cutoff(quadrant, None) is quadrant
+    assert all(layer["mark"].get("shape") != "diamond" for layer in plain["layer"])

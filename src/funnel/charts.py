@@ -5,7 +5,10 @@ Sections by page; each function takes the frame its core function returns.
 
 from __future__ import annotations
 
-from typing import Literal, TypeAlias
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal, TypeAlias
 
 import altair as alt
 import polars as pl
@@ -112,22 +115,71 @@ SCORED_AS_DECIDED = (
 )
 
 
-def mql_quadrant_chart(
+# The MQL charts are drawn again on every slider step. Each is compiled once with its data
+# referenced by name (`Live`) and handed new data on each step: Altair neither builds nor
+# validates the spec again, and the browser, handed the same spec, replaces only the datasets
+# whose bytes changed instead of embedding the chart anew (Streamlit's Vega-Lite element
+# compares the spec, then each dataset's bytes). Each layout is written once, over a `Source`:
+# the frames themselves (the full chart an export draws) or their names (the page's).
+Source: TypeAlias = Callable[[str], pl.DataFrame | alt.NamedData]
+
+
+@dataclass(frozen=True)
+class Live:
+    """A chart's compiled Vega-Lite spec, its data referenced by name, and that data."""
+
+    spec: Mapping[str, Any]
+    data: Mapping[str, pl.DataFrame]
+
+    def vega_lite(self) -> dict[str, Any]:
+        """The spec with its data, as `st.vega_lite_chart` takes it: a new dict each time, as
+        Streamlit moves the datasets out of the one it is given."""
+        return {**self.spec, "datasets": dict(self.data)}
+
+
+def _compiled(chart: AnyChart) -> dict[str, Any]:
+    """`chart` validated as `st.altair_chart` sends it: without Altair's default theme (the
+    page draws Streamlit's) and without datasets (its data is named, and given on each step)."""
+    return {**chart.to_dict(context={"top_level": False}), "$schema": alt.SCHEMA_URL}
+
+
+def _quadrant_data(
     points: pl.DataFrame,
     quadrants: pl.DataFrame,
     fit_cutoff: float,
     interest_cutoff: float,
-    total_leads: int,
-) -> alt.LayerChart:
-    """Fit x interest scatter coloured by outcome, the cutoff lines, the four quadrants shaded.
+    suggested: tuple[float, float] | None,
+) -> dict[str, pl.DataFrame]:
+    data = {
+        "boxes": _quadrant_boxes(quadrants, fit_cutoff, interest_cutoff),
+        "points": points,
+        "cutoff": pl.DataFrame({"fit": [float(fit_cutoff)], "interest": [float(interest_cutoff)]}),
+    }
+    if suggested is not None:
+        data["suggested"] = pl.DataFrame(
+            {"fit": [float(suggested[0])], "interest": [float(suggested[1])]}
+        )
+    return data
 
-    `points` is `cutoffs.scatter_sample(...)` (a sample, so the browser gets a few thousand
-    marks however many leads there are; the subtitle says so), `quadrants` is
-    `cutoffs.quadrant_counts(...)` on all scored leads, `total_leads` how many there are. Both
-    are scored as each lead stood when its outcome was decided (the back-test's scores), and the
-    subtitle says that too.
-    """
-    shown = points.height
+
+def _star(data: pl.DataFrame | alt.NamedData, scale: alt.Scale) -> alt.Chart:
+    """The cutoff sales' capacity suggests, as a star the meeting can move the sliders to."""
+    star: alt.Chart = (
+        alt.Chart(data)
+        .mark_point(shape="diamond", size=260, filled=True, color="#e6550d", stroke="black")
+        .encode(
+            x=alt.X("fit:Q", scale=scale),
+            y=alt.Y("interest:Q", scale=scale),
+            tooltip=[
+                alt.Tooltip("fit:Q", title="Suggested F"),
+                alt.Tooltip("interest:Q", title="Suggested I"),
+            ],
+        )
+    )
+    return star
+
+
+def _quadrant_layout(data: Source, shown: int, total_leads: int, suggested: bool) -> alt.LayerChart:
     sampled = (
         f"All {total_leads:,} scored leads shown"
         if shown >= total_leads
@@ -136,8 +188,7 @@ def mql_quadrant_chart(
     )
     subtitle = [sampled, SCORED_AS_DECIDED]
     x = alt.Scale(domain=[0, 100], nice=False)
-    boxes = _quadrant_boxes(quadrants, fit_cutoff, interest_cutoff)
-    base = alt.Chart(boxes)
+    base = alt.Chart(data("boxes"))
     shade = base.mark_rect(opacity=0.08).encode(
         x=alt.X("x0:Q", scale=x, title="Fit (0..100)"),
         x2="x1:Q",
@@ -156,7 +207,7 @@ def mql_quadrant_chart(
         for name, align, baseline in _QUADRANT_LABEL_PLACES
     ]
     dots = (
-        alt.Chart(points)
+        alt.Chart(data("points"))
         .mark_circle(size=14, opacity=0.55)
         .encode(
             x=alt.X("fit:Q", scale=x),
@@ -174,42 +225,53 @@ def mql_quadrant_chart(
             ],
         )
     )
-    cut = pl.DataFrame({"fit": [float(fit_cutoff)], "interest": [float(interest_cutoff)]})
-    rules = [
-        alt.Chart(cut).mark_rule(strokeWidth=2, color="black").encode(x=alt.X("fit:Q", scale=x)),
-        alt.Chart(cut).mark_rule(strokeWidth=2, color="black").encode(y=alt.Y("interest:Q", scale=x)),
-    ]
+    cut = alt.Chart(data("cutoff")).mark_rule(strokeWidth=2, color="black")
+    rules = [cut.encode(x=alt.X("fit:Q", scale=x)), cut.encode(y=alt.Y("interest:Q", scale=x))]
     chart: alt.LayerChart = alt.LayerChart(
-        layer=[shade, dots, *rules, *labels],
+        layer=[shade, dots, *rules, *labels, *([_star(data("suggested"), x)] if suggested else [])],
         height=480,
         title=alt.TitleParams("Fit x interest: MQL = fit >= F and interest >= I", subtitle=subtitle),
     ).resolve_scale(color="independent")
     return chart
 
 
-def with_suggested_cutoff(
-    quadrant: alt.LayerChart, cutoff: tuple[float, float] | None
+@lru_cache(maxsize=64)
+def _quadrant_spec(shown: int, total_leads: int, suggested: bool) -> dict[str, Any]:
+    return _compiled(_quadrant_layout(alt.NamedData, shown, total_leads, suggested))
+
+
+def mql_quadrant_chart(
+    points: pl.DataFrame,
+    quadrants: pl.DataFrame,
+    fit_cutoff: float,
+    interest_cutoff: float,
+    total_leads: int,
+    suggested: tuple[float, float] | None = None,
 ) -> alt.LayerChart:
-    """The quadrant chart with the suggested cutoff (`points.capacity_cutoff`) as a star, so
-    the meeting sees where sales' capacity would put the lines; unchanged without one."""
-    if cutoff is None:
-        return quadrant
-    scale = alt.Scale(domain=[0, 100], nice=False)
-    star = (
-        alt.Chart(pl.DataFrame({"fit": [float(cutoff[0])], "interest": [float(cutoff[1])]}))
-        .mark_point(shape="diamond", size=260, filled=True, color="#e6550d", stroke="black")
-        .encode(
-            x=alt.X("fit:Q", scale=scale),
-            y=alt.Y("interest:Q", scale=scale),
-            tooltip=[
-                alt.Tooltip("fit:Q", title="Suggested F"),
-                alt.Tooltip("interest:Q", title="Suggested I"),
-            ],
-        )
-    )
-    marked = quadrant.copy()
-    marked.layer = [*quadrant.layer, star]
-    return marked
+    """Fit x interest scatter coloured by outcome, the cutoff lines, the four quadrants shaded,
+    and the cutoff sales' capacity suggests (`points.capacity_cutoff`) as a star, if any.
+
+    `points` is `cutoffs.scatter_sample(...)` (a sample, so the browser gets a few thousand
+    marks however many leads there are; the subtitle says so), `quadrants` is
+    `cutoffs.quadrant_counts(...)` on all scored leads, `total_leads` how many there are. Both
+    are scored as each lead stood when its outcome was decided (the back-test's scores), and the
+    subtitle says that too.
+    """
+    data = _quadrant_data(points, quadrants, fit_cutoff, interest_cutoff, suggested)
+    return _quadrant_layout(data.__getitem__, points.height, total_leads, suggested is not None)
+
+
+def mql_quadrant_live(
+    points: pl.DataFrame,
+    quadrants: pl.DataFrame,
+    fit_cutoff: float,
+    interest_cutoff: float,
+    total_leads: int,
+    suggested: tuple[float, float] | None = None,
+) -> Live:
+    """`mql_quadrant_chart` for the page's slider steps: its spec compiled once per filter."""
+    spec = _quadrant_spec(points.height, total_leads, suggested is not None)
+    return Live(spec, _quadrant_data(points, quadrants, fit_cutoff, interest_cutoff, suggested))
 
 
 _CURVE_AXES = {
@@ -218,12 +280,11 @@ _CURVE_AXES = {
 }
 
 
-def mql_curve_chart(curve: pl.DataFrame) -> alt.FacetChart:
-    """The back-test over every cutoff, one panel per slider, the current place as a rule.
+def _curve_data(curve: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    return {"curve": curve.with_columns(pl.col("axis").replace_strict(_CURVE_AXES))}
 
-    Takes `cutoffs.backtest_curve(...)`.
-    """
-    frame = curve.with_columns(pl.col("axis").replace_strict(_CURVE_AXES))
+
+def _curve_layout(data: Source) -> alt.FacetChart:
     line = (
         alt.Chart()
         .mark_line(interpolate="step-after")
@@ -250,20 +311,29 @@ def mql_curve_chart(curve: pl.DataFrame) -> alt.FacetChart:
         .encode(x="cutoff:Q")
     )
     chart: alt.FacetChart = (
-        alt.layer(line, here, data=frame)
+        alt.layer(line, here, data=data("curve"))
         .properties(width=300, height=220)
         .facet(column=alt.Column("axis:N", title=None, sort=list(_CURVE_AXES.values())))
     )
     return chart
 
 
-def mql_capacity_chart(weekly: pl.DataFrame) -> alt.LayerChart:
-    """MQLs per week against what the reps can work (dashed line); weeks over it in orange.
+def mql_curve_chart(curve: pl.DataFrame) -> alt.FacetChart:
+    """The back-test over every cutoff, one panel per slider, the current place as a rule.
 
-    Takes `cutoffs.mql_per_week(...)`.
+    Takes `cutoffs.backtest_curve(...)`.
     """
+    return _curve_layout(_curve_data(curve).__getitem__)
+
+
+def mql_curve_live(curve: pl.DataFrame) -> Live:
+    """`mql_curve_chart` for the page's slider steps: one spec for every step and filter."""
+    return Live(_curve_spec(), _curve_data(curve))
+
+
+def _capacity_layout(data: Source) -> alt.LayerChart:
     bars = (
-        alt.Chart(weekly)
+        alt.Chart()
         .mark_bar()
         .encode(
             x=alt.X("week:T", title="Week (by lead creation date)"),
@@ -280,11 +350,34 @@ def mql_capacity_chart(weekly: pl.DataFrame) -> alt.LayerChart:
         )
     )
     line = (
-        alt.Chart(weekly)
+        alt.Chart()
         .mark_rule(color="black", strokeDash=[6, 4])
         .encode(y=alt.Y("max(capacity):Q"), tooltip=[alt.Tooltip("max(capacity):Q", title="Capacity")])
     )
-    return alt.LayerChart(layer=[bars, line], height=220)
+    return alt.LayerChart(data=data("weekly"), layer=[bars, line], height=220)
+
+
+def mql_capacity_chart(weekly: pl.DataFrame) -> alt.LayerChart:
+    """MQLs per week against what the reps can work (dashed line); weeks over it in orange.
+
+    Takes `cutoffs.mql_per_week(...)`.
+    """
+    return _capacity_layout({"weekly": weekly}.__getitem__)
+
+
+def mql_capacity_live(weekly: pl.DataFrame) -> Live:
+    """`mql_capacity_chart` for the page's slider steps: one spec for every step and filter."""
+    return Live(_capacity_spec(), {"weekly": weekly})
+
+
+@lru_cache(maxsize=1)
+def _curve_spec() -> dict[str, Any]:
+    return _compiled(_curve_layout(alt.NamedData))
+
+
+@lru_cache(maxsize=1)
+def _capacity_spec() -> dict[str, Any]:
+    return _compiled(_capacity_layout(alt.NamedData))
 
 
 # --- Funnel & forecast ------------------------------------------------------------------------
