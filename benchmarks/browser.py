@@ -3,15 +3,15 @@
 B1 first open of the MQL page on a fresh server, to its figures on screen (B1a: to progress on
 screen, B1t: to the app's first words; B1w: the same open once serve.py's warm-up has
 finished, B1s that warm-up's own time; B1f: benchmarks/floor_app.py, the page's elements with
-nothing computed, Streamlit's own floor under B1); B2 a keyboard step on
-the fit slider, to the MQL count changing; B3 the same step made at the same moment by 1, 5 and
-10 people (one browser context each, as a meeting of laptops on one server), the median of
-every person's wait; B4 a lead source picked in the filter, to the MQL count changing; B5
-Accept on the SAL form, to the SAL count changing (on a scratch copy of the store, since it
-writes); B6 the first open of the Stages page on a fresh server, to its figures on screen (B6w
-once the warm-up has finished). B1,
-B2, B4 and B5 stand beside the same actions on benchmarks/usual_app.py, the same page written
-the usual way (pandas `read_sql`, no cache, one scatter), served the same way.
+nothing computed, Streamlit's own floor under B1); B2 a keyboard step on the fit slider, to the
+MQL count changing (B2r: to its run finished, the charts redrawn); B3 the same step made at the
+same moment by 1, 5 and 10 people (one browser context each, as a meeting of laptops on one
+server), the median of every person's wait (B3r: to each one's run finished); B4 a lead source
+picked in the filter, to the MQL count changing; B5 Accept on the SAL form, to the SAL count
+changing (on a scratch copy of the store, since it writes); B6 the first open of the Stages
+page on a fresh server, to its figures on screen (B6w once the warm-up has finished). B1, B2,
+B4 and B5 stand beside the same actions on benchmarks/usual_app.py, the same page written the
+usual way (pandas `read_sql`, no cache, one scatter), served the same way.
 """
 
 from __future__ import annotations
@@ -121,8 +121,10 @@ async def _idle(page: Page) -> None:
     )
 
 
-async def _step(page: Page, app: dict[str, str], key: str) -> float:
-    """Seconds from one key press on the fit slider to the MQL count changing."""
+async def _step(page: Page, app: dict[str, str], key: str) -> tuple[float, float]:
+    """Seconds from one key press on the fit slider to the MQL count changing, and to the run
+    it started finished (every chart of it received: the count shows while the run is still
+    going, so a finished state seen after it is this run's)."""
     before = await page.evaluate(f"({METRIC_VALUE})({app['metric']!r})")
     thumb = page.locator(f"{app['slider']} input[type='range']")
     started = time.perf_counter()
@@ -130,7 +132,9 @@ async def _step(page: Page, app: dict[str, str], key: str) -> float:
     await page.wait_for_function(
         f"old => ({METRIC_VALUE})({app['metric']!r}) !== old", arg=before, timeout=TIMEOUT_MS
     )
-    return time.perf_counter() - started
+    changed = time.perf_counter() - started
+    await _idle(page)
+    return changed, time.perf_counter() - started
 
 
 async def _changed(page: Page, metric: str, act: Callable[[], Awaitable[None]]) -> float:
@@ -174,7 +178,8 @@ async def _feel(
     figures: dict[str, float] = {}
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        opens, steps, picks = [], [], []
+        opens, picks = [], []
+        steps: list[tuple[float, float]] = []
         marks: dict[str, list[float]] = {"progress": [], "first": []}
         for _ in range(runs):
             with served(app["script"], db) as (url, _):
@@ -183,7 +188,6 @@ async def _feel(
                 await _idle(page)
                 for n in range(runs):
                     steps.append(await _step(page, app, "ArrowRight" if n % 2 == 0 else "ArrowLeft"))
-                    await _idle(page)
                 picks.append(await _pick_source(page, app, 0))
                 await _idle(page)
                 await page.close()
@@ -199,7 +203,8 @@ async def _feel(
                 statistics.median(warmed),
                 statistics.median(warm_ups),
             )
-        figures["open"], figures["step"] = statistics.median(opens), statistics.median(steps)
+        figures["open"] = statistics.median(opens)
+        figures["step"], figures["step_done"] = (statistics.median(t) for t in zip(*steps, strict=True))
         figures["filter"] = statistics.median(picks)
         figures |= {name: statistics.median(seconds) for name, seconds in marks.items()}
         if scratch is not None:
@@ -222,12 +227,13 @@ async def _feel(
                 for page in pages:
                     await _open(page, url, app)
                     await _idle(page)
-                waits: list[float] = []
+                waits: list[tuple[float, float]] = []
                 for n in range(3):
                     key = "ArrowRight" if n % 2 == 0 else "ArrowLeft"
                     waits += await asyncio.gather(*(_step(page, app, key) for page in pages))
-                    await asyncio.gather(*(_idle(page) for page in pages))
-                figures[f"sessions_{count}"] = statistics.median(waits)
+                figures[f"sessions_{count}"], figures[f"sessions_{count}_done"] = (
+                    statistics.median(t) for t in zip(*waits, strict=True)
+                )
                 for page in pages:
                     await page.close()
         await browser.close()
@@ -333,6 +339,15 @@ def measure(bench: Bench) -> list[Figure]:
             "pandas, no cache, one scatter",
             min_ratio=5.0,
         ),
+        Figure(
+            "B2r. the same step to its run finished, the three charts redrawn (browser)",
+            "s",
+            row("step_done"),
+            MOVE_TARGET_S,
+            usual["step_done"],
+            "pandas, no cache, one scatter",
+            min_ratio=5.0,
+        ),
         *(
             Figure(
                 f"B3. the same step by {n} {'person' if n == 1 else 'people at once'}, "
@@ -340,6 +355,15 @@ def measure(bench: Bench) -> list[Figure]:
                 "s",
                 row(f"sessions_{n}"),
                 MEETING_TARGET_S if n == 5 else None,
+            )
+            for n in SESSIONS
+        ),
+        *(
+            Figure(
+                f"B3r. the same, by {n} {'person' if n == 1 else 'people at once'}, median wait "
+                "to each one's run finished (browser)",
+                "s",
+                row(f"sessions_{n}_done"),
             )
             for n in SESSIONS
         ),
