@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
-from funnel.charts import _LEAK_COLOUR
+from funnel.charts.forecast import _LEAK_COLOUR
 from funnel.funnels import MARKETING_STAGES
 from tests.e2e.conftest import AppServer
 from tests.e2e.helpers import assert_no_exception, screenshot, settle
