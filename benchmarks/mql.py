@@ -76,9 +76,9 @@ def slider_move(grid: pl.DataFrame, sample: pl.DataFrame, total: int, fit: int, 
     the number of charts."""
     quadrants, curve, weekly = slider_figures(grid, fit, interest)
     drawn = (
-        charts.mql_quadrant_live(sample, quadrants, fit, interest, total),
-        charts.mql_curve_live(curve),
-        charts.mql_capacity_live(weekly),
+        charts.mql_quadrant_chart(sample, quadrants, fit, interest, total),
+        charts.mql_curve_chart(curve),
+        charts.mql_capacity_chart(weekly),
     )
     return len([sent(chart) for chart in drawn])
 

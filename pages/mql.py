@@ -100,7 +100,7 @@ def threshold(version: int, shown: tuple[list[str], list[str], tuple[date | None
     # Drawn once the capacity below gives the suggested cutoff; a container, where an empty
     # placeholder would clear the chart on every step and the browser would embed it anew.
     quadrant = st.container()
-    st.vega_lite_chart(spec=charts.mql_curve_live(cut.curve).vega_lite())
+    st.vega_lite_chart(spec=charts.mql_curve_chart(cut.curve).vega_lite())
 
     st.subheader("Capacity")
     a, b = st.columns(2)
@@ -118,7 +118,7 @@ def threshold(version: int, shown: tuple[list[str], list[str], tuple[date | None
     else:
         weekly, within, message = view.capacity_check(grid, f, i, int(reps), int(per_rep))
         (st.success if within else st.warning)(message)
-        st.vega_lite_chart(spec=charts.mql_capacity_live(weekly).vega_lite())
+        st.vega_lite_chart(spec=charts.mql_capacity_chart(weekly).vega_lite())
     capacity = figures.capacity
     suggested = None if capacity is None else capacity.cutoff(int(reps) * int(per_rep))
     st.caption(points.capacity_caption(suggested, int(reps), int(per_rep)))
@@ -126,7 +126,7 @@ def threshold(version: int, shown: tuple[list[str], list[str], tuple[date | None
         st.button(
             "Move the sliders there", key="mql_use_suggested", on_click=move_sliders, args=(suggested,)
         )
-    chart = charts.mql_quadrant_live(figures.sample, cut.quadrants, f, i, cut.scored, suggested)
+    chart = charts.mql_quadrant_chart(figures.sample, cut.quadrants, f, i, cut.scored, suggested)
     quadrant.vega_lite_chart(spec=chart.vega_lite())
     suggest_points(version, f, i, int(reps), int(per_rep))
     sal_queue(ui.mql_queue(version, *shown), f, i)

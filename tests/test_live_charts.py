@@ -40,16 +40,11 @@ def _live_and_full(fit: float, interest: float, suggested: tuple[float, float] |
     curve = cutoffs.backtest_curve(grid, fit, interest)
     weekly = cutoffs.mql_per_week(grid, fit, interest, reps=1, leads_per_rep=2)
     live = (
-        charts.mql_quadrant_live(sample, quadrants, fit, interest, leads.height, suggested),
-        charts.mql_curve_live(curve),
-        charts.mql_capacity_live(weekly),
-    )
-    full = (
         charts.mql_quadrant_chart(sample, quadrants, fit, interest, leads.height, suggested),
         charts.mql_curve_chart(curve),
         charts.mql_capacity_chart(weekly),
     )
-    return live, full
+    return live, tuple(chart.chart() for chart in live)
 
 
 @pytest.mark.parametrize("suggested", [None, (70.0, 25.0)])

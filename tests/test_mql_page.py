@@ -45,9 +45,11 @@ def hand_grid() -> tuple[pl.DataFrame, pl.DataFrame]:
 def test_quadrant_chart_labels_each_quadrant_with_its_count_and_says_what_it_shows() -> None:
     leads, grid = hand_grid()
     sample = cutoffs.scatter_sample(leads, limit=4)
-    spec = charts.mql_quadrant_chart(
-        sample, cutoffs.quadrant_counts(grid, 60, 40), 60, 40, leads.height
-    ).to_dict()
+    spec = (
+        charts.mql_quadrant_chart(sample, cutoffs.quadrant_counts(grid, 60, 40), 60, 40, leads.height)
+        .chart()
+        .to_dict()
+    )
     assert spec["title"]["subtitle"] == [
         "Random sample of 4 of 10 scored leads shown; every count uses all of them",
         charts.SCORED_AS_DECIDED,
@@ -70,7 +72,7 @@ def test_quadrant_chart_labels_each_quadrant_with_its_count_and_says_what_it_sho
 
 def test_curve_chart_has_one_panel_per_slider_and_marks_the_current_cutoff() -> None:
     _, grid = hand_grid()
-    spec = charts.mql_curve_chart(cutoffs.backtest_curve(grid, 60, 40)).to_dict()
+    spec = charts.mql_curve_chart(cutoffs.backtest_curve(grid, 60, 40)).chart().to_dict()
     assert spec["facet"]["column"]["field"] == "axis"
     layers = spec["spec"]["layer"]
     assert layers[0]["mark"]["type"] == "line"
@@ -81,7 +83,7 @@ def test_curve_chart_has_one_panel_per_slider_and_marks_the_current_cutoff() -> 
 def test_capacity_chart_draws_capacity_as_a_line_over_weekly_bars() -> None:
     _, grid = hand_grid()
     weekly = cutoffs.mql_per_week(grid, 60, 40, reps=1, leads_per_rep=2)
-    spec = charts.mql_capacity_chart(weekly).to_dict()
+    spec = charts.mql_capacity_chart(weekly).chart().to_dict()
     assert [layer["mark"]["type"] for layer in spec["layer"]] == ["bar", "rule"]
     assert spec["layer"][0]["encoding"]["x"]["type"] == "temporal"
 
@@ -223,7 +225,7 @@ def test_quadrant_labels_group_thousands() -> None:
         {"quadrant": list(scoring.QUADRANTS), "leads": [150_485, 683_271, 43_983, 122_261]}
     )
     sample = cutoffs.scatter_sample(hand_table())
-    spec = charts.mql_quadrant_chart(sample, quadrants, 61, 40, 1_000_000).to_dict()
+    spec = charts.mql_quadrant_chart(sample, quadrants, 61, 40, 1_000_000).chart().to_dict()
     labels = {row["label"] for d in spec["datasets"].values() for row in d if "label" in row}
     assert "MQL: 150,485 leads" in labels and "Cold: 122,261 leads" in labels
     assert spec["title"]["subtitle"][0].startswith("Random sample of 10 of 1,000,000 scored leads shown")

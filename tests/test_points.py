@@ -197,8 +197,8 @@ def test_the_quadrant_marks_the_suggested_cutoff_as_one_more_layer() -> None:
     grid = cutoffs.cutoff_grid(leads)
     args = (cutoffs.scatter_sample(leads), cutoffs.quadrant_counts(grid, 50, 50), 50, 50, leads.height)
 
-    plain = charts.mql_quadrant_chart(*args).to_dict()
-    marked = charts.mql_quadrant_chart(*args, suggested=(70, 25)).to_dict()
+    plain = charts.mql_quadrant_chart(*args).chart().to_dict()
+    marked = charts.mql_quadrant_chart(*args, suggested=(70, 25)).chart().to_dict()
 
     assert len(marked["layer"]) == len(plain["layer"]) + 1
     star = marked["layer"][-1]

@@ -244,11 +244,11 @@ def mql_chart(
         return charts.funnel_chart(funnels.marketing_funnel(funnels.funnel_levels(flagged), *window))
     grid = cutoffs.cutoff_grid(leads, steps)
     if kind == "curve":
-        return charts.mql_curve_chart(cutoffs.backtest_curve(grid, fit, interest, steps))
+        return charts.mql_curve_chart(cutoffs.backtest_curve(grid, fit, interest, steps)).chart()
     quadrants = cutoffs.quadrant_counts(grid, fit, interest)
     sample = cutoffs.scatter_sample(leads)
     scored = int(grid["leads"].sum())
-    return charts.mql_quadrant_chart(sample, quadrants, fit, interest, scored)
+    return charts.mql_quadrant_chart(sample, quadrants, fit, interest, scored).chart()
 
 
 # --- backup and restore ---------------------------------------------------------------------------

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from pathlib import Path
+import inspect
 from types import ModuleType
 
 
 @functools.cache
-def _digest(source: str) -> str:
-    # The module's own source file, never a store.
-    return hashlib.sha256(Path(source).read_bytes()).hexdigest()
+def _digest(module: ModuleType) -> str:
+    return hashlib.sha256(inspect.getsource(module).encode()).hexdigest()
 
 
 def name(modules: tuple[ModuleType, ...], *key: object) -> str:
     """Sixteen hex digits naming `key` (a model, a filter, a revision) as computed by the code
     of `modules`."""
-    digests = tuple(_digest(str(module.__file__)) for module in modules)
+    digests = tuple(_digest(module) for module in modules)
     return hashlib.sha256(repr((digests, key)).encode()).hexdigest()[:16]

@@ -8,11 +8,8 @@ from funnel.charts.forecast import forecast_chart, funnel_chart, range_chart, se
 from funnel.charts.mql import (
     SCORED_AS_DECIDED,
     mql_capacity_chart,
-    mql_capacity_live,
     mql_curve_chart,
-    mql_curve_live,
     mql_quadrant_chart,
-    mql_quadrant_live,
 )
 from funnel.charts.quality import backtest_chart, reliability_chart
 from funnel.charts.spec import AnyChart, Live
@@ -26,11 +23,8 @@ __all__ = [
     "forecast_chart",
     "funnel_chart",
     "mql_capacity_chart",
-    "mql_capacity_live",
     "mql_curve_chart",
-    "mql_curve_live",
     "mql_quadrant_chart",
-    "mql_quadrant_live",
     "range_chart",
     "reliability_chart",
     "sensitivity_chart",

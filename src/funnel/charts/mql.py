@@ -156,9 +156,10 @@ def mql_quadrant_chart(
     interest_cutoff: float,
     total_leads: int,
     suggested: tuple[float, float] | None = None,
-) -> alt.LayerChart:
+) -> Live:
     """Fit x interest scatter coloured by outcome, the cutoff lines, the four quadrants shaded,
-    and the cutoff sales' capacity suggests (`points.capacity_cutoff`) as a star, if any.
+    and the cutoff sales' capacity suggests (`points.capacity_cutoff`) as a star, if any; its
+    spec compiled once per filter.
 
     `points` is `cutoffs.scatter_sample(...)` (a sample, so the browser gets a few thousand
     marks however many leads there are; the subtitle says so), `quadrants` is
@@ -166,21 +167,9 @@ def mql_quadrant_chart(
     are scored as each lead stood when its outcome was decided (the back-test's scores), and the
     subtitle says that too.
     """
+    shape = (points.height, total_leads, suggested is not None)
     data = _quadrant_data(points, quadrants, fit_cutoff, interest_cutoff, suggested)
-    return _quadrant_layout(data.__getitem__, points.height, total_leads, suggested is not None)
-
-
-def mql_quadrant_live(
-    points: pl.DataFrame,
-    quadrants: pl.DataFrame,
-    fit_cutoff: float,
-    interest_cutoff: float,
-    total_leads: int,
-    suggested: tuple[float, float] | None = None,
-) -> Live:
-    """`mql_quadrant_chart` for the page's slider steps: its spec compiled once per filter."""
-    spec = _quadrant_spec(points.height, total_leads, suggested is not None)
-    return Live(spec, _quadrant_data(points, quadrants, fit_cutoff, interest_cutoff, suggested))
+    return Live(_quadrant_spec(*shape), data, lambda source: _quadrant_layout(source, *shape))
 
 
 _CURVE_AXES = {
@@ -227,17 +216,13 @@ def _curve_layout(data: Source) -> alt.FacetChart:
     return chart
 
 
-def mql_curve_chart(curve: pl.DataFrame) -> alt.FacetChart:
-    """The back-test over every cutoff, one panel per slider, the current place as a rule.
+def mql_curve_chart(curve: pl.DataFrame) -> Live:
+    """The back-test over every cutoff, one panel per slider, the current place as a rule; one
+    spec for every step and filter.
 
     Takes `cutoffs.backtest_curve(...)`.
     """
-    return _curve_layout(_curve_data(curve).__getitem__)
-
-
-def mql_curve_live(curve: pl.DataFrame) -> Live:
-    """`mql_curve_chart` for the page's slider steps: one spec for every step and filter."""
-    return Live(_curve_spec(), _curve_data(curve))
+    return Live(_curve_spec(), _curve_data(curve), _curve_layout)
 
 
 def _capacity_layout(data: Source) -> alt.LayerChart:
@@ -266,17 +251,13 @@ def _capacity_layout(data: Source) -> alt.LayerChart:
     return alt.LayerChart(data=data("weekly"), layer=[bars, line], height=220)
 
 
-def mql_capacity_chart(weekly: pl.DataFrame) -> alt.LayerChart:
-    """MQLs per week against what the reps can work (dashed line); weeks over it in orange.
+def mql_capacity_chart(weekly: pl.DataFrame) -> Live:
+    """MQLs per week against what the reps can work (dashed line); weeks over it in orange; one
+    spec for every step and filter.
 
     Takes `cutoffs.mql_per_week(...)`.
     """
-    return _capacity_layout({"weekly": weekly}.__getitem__)
-
-
-def mql_capacity_live(weekly: pl.DataFrame) -> Live:
-    """`mql_capacity_chart` for the page's slider steps: one spec for every step and filter."""
-    return Live(_capacity_spec(), {"weekly": weekly})
+    return Live(_capacity_spec(), {"weekly": weekly}, _capacity_layout)
 
 
 @lru_cache(maxsize=1)

@@ -33,15 +33,21 @@ Source: TypeAlias = Callable[[str], pl.DataFrame | alt.NamedData]
 
 @dataclass(frozen=True)
 class Live:
-    """A chart's compiled Vega-Lite spec, its data referenced by name, and that data."""
+    """A chart's compiled Vega-Lite spec, its data referenced by name, that data, and the
+    layout both were drawn from."""
 
     spec: Mapping[str, Any]
     data: Mapping[str, pl.DataFrame]
+    layout: Callable[[Source], AnyChart]
 
     def vega_lite(self) -> dict[str, Any]:
         """The spec with its data, as `st.vega_lite_chart` takes it: a new dict each time, as
         Streamlit moves the datasets out of the one it is given."""
         return {**self.spec, "datasets": dict(self.data)}
+
+    def chart(self) -> AnyChart:
+        """The same chart as Altair, its data inside (an export, the Data page's catalogue)."""
+        return self.layout(self.data.__getitem__)
 
 
 def compiled(chart: AnyChart) -> dict[str, Any]:
