@@ -39,7 +39,7 @@ def usual_way(scored: pl.DataFrame) -> int:
     ).to_pandas()
     chart = alt.Chart(frame).mark_circle().encode(x="fit:Q", y="interest:Q", color="outcome:N")
     with alt.data_transformers.enable("default", max_rows=None):
-        return len(chart.chart().to_json())
+        return len(chart.to_json())
 
 
 def measure(bench: Bench) -> list[Figure]:
